@@ -1,0 +1,256 @@
+// Go peer for the troupe comparison benchmarks. Standard library only.
+//
+// Usage: go_bench <bench> [scale]   (scale multiplies N, default 1.0)
+// Build: go build -o go_bench main.go
+//
+// An "actor" is a goroutine with its own buffered inbox channel (capacity 1,
+// 1024 for the fan-in counter). GOMAXPROCS is Go's default (all cores).
+//
+//	pingpong  two goroutines, N=1e6 round trips; ponger counts pings (== N).
+//	fanin     4 senders x 2.5e6 ints (0..n-1) into one counter's inbox;
+//	          check count == 4n and sum == 4 * n(n-1)/2.
+//	spawn     root (main) spawns N=1e6 actors; each sends its index to the
+//	          root and exits; root sums (== N(N-1)/2). Reports seconds and
+//	          peak RSS growth / N.
+//	ring      503 actors pass a token 1e7 hops (token = remaining hops);
+//	          every actor counts its forwards, the sum must equal 1e7.
+//	idle      1e5 actors blocked on their inbox (each acks once started);
+//	          RSS growth / 1e5, then stop all and count stop acks.
+//
+// Output: one JSON line per metric on stdout; on a failed check, a message
+// on stderr and exit status 1.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func procStatusBytes(key string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, key+":") {
+			f := strings.Fields(line[len(key)+1:])
+			if len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// resetPeakRSS resets VmHWM to the current RSS (Linux >= 4.0); best effort.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+func emit(bench, metric string, value float64) {
+	fmt.Printf("{\"bench\":%q,\"runtime\":\"go\",\"metric\":%q,\"value\":%s}\n",
+		bench, metric, strconv.FormatFloat(value, 'g', 9, 64))
+}
+
+func fail(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "go: check failed: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func pingpong(name string, n int64) {
+	t0 := time.Now()
+	pingIn := make(chan int64, 1)
+	pongIn := make(chan chan int64, 1) // a ping carries the reply-to inbox
+	countReq := make(chan int64)
+	go func() { // ponger
+		var pings int64
+		for replyTo := range pongIn {
+			pings++
+			replyTo <- pings
+		}
+		countReq <- pings
+	}()
+	done := make(chan struct{})
+	go func() { // pinger
+		for i := int64(0); i < n; i++ {
+			pongIn <- pingIn
+			<-pingIn
+		}
+		close(done)
+	}()
+	<-done
+	el := time.Since(t0)
+	close(pongIn)
+	if pings := <-countReq; pings != n {
+		fail("ponger counted %d pings, expected %d", pings, n)
+	}
+	emit(name, "ns_per_roundtrip", float64(el.Nanoseconds())/float64(n))
+}
+
+func fanin(name string, n int64) {
+	const senders = 4
+	total := senders * n
+	expected := senders * (n * (n - 1) / 2)
+	type result struct{ count, sum int64 }
+	t0 := time.Now()
+	inbox := make(chan int64, 1024)
+	res := make(chan result)
+	go func() { // counter
+		var r result
+		for x := range inbox {
+			r.sum += x
+			r.count++
+			if r.count == total {
+				break
+			}
+		}
+		res <- r
+	}()
+	for s := 0; s < senders; s++ {
+		go func() {
+			for i := int64(0); i < n; i++ {
+				inbox <- i
+			}
+		}()
+	}
+	r := <-res
+	el := time.Since(t0)
+	if r.count != total || r.sum != expected {
+		fail("fanin count %d sum %d, expected %d / %d", r.count, r.sum, total, expected)
+	}
+	emit(name, "msgs_per_sec", float64(total)/el.Seconds())
+}
+
+func spawn(name string, n int64) {
+	resetPeakRSS()
+	rss0 := procStatusBytes("VmRSS")
+	t0 := time.Now()
+	root := make(chan int64, 1024)
+	for i := int64(0); i < n; i++ {
+		inbox := make(chan int64, 1) // each actor owns an inbox, unused here
+		go func(idx int64, _ chan int64) { root <- idx }(i, inbox)
+	}
+	var sum int64
+	for i := int64(0); i < n; i++ {
+		sum += <-root
+	}
+	el := time.Since(t0)
+	peak := procStatusBytes("VmHWM")
+	if sum != n*(n-1)/2 {
+		fail("spawn sum %d", sum)
+	}
+	emit(name, "seconds", el.Seconds())
+	emit(name, "rss_bytes_per_actor", float64(max64(0, peak-rss0))/float64(n))
+}
+
+func ring(name string, hops int64) {
+	const size = 503
+	inboxes := make([]chan int64, size)
+	for i := range inboxes {
+		inboxes[i] = make(chan int64, 1)
+	}
+	done := make(chan struct{})
+	counts := make(chan int64, size)
+	for i := 0; i < size; i++ {
+		go func(in, next chan int64) {
+			var forwards int64
+			for left := range in {
+				if left == 0 {
+					done <- struct{}{}
+				} else {
+					forwards++
+					next <- left - 1
+				}
+			}
+			counts <- forwards
+		}(inboxes[i], inboxes[(i+1)%size])
+	}
+	t0 := time.Now()
+	inboxes[0] <- hops
+	<-done
+	el := time.Since(t0)
+	var counted int64
+	for _, in := range inboxes {
+		close(in) // stop message
+	}
+	for i := 0; i < size; i++ {
+		counted += <-counts
+	}
+	if counted != hops {
+		fail("ring counted %d hops", counted)
+	}
+	emit(name, "ns_per_hop", float64(el.Nanoseconds())/float64(hops))
+}
+
+func idle(name string, n int64) {
+	rss0 := procStatusBytes("VmRSS")
+	acks := make(chan bool, 1024)
+	inboxes := make([]chan bool, n)
+	for i := range inboxes {
+		in := make(chan bool, 1)
+		inboxes[i] = in
+		go func() {
+			acks <- true  // ready
+			<-in          // wait for the stop message
+			acks <- false // stopped
+		}()
+	}
+	for i := int64(0); i < n; i++ {
+		<-acks
+	}
+	rss1 := procStatusBytes("VmRSS")
+	for _, in := range inboxes {
+		in <- true
+	}
+	var stopped int64
+	for i := int64(0); i < n; i++ {
+		if !<-acks {
+			stopped++
+		}
+	}
+	if stopped != n {
+		fail("idle stop acks %d, expected %d", stopped, n)
+	}
+	emit(name, "bytes_per_actor", float64(rss1-rss0)/float64(n))
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: go_bench pingpong|fanin|spawn|ring|idle [scale]")
+		os.Exit(2)
+	}
+	scale := 1.0
+	if len(os.Args) > 2 {
+		s, err := strconv.ParseFloat(os.Args[2], 64)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bad scale:", os.Args[2])
+			os.Exit(2)
+		}
+		scale = s
+	}
+	scaled := func(n int64) int64 { return max64(1, int64(float64(n)*scale)) }
+	switch name := os.Args[1]; name {
+	case "pingpong":
+		pingpong(name, scaled(1000000))
+	case "fanin":
+		fanin(name, scaled(2500000))
+	case "spawn":
+		spawn(name, scaled(1000000))
+	case "ring":
+		ring(name, scaled(10000000))
+	case "idle":
+		idle(name, scaled(100000))
+	default:
+		fmt.Fprintln(os.Stderr, "unknown bench:", name)
+		os.Exit(2)
+	}
+}

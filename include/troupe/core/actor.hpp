@@ -1,0 +1,203 @@
+// actor: what a handler sees of its own actor ("self").
+//
+// Every method here is owner-only: call it from the actor's own handlers or
+// coroutine, never from another thread (use runtime or scoped_actor there).
+//
+//   self.send(to, msg)              fire and forget; FIFO per sender->receiver
+//   self.reply(value)               answer the message being handled
+//   self.request(to, msg, 2s).then(on_reply, on_error)
+//   self.become(next_behavior)      switch state after this message
+//   self.quit(reason)               end after this message
+//   self.send_after(100ms, to, msg) / self.send_interval(1s, to, msg)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "troupe/core/behavior.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/core/exit_reason.hpp"
+#include "troupe/core/message.hpp"
+#include "troupe/core/pid.hpp"
+#include "troupe/core/timer.hpp"
+
+namespace troupe {
+class behavior;
+class runtime;
+
+// What happened to a send. Sends to dead actors are not errors in the actor
+// model (the message goes to dead letters, counted); a full bounded mailbox
+// with the `reject` policy is the one case the sender must act on.
+enum class send_status { ok, dead_letter, mailbox_full };
+
+namespace detail {
+
+// A type-erased continuation for one outstanding request. Runs in the
+// requesting actor's context, never concurrently with its handlers.
+struct reply_handler {
+  virtual ~reply_handler() = default;
+  virtual void on_reply(actor& self, message& reply) = 0;
+  virtual void on_error(actor& self, error err) = 0;
+};
+
+template <class R>
+result<R> take_reply(message& reply) {
+  if (reply.key != type_key_of<R>)
+    return error(errc::bad_reply_type, "got " + reply.type_name());
+  return result<R>(std::move(reply.as<R>()));
+}
+
+void quit_on_unhandled_error(actor& self, const error& err);
+
+template <class R, class OnReply, class OnError>
+struct reply_handler_of final : reply_handler {
+  reply_handler_of(OnReply f, OnError g) : on_reply_fn(std::move(f)), on_error_fn(std::move(g)) {}
+  void on_reply(actor& self, message& reply) override {
+    auto value = take_reply<R>(reply);
+    if (value)
+      on_reply_fn(std::move(*value));
+    else
+      on_error(self, value.error());
+  }
+  void on_error(actor& self, error err) override {
+    if constexpr (std::is_same_v<OnError, std::nullptr_t>)
+      quit_on_unhandled_error(self, err);
+    else
+      on_error_fn(std::move(err));
+  }
+  OnReply on_reply_fn;
+  OnError on_error_fn;
+};
+
+}  // namespace detail
+
+// The pending answer of self.request(...). Install a continuation with
+// `then`; without one the reply is discarded. Awaitable in coroutine actors
+// (see task.hpp): `result<R> r = co_await self.request<R>(to, msg, 1s);`
+template <class R>
+class [[nodiscard]] request_handle {
+ public:
+  request_handle(actor& self, std::uint64_t id) : self_(&self), id_(id) {}
+
+  // on_reply(R) runs with the reply; on_error(error) with a timeout, a dead
+  // receiver, a missing handler or a reply of another type. Without
+  // on_error, an error ends the requesting actor (let it crash).
+  template <class OnReply, class OnError = std::nullptr_t>
+  void then(OnReply on_reply, OnError on_error = nullptr) &&;
+
+  actor& self() const noexcept { return *self_; }
+  std::uint64_t id() const noexcept { return id_; }
+
+ private:
+  actor* self_;
+  std::uint64_t id_;
+};
+
+// A request taken out of the current handler to be answered later, maybe
+// from another message's handler. Owner-only. If it is destroyed without
+// deliver(), the requester gets errc::no_reply: a request never hangs.
+class response_promise {
+ public:
+  response_promise() = default;
+  response_promise(pid requester, pid responder, std::uint64_t id)
+      : requester_(std::move(requester)), responder_(std::move(responder)), id_(id) {}
+  response_promise(response_promise&& other) noexcept
+      : requester_(std::move(other.requester_)),
+        responder_(std::move(other.responder_)),
+        id_(std::exchange(other.id_, 0)) {}
+  response_promise& operator=(response_promise&& other) noexcept;
+  ~response_promise();
+
+  template <class T>
+  void deliver(T&& value) {
+    deliver_message(detail::make_message(std::forward<T>(value)));
+  }
+  void deliver_error(error err);
+  bool pending() const noexcept { return id_ != 0; }
+
+ private:
+  void deliver_message(detail::message* reply);
+  pid requester_;
+  pid responder_;
+  std::uint64_t id_ = 0;
+};
+
+class actor {
+ public:
+  actor(const actor&) = delete;
+  actor& operator=(const actor&) = delete;
+
+  troupe::pid pid() const noexcept;
+  runtime& system() const noexcept;
+  // Sender of the message being handled (null for messages sent from
+  // outside any actor).
+  const troupe::pid& sender() const noexcept;
+
+  template <class T>
+  send_status send(const troupe::pid& to, T&& msg) {
+    return send_message(to, detail::make_message(std::forward<T>(msg)));
+  }
+
+  // Answers the message being handled: a reply to its request, or, for a
+  // plain message, a message to its sender.
+  template <class T>
+  void reply(T&& value) {
+    detail::reply_with(*this, detail::make_message(std::forward<T>(value)));
+  }
+  response_promise make_response_promise();
+
+  void become(behavior next);
+  void quit(exit_reason reason = exit_reason::normal());
+
+  template <class R = void, class T>
+  request_handle<R> request(const troupe::pid& to, T&& msg, duration timeout = default_timeout) {
+    return request_handle<R>(
+        *this, send_request(to, detail::make_message(std::forward<T>(msg)), timeout));
+  }
+
+  template <class T>
+  timer_handle send_after(duration delay, const troupe::pid& to, T&& msg) {
+    return schedule_send(delay, duration::zero(), to,
+                         detail::make_message(std::forward<T>(msg)), nullptr);
+  }
+  // Sends a copy of `msg` every `period` until the handle is cancelled or
+  // this actor ends.
+  template <class T>
+  timer_handle send_interval(duration period, const troupe::pid& to, T msg) {
+    auto factory = [m = std::move(msg)] { return detail::make_message(m); };
+    return schedule_send(period, period, to, nullptr, std::move(factory));
+  }
+
+  // Coroutine actors only (task.hpp): a selective receive of the given types.
+  template <class... Ts>
+  auto receive(duration timeout = infinite);
+
+  // Internal: used by request_handle and the coroutine awaiters.
+  void set_reply_handler(std::uint64_t id, std::unique_ptr<detail::reply_handler> handler);
+
+ protected:
+  actor() = default;
+  ~actor() = default;
+
+ private:
+  friend void detail::reply_with(actor&, detail::message*);
+  send_status send_message(const troupe::pid& to, detail::message* msg);
+  std::uint64_t send_request(const troupe::pid& to, detail::message* msg, duration timeout);
+  timer_handle schedule_send(duration delay, duration period, const troupe::pid& to,
+                             detail::message* once, std::function<detail::message*()> factory);
+};
+
+template <class R>
+template <class OnReply, class OnError>
+void request_handle<R>::then(OnReply on_reply, OnError on_error) && {
+  using reply_type = std::conditional_t<std::is_void_v<R>,
+                                        typename detail::handler_traits<OnReply>::arg, R>;
+  self_->set_reply_handler(
+      id_, std::make_unique<detail::reply_handler_of<reply_type, OnReply, OnError>>(
+               std::move(on_reply), std::move(on_error)));
+}
+
+}  // namespace troupe

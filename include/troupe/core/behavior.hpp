@@ -1,0 +1,155 @@
+// behavior: a set of typed handlers, one per message type.
+//
+//   behavior{
+//     [&](const ping& p) { self.reply(pong{p.n}); },   // reply explicitly
+//     [](const add& a) { return a.x + a.y; },          // or return the reply
+//     [&](const stop&) { self.quit(); },
+//   }.after(5s, [&] { /* no message for 5 s */ });
+//
+// A handler takes its message by const&, & (it may move from it) or value.
+// A handler that returns a value answers the request it is handling. The
+// first handler whose type matches runs; a message no handler takes goes to
+// dead letters (and a request gets errc::no_handler back).
+// State machines: `self.become(next)` installs another behavior for the next
+// message; the running handler finishes first.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "troupe/core/message.hpp"
+#include "troupe/core/timer.hpp"
+
+namespace troupe {
+class actor;
+
+namespace detail {
+
+template <class F>
+struct handler_traits : handler_traits<decltype(&std::decay_t<F>::operator())> {};
+template <class C, class R, class A>
+struct handler_traits<R (C::*)(A) const> {
+  using result = R;
+  using arg = std::decay_t<A>;
+  // A handler taking `T&` may modify the message in place; any other form
+  // (value, const&, &&) receives it as an rvalue, so move-only types work.
+  static constexpr bool wants_lvalue =
+      std::is_lvalue_reference_v<A> && !std::is_const_v<std::remove_reference_t<A>>;
+};
+template <class C, class R, class A>
+struct handler_traits<R (C::*)(A)> : handler_traits<R (C::*)(A) const> {};
+template <class R, class A>
+struct handler_traits<R (*)(A)> {
+  using result = R;
+  using arg = std::decay_t<A>;
+  static constexpr bool wants_lvalue =
+      std::is_lvalue_reference_v<A> && !std::is_const_v<std::remove_reference_t<A>>;
+};
+
+// Sends a handler's return value as the reply to the current request.
+void reply_with(actor& self, message* reply);
+
+class behavior_impl;
+struct handler_slot {
+  type_key key;
+  void (*invoke)(behavior_impl& impl, actor& self, message& msg);
+};
+
+class behavior_impl {
+ public:
+  behavior_impl(const handler_slot* slots, std::size_t count) noexcept
+      : slots_(slots), count_(count) {}
+  virtual ~behavior_impl() = default;
+
+  const handler_slot* find(type_key key) const noexcept {
+    for (std::size_t i = 0; i < count_; ++i)
+      if (slots_[i].key == key) return &slots_[i];
+    return nullptr;
+  }
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  duration idle_timeout = infinite;
+  std::function<void()> on_idle;
+
+ private:
+  std::atomic<int> refs_{1};
+  const handler_slot* slots_;
+  std::size_t count_;
+};
+
+template <class... Fs>
+class behavior_of final : public behavior_impl {
+ public:
+  explicit behavior_of(Fs... fs) : behavior_impl(table, sizeof...(Fs)), fns_(std::move(fs)...) {}
+
+ private:
+  template <std::size_t I>
+  static void invoke(behavior_impl& impl, actor& self, message& msg) {
+    auto& fn = std::get<I>(static_cast<behavior_of&>(impl).fns_);
+    using traits = handler_traits<std::tuple_element_t<I, std::tuple<Fs...>>>;
+    auto& value = msg.as<typename traits::arg>();
+    auto call = [&]() -> decltype(auto) {
+      if constexpr (traits::wants_lvalue)
+        return fn(value);
+      else
+        return fn(std::move(value));
+    };
+    if constexpr (std::is_void_v<typename traits::result>) {
+      call();
+    } else {
+      reply_with(self, make_message(call()));
+    }
+  }
+  template <std::size_t... Is>
+  static constexpr auto make_table(std::index_sequence<Is...>) {
+    return std::array<handler_slot, sizeof...(Fs)>{
+        handler_slot{type_key_of<typename handler_traits<Fs>::arg>, &invoke<Is>}...};
+  }
+  static constexpr auto table_array = make_table(std::index_sequence_for<Fs...>{});
+  static constexpr const handler_slot* table = table_array.data();
+
+  std::tuple<Fs...> fns_;
+};
+
+}  // namespace detail
+
+class behavior {
+ public:
+  behavior() = default;
+  template <class... Fs>
+    requires(sizeof...(Fs) > 0 && (!std::is_same_v<std::decay_t<Fs>, behavior> && ...))
+  behavior(Fs&&... handlers)
+      : impl_(new detail::behavior_of<std::decay_t<Fs>...>(std::forward<Fs>(handlers)...)) {}
+  behavior(const behavior& other) noexcept : impl_(other.impl_) {
+    if (impl_) impl_->add_ref();
+  }
+  behavior(behavior&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+  behavior& operator=(behavior other) noexcept {
+    std::swap(impl_, other.impl_);
+    return *this;
+  }
+  ~behavior() {
+    if (impl_) impl_->release();
+  }
+
+  // Runs `on_idle` when no message arrives for `timeout` while this behavior
+  // is active (Erlang's `after`, CAF's `after`). Re-armed after each message.
+  behavior&& after(duration timeout, std::function<void()> on_idle) &&;
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+  detail::behavior_impl* impl() const noexcept { return impl_; }
+
+ private:
+  detail::behavior_impl* impl_ = nullptr;
+};
+
+}  // namespace troupe

@@ -1,0 +1,57 @@
+// config and spawn_options: how a runtime and each actor are set up.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "troupe/core/timer.hpp"
+
+namespace troupe {
+
+enum class log_level { debug, info, warning, error };
+
+// One worker per core unless told otherwise.
+unsigned default_worker_count() noexcept;
+
+struct config {
+  // Worker threads running actors. Must be at least 1.
+  unsigned workers = default_worker_count();
+  // Fairness bound: at most this many messages per actor per turn before the
+  // worker moves on to another ready actor. Must be at least 1.
+  unsigned max_messages_per_turn = 64;
+  // Used by request() when no timeout is given. Must be positive.
+  duration default_request_timeout = std::chrono::seconds(5);
+  // Granularity of the timing wheel. Must be positive.
+  duration timer_tick = std::chrono::milliseconds(1);
+  // Log a warning for each message that no handler takes.
+  bool warn_unhandled = true;
+  // How many recent dead letters are kept for inspection.
+  std::size_t dead_letter_history = 64;
+  // Where log lines go; stderr when empty.
+  std::function<void(log_level, std::string_view)> logger;
+};
+
+// What a bounded mailbox does with a user message when it is full. System
+// messages (replies, timeouts, exits) are never subject to the bound.
+enum class overflow_policy {
+  reject,       // send() returns send_status::mailbox_full; requests fail
+  drop_newest,  // the new message goes to dead letters, counted, with its sender
+};
+
+struct spawn_options {
+  // 0: unbounded. Otherwise the most user messages the mailbox holds; under
+  // concurrent senders the bound may be passed by at most one message per
+  // sender racing on the last free place.
+  std::size_t mailbox_limit = 0;
+  overflow_policy on_full = overflow_policy::reject;
+  // Run the actor on a thread of its own, for handlers that block (file
+  // I/O, a blocking C library). Workers never run it.
+  bool detached = false;
+  // When not empty, register the actor under this name.
+  std::string name;
+};
+
+}  // namespace troupe

@@ -1,0 +1,87 @@
+// The message envelope. A message is any movable C++ type; no registration.
+//
+// Each type is identified in-process by the address of a per-type tag
+// (`type_key_of<T>`), so matching a handler is one pointer compare and no
+// RTTI. The envelope is intrusive (`next`) so the mailbox never allocates.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "troupe/core/pid.hpp"
+
+namespace troupe {
+
+using type_key = const void*;
+
+namespace detail {
+template <class T>
+struct type_tag {
+  static constexpr char id = 0;
+};
+}  // namespace detail
+
+template <class T>
+inline constexpr type_key type_key_of = &detail::type_tag<std::decay_t<T>>::id;
+
+namespace detail {
+
+// What a message is to the runtime. Everything but `user` travels in the
+// system lane: never bounded, never dropped, handled before user messages.
+enum class message_kind : std::uint8_t {
+  user,             // an ordinary message (request_id != 0: a request)
+  reply,            // the answer to request `request_id`
+  error_reply,      // a failed answer; the payload is a troupe::error
+  request_timeout,  // request `request_id` ran out of time
+  receive_timeout,  // a receive or idle timeout; request_id is the token
+  exit,             // end now: the payload is an exit_reason
+};
+
+// The payload of timeout messages: they carry nothing but their id.
+struct timeout_marker {};
+
+struct message {
+  message* next = nullptr;
+  pid sender;
+  std::uint64_t request_id = 0;
+  type_key key = nullptr;
+  message_kind kind = message_kind::user;
+  std::uint32_t seq = 0;  // arrival order, for selective receive across types
+
+  explicit message(type_key k) noexcept : key(k) {}
+  message(const message&) = delete;
+  message& operator=(const message&) = delete;
+  virtual ~message() = default;
+  virtual void* payload() noexcept = 0;
+  // The C++ type's name, demangled; used by dead letters and logs only.
+  virtual std::string type_name() const = 0;
+
+  bool is_system() const noexcept { return kind != message_kind::user; }
+  template <class T>
+  T& as() noexcept {
+    return *static_cast<T*>(payload());
+  }
+};
+
+std::string demangle(const char* mangled);
+
+template <class T>
+struct typed_message final : message {
+  template <class... Args>
+  explicit typed_message(Args&&... args)
+      : message(type_key_of<T>), value(std::forward<Args>(args)...) {}
+  void* payload() noexcept override { return &value; }
+  std::string type_name() const override { return demangle(typeid(T).name()); }
+  T value;
+};
+
+template <class T>
+message* make_message(T&& value) {
+  return new typed_message<std::decay_t<T>>(std::forward<T>(value));
+}
+
+}  // namespace detail
+}  // namespace troupe

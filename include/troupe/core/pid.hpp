@@ -1,0 +1,99 @@
+// pid: the handle to an actor. Copyable, comparable, hashable and printable
+// as <node.id.serial> (the node part is 0 until distribution exists).
+//
+// A pid keeps the actor's small control block (the "cell") alive, never the
+// actor's state: after the actor ends, sends through the pid go to dead
+// letters. Copying a pid is one relaxed atomic increment.
+#pragma once
+
+#include <atomic>
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+namespace troupe {
+namespace detail {
+
+// The reference-counted header every actor cell starts with. Kept public so
+// that pid copies inline to one atomic increment.
+class cell_base {
+ public:
+  cell_base(std::uint64_t id) noexcept : id_(id) {}
+  cell_base(const cell_base&) = delete;
+  cell_base& operator=(const cell_base&) = delete;
+  std::uint64_t id() const noexcept { return id_; }
+
+  // ordering: increments need no ordering (the caller already holds a
+  // reference); the final decrement is acq_rel so that every use of the
+  // cell happens-before its destruction.
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+ protected:
+  virtual ~cell_base() = default;
+
+ private:
+  std::atomic<std::uint32_t> refs_{1};
+  const std::uint64_t id_;
+};
+
+}  // namespace detail
+
+class pid {
+ public:
+  pid() noexcept = default;
+  // Adopts one reference that the caller already holds.
+  static pid adopt(detail::cell_base* cell) noexcept {
+    pid p;
+    p.cell_ = cell;
+    return p;
+  }
+  explicit pid(detail::cell_base* cell) noexcept : cell_(cell) {
+    if (cell_) cell_->add_ref();
+  }
+  pid(const pid& other) noexcept : pid(other.cell_) {}
+  pid(pid&& other) noexcept : cell_(other.cell_) { other.cell_ = nullptr; }
+  pid& operator=(pid other) noexcept {
+    std::swap(cell_, other.cell_);
+    return *this;
+  }
+  ~pid() {
+    if (cell_) cell_->release();
+  }
+
+  std::uint32_t node() const noexcept { return 0; }
+  std::uint64_t id() const noexcept { return cell_ ? cell_->id() : 0; }
+  std::uint32_t serial() const noexcept { return 0; }
+  explicit operator bool() const noexcept { return cell_ != nullptr; }
+
+  // Identity is the cell: ids are per runtime, so two runtimes may both have
+  // a <0.1.0>, but never the same cell.
+  friend bool operator==(const pid& a, const pid& b) noexcept { return a.cell_ == b.cell_; }
+  friend std::strong_ordering operator<=>(const pid& a, const pid& b) noexcept {
+    if (auto c = a.id() <=> b.id(); c != 0) return c;
+    return std::compare_three_way{}(a.cell_, b.cell_);
+  }
+
+  // "<0.42.0>"; a null pid prints as "<none>".
+  std::string to_string() const;
+
+  detail::cell_base* cell() const noexcept { return cell_; }
+
+ private:
+  detail::cell_base* cell_ = nullptr;
+};
+
+std::ostream& operator<<(std::ostream& out, const pid& p);
+
+}  // namespace troupe
+
+template <>
+struct std::hash<troupe::pid> {
+  std::size_t operator()(const troupe::pid& p) const noexcept {
+    return std::hash<std::uint64_t>{}(p.id());
+  }
+};

@@ -1,0 +1,165 @@
+// runtime: owns the workers, the timer wheel, the registry and dead letters.
+//
+//   troupe::runtime rt;                               // one worker per core
+//   pid counter = rt.spawn([](actor& self) -> behavior {
+//     return {[n = 0](int x) mutable { n += x; return n; }};
+//   });
+//   rt.send(counter, 5);
+//
+// Spawn forms (each also takes a leading spawn_options):
+//   rt.spawn(f, args...)    f(actor&, args...) returns a behavior (event
+//                           actor), a task (coroutine actor) or void (runs once)
+//   rt.spawn<C>(args...)    C(args...) with `behavior make_behavior(actor&)`;
+//                           the object is the actor's state, handlers may
+//                           capture `this` safely
+// An event actor's setup function runs on the spawning thread before
+// spawn() returns; a coroutine actor starts on a worker.
+//
+// Several runtimes may live in one process. All methods are thread-safe.
+// shutdown() (also run by the destructor) stops accepting work, lets each
+// running actor finish the message in hand, joins the threads and ends every
+// remaining actor with reason `shutdown`.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "troupe/core/actor.hpp"
+#include "troupe/core/behavior.hpp"
+#include "troupe/core/config.hpp"
+#include "troupe/core/dead_letters.hpp"
+#include "troupe/core/fwd.hpp"
+#include "troupe/core/task.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+// How an actor starts: exactly one of the two is set, or neither for a
+// function that ran to completion during setup.
+struct actor_start {
+  behavior initial;
+  task coroutine;
+};
+
+struct actor_body {
+  virtual ~actor_body() = default;
+  virtual actor_start start(actor& self) = 0;
+};
+
+template <class F, class... Args>
+struct function_body final : actor_body {
+  template <class G, class... As>
+  explicit function_body(G&& g, As&&... as) : fn(std::forward<G>(g)), args(std::forward<As>(as)...) {}
+  actor_start start(actor& self) override {
+    using R = std::invoke_result_t<F&, actor&, Args&...>;
+    auto call = [&](auto&... a) -> R { return fn(self, a...); };
+    if constexpr (std::is_same_v<R, behavior>) {
+      return {std::apply(call, args), {}};
+    } else if constexpr (std::is_same_v<R, task>) {
+      return {{}, std::apply(call, args)};
+    } else {
+      static_assert(std::is_void_v<R>, "an actor function returns behavior, task or void");
+      std::apply(call, args);
+      return {};
+    }
+  }
+  F fn;
+  std::tuple<Args...> args;
+};
+
+template <class C>
+concept actor_class = requires(C& c, actor& self) {
+  { c.make_behavior(self) } -> std::same_as<behavior>;
+};
+
+template <class C>
+struct class_body final : actor_body {
+  template <class... As>
+  explicit class_body(As&&... as) : state(std::forward<As>(as)...) {}
+  actor_start start(actor& self) override { return {state.make_behavior(self), {}}; }
+  C state;
+};
+
+}  // namespace detail
+
+class runtime {
+ public:
+  // Throws std::invalid_argument naming the bad field (0 workers, ...).
+  explicit runtime(config cfg = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  template <class F, class... Args>
+    requires(!detail::actor_class<std::decay_t<F>> &&
+             !std::is_same_v<std::decay_t<F>, spawn_options>)
+  pid spawn(F&& fn, Args&&... args) {
+    return spawn(spawn_options{}, std::forward<F>(fn), std::forward<Args>(args)...);
+  }
+  template <class F, class... Args>
+    requires(!detail::actor_class<std::decay_t<F>>)
+  pid spawn(const spawn_options& options, F&& fn, Args&&... args) {
+    using body = detail::function_body<std::decay_t<F>, std::decay_t<Args>...>;
+    return spawn_body(options, std::make_unique<body>(std::forward<F>(fn),
+                                                      std::forward<Args>(args)...));
+  }
+  template <detail::actor_class C, class... Args>
+  pid spawn(Args&&... args) {
+    return spawn_body(spawn_options{},
+                      std::make_unique<detail::class_body<C>>(std::forward<Args>(args)...));
+  }
+  template <detail::actor_class C, class... Args>
+  pid spawn(const spawn_options& options, Args&&... args) {
+    return spawn_body(options, std::make_unique<detail::class_body<C>>(std::forward<Args>(args)...));
+  }
+
+  // Sends from outside any actor (the message has no sender).
+  template <class T>
+  send_status send(const pid& to, T&& msg) {
+    return send_message(to, detail::make_message(std::forward<T>(msg)));
+  }
+  template <class T>
+  timer_handle send_after(duration delay, const pid& to, T&& msg) {
+    return schedule_send(delay, duration::zero(), to, detail::make_message(std::forward<T>(msg)),
+                         nullptr);
+  }
+  template <class T>
+  timer_handle send_interval(duration period, const pid& to, T msg) {
+    auto factory = [m = std::move(msg)] { return detail::make_message(m); };
+    return schedule_send(period, period, to, nullptr, std::move(factory));
+  }
+
+  // Registry. A name maps to one live actor; the name is released when the
+  // actor ends. register_name fails (false) if the name is taken or the
+  // actor is dead.
+  bool register_name(const std::string& name, const pid& who);
+  bool unregister_name(const std::string& name);
+  pid whereis(const std::string& name) const;  // null pid when unknown
+
+  // Observability.
+  std::size_t mailbox_size(const pid& who) const;  // user messages queued
+  std::uint64_t dead_letter_count() const noexcept;
+  std::vector<dead_letter> recent_dead_letters() const;
+  std::size_t live_actors() const noexcept;
+  unsigned worker_count() const noexcept;
+  const config& settings() const noexcept;
+
+  void shutdown();
+
+  detail::runtime_impl& impl() noexcept { return *impl_; }
+
+ private:
+  pid spawn_body(const spawn_options& options, std::unique_ptr<detail::actor_body> body);
+  send_status send_message(const pid& to, detail::message* msg);
+  timer_handle schedule_send(duration delay, duration period, const pid& to,
+                             detail::message* once, std::function<detail::message*()> factory);
+  std::unique_ptr<detail::runtime_impl> impl_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,41 @@
+// timer_handle: cancels a timer made by send_after / send_interval.
+//
+// Timers live on the runtime's hierarchical timing wheel (one thread per
+// runtime, not one per timer). cancel() is idempotent and safe from any
+// thread, even after the runtime is gone. Cancellation semantics: once
+// cancel() returns, the timer fires no more; a message that already fired
+// is already in the target's mailbox and stays there.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+namespace troupe {
+
+using duration = std::chrono::steady_clock::duration;
+using time_point = std::chrono::steady_clock::time_point;
+
+// Passed as a timeout: wait without a deadline.
+inline constexpr duration infinite = duration::max();
+// Passed as a request timeout: use config::default_request_timeout.
+inline constexpr duration default_timeout = duration(-1);
+
+namespace detail {
+struct timer_entry;
+}
+
+class timer_handle {
+ public:
+  timer_handle() = default;
+  explicit timer_handle(std::shared_ptr<detail::timer_entry> entry) : entry_(std::move(entry)) {}
+  // True if this call stopped the timer before it fired (for a periodic
+  // timer: before its next firing); false if it had fired or was cancelled.
+  bool cancel() noexcept;
+  // True until the timer fired (one-shot) or was cancelled.
+  bool active() const noexcept;
+
+ private:
+  std::shared_ptr<detail::timer_entry> entry_;
+};
+
+}  // namespace troupe

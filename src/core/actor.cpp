@@ -1,0 +1,144 @@
+// actor: the owner-side API of an actor, and response_promise.
+#include "troupe/core/actor.hpp"
+
+#include "actor_cell.hpp"
+#include "runtime_impl.hpp"
+#include "timer_service.hpp"
+
+namespace troupe {
+using detail::actor_cell;
+
+troupe::pid actor::pid() const noexcept {
+  return troupe::pid(const_cast<actor_cell*>(&actor_cell::of(const_cast<actor&>(*this))));
+}
+
+runtime& actor::system() const noexcept {
+  return *actor_cell::of(const_cast<actor&>(*this)).rt.owner;
+}
+
+const troupe::pid& actor::sender() const noexcept {
+  static const troupe::pid none;
+  auto& cell = actor_cell::of(const_cast<actor&>(*this));
+  return cell.current ? cell.current->sender : none;
+}
+
+send_status actor::send_message(const troupe::pid& to, detail::message* msg) {
+  return actor_cell::of(*this).send_from_self(to, msg);
+}
+
+void detail::reply_with(actor& self, detail::message* reply) {
+  auto& cell = actor_cell::of(self);
+  detail::message* cur = cell.current;
+  if (!cur || !cur->sender) {
+    cell.rt.record_dead_letter(reply, troupe::pid(), "reply without a sender");
+    delete reply;
+    return;
+  }
+  if (cur->kind == detail::message_kind::user && cur->request_id != 0 && !cell.replied) {
+    reply->kind = detail::message_kind::reply;
+    reply->request_id = cur->request_id;
+    cell.replied = true;
+  }
+  cell.send_from_self(cur->sender, reply);
+}
+
+void detail::quit_on_unhandled_error(actor& self, const error& err) {
+  actor_cell::of(self).fail_current(exit_reason::error("unhandled request error: " + err.message()));
+}
+
+response_promise actor::make_response_promise() {
+  auto& cell = actor_cell::of(*this);
+  detail::message* cur = cell.current;
+  if (!cur) return {};
+  std::uint64_t id = 0;
+  if (cur->kind == detail::message_kind::user && cur->request_id != 0 && !cell.replied) {
+    id = cur->request_id;
+    cell.replied = true;
+  }
+  return response_promise(cur->sender, pid(), id);
+}
+
+void actor::become(behavior next) { actor_cell::of(*this).next_behavior = std::move(next); }
+
+void actor::quit(exit_reason reason) {
+  auto& cell = actor_cell::of(*this);
+  if (!cell.quit_reason) cell.quit_reason = std::make_unique<exit_reason>(std::move(reason));
+}
+
+std::uint64_t actor::send_request(const troupe::pid& to, detail::message* msg, duration timeout) {
+  auto& cell = actor_cell::of(*this);
+  auto& x = cell.more();
+  std::uint64_t id = ++x.next_request_id;
+  msg->request_id = id;
+  auto& entry = x.pending[id];
+  if (timeout == default_timeout) timeout = cell.rt.cfg.default_request_timeout;
+  if (timeout != infinite) {
+    auto* marker = new detail::typed_message<detail::timeout_marker>();
+    marker->kind = detail::message_kind::request_timeout;
+    marker->request_id = id;
+    entry.timer = cell.rt.timers.start(timeout, duration::zero(), pid(), marker, nullptr);
+  }
+  cell.send_from_self(to, msg);
+  return id;
+}
+
+void actor::set_reply_handler(std::uint64_t id, std::unique_ptr<detail::reply_handler> handler) {
+  auto& cell = actor_cell::of(*this);
+  auto& pending = cell.more().pending;
+  auto it = pending.find(id);
+  if (it != pending.end()) it->second.handler = std::move(handler);
+}
+
+timer_handle actor::schedule_send(duration delay, duration period, const troupe::pid& to,
+                                  detail::message* once,
+                                  std::function<detail::message*()> factory) {
+  auto& cell = actor_cell::of(*this);
+  if (once) once->sender = pid();
+  auto entry = cell.rt.timers.start(delay, period, to, once, std::move(factory));
+  if (period > duration::zero()) {
+    // Interval timers die with the actor that made them.
+    auto& timers = cell.more().interval_timers;
+    std::erase_if(timers, [](const auto& t) { return t->finished.load(std::memory_order_relaxed); });
+    timers.push_back(entry);
+  }
+  return timer_handle(std::move(entry));
+}
+
+response_promise& response_promise::operator=(response_promise&& other) noexcept {
+  if (this != &other) {
+    if (pending()) deliver_error(error(errc::no_reply));
+    requester_ = std::move(other.requester_);
+    responder_ = std::move(other.responder_);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+response_promise::~response_promise() {
+  if (pending()) deliver_error(error(errc::no_reply, "response promise dropped"));
+}
+
+void response_promise::deliver_error(error err) {
+  auto* msg = new detail::typed_message<error>(std::move(err));
+  msg->kind = detail::message_kind::error_reply;
+  deliver_message(msg);
+}
+
+void response_promise::deliver_message(detail::message* reply) {
+  auto* responder = actor_cell::of(responder_);
+  if (!responder || !requester_) {
+    delete reply;
+    return;
+  }
+  if (id_ != 0) {
+    if (reply->kind == detail::message_kind::user) reply->kind = detail::message_kind::reply;
+    reply->request_id = std::exchange(id_, 0);
+  } else if (reply->kind != detail::message_kind::user) {
+    delete reply;  // no request to fail
+    return;
+  }
+  reply->sender = responder_;
+  detail::runtime_impl::deliver(responder->rt, requester_, reply);
+}
+
+}  // namespace troupe

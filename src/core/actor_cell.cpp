@@ -1,0 +1,466 @@
+#include "actor_cell.hpp"
+
+#include <exception>
+
+#include "runtime_impl.hpp"
+#include "timer_service.hpp"
+
+namespace troupe::detail {
+
+// ---- selective_queues ------------------------------------------------------
+
+void selective_queues::push(message* msg) {
+  msg->seq = next_seq_++;
+  for (auto& b : buckets_) {
+    if (b.key == msg->key) {
+      b.fifo.push_back(msg);
+      return;
+    }
+  }
+  buckets_.push_back(bucket{msg->key, {}});
+  buckets_.back().fifo.push_back(msg);
+}
+
+message* selective_queues::take(const type_key* keys, std::size_t count) {
+  message_fifo* best = nullptr;
+  for (std::size_t i = 0; i < count; ++i) {
+    for (auto& b : buckets_) {
+      if (b.key != keys[i] || b.fifo.empty()) continue;
+      // Serial-number comparison: correct while fewer than 2^31 are queued.
+      if (!best || static_cast<std::int32_t>(b.fifo.front()->seq - best->front()->seq) < 0)
+        best = &b.fifo;
+    }
+  }
+  return best ? best->pop_front() : nullptr;
+}
+
+message* selective_queues::take_all() {
+  message_fifo all;
+  for (auto& b : buckets_)
+    while (message* m = b.fifo.pop_front()) all.push_back(m);
+  return all.take_all();
+}
+
+// ---- bouncing --------------------------------------------------------------
+
+void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, const char* reason,
+            errc code) {
+  if (msg->kind == message_kind::user && msg->request_id != 0 && msg->sender) {
+    auto* err = new typed_message<error>(error(code, receiver.to_string() + ": " + reason));
+    err->kind = message_kind::error_reply;
+    err->request_id = msg->request_id;
+    err->sender = receiver;
+    runtime_impl::deliver(context, msg->sender, err);
+  }
+  if (msg->kind == message_kind::user || msg->kind == message_kind::reply)
+    context.record_dead_letter(msg, receiver, reason);
+  delete msg;
+}
+
+// ---- actor_cell ------------------------------------------------------------
+
+actor_cell::actor_cell(runtime_impl& runtime, kind k, const spawn_options& options)
+    : cell_base(runtime.next_actor_id()),
+      rt(runtime),
+      detached(options.detached),
+      limit_(options.mailbox_limit),
+      on_full_(options.on_full),
+      kind_(k) {}
+
+actor_cell::~actor_cell() = default;
+
+actor_cell::extras& actor_cell::more() {
+  if (!extras_) extras_ = std::make_unique<extras>();
+  return *extras_;
+}
+
+send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
+  const bool user = msg->kind == message_kind::user;
+  if (user && limit_ != 0 && queued() >= limit_ && !box.closed()) {
+    troupe::pid self(this);
+    if (on_full_ == overflow_policy::reject) {
+      bounce(context, msg, self, "mailbox full", errc::mailbox_full);
+      return send_status::mailbox_full;
+    }
+    bounce(context, msg, self, "mailbox full (dropped newest)", errc::mailbox_full);
+    return send_status::dead_letter;
+  }
+  if (user) enqueued_.fetch_add(1, std::memory_order_relaxed);
+  switch (box.push(msg)) {
+    case mailbox::push_result::queued:
+      return send_status::ok;
+    case mailbox::push_result::woke_owner:
+      if (kind_ == kind::scoped || detached)
+        box.notify_owner();
+      else
+        rt.sched.schedule(this);
+      return send_status::ok;
+    case mailbox::push_result::closed:
+      break;
+  }
+  bounce(context, msg, troupe::pid(this), "receiver dead", errc::receiver_down);
+  return send_status::dead_letter;
+}
+
+bool actor_cell::drain_mailbox() {
+  message* chain = box.take_all();
+  if (!chain) return false;
+  while (chain) {
+    message* next = chain->next;
+    if (chain->is_system())
+      system_queue.push_back(chain);
+    else if (coro)
+      coro->queues.push(chain);
+    else
+      user_queue_.push_back(chain);
+    chain = next;
+  }
+  return true;
+}
+
+bool actor_cell::start(std::unique_ptr<actor_body> body, bool on_own_thread) {
+  body_ = std::move(body);
+  actor_start how;
+  try {
+    how = body_->start(*this);
+  } catch (const std::exception& e) {
+    terminate(exit_reason::error(e.what()));
+    return false;
+  } catch (...) {
+    terminate(exit_reason::error("unknown exception in actor setup"));
+    return false;
+  }
+  if (how.coroutine) {
+    kind_ = kind::coroutine;
+    coro = std::make_unique<coroutine_state>();
+    coro->frame = how.coroutine.release();
+    // Pushes during setup found the mailbox "running"; move them over.
+    message* early = box.take_all();
+    for (message* m = early; m;) {
+      message* next = m->next;
+      if (m->is_system())
+        system_queue.push_back(m);
+      else
+        coro->queues.push(m);
+      m = next;
+    }
+  } else if (how.initial) {
+    behavior_ = std::move(how.initial);
+  } else if (!quit_reason) {
+    quit_reason = std::make_unique<exit_reason>(exit_reason::normal());
+  }
+  if (next_behavior) {
+    behavior_ = std::move(*next_behavior);
+    next_behavior.reset();
+  }
+  if (quit_reason) {
+    terminate(*quit_reason);
+    return false;
+  }
+  if (on_own_thread) return true;  // the actor's thread takes it from here
+  if (kind_ == kind::coroutine || !box.try_block()) rt.sched.schedule(this);
+  else rearm_idle_timer();
+  return true;
+}
+
+void actor_cell::resume_coroutine(std::coroutine_handle<> h) {
+  h.resume();
+  check_coroutine_done();
+}
+
+void actor_cell::check_coroutine_done() {
+  if (!coro || ended_ || !coro->frame.done()) return;
+  if (auto failure = coro->frame.promise().failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      fail_current(exit_reason::error(e.what()));
+    } catch (...) {
+      fail_current(exit_reason::error("unknown exception"));
+    }
+  }
+  terminate(quit_reason ? *quit_reason : exit_reason::normal());
+}
+
+bool actor_cell::try_resume_receive() {
+  if (!coro || !coro->wait_keys) return false;
+  message* match = coro->queues.take(coro->wait_keys, coro->wait_count);
+  if (!match) return false;
+  note_dequeued();
+  *coro->wait_slot = match;
+  coro->wait_keys = nullptr;
+  if (coro->wait_timer) {
+    timer_service::cancel(*coro->wait_timer);
+    coro->wait_timer.reset();
+  }
+  resume_coroutine(coro->waiter);
+  return true;
+}
+
+actor_cell::turn actor_cell::run_turn(unsigned budget) {
+  if (ended_) return turn::ended;
+  if (coro && !coro->started) {
+    // First turn of a coroutine actor: run it to its first suspension.
+    coro->started = true;
+    resume_coroutine(coro->frame);
+    if (ended_) return turn::ended;
+  }
+  drain_mailbox();
+  unsigned handled = 0;
+  while (!ended_) {
+    if (quit_reason) {
+      terminate(*quit_reason);
+      break;
+    }
+    if (!detached && rt.sched.stopping()) return turn::again;
+    if (handled >= budget) {
+      if (!system_queue.empty() || !user_queue_.empty()) return turn::again;
+      if (!drain_mailbox()) return box.try_block() ? turn::idle : turn::again;
+      return turn::again;
+    }
+    if (message* sys = system_queue.pop_front()) {
+      handle_system(sys);
+      ++handled;
+      continue;
+    }
+    if (coro) {
+      if (try_resume_receive()) {
+        ++handled;
+        continue;
+      }
+    } else if (message* msg = user_queue_.pop_front()) {
+      dispatch(msg);
+      ++handled;
+      continue;
+    }
+    if (drain_mailbox()) continue;
+    rearm_idle_timer();
+    if (box.try_block()) return turn::idle;
+    drain_mailbox();
+  }
+  return turn::ended;
+}
+
+void actor_cell::dispatch(message* msg) {
+  note_dequeued();
+  if (extras_ && extras_->idle_timer) {
+    timer_service::cancel(*extras_->idle_timer);
+    extras_->idle_timer.reset();
+  }
+  current = msg;
+  replied = false;
+  behavior_impl* impl = behavior_.impl();
+  const handler_slot* slot = impl ? impl->find(msg->key) : nullptr;
+  if (!slot) {
+    if (rt.cfg.warn_unhandled)
+      rt.log(log_level::warning, troupe::pid(this).to_string() + " has no handler for " + msg->type_name());
+    if (msg->request_id != 0) {
+      replied = true;
+      auto* err = new typed_message<error>(error(errc::no_handler, msg->type_name()));
+      err->kind = message_kind::error_reply;
+      err->request_id = msg->request_id;
+      send_from_self(msg->sender, err);
+    }
+    rt.record_dead_letter(msg, troupe::pid(this), "no handler");
+  } else {
+    try {
+      slot->invoke(*impl, *this, *msg);
+    } catch (const std::exception& e) {
+      fail_current(exit_reason::error(e.what()));
+    } catch (...) {
+      fail_current(exit_reason::error("unknown exception"));
+    }
+  }
+  finish_current();
+  if (next_behavior) {
+    behavior_ = std::move(*next_behavior);
+    next_behavior.reset();
+  }
+  if (quit_reason) terminate(*quit_reason);
+}
+
+void actor_cell::fail_current(const exit_reason& reason) {
+  if (current && current->kind == message_kind::user && current->request_id != 0 && !replied) {
+    replied = true;
+    auto* err = new typed_message<error>(error(errc::handler_failed, reason.text()));
+    err->kind = message_kind::error_reply;
+    err->request_id = current->request_id;
+    send_from_self(current->sender, err);
+  }
+  rt.log(log_level::error, "crash report: actor " + troupe::pid(this).to_string() + " ended: " +
+                               reason.to_string() +
+                               (current ? "; while handling " + current->type_name() : ""));
+  crash_reported_ = true;
+  if (!quit_reason) quit_reason = std::make_unique<exit_reason>(reason);
+}
+
+void actor_cell::finish_current() {
+  if (!current) return;
+  if (current->kind == message_kind::user && current->request_id != 0 && !replied) {
+    auto* err = new typed_message<error>(error(errc::no_reply, current->type_name()));
+    err->kind = message_kind::error_reply;
+    err->request_id = current->request_id;
+    send_from_self(current->sender, err);
+  }
+  delete current;
+  current = nullptr;
+  replied = false;
+}
+
+void actor_cell::handle_system(message* msg) {
+  switch (msg->kind) {
+    case message_kind::reply:
+    case message_kind::error_reply:
+    case message_kind::request_timeout: {
+      if (!extras_) {
+        delete msg;
+        return;
+      }
+      auto found = extras_->pending.find(msg->request_id);
+      if (found == extras_->pending.end()) {
+        if (msg->kind == message_kind::reply) rt.record_dead_letter(msg, troupe::pid(this), "late reply");
+        delete msg;
+        return;
+      }
+      pending_request req = std::move(found->second);
+      extras_->pending.erase(found);
+      if (req.timer) timer_service::cancel(*req.timer);
+      if (!req.handler) {
+        delete msg;
+        return;
+      }
+      // In an event actor the reply is "current" while its handler runs; a
+      // coroutine keeps the last message it received as current instead.
+      const bool as_current = !coro;
+      if (as_current) {
+        current = msg;
+        replied = true;  // a reply is not a request: nothing owed
+      }
+      try {
+        if (msg->kind == message_kind::reply)
+          req.handler->on_reply(*this, *msg);
+        else if (msg->kind == message_kind::error_reply)
+          req.handler->on_error(*this, std::move(msg->as<error>()));
+        else
+          req.handler->on_error(*this, error(errc::timeout));
+      } catch (const std::exception& e) {
+        fail_current(exit_reason::error(e.what()));
+      } catch (...) {
+        fail_current(exit_reason::error("unknown exception"));
+      }
+      if (as_current)
+        finish_current();
+      else
+        delete msg;
+      check_coroutine_done();
+      if (next_behavior) {
+        behavior_ = std::move(*next_behavior);
+        next_behavior.reset();
+      }
+      break;
+    }
+    case message_kind::receive_timeout: {
+      if (coro && coro->wait_keys && coro->wait_token == msg->request_id) {
+        delete msg;
+        coro->wait_keys = nullptr;
+        coro->wait_timer.reset();
+        *coro->wait_slot = nullptr;
+        resume_coroutine(coro->waiter);
+      } else if (extras_ && extras_->idle_token == msg->request_id && behavior_ &&
+                 behavior_.impl()->on_idle) {
+        delete msg;
+        extras_->idle_timer.reset();
+        try {
+          behavior_.impl()->on_idle();
+        } catch (const std::exception& e) {
+          fail_current(exit_reason::error(e.what()));
+        }
+        if (next_behavior) {
+          behavior_ = std::move(*next_behavior);
+          next_behavior.reset();
+        }
+      } else {
+        delete msg;
+      }
+      break;
+    }
+    case message_kind::exit: {
+      exit_reason reason = msg->as<exit_reason>();
+      delete msg;
+      terminate(reason);
+      return;
+    }
+    case message_kind::user:
+      delete msg;  // unreachable: user messages never enter the system lane
+      break;
+  }
+  if (quit_reason && !ended_) terminate(*quit_reason);
+}
+
+std::uint64_t actor_cell::arm_timeout(duration timeout, message_kind kind,
+                                      std::shared_ptr<timer_entry>& out) {
+  std::uint64_t token = ++more().next_token;
+  auto* marker = new typed_message<timeout_marker>();
+  marker->kind = kind;
+  marker->request_id = token;
+  out = rt.timers.start(timeout, duration::zero(), troupe::pid(this), marker, nullptr);
+  return token;
+}
+
+void actor_cell::rearm_idle_timer() {
+  if (coro || !behavior_ || behavior_.impl()->idle_timeout == infinite) return;
+  auto& x = more();
+  if (x.idle_timer) return;  // still armed since the last message
+  x.idle_token = arm_timeout(behavior_.impl()->idle_timeout, message_kind::receive_timeout,
+                             x.idle_timer);
+}
+
+send_status actor_cell::send_from_self(const troupe::pid& to, message* msg) {
+  msg->sender = troupe::pid(this);
+  return runtime_impl::deliver(rt, to, msg);
+}
+
+void actor_cell::bounce_all(message* chain, const char* reason) {
+  troupe::pid self(this);
+  while (chain) {
+    message* next = chain->next;
+    bounce(rt, chain, self, reason, errc::receiver_down);
+    chain = next;
+  }
+}
+
+void actor_cell::terminate(const exit_reason& reason) {
+  if (ended_) return;
+  ended_ = true;
+  if (reason.is_abnormal() && !crash_reported_)
+    rt.log(log_level::error, "crash report: actor " + troupe::pid(this).to_string() + " ended: " +
+                                 reason.to_string());
+  message* rest = box.close();
+  finish_current();
+  if (extras_) {
+    if (extras_->idle_timer) timer_service::cancel(*extras_->idle_timer);
+    for (auto& t : extras_->interval_timers) timer_service::cancel(*t);
+    for (auto& [id, req] : extras_->pending)
+      if (req.timer) timer_service::cancel(*req.timer);
+    if (extras_->registered) rt.unregister_all(this);
+  }
+  if (coro) {
+    if (coro->wait_timer) timer_service::cancel(*coro->wait_timer);
+    message* queued_msgs = coro->queues.take_all();
+    if (coro->frame) coro->frame.destroy();  // runs destructors of the frame's locals
+    bounce_all(queued_msgs, "receiver dead");
+  }
+  bounce_all(user_queue_.take_all(), "receiver dead");
+  bounce_all(system_queue.take_all(), "receiver dead");
+  bounce_all(rest, "receiver dead");
+  // User state last: its destructors may still send (as this actor).
+  behavior_ = behavior();
+  next_behavior.reset();
+  body_.reset();
+  extras_.reset();
+  coro.reset();
+}
+
+void actor_cell::release_live() { rt.remove_live(this); }
+
+}  // namespace troupe::detail

@@ -1,0 +1,164 @@
+// actor_cell: the runtime's side of one actor. Private to src/core.
+//
+// A cell is the mailbox, the actor's current behavior or coroutine, and the
+// bookkeeping of its requests and timers. Every field below "owner state"
+// is touched only by the thread currently running the actor (a worker, a
+// detached actor's thread, or a scoped actor's owner); the mailbox
+// protocol (mailbox.hpp) hands that ownership from one thread to the next.
+//
+// Lanes. take_all() drains the shared mailbox into two local queues:
+// system messages (replies, timeouts, exits) and user messages. A turn
+// always empties the system queue first and re-drains the mailbox at every
+// turn, so a system message waits behind at most one turn's budget of user
+// messages, whatever the backlog. Bounds apply only to user messages.
+//
+// Lifetime. The runtime's live set holds one reference from spawn until the
+// actor ends; pids hold others. end_turn_ended() drops the live reference
+// and must be the last thing done with a cell that ended.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "mailbox.hpp"
+#include "troupe/core/actor.hpp"
+#include "troupe/core/behavior.hpp"
+#include "troupe/core/config.hpp"
+#include "troupe/core/runtime.hpp"
+
+namespace troupe::detail {
+
+class runtime_impl;
+struct timer_entry;
+
+// Per-type queues for selective receive: taking the oldest message of k
+// types costs O(k), whatever the number of messages of other types.
+class selective_queues {
+ public:
+  void push(message* msg);
+  message* take(const type_key* keys, std::size_t count);
+  message* take_all();  // every message, for closing the mailbox
+ private:
+  struct bucket {
+    type_key key;
+    message_fifo fifo;
+  };
+  std::vector<bucket> buckets_;
+  std::uint32_t next_seq_ = 0;
+};
+
+class actor_cell final : public cell_base, public actor {
+ public:
+  enum class kind : std::uint8_t { event, coroutine, scoped };
+  enum class turn : std::uint8_t { idle, again, ended };
+
+  actor_cell(runtime_impl& rt, kind k, const spawn_options& options);
+  ~actor_cell() override;
+
+  static actor_cell& of(actor& self) noexcept { return static_cast<actor_cell&>(self); }
+  static actor_cell* of(const troupe::pid& p) noexcept { return static_cast<actor_cell*>(p.cell()); }
+
+  // Any thread. `context` is the sender's runtime (for dead letters).
+  send_status enqueue(message* msg, runtime_impl& context);
+  std::size_t queued() const noexcept {
+    return enqueued_.load(std::memory_order_relaxed) - dequeued_.load(std::memory_order_relaxed);
+  }
+
+  // Spawning thread: runs the actor's setup; false if it ended during it.
+  bool start(std::unique_ptr<actor_body> body, bool detached);
+  // Owner: one turn of at most `budget` messages.
+  turn run_turn(unsigned budget);
+  // Owner: ends the actor (idempotent). Does not drop the live reference.
+  void terminate(const exit_reason& reason);
+  // After a turn that returned `ended`: drops the live reference.
+  void release_live();
+  bool ended() const noexcept { return ended_; }
+
+  // Owner state used by actor.cpp, coroutine.cpp and scoped_actor.cpp.
+  runtime_impl& rt;
+  mailbox box;
+  message* current = nullptr;
+  bool replied = false;
+  std::optional<behavior> next_behavior;
+  std::unique_ptr<exit_reason> quit_reason;
+
+  struct pending_request {
+    std::unique_ptr<reply_handler> handler;
+    std::shared_ptr<timer_entry> timer;
+  };
+  struct extras {
+    std::unordered_map<std::uint64_t, pending_request> pending;
+    std::uint64_t next_request_id = 0;
+    std::uint64_t next_token = 0;
+    std::shared_ptr<timer_entry> idle_timer;
+    std::uint64_t idle_token = 0;
+    std::vector<std::shared_ptr<timer_entry>> interval_timers;
+    bool registered = false;
+  };
+  extras& more();
+
+  struct coroutine_state {
+    std::coroutine_handle<task::promise_type> frame;
+    bool started = false;
+    selective_queues queues;
+    const type_key* wait_keys = nullptr;  // non-null while waiting in receive
+    std::size_t wait_count = 0;
+    message** wait_slot = nullptr;
+    std::coroutine_handle<> waiter;
+    std::uint64_t wait_token = 0;
+    std::shared_ptr<timer_entry> wait_timer;
+  };
+  std::unique_ptr<coroutine_state> coro;
+
+  // Owner: moves everything from the shared mailbox to the local queues.
+  // True if anything arrived.
+  bool drain_mailbox();
+  message_fifo system_queue;
+  // Owner: sends a message from this actor (sets the sender).
+  send_status send_from_self(const troupe::pid& to, message* msg);
+  void fail_current(const exit_reason& reason);
+  // Frees the current message; a request left unanswered gets errc::no_reply.
+  void finish_current();
+  void note_dequeued() noexcept {
+    dequeued_.store(dequeued_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  std::uint64_t arm_timeout(duration timeout, message_kind kind, std::shared_ptr<timer_entry>& out);
+
+  // Live-set links, guarded by the runtime's shard mutex.
+  actor_cell* live_prev = nullptr;
+  actor_cell* live_next = nullptr;
+  const bool detached;
+
+ private:
+  void handle_system(message* msg);
+  void dispatch(message* msg);
+  void resume_coroutine(std::coroutine_handle<> h);
+  void check_coroutine_done();
+  bool try_resume_receive();
+  void rearm_idle_timer();
+  void bounce_all(message* chain, const char* reason);
+
+  std::atomic<std::size_t> enqueued_{0};
+  std::atomic<std::size_t> dequeued_{0};  // written by the owner only
+  const std::size_t limit_;
+  const overflow_policy on_full_;
+  kind kind_;
+  bool ended_ = false;
+  bool crash_reported_ = false;
+  behavior behavior_;
+  message_fifo user_queue_;
+  std::unique_ptr<actor_body> body_;
+  std::unique_ptr<extras> extras_;
+};
+
+// Bounces a message that cannot be delivered: a request gets an error reply,
+// the message is counted as a dead letter in `context`, then freed.
+void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, const char* reason,
+            errc code);
+
+}  // namespace troupe::detail

@@ -1,0 +1,150 @@
+// mailbox: the lock-free multi-producer, single-consumer queue of one actor.
+//
+// Purpose. Any thread may push; only the actor's owner (the worker running
+// it, or the thread of a scoped/detached actor) pops. The same atomic word
+// also says whether the owner is asleep, so that exactly one pusher wakes it.
+//
+// State. One atomic pointer, `head_`, holds one of:
+//   nullptr      empty; the owner is running or already scheduled
+//   blocked_tag  empty; the owner is idle: the next push must wake it
+//   closed_tag   the actor ended: every push fails (-> dead letters)
+//   a message    the newest of a LIFO chain of pushed messages
+//
+// Invariants.
+//   1. Only the owner moves head_ from nullptr to blocked_tag (try_block) and
+//      from a chain to nullptr (take_all); only the owner closes.
+//   2. A push that replaces blocked_tag returns `woke_owner`: that pusher
+//      and no other must schedule the owner. Hence an actor is never
+//      scheduled twice and never forgotten.
+//   3. FIFO per producer: one producer's pushes are chained newest-first in
+//      program order; take_all reverses the chain, so the owner sees them
+//      oldest-first. Pushes of different producers interleave arbitrarily.
+//
+// Memory orders. push's successful CAS is release: it publishes the
+// message's contents to the owner, whose take_all/close exchange is acquire.
+// try_block's CAS is acq_rel so that a failing attempt (messages arrived)
+// also acquires them. A pusher that sees blocked_tag acquires nothing from
+// the owner (it hands work over, it does not read owner state).
+//
+// Rejected: Vyukov's intrusive MPSC queue (one XCHG per push, wait-free)
+// needs a second atomic for the sleep/wake state, hence two RMWs per push;
+// a mutex-protected deque serializes fan-in senders.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "troupe/core/message.hpp"
+
+namespace troupe::detail {
+
+class mailbox {
+ public:
+  enum class push_result { queued, woke_owner, closed };
+
+  // Any thread.
+  push_result push(message* msg) noexcept {
+    message* head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (head == closed_tag()) return push_result::closed;
+      msg->next = head == blocked_tag() ? nullptr : head;
+      // ordering: release pairs with the owner's acquire in take_all/close.
+      if (head_.compare_exchange_weak(head, msg, std::memory_order_release,
+                                      std::memory_order_relaxed))
+        break;
+    }
+    return head == blocked_tag() ? push_result::woke_owner : push_result::queued;
+  }
+
+  // Owner only, not while blocked or closed: everything pushed so far,
+  // oldest first; nullptr when empty.
+  message* take_all() noexcept {
+    if (head_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+    // ordering: acquire pairs with push's release.
+    return reverse(head_.exchange(nullptr, std::memory_order_acquire));
+  }
+
+  // Owner only. True: the mailbox is now blocked and the next push wakes
+  // the owner. False: messages arrived; call take_all.
+  bool try_block() noexcept {
+    message* expected = nullptr;
+    // ordering: acq_rel; see the header comment.
+    return head_.compare_exchange_strong(expected, blocked_tag(), std::memory_order_acq_rel,
+                                         std::memory_order_acquire);
+  }
+
+  // Owner only, while blocked: undo try_block (the owner found other work,
+  // e.g. a timeout). False if a pusher got there first and woke the owner.
+  bool try_unblock() noexcept {
+    message* expected = blocked_tag();
+    return head_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel,
+                                         std::memory_order_acquire);
+  }
+
+  // Owner only: closes for good and returns what was left, oldest first.
+  message* close() noexcept {
+    message* rest = head_.exchange(closed_tag(), std::memory_order_acquire);
+    if (rest == blocked_tag() || rest == closed_tag()) return nullptr;
+    return reverse(rest);
+  }
+
+  bool closed() const noexcept { return head_.load(std::memory_order_acquire) == closed_tag(); }
+  bool blocked() const noexcept { return head_.load(std::memory_order_acquire) == blocked_tag(); }
+
+  // For owners that sleep on the word itself (scoped and detached actors):
+  // wait while it still holds blocked_tag; pushers notify after waking.
+  void wait_while_blocked() noexcept { head_.wait(blocked_tag(), std::memory_order_acquire); }
+  void notify_owner() noexcept { head_.notify_one(); }
+
+ private:
+  static message* blocked_tag() noexcept { return reinterpret_cast<message*>(std::uintptr_t{1}); }
+  static message* closed_tag() noexcept { return reinterpret_cast<message*>(std::uintptr_t{2}); }
+
+  static message* reverse(message* chain) noexcept {
+    message* fifo = nullptr;
+    while (chain) {
+      message* next = chain->next;
+      chain->next = fifo;
+      fifo = chain;
+      chain = next;
+    }
+    return fifo;
+  }
+
+  std::atomic<message*> head_{nullptr};
+};
+
+// An intrusive FIFO of messages, owner-only.
+class message_fifo {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  message* front() const noexcept { return head_; }
+  void push_back(message* msg) noexcept {
+    msg->next = nullptr;
+    if (tail_)
+      tail_->next = msg;
+    else
+      head_ = msg;
+    tail_ = msg;
+  }
+  message* pop_front() noexcept {
+    message* msg = head_;
+    if (msg) {
+      head_ = msg->next;
+      if (!head_) tail_ = nullptr;
+      msg->next = nullptr;
+    }
+    return msg;
+  }
+  message* take_all() noexcept {
+    message* all = head_;
+    head_ = tail_ = nullptr;
+    return all;
+  }
+
+ private:
+  message* head_ = nullptr;
+  message* tail_ = nullptr;
+};
+
+}  // namespace troupe::detail

@@ -1,0 +1,79 @@
+// Small out-of-line pieces of the public core types: printing, errors,
+// timer handles, behavior::after.
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <ostream>
+
+#include "timer_service.hpp"
+#include "troupe/core/behavior.hpp"
+#include "troupe/core/error.hpp"
+#include "troupe/core/exit_reason.hpp"
+#include "troupe/core/pid.hpp"
+#include "troupe/core/timer.hpp"
+
+namespace troupe {
+
+std::string pid::to_string() const {
+  if (!cell_) return "<none>";
+  return "<" + std::to_string(node()) + "." + std::to_string(id()) + "." +
+         std::to_string(serial()) + ">";
+}
+
+std::ostream& operator<<(std::ostream& out, const pid& p) { return out << p.to_string(); }
+
+std::string_view to_string(errc code) noexcept {
+  switch (code) {
+    case errc::timeout: return "timeout";
+    case errc::receiver_down: return "receiver_down";
+    case errc::no_handler: return "no_handler";
+    case errc::no_reply: return "no_reply";
+    case errc::mailbox_full: return "mailbox_full";
+    case errc::bad_reply_type: return "bad_reply_type";
+    case errc::handler_failed: return "handler_failed";
+    case errc::runtime_stopped: return "runtime_stopped";
+  }
+  return "unknown";
+}
+
+std::string error::message() const {
+  std::string text(to_string(code_));
+  if (!detail_.empty()) text += ": " + detail_;
+  return text;
+}
+
+std::string exit_reason::to_string() const {
+  static constexpr const char* names[] = {"normal", "shutdown", "kill", "killed", "error", "user"};
+  std::string text = names[static_cast<int>(kind_)];
+  if (!text_.empty()) text += ": " + text_;
+  return text;
+}
+
+bool timer_handle::cancel() noexcept {
+  return entry_ && detail::timer_service::cancel(*entry_);
+}
+
+bool timer_handle::active() const noexcept {
+  return entry_ && !entry_->finished.load(std::memory_order_acquire);
+}
+
+behavior&& behavior::after(duration timeout, std::function<void()> on_idle) && {
+  if (impl_) {
+    impl_->idle_timeout = timeout;
+    impl_->on_idle = std::move(on_idle);
+  }
+  return std::move(*this);
+}
+
+namespace detail {
+std::string demangle(const char* mangled) {
+  int status = 0;
+  char* readable = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  if (status != 0 || !readable) return mangled;
+  std::string out(readable);
+  std::free(readable);
+  return out;
+}
+}  // namespace detail
+
+}  // namespace troupe

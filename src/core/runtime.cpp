@@ -1,0 +1,86 @@
+#include "troupe/core/runtime.hpp"
+
+#include <thread>
+
+#include "actor_cell.hpp"
+#include "runtime_impl.hpp"
+
+namespace troupe {
+
+unsigned default_worker_count() noexcept {
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
+
+runtime::runtime(config cfg) : impl_(std::make_unique<detail::runtime_impl>(std::move(cfg))) {
+  impl_->owner = this;
+}
+
+runtime::~runtime() { impl_->shutdown(); }
+
+void runtime::shutdown() { impl_->shutdown(); }
+
+namespace {
+void run_detached(detail::actor_cell* cell) {
+  detail::runtime_impl& rt = cell->rt;
+  const unsigned budget = rt.cfg.max_messages_per_turn;
+  for (;;) {
+    auto turn = cell->run_turn(budget);
+    if (turn == detail::actor_cell::turn::ended) break;
+    if (turn == detail::actor_cell::turn::idle) cell->box.wait_while_blocked();
+  }
+  cell->release_live();
+  rt.detached_finished();
+}
+}  // namespace
+
+pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::actor_body> body) {
+  if (!impl_->accepting()) {
+    impl_->log(log_level::warning, "spawn refused: the runtime is shutting down");
+    return pid();
+  }
+  auto* cell = new detail::actor_cell(*impl_, detail::actor_cell::kind::event, options);
+  impl_->add_live(cell);  // adopts the construction reference
+  pid result(cell);
+  if (!options.name.empty() && !impl_->register_name(options.name, result))
+    impl_->log(log_level::warning, "spawn: name '" + options.name + "' is taken; " +
+                                       result.to_string() + " runs unregistered");
+  if (options.detached) impl_->detached_started();
+  if (!cell->start(std::move(body), options.detached)) {
+    cell->release_live();
+    if (options.detached) impl_->detached_finished();
+    return result;
+  }
+  if (options.detached) std::thread(run_detached, cell).detach();
+  return result;
+}
+
+send_status runtime::send_message(const pid& to, detail::message* msg) {
+  return detail::runtime_impl::deliver(*impl_, to, msg);
+}
+
+timer_handle runtime::schedule_send(duration delay, duration period, const pid& to,
+                                    detail::message* once,
+                                    std::function<detail::message*()> factory) {
+  return timer_handle(impl_->timers.start(delay, period, to, once, std::move(factory)));
+}
+
+bool runtime::register_name(const std::string& name, const pid& who) {
+  return impl_->register_name(name, who);
+}
+bool runtime::unregister_name(const std::string& name) { return impl_->unregister_name(name); }
+pid runtime::whereis(const std::string& name) const { return impl_->whereis(name); }
+
+std::size_t runtime::mailbox_size(const pid& who) const {
+  auto* cell = detail::actor_cell::of(who);
+  return cell ? cell->queued() : 0;
+}
+std::uint64_t runtime::dead_letter_count() const noexcept { return impl_->dead_letter_count(); }
+std::vector<dead_letter> runtime::recent_dead_letters() const {
+  return impl_->recent_dead_letters();
+}
+std::size_t runtime::live_actors() const noexcept { return impl_->live_count(); }
+unsigned runtime::worker_count() const noexcept { return impl_->sched.size(); }
+const config& runtime::settings() const noexcept { return impl_->cfg; }
+
+}  // namespace troupe

@@ -1,0 +1,193 @@
+#include "runtime_impl.hpp"
+
+#include <iostream>
+#include <stdexcept>
+
+#include "actor_cell.hpp"
+
+namespace troupe::detail {
+namespace {
+
+config validated(config cfg) {
+  if (cfg.workers == 0) throw std::invalid_argument("troupe::config: workers must be at least 1");
+  if (cfg.workers > 4096)
+    throw std::invalid_argument("troupe::config: workers must be at most 4096, got " +
+                                std::to_string(cfg.workers));
+  if (cfg.max_messages_per_turn == 0)
+    throw std::invalid_argument("troupe::config: max_messages_per_turn must be at least 1");
+  if (cfg.default_request_timeout <= duration::zero())
+    throw std::invalid_argument("troupe::config: default_request_timeout must be positive");
+  if (cfg.timer_tick <= duration::zero())
+    throw std::invalid_argument("troupe::config: timer_tick must be positive");
+  return cfg;
+}
+
+bool run_cell(actor_cell* cell, unsigned budget) {
+  switch (cell->run_turn(budget)) {
+    case actor_cell::turn::idle:
+      return false;
+    case actor_cell::turn::again:
+      return true;
+    case actor_cell::turn::ended:
+      cell->release_live();
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+runtime_impl::runtime_impl(config c)
+    : cfg(validated(std::move(c))),
+      sched(cfg.workers, cfg.max_messages_per_turn, &run_cell),
+      timers(cfg.timer_tick, [this](const pid& target, message* msg) {
+        return deliver(*this, target, msg) != send_status::dead_letter;
+      }) {}
+
+runtime_impl::~runtime_impl() { shutdown(); }
+
+send_status runtime_impl::deliver(runtime_impl& context, const pid& to, message* msg) {
+  actor_cell* cell = actor_cell::of(to);
+  if (!cell) {
+    bounce(context, msg, to, "no such actor", errc::receiver_down);
+    return send_status::dead_letter;
+  }
+  return cell->enqueue(msg, context);
+}
+
+void runtime_impl::record_dead_letter(message* msg, const pid& receiver, const char* reason) {
+  dead_count_.fetch_add(1, std::memory_order_relaxed);
+  if (cfg.dead_letter_history == 0) return;
+  dead_letter letter{msg->sender, receiver, msg->type_name(), reason};
+  std::lock_guard lock(dead_mutex_);
+  if (dead_recent_.size() >= cfg.dead_letter_history) dead_recent_.pop_front();
+  dead_recent_.push_back(std::move(letter));
+}
+
+std::vector<dead_letter> runtime_impl::recent_dead_letters() const {
+  std::lock_guard lock(dead_mutex_);
+  return {dead_recent_.begin(), dead_recent_.end()};
+}
+
+void runtime_impl::log(log_level level, const std::string& text) const {
+  if (cfg.logger) {
+    cfg.logger(level, text);
+    return;
+  }
+  static constexpr const char* names[] = {"debug", "info", "warning", "error"};
+  std::cerr << "troupe " << names[static_cast<int>(level)] << ": " << text << '\n';
+}
+
+runtime_impl::live_shard& runtime_impl::shard_of(actor_cell* cell) noexcept {
+  return live_[cell->id() % shard_count];
+}
+
+void runtime_impl::add_live(actor_cell* cell) {
+  live_shard& shard = shard_of(cell);
+  std::lock_guard lock(shard.mutex);
+  cell->live_next = shard.head;
+  if (shard.head) shard.head->live_prev = cell;
+  shard.head = cell;
+  live_count_.fetch_add(1, std::memory_order_release);
+}
+
+void runtime_impl::remove_live(actor_cell* cell) {
+  {
+    live_shard& shard = shard_of(cell);
+    std::lock_guard lock(shard.mutex);
+    if (cell->live_prev)
+      cell->live_prev->live_next = cell->live_next;
+    else
+      shard.head = cell->live_next;
+    if (cell->live_next) cell->live_next->live_prev = cell->live_prev;
+    cell->live_prev = cell->live_next = nullptr;
+    live_count_.fetch_sub(1, std::memory_order_release);
+  }
+  cell->release();
+}
+
+actor_cell* runtime_impl::pop_any_live() {
+  for (auto& shard : live_) {
+    std::lock_guard lock(shard.mutex);
+    if (actor_cell* cell = shard.head) {
+      cell->add_ref();  // keeps it while the caller ends it
+      return cell;
+    }
+  }
+  return nullptr;
+}
+
+void runtime_impl::detached_started() {
+  std::lock_guard lock(detached_mutex_);
+  ++detached_running_;
+}
+
+void runtime_impl::detached_finished() {
+  std::lock_guard lock(detached_mutex_);
+  --detached_running_;
+  detached_done_.notify_all();  // under the lock: the runtime may go away after unlock
+}
+
+bool runtime_impl::register_name(const std::string& name, const pid& who) {
+  actor_cell* cell = actor_cell::of(who);
+  if (!cell || cell->box.closed() || name.empty()) return false;
+  std::lock_guard lock(registry_mutex_);
+  auto [it, inserted] = names_.try_emplace(name, who);
+  if (!inserted) return false;
+  if (cell->box.closed()) {  // it ended meanwhile: do not keep a stale name
+    names_.erase(it);
+    return false;
+  }
+  cell->more().registered = true;
+  return true;
+}
+
+bool runtime_impl::unregister_name(const std::string& name) {
+  std::lock_guard lock(registry_mutex_);
+  return names_.erase(name) != 0;
+}
+
+void runtime_impl::unregister_all(actor_cell* cell) {
+  std::lock_guard lock(registry_mutex_);
+  std::erase_if(names_, [cell](const auto& entry) { return entry.second.cell() == cell; });
+}
+
+pid runtime_impl::whereis(const std::string& name) const {
+  std::lock_guard lock(registry_mutex_);
+  auto it = names_.find(name);
+  return it == names_.end() ? pid() : it->second;
+}
+
+void runtime_impl::shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    closing_.store(true, std::memory_order_release);
+    // 1. Detached actors: ask each to stop after its message in hand.
+    std::vector<pid> detached;
+    for (auto& shard : live_) {
+      std::lock_guard lock(shard.mutex);
+      for (actor_cell* c = shard.head; c; c = c->live_next)
+        if (c->detached) detached.emplace_back(c);
+    }
+    for (auto& p : detached) {
+      auto* stop = new typed_message<exit_reason>(exit_reason::shutdown());
+      stop->kind = message_kind::exit;
+      deliver(*this, p, stop);
+    }
+    detached.clear();
+    {
+      std::unique_lock lock(detached_mutex_);
+      detached_done_.wait(lock, [this] { return detached_running_ == 0; });
+    }
+    // 2. Workers finish the message in hand and exit; 3. no more timers.
+    sched.stop();
+    timers.stop();
+    // 4. End every remaining actor here; they are no longer run anywhere.
+    while (actor_cell* cell = pop_any_live()) {
+      cell->terminate(exit_reason::shutdown());
+      cell->release_live();
+      cell->release();
+    }
+  });
+}
+
+}  // namespace troupe::detail

@@ -1,0 +1,87 @@
+// runtime_impl: the state behind troupe::runtime. Private to src/core.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "scheduler.hpp"
+#include "timer_service.hpp"
+#include "troupe/core/config.hpp"
+#include "troupe/core/dead_letters.hpp"
+#include "troupe/core/runtime.hpp"
+
+namespace troupe::detail {
+
+class actor_cell;
+
+class runtime_impl {
+ public:
+  explicit runtime_impl(config cfg);
+  ~runtime_impl();
+
+  const config cfg;
+  runtime* owner = nullptr;  // the public object, for actor::system()
+
+  // Delivery. `context` is the runtime of the sending side; dead letters
+  // are counted there, since the target's runtime may be gone.
+  static send_status deliver(runtime_impl& context, const pid& to, message* msg);
+  void record_dead_letter(message* msg, const pid& receiver, const char* reason);
+  void log(log_level level, const std::string& text) const;
+
+  // Actors.
+  std::uint64_t next_actor_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  void add_live(actor_cell* cell);
+  void remove_live(actor_cell* cell);
+  std::size_t live_count() const noexcept { return live_count_.load(std::memory_order_acquire); }
+  bool accepting() const noexcept { return !closing_.load(std::memory_order_acquire); }
+  void detached_started();
+  void detached_finished();
+
+  // Registry.
+  bool register_name(const std::string& name, const pid& who);
+  bool unregister_name(const std::string& name);
+  void unregister_all(actor_cell* cell);
+  pid whereis(const std::string& name) const;
+
+  std::uint64_t dead_letter_count() const noexcept { return dead_count_.load(std::memory_order_relaxed); }
+  std::vector<dead_letter> recent_dead_letters() const;
+
+  void shutdown();
+
+  scheduler sched;
+  timer_service timers;
+
+ private:
+  struct live_shard {
+    std::mutex mutex;
+    actor_cell* head = nullptr;
+  };
+  static constexpr std::size_t shard_count = 16;
+  live_shard& shard_of(actor_cell* cell) noexcept;
+  actor_cell* pop_any_live();
+
+  std::atomic<std::uint64_t> next_id_{1};
+  std::array<live_shard, shard_count> live_;
+  std::atomic<std::size_t> live_count_{0};
+  std::atomic<bool> closing_{false};
+  std::once_flag shutdown_once_;
+
+  std::mutex detached_mutex_;
+  std::condition_variable detached_done_;
+  std::size_t detached_running_ = 0;
+
+  mutable std::mutex registry_mutex_;
+  std::unordered_map<std::string, pid> names_;
+
+  std::atomic<std::uint64_t> dead_count_{0};
+  mutable std::mutex dead_mutex_;
+  std::deque<dead_letter> dead_recent_;
+};
+
+}  // namespace troupe::detail

@@ -1,0 +1,203 @@
+// The work-stealing scheduler; the design and its invariants are stated at
+// the top of scheduler.hpp.
+#include "scheduler.hpp"
+
+#include <algorithm>
+
+namespace troupe::detail {
+namespace {
+thread_local worker* current_worker = nullptr;
+
+std::uint64_t next_random(std::uint64_t& state) noexcept {
+  // xorshift64*: cheap victim selection, quality is irrelevant here.
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  return state * 0x2545F4914F6CDD1DULL;
+}
+}  // namespace
+
+scheduler::scheduler(unsigned workers, unsigned budget, run_fn run) : budget_(budget), run_(run) {
+  workers_.reserve(workers);
+  for (unsigned i = 0; i < workers; ++i) {
+    auto w = std::make_unique<worker>();
+    w->owner = this;
+    w->index = i;
+    w->rng = 0x9E3779B97F4A7C15ULL * (i + 1);
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { work(*w); });
+}
+
+scheduler::~scheduler() { stop(); }
+
+void scheduler::stop() {
+  if (stopping_.exchange(true, std::memory_order_acq_rel)) {
+    for (auto& w : workers_)
+      if (w->thread.joinable()) w->thread.join();
+    return;
+  }
+  for (auto& w : workers_) {
+    w->wake.store(1, std::memory_order_release);
+    w->wake.notify_one();
+  }
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+void scheduler::schedule(actor_cell* cell) noexcept {
+  if (stopping()) return;
+  worker* self = current_worker;
+  if (self && self->owner == this) {
+    // ordering: the LIFO slot is stolen by exchange too; acq_rel hands the
+    // cell's published state from the scheduling thread to the runner.
+    actor_cell* previous = self->lifo.exchange(cell, std::memory_order_acq_rel);
+    if (previous) {
+      push_local(*self, previous);
+      notify_parked();
+    }
+    return;
+  }
+  push_global(cell);
+  notify_parked();
+}
+
+void scheduler::push_local(worker& self, actor_cell* cell) {
+  if (!self.local.push(cell)) push_global(cell);
+}
+
+void scheduler::push_global(actor_cell* cell) {
+  std::lock_guard lock(global_mutex_);
+  global_.push_back(cell);
+  global_size_.fetch_add(1, std::memory_order_release);
+}
+
+actor_cell* scheduler::pop_global() {
+  if (global_size_.load(std::memory_order_acquire) == 0) return nullptr;
+  std::lock_guard lock(global_mutex_);
+  if (global_.empty()) return nullptr;
+  actor_cell* cell = global_.front();
+  global_.pop_front();
+  global_size_.fetch_sub(1, std::memory_order_release);
+  return cell;
+}
+
+bool scheduler::any_work_visible() const noexcept {
+  if (global_size_.load(std::memory_order_acquire) != 0) return true;
+  for (auto& w : workers_) {
+    if (!w->local.empty()) return true;
+    if (w->lifo.load(std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
+void scheduler::notify_parked() noexcept {
+  // ordering: seq_cst fence after publishing work; pairs with park's fence.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (searching_.load(std::memory_order_relaxed) != 0) return;
+  if (parked_.load(std::memory_order_relaxed) == 0) return;
+  worker* chosen = nullptr;
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (idle_.empty()) return;
+    chosen = idle_.back();
+    idle_.pop_back();
+    parked_.fetch_sub(1, std::memory_order_relaxed);
+    // The woken worker starts as a searcher (invariant 1).
+    searching_.fetch_add(1, std::memory_order_relaxed);
+    chosen->searching = true;
+  }
+  chosen->wake.store(1, std::memory_order_release);
+  chosen->wake.notify_one();
+}
+
+void scheduler::leave_searching(worker& self) noexcept {
+  if (!self.searching) return;
+  self.searching = false;
+  // The last searcher to find work wakes another one: there may be more.
+  if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) notify_parked();
+}
+
+actor_cell* scheduler::next_task(worker& self) {
+  ++self.tick;
+  if (self.tick % global_check_interval == 0) {
+    if (actor_cell* cell = pop_global()) return cell;
+  }
+  if (actor_cell* cell = self.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
+    if (self.lifo_streak < lifo_limit || self.local.empty()) {
+      ++self.lifo_streak;
+      return cell;
+    }
+    // Others have waited lifo_limit turns: the LIFO actor queues up.
+    push_local(self, cell);
+  }
+  self.lifo_streak = 0;
+  if (actor_cell* cell = self.local.pop()) return cell;
+  if (actor_cell* cell = pop_global()) return cell;
+  return steal(self);
+}
+
+actor_cell* scheduler::steal(worker& self) {
+  const auto count = static_cast<unsigned>(workers_.size());
+  if (count < 2) return nullptr;
+  if (!self.searching) {
+    // Bound the searchers to half the workers: more only burn CPU.
+    if (2 * searching_.load(std::memory_order_relaxed) >= count) return nullptr;
+    self.searching = true;
+    searching_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  const auto start = static_cast<unsigned>(next_random(self.rng) % count);
+  for (unsigned i = 0; i < count; ++i) {
+    worker& victim = *workers_[(start + i) % count];
+    if (&victim == &self) continue;
+    if (actor_cell* cell = victim.local.steal_into(self.local)) return cell;
+    if (actor_cell* cell = victim.lifo.exchange(nullptr, std::memory_order_acq_rel)) return cell;
+  }
+  return pop_global();
+}
+
+void scheduler::park(worker& self) {
+  {
+    std::lock_guard lock(idle_mutex_);
+    idle_.push_back(&self);
+    parked_.fetch_add(1, std::memory_order_relaxed);
+    if (self.searching) {
+      self.searching = false;
+      searching_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  // ordering: pairs with notify_parked's fence (invariant 2).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (any_work_visible() || stopping()) {
+    std::lock_guard lock(idle_mutex_);
+    auto it = std::find(idle_.begin(), idle_.end(), &self);
+    if (it != idle_.end()) {
+      idle_.erase(it);
+      parked_.fetch_sub(1, std::memory_order_relaxed);
+      self.searching = true;
+      searching_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    // Someone already chose us: fall through and consume its wake-up.
+  }
+  while (self.wake.exchange(0, std::memory_order_acquire) == 0) self.wake.wait(0);
+}
+
+void scheduler::work(worker& self) {
+  current_worker = &self;
+  while (!stopping()) {
+    actor_cell* cell = next_task(self);
+    if (!cell) {
+      park(self);
+      continue;
+    }
+    leave_searching(self);
+    if (run_(cell, budget_)) {
+      push_local(self, cell);
+      notify_parked();
+    }
+  }
+  current_worker = nullptr;
+}
+
+}  // namespace troupe::detail

@@ -1,0 +1,110 @@
+// scheduler: the M:N work-stealing scheduler that runs ready actors.
+//
+// Nouns. A *worker* is an OS thread with a local run_queue and a LIFO slot.
+// A *ready actor* is an actor_cell whose mailbox went from blocked to
+// non-empty (mailbox invariant 2 makes that happen once per wake-up). The
+// *global queue* takes actors made ready off the workers and overflow.
+//
+// Policy.
+//   - An actor made ready by an actor running on worker W goes into W's LIFO
+//     slot and runs next on W: a ping-pong pair stays hot on one core. The
+//     previous LIFO occupant moves to W's local queue. The LIFO slot yields to
+//     the local queue after `lifo_limit` consecutive uses while others wait.
+//   - A turn runs at most config::max_messages_per_turn messages; an actor
+//     with more goes to the back of the local queue (fairness bound).
+//   - Every `global_check_interval` picks a worker looks at the global queue
+//     first, so global work is never starved by local work.
+//   - An idle worker steals half of a random victim's queue (or its LIFO
+//     slot), then parks on a futex; an idle runtime uses no CPU.
+//
+// Parking protocol (invariants).
+//   1. At most one wake-up is in flight per unit of new work: a producer
+//      wakes a parked worker only if no worker is searching; a searcher that
+//      finds work and was the last searcher wakes another (a chain).
+//   2. No lost wake-up: a producer publishes work, fences (seq_cst), then
+//      reads `searching_`/`parked_`; a parker publishes itself in `parked_`
+//      and leaves `searching_`, fences (seq_cst), then re-checks every
+//      queue. By the fences one of them sees the other (Dekker).
+//   3. A parked worker sleeps until its own `wake_` word is set, so a
+//      notification is never consumed by the wrong worker.
+// Memory orders: the counters are read relaxed after a seq_cst fence; all
+// changes to the idle list and counters happen under `idle_mutex_`, except
+// the searcher's decrement, which is an RMW followed by the fence.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "run_queue.hpp"
+
+namespace troupe::detail {
+
+class actor_cell;
+class scheduler;
+
+struct alignas(64) worker {
+  scheduler* owner = nullptr;
+  unsigned index = 0;
+  run_queue local;
+  std::atomic<actor_cell*> lifo{nullptr};
+  std::atomic<std::uint32_t> wake{0};
+  bool searching = false;  // owner-only mirror of its share of searching_
+  unsigned lifo_streak = 0;
+  std::uint32_t tick = 0;
+  std::uint64_t rng = 0;
+  std::thread thread;
+};
+
+class scheduler {
+ public:
+  static constexpr unsigned lifo_limit = 16;
+  static constexpr std::uint32_t global_check_interval = 61;
+
+  // run(cell) returns true when the actor should be run again (its turn
+  // ended with messages left).
+  using run_fn = bool (*)(actor_cell* cell, unsigned budget);
+
+  scheduler(unsigned workers, unsigned budget, run_fn run);
+  ~scheduler();
+
+  // Any thread: `cell` became ready. Ignored after stop().
+  void schedule(actor_cell* cell) noexcept;
+  // Stops the workers after the message in hand and joins them.
+  void stop();
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+  unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()); }
+
+ private:
+  void work(worker& self);
+  actor_cell* next_task(worker& self);
+  actor_cell* steal(worker& self);
+  void push_local(worker& self, actor_cell* cell);
+  void push_global(actor_cell* cell);
+  actor_cell* pop_global();
+  bool any_work_visible() const noexcept;
+  void notify_parked() noexcept;
+  void leave_searching(worker& self) noexcept;
+  void park(worker& self);
+
+  const unsigned budget_;
+  const run_fn run_;
+  std::vector<std::unique_ptr<worker>> workers_;
+
+  std::mutex global_mutex_;
+  std::deque<actor_cell*> global_;
+  std::atomic<std::size_t> global_size_{0};
+
+  std::mutex idle_mutex_;
+  std::vector<worker*> idle_;
+  std::atomic<unsigned> parked_{0};
+  std::atomic<unsigned> searching_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace troupe::detail

@@ -1,0 +1,97 @@
+// scoped_actor: a cell whose owner is a plain thread that blocks on the
+// mailbox word itself (mailbox::wait_while_blocked). Timeouts arrive as
+// system messages from the timer wheel, so every wait is an untimed wait.
+#include "troupe/core/scoped_actor.hpp"
+
+#include "actor_cell.hpp"
+#include "runtime_impl.hpp"
+#include "timer_service.hpp"
+
+namespace troupe {
+using detail::actor_cell;
+using detail::message;
+using detail::message_kind;
+
+scoped_actor::scoped_actor(runtime& rt) : rt_(rt) {
+  cell_ = new actor_cell(rt.impl(), actor_cell::kind::scoped, spawn_options{});
+  cell_->coro = std::make_unique<actor_cell::coroutine_state>();
+}
+
+scoped_actor::~scoped_actor() {
+  cell_->terminate(exit_reason::normal());
+  cell_->release();
+}
+
+troupe::pid scoped_actor::pid() const noexcept { return troupe::pid(cell_); }
+
+std::size_t scoped_actor::mailbox_size() const noexcept { return cell_->queued(); }
+
+send_status scoped_actor::send_message(const troupe::pid& to, message* msg) {
+  return cell_->send_from_self(to, msg);
+}
+
+namespace {
+void wait_for_mail(actor_cell& cell) {
+  if (cell.box.try_block()) cell.box.wait_while_blocked();
+}
+}  // namespace
+
+message* scoped_actor::request_message(const troupe::pid& to, message* msg, duration timeout) {
+  auto& x = cell_->more();
+  const std::uint64_t id = ++x.next_request_id;
+  msg->request_id = id;
+  if (timeout == default_timeout) timeout = cell_->rt.cfg.default_request_timeout;
+  std::shared_ptr<detail::timer_entry> timer;
+  if (timeout != infinite) {
+    auto* marker = new detail::typed_message<detail::timeout_marker>();
+    marker->kind = message_kind::request_timeout;
+    marker->request_id = id;
+    timer = cell_->rt.timers.start(timeout, duration::zero(), pid(), marker, nullptr);
+  }
+  cell_->send_from_self(to, msg);
+  for (;;) {
+    cell_->drain_mailbox();
+    while (message* m = cell_->system_queue.pop_front()) {
+      if (m->request_id == id &&
+          (m->kind == message_kind::reply || m->kind == message_kind::error_reply)) {
+        if (timer) detail::timer_service::cancel(*timer);
+        return m;
+      }
+      if (m->request_id == id && m->kind == message_kind::request_timeout) {
+        delete m;
+        auto* err = new detail::typed_message<error>(error(errc::timeout));
+        err->kind = message_kind::error_reply;
+        return err;
+      }
+      delete m;  // a late reply or a stale timeout of an earlier call
+    }
+    wait_for_mail(*cell_);
+  }
+}
+
+message* scoped_actor::receive_message(const type_key* keys, std::size_t count, duration timeout) {
+  std::uint64_t token = 0;
+  std::shared_ptr<detail::timer_entry> timer;
+  if (timeout <= duration::zero()) {
+    timeout = duration::zero();
+  } else if (timeout != infinite) {
+    token = cell_->arm_timeout(timeout, message_kind::receive_timeout, timer);
+  }
+  for (;;) {
+    cell_->drain_mailbox();
+    bool timed_out = false;
+    while (message* m = cell_->system_queue.pop_front()) {
+      timed_out |= m->kind == message_kind::receive_timeout && m->request_id == token && token;
+      delete m;
+    }
+    if (message* msg = cell_->coro->queues.take(keys, count)) {
+      cell_->note_dequeued();
+      if (timer) detail::timer_service::cancel(*timer);
+      return msg;
+    }
+    if (timed_out || timeout == duration::zero()) return nullptr;
+    wait_for_mail(*cell_);
+  }
+}
+
+}  // namespace troupe

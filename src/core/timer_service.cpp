@@ -1,0 +1,124 @@
+#include "timer_service.hpp"
+
+#include <algorithm>
+
+namespace troupe::detail {
+
+timer_core::timer_core(duration tick_length, deliver_fn deliver_message)
+    : tick(tick_length), origin(std::chrono::steady_clock::now()), deliver(std::move(deliver_message)) {}
+
+std::uint64_t timer_core::tick_of(time_point t) const noexcept {
+  if (t <= origin) return 0;
+  auto elapsed = t - origin;
+  return static_cast<std::uint64_t>((elapsed + tick - duration(1)) / tick);  // round up
+}
+
+timer_service::timer_service(duration tick, deliver_fn deliver)
+    : core_(std::make_shared<timer_core>(tick, std::move(deliver))), thread_([this] { run(); }) {}
+
+timer_service::~timer_service() { stop(); }
+
+std::shared_ptr<timer_entry> timer_service::start(duration delay, duration period, pid target,
+                                                   message* once,
+                                                   std::function<message*()> factory) {
+  auto entry = std::make_shared<timer_entry>();
+  entry->core = core_;
+  entry->target = std::move(target);
+  entry->once = once;
+  entry->factory = std::move(factory);
+  if (period > duration::zero())
+    entry->period_ticks = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(period / core_->tick));
+  delay = std::max(delay, duration::zero());
+  std::lock_guard lock(core_->mutex);
+  if (core_->stopping) {
+    entry->finished.store(true, std::memory_order_relaxed);
+    return entry;
+  }
+  auto now = std::chrono::steady_clock::now();
+  entry->deadline = delay >= std::chrono::hours(24 * 365 * 100) ? ~std::uint64_t{0} >> 1
+                                                                  : core_->tick_of(now + delay);
+  entry->self_ref = entry;
+  core_->wheel.insert(entry.get());
+  if (entry->deadline < core_->sleeping_until) core_->wakeup.notify_one();
+  return entry;
+}
+
+bool timer_service::cancel(timer_entry& entry) noexcept {
+  if (entry.finished.exchange(true, std::memory_order_acq_rel)) return false;
+  auto core = entry.core.lock();
+  if (!core) return true;
+  std::shared_ptr<timer_entry> released;  // freed after unlocking
+  std::lock_guard lock(core->mutex);
+  if (entry.linked) {
+    core->wheel.remove(&entry);
+    released = std::move(entry.self_ref);
+  }
+  return true;
+}
+
+void timer_service::run() {
+  timer_core& core = *core_;
+  std::vector<wheel_node*> expired;
+  std::vector<std::shared_ptr<timer_entry>> due;
+  std::unique_lock lock(core.mutex);
+  while (!core.stopping) {
+    core.wheel.advance(core.tick_of(std::chrono::steady_clock::now()), expired);
+    if (!expired.empty()) {
+      for (wheel_node* node : expired) due.push_back(std::move(static_cast<timer_entry*>(node)->self_ref));
+      expired.clear();
+      lock.unlock();
+      for (auto& entry : due) {
+        if (entry->period_ticks == 0) {
+          if (entry->finished.exchange(true, std::memory_order_acq_rel)) continue;
+          core.deliver(entry->target, std::exchange(entry->once, nullptr));
+          continue;
+        }
+        if (entry->finished.load(std::memory_order_acquire)) continue;
+        if (!core.deliver(entry->target, entry->factory())) {
+          entry->finished.store(true, std::memory_order_release);
+          continue;
+        }
+        std::lock_guard relock(core.mutex);
+        if (entry->finished.load(std::memory_order_acquire) || core.stopping) continue;
+        entry->deadline += entry->period_ticks;
+        entry->self_ref = entry;
+        core.wheel.insert(entry.get());
+      }
+      due.clear();  // may free entries: outside the lock
+      lock.lock();
+      continue;
+    }
+    auto next = core.wheel.next_event();
+    if (!next) {
+      core.sleeping_until = ~std::uint64_t{0};
+      core.wakeup.wait(lock);
+    } else {
+      core.sleeping_until = *next;
+      core.wakeup.wait_until(lock, core.origin + core.tick * static_cast<std::int64_t>(*next));
+    }
+    core.sleeping_until = ~std::uint64_t{0};
+  }
+}
+
+void timer_service::stop() {
+  {
+    std::lock_guard lock(core_->mutex);
+    if (core_->stopping && !thread_.joinable()) return;
+    core_->stopping = true;
+  }
+  core_->wakeup.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::vector<wheel_node*> pending;
+  std::vector<std::shared_ptr<timer_entry>> released;
+  {
+    std::lock_guard lock(core_->mutex);
+    core_->wheel.drain(pending);
+    for (wheel_node* node : pending) {
+      auto* entry = static_cast<timer_entry*>(node);
+      entry->finished.store(true, std::memory_order_release);
+      released.push_back(std::move(entry->self_ref));
+    }
+  }
+}
+
+}  // namespace troupe::detail

@@ -1,0 +1,77 @@
+// timer_service: one thread per runtime that drives a timing_wheel from the
+// steady clock and delivers each due timer's message to its target.
+//
+// Ownership. A linked entry owns itself through `self_ref`, so a fired or
+// cancelled timer is freed as soon as no handle holds it. Handles reach the
+// service through a weak pointer, so cancel() after the runtime is gone is
+// a harmless no-op.
+// Cancellation: `finished` is set exactly once (by cancel, by the one-shot
+// firing, or when a periodic timer's target is dead); the thread re-arms a
+// periodic timer only while holding the lock and only if not finished.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "timing_wheel.hpp"
+#include "troupe/core/message.hpp"
+#include "troupe/core/timer.hpp"
+
+namespace troupe::detail {
+
+struct timer_core;
+
+struct timer_entry : wheel_node {
+  ~timer_entry() { delete once; }
+  std::weak_ptr<timer_core> core;
+  std::shared_ptr<timer_entry> self_ref;  // set while linked in the wheel
+  std::atomic<bool> finished{false};
+  std::uint64_t period_ticks = 0;  // 0: one-shot
+  pid target;
+  message* once = nullptr;
+  std::function<message*()> factory;
+};
+
+// Delivers a timer's message; false when the target is gone.
+using deliver_fn = std::function<bool(const pid& target, message* msg)>;
+
+struct timer_core {
+  timer_core(duration tick_length, deliver_fn deliver);
+  std::uint64_t tick_of(time_point t) const noexcept;
+
+  const duration tick;
+  const time_point origin;
+  const deliver_fn deliver;
+  std::mutex mutex;
+  std::condition_variable wakeup;
+  timing_wheel wheel;
+  std::uint64_t sleeping_until = ~std::uint64_t{0};
+  bool stopping = false;
+};
+
+class timer_service {
+ public:
+  timer_service(duration tick, deliver_fn deliver);
+  ~timer_service();
+
+  // Any thread. Exactly one of `once` and `factory` is set; the entry takes
+  // ownership of `once`.
+  std::shared_ptr<timer_entry> start(duration delay, duration period, pid target, message* once,
+                                     std::function<message*()> factory);
+  // Any thread; idempotent. True if this call finished the timer.
+  static bool cancel(timer_entry& entry) noexcept;
+  // Joins the thread and frees every pending timer. Idempotent.
+  void stop();
+
+ private:
+  void run();
+  std::shared_ptr<timer_core> core_;
+  std::thread thread_;
+};
+
+}  // namespace troupe::detail
