@@ -9,7 +9,7 @@ namespace troupe::stress {
 inline double stress_scale() {
   if (const char* env = std::getenv("TROUPE_STRESS_SCALE")) return std::atof(env);
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-  return 0.02;
+  return 0.1;
 #else
   return 1.0;
 #endif

@@ -1,0 +1,223 @@
+// troupe's side of bench/compare: the whole-program benchmarks of DESIGN.md.
+//
+//   troupe_compare <pingpong|fanin|spawn|ring|idle> [scale]
+//
+// Prints one JSON line per metric, e.g.
+//   {"bench":"pingpong","runtime":"troupe","metric":"ns_per_roundtrip","value":123.4}
+// Each benchmark checks its own result (a count, a sum) and exits non-zero
+// without printing a time when the check fails.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "troupe/troupe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+using bench_clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(bench_clock::time_point t0) {
+  return std::chrono::duration<double>(bench_clock::now() - t0).count();
+}
+
+long status_kib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const std::size_t n = std::strlen(field);
+  while (std::getline(in, line))
+    if (line.compare(0, n, field) == 0) return std::atol(line.c_str() + n + 1);
+  return 0;
+}
+
+void emit(const char* bench, const char* metric, double value) {
+  std::printf("{\"bench\":\"%s\",\"runtime\":\"troupe\",\"metric\":\"%s\",\"value\":%.3f}\n", bench,
+              metric, value);
+  std::fflush(stdout);
+}
+
+[[noreturn]] void fail(const char* bench, const std::string& why) {
+  std::fprintf(stderr, "troupe_compare %s: check failed: %s\n", bench, why.c_str());
+  std::exit(1);
+}
+
+struct ball {
+  long remaining;
+};
+struct done {
+  long count;
+  long sum;
+};
+
+int pingpong(double scale) {
+  const long rounds = static_cast<long>(1'000'000 * scale);
+  runtime rt;
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto ponger = rt.spawn([me](actor& a) -> behavior {
+    return {[&a, me, pings = 0L](ball b) mutable {
+      ++pings;
+      if (b.remaining == 0)
+        a.send(me, done{pings, 0});
+      else
+        a.reply(ball{b.remaining});
+    }};
+  });
+  auto pinger = rt.spawn([ponger](actor& a) -> behavior {
+    return {[&a, ponger](ball b) { a.send(ponger, ball{b.remaining - 1}); }};
+  });
+  auto t0 = bench_clock::now();
+  rt.send(pinger, ball{rounds + 1});
+  auto r = self.receive<done>(600s);
+  double elapsed = seconds_since(t0);
+  if (!r || r->count != rounds + 1) fail("pingpong", "ponger did not count every ping");
+  emit("pingpong", "ns_per_roundtrip", elapsed * 1e9 / static_cast<double>(rounds));
+  return 0;
+}
+
+int fanin(double scale) {
+  constexpr int senders = 4;
+  const long per_sender = static_cast<long>(2'500'000 * scale);
+  runtime rt;
+  scoped_actor self(rt);
+  auto me = self.pid();
+  const long expected_count = senders * per_sender;
+  auto counter = rt.spawn([me, expected_count](actor& a) -> behavior {
+    return {[&a, me, expected_count, count = 0L, sum = 0L](long v) mutable {
+      ++count;
+      sum += v;
+      if (count == expected_count) a.send(me, done{count, sum});
+    }};
+  });
+  std::vector<pid> producers;
+  for (int s = 0; s < senders; ++s)
+    producers.push_back(rt.spawn([counter, per_sender](actor& a) -> behavior {
+      // Batches of 1000, then a message to itself: others get to run.
+      return {[&a, counter, per_sender](ball from) {
+        long end = std::min(from.remaining + 1000, per_sender);
+        for (long i = from.remaining; i < end; ++i) a.send(counter, i);
+        if (end < per_sender) a.send(a.pid(), ball{end});
+      }};
+    }));
+  auto t0 = bench_clock::now();
+  for (auto& p : producers) rt.send(p, ball{0});
+  auto r = self.receive<done>(600s);
+  double elapsed = seconds_since(t0);
+  const long expected_sum = senders * (per_sender * (per_sender - 1) / 2);
+  if (!r || r->count != expected_count || r->sum != expected_sum)
+    fail("fanin", "counter missed messages");
+  emit("fanin", "msgs_per_sec", static_cast<double>(expected_count) / elapsed);
+  return 0;
+}
+
+int spawn(double scale) {
+  const long n = static_cast<long>(1'000'000 * scale);
+  runtime rt;
+  scoped_actor self(rt);
+  auto me = self.pid();
+  long rss_before = status_kib("VmRSS:");
+  auto t0 = bench_clock::now();
+  rt.spawn([me, n](actor& root) -> behavior {
+    for (long i = 0; i < n; ++i) {
+      auto parent = root.pid();
+      root.system().spawn([parent, i](actor& child) { child.send(parent, i); });
+    }
+    return {[&root, me, n, count = 0L, sum = 0L](long i) mutable {
+      ++count;
+      sum += i;
+      if (count == n) {
+        root.send(me, done{count, sum});
+        root.quit();
+      }
+    }};
+  });
+  auto r = self.receive<done>(600s);
+  double elapsed = seconds_since(t0);
+  long rss_peak = status_kib("VmHWM:");
+  if (!r || r->count != n || r->sum != n * (n - 1) / 2) fail("spawn", "wrong sum of indices");
+  emit("spawn", "seconds", elapsed);
+  emit("spawn", "rss_bytes_per_actor",
+       static_cast<double>(rss_peak - rss_before) * 1024.0 / static_cast<double>(n));
+  return 0;
+}
+
+int ring(double scale) {
+  constexpr int size = 503;
+  const long hops = static_cast<long>(10'000'000 * scale);
+  runtime rt;
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto first = std::make_shared<pid>();
+  pid next;
+  for (int i = size - 1; i >= 0; --i) {
+    auto target = i == size - 1 ? first : std::make_shared<pid>(next);
+    next = rt.spawn([target, me](actor& a) -> behavior {
+      return {[&a, target, me](ball t) {
+        if (t.remaining == 0)
+          a.send(me, done{0, 0});
+        else
+          a.send(*target, ball{t.remaining - 1});
+      }};
+    });
+  }
+  *first = next;
+  auto t0 = bench_clock::now();
+  rt.send(next, ball{hops});
+  auto r = self.receive<done>(600s);
+  double elapsed = seconds_since(t0);
+  if (!r) fail("ring", "the token never came back");
+  emit("ring", "ns_per_hop", elapsed * 1e9 / static_cast<double>(hops));
+  return 0;
+}
+
+struct stop {};
+
+int idle(double scale) {
+  const long n = static_cast<long>(100'000 * scale);
+  runtime rt;
+  scoped_actor self(rt);
+  auto me = self.pid();
+  std::vector<pid> actors;
+  actors.reserve(static_cast<std::size_t>(n));
+  long rss_before = status_kib("VmRSS:");
+  for (long i = 0; i < n; ++i)
+    actors.push_back(rt.spawn([me](actor& a) -> behavior {
+      return {[&a, me](stop) {
+        a.send(me, 1L);
+        a.quit();
+      }};
+    }));
+  long rss_after = status_kib("VmRSS:");
+  if (rt.live_actors() != static_cast<std::size_t>(n)) fail("idle", "not all actors alive");
+  for (auto& p : actors) self.send(p, stop{});
+  long acks = 0;
+  while (acks < n && self.receive<long>(60s)) ++acks;
+  if (acks != n) fail("idle", "not every actor acknowledged stop");
+  emit("idle", "bytes_per_actor",
+       static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(n));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s <pingpong|fanin|spawn|ring|idle> [scale]\n", argv[0]);
+    return 2;
+  }
+  std::string bench = argv[1];
+  double scale = argc > 2 ? std::atof(argv[2]) : 1.0;
+  if (scale <= 0) scale = 1.0;
+  if (bench == "pingpong") return pingpong(scale);
+  if (bench == "fanin") return fanin(scale);
+  if (bench == "spawn") return spawn(scale);
+  if (bench == "ring") return ring(scale);
+  if (bench == "idle") return idle(scale);
+  std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
+  return 2;
+}
