@@ -21,6 +21,11 @@
 -module(bench).
 -export([main/1]).
 
+%% Processes that collect a huge mailbox (spawn root, fan-in counter) keep
+%% their queue off the heap; with the default (on_heap) every GC of the
+%% receiver copies the queued messages and the spawn bench turns quadratic.
+-define(BIG_MAILBOX, [{message_queue_data, off_heap}]).
+
 main([Bench | Rest]) ->
     Scale = case Rest of
                 [S | _] -> parse_scale(atom_to_list(S));
@@ -108,7 +113,7 @@ fanin(Name, N) ->
     Expected = Senders * (N * (N - 1) div 2),
     Main = self(),
     T0 = now_ns(),
-    Counter = spawn(fun() -> counter(Main, Total, 0, 0) end),
+    Counter = spawn_opt(fun() -> counter(Main, Total, 0, 0) end, ?BIG_MAILBOX),
     [spawn(fun() -> self() ! continue, sender(Counter, 0, N) end)
      || _ <- lists:seq(1, Senders)],
     receive {count, Count, Sum} -> ok end,
@@ -142,7 +147,7 @@ spawn_bench(Name, N) ->
     reset_peak_rss(),
     Rss0 = proc_status_bytes("VmRSS"),
     T0 = now_ns(),
-    spawn(fun() -> spawn_root(Main, N) end),
+    spawn_opt(fun() -> spawn_root(Main, N) end, ?BIG_MAILBOX),
     receive {spawn_sum, Sum} -> ok end,
     T = now_ns() - T0,
     Peak = proc_status_bytes("VmHWM"),
