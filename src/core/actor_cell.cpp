@@ -62,10 +62,10 @@ void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, co
 actor_cell::actor_cell(runtime_impl& runtime, kind k, const spawn_options& options)
     : cell_base(runtime.next_actor_id()),
       rt(runtime),
-      detached(options.detached),
       limit_(options.mailbox_limit),
       on_full_(options.on_full),
-      kind_(k) {}
+      kind_(k),
+      detached(options.detached) {}
 
 actor_cell::~actor_cell() = default;
 
@@ -197,7 +197,7 @@ bool actor_cell::try_resume_receive() {
   return true;
 }
 
-actor_cell::turn actor_cell::run_turn(unsigned budget) {
+actor_cell::turn actor_cell::run_messages(unsigned budget) {
   if (ended_) return turn::ended;
   if (coro && !coro->started) {
     // First turn of a coroutine actor: run it to its first suspension.
@@ -302,7 +302,7 @@ void actor_cell::finish_current() {
     err->request_id = current->request_id;
     send_from_self(current->sender, err);
   }
-  delete current;
+  free_message(current);
   current = nullptr;
   replied = false;
 }
@@ -459,6 +459,7 @@ void actor_cell::terminate(const exit_reason& reason) {
   body_.reset();
   extras_.reset();
   coro.reset();
+  flush_sender_releases();
 }
 
 void actor_cell::release_live() { rt.remove_live(this); }

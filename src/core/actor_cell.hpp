@@ -72,17 +72,35 @@ class actor_cell final : public cell_base, public actor {
   // Spawning thread: runs the actor's setup; false if it ended during it.
   bool start(std::unique_ptr<actor_body> body, bool detached);
   // Owner: one turn of at most `budget` messages.
-  turn run_turn(unsigned budget);
+  turn run_turn(unsigned budget) {
+    turn result = run_messages(budget);
+    flush_sender_releases();
+    return result;
+  }
   // Owner: ends the actor (idempotent). Does not drop the live reference.
   void terminate(const exit_reason& reason);
   // After a turn that returned `ended`: drops the live reference.
   void release_live();
   bool ended() const noexcept { return ended_; }
 
-  // Owner state used by actor.cpp, coroutine.cpp and scoped_actor.cpp.
+  // Shared state: read or written by senders on any thread. It fills the
+  // cell's first cache line (with cell_base), apart from the owner state.
   runtime_impl& rt;
   mailbox box;
-  message* current = nullptr;
+
+ private:
+  std::atomic<std::size_t> enqueued_{0};
+  const std::size_t limit_;
+  const overflow_policy on_full_;
+  kind kind_;
+
+ public:
+  const bool detached;
+
+  // Owner state used by actor.cpp, coroutine.cpp and scoped_actor.cpp. It
+  // starts on a cache line of its own: the owner writes it for every
+  // message, senders never touch it.
+  alignas(64) message* current = nullptr;
   bool replied = false;
   std::optional<behavior> next_behavior;
   std::unique_ptr<exit_reason> quit_reason;
@@ -132,9 +150,27 @@ class actor_cell final : public cell_base, public actor {
   // Live-set links, guarded by the runtime's shard mutex.
   actor_cell* live_prev = nullptr;
   actor_cell* live_next = nullptr;
-  const bool detached;
 
  private:
+  turn run_messages(unsigned budget);
+  // Frees a handled message. Its sender's reference is dropped in batches:
+  // consecutive messages from one sender (the fan-in case) then cost one
+  // atomic decrement on the sender's cache line per run, not per message.
+  void free_message(message* msg) noexcept {
+    if (cell_base* sender = msg->sender.take_cell()) {
+      if (sender != batched_sender_) {
+        flush_sender_releases();
+        batched_sender_ = sender;
+      }
+      ++batched_releases_;
+    }
+    delete msg;
+  }
+  void flush_sender_releases() noexcept {
+    if (batched_sender_) batched_sender_->release(batched_releases_);
+    batched_sender_ = nullptr;
+    batched_releases_ = 0;
+  }
   void handle_system(message* msg);
   void dispatch(message* msg);
   void resume_coroutine(std::coroutine_handle<> h);
@@ -143,11 +179,9 @@ class actor_cell final : public cell_base, public actor {
   void rearm_idle_timer();
   void bounce_all(message* chain, const char* reason);
 
-  std::atomic<std::size_t> enqueued_{0};
   std::atomic<std::size_t> dequeued_{0};  // written by the owner only
-  const std::size_t limit_;
-  const overflow_policy on_full_;
-  kind kind_;
+  cell_base* batched_sender_ = nullptr;
+  std::uint32_t batched_releases_ = 0;
   bool ended_ = false;
   bool crash_reported_ = false;
   behavior behavior_;

@@ -18,26 +18,34 @@ struct big {
 };
 }  // namespace
 
+namespace {
+// One behavior per state, owned by the actor's object: handlers capture
+// `this`, so no behavior holds another (no reference cycle).
+struct door {
+  behavior opened, closed;
+  behavior make_behavior(actor& self) {
+    opened = {
+        [](query) { return std::string("open"); },
+        [this, &self](close_door) { self.become(closed); },
+    };
+    closed = {
+        [](query) { return std::string("closed"); },
+        [this, &self](open_door) { self.become(opened); },
+    };
+    return closed;
+  }
+};
+}  // namespace
+
 TEST(behavior, become_switches_state_for_the_next_message) {
   runtime rt(config{.workers = 2});
   scoped_actor self(rt);
-  auto door = rt.spawn([](actor& me) -> behavior {
-    auto closed = std::make_shared<behavior>();
-    behavior open{
-        [](query) { return std::string("open"); },
-        [&me, closed](close_door) { me.become(*closed); },
-    };
-    *closed = behavior{
-        [](query) { return std::string("closed"); },
-        [&me, open](open_door) { me.become(open); },
-    };
-    return *closed;
-  });
-  EXPECT_EQ(*self.request<std::string>(door, query{}, 5s), "closed");
-  self.send(door, open_door{});
-  EXPECT_EQ(*self.request<std::string>(door, query{}, 5s), "open");
-  self.send(door, close_door{});
-  EXPECT_EQ(*self.request<std::string>(door, query{}, 5s), "closed");
+  auto d = rt.spawn<door>();
+  EXPECT_EQ(*self.request<std::string>(d, query{}, 5s), "closed");
+  self.send(d, open_door{});
+  EXPECT_EQ(*self.request<std::string>(d, query{}, 5s), "open");
+  self.send(d, close_door{});
+  EXPECT_EQ(*self.request<std::string>(d, query{}, 5s), "closed");
 }
 
 TEST(behavior, handlers_may_take_move_only_messages_by_value_or_reference) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <iosfwd>
 #include <string>
+#include <utility>
 
 namespace troupe {
 namespace detail {
@@ -29,8 +30,8 @@ class cell_base {
   // reference); the final decrement is acq_rel so that every use of the
   // cell happens-before its destruction.
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  void release(std::uint32_t count = 1) noexcept {
+    if (refs_.fetch_sub(count, std::memory_order_acq_rel) == count) delete this;
   }
 
  protected:
@@ -82,6 +83,8 @@ class pid {
   std::string to_string() const;
 
   detail::cell_base* cell() const noexcept { return cell_; }
+  // Gives up the reference without dropping it (the caller drops it later).
+  detail::cell_base* take_cell() noexcept { return std::exchange(cell_, nullptr); }
 
  private:
   detail::cell_base* cell_ = nullptr;
