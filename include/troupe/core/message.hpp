@@ -5,6 +5,7 @@
 // RTTI. The envelope is intrusive (`next`) so the mailbox never allocates.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -68,8 +69,19 @@ struct message {
 
 std::string demangle(const char* mangled);
 
+// Envelope memory comes from a recycling pool (src/core/message_pool.cpp):
+// a message is usually freed on another thread than the one that made it,
+// which is malloc's slowest path.
+void* allocate_message(std::size_t size);
+void free_message_memory(void* block, std::size_t size) noexcept;
+
 template <class T>
 struct typed_message final : message {
+  static void* operator new(std::size_t size) { return allocate_message(size); }
+  static void operator delete(void* block, std::size_t size) noexcept {
+    free_message_memory(block, size);
+  }
+
   template <class... Args>
   explicit typed_message(Args&&... args)
       : message(type_key_of<T>), value(std::forward<Args>(args)...) {}
