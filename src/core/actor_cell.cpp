@@ -90,16 +90,40 @@ send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
     case mailbox::push_result::queued:
       return send_status::ok;
     case mailbox::push_result::woke_owner:
-      if (kind_ == kind::scoped || detached)
-        box.notify_owner();
-      else
-        rt.sched.schedule(this);
+      wake();
       return send_status::ok;
     case mailbox::push_result::closed:
       break;
   }
   bounce(context, msg, troupe::pid(this), "receiver dead", errc::receiver_down);
   return send_status::dead_letter;
+}
+
+void actor_cell::enqueue_chain(message* newest, message* oldest, std::size_t user_count,
+                               runtime_impl& context) {
+  if (user_count) enqueued_.fetch_add(user_count, std::memory_order_relaxed);
+  switch (box.push_chain(newest, oldest)) {
+    case mailbox::push_result::queued:
+      return;
+    case mailbox::push_result::woke_owner:
+      wake();
+      return;
+    case mailbox::push_result::closed:
+      break;
+  }
+  troupe::pid self(this);
+  for (message* m = newest; m;) {
+    message* next = m == oldest ? nullptr : m->next;
+    bounce(context, m, self, "receiver dead", errc::receiver_down);
+    m = next;
+  }
+}
+
+void actor_cell::wake() noexcept {
+  if (kind_ == kind::scoped || detached)
+    box.notify_owner();
+  else
+    rt.sched.schedule(this);
 }
 
 bool actor_cell::drain_mailbox() {
@@ -158,8 +182,8 @@ bool actor_cell::start(std::unique_ptr<actor_body> body, bool on_own_thread) {
     return false;
   }
   if (on_own_thread) return true;  // the actor's thread takes it from here
-  if (kind_ == kind::coroutine || !box.try_block()) rt.sched.schedule(this);
-  else rearm_idle_timer();
+  if (kind_ == kind::event) rearm_idle_timer();  // before blocking: see block_if_empty
+  if (kind_ == kind::coroutine || !block_if_empty()) rt.sched.schedule(this);
   return true;
 }
 
@@ -197,6 +221,23 @@ bool actor_cell::try_resume_receive() {
   return true;
 }
 
+actor_cell::turn actor_cell::run_turn(unsigned budget) {
+  runtime_impl::batch_sends batching;
+  turn result = run_messages(budget);
+  // After `idle` another thread may already own the actor: only a turn
+  // that still owns it may flush (block_if_empty flushed before blocking).
+  if (result != turn::idle) flush_sender_releases();
+  return result;
+}
+
+bool actor_cell::block_if_empty() {
+  // Last use of owner state: once the mailbox is blocked, the next push may
+  // hand the actor to another thread at once.
+  runtime_impl::end_handler();
+  flush_sender_releases();
+  return box.try_block();
+}
+
 actor_cell::turn actor_cell::run_messages(unsigned budget) {
   if (ended_) return turn::ended;
   if (coro && !coro->started) {
@@ -215,27 +256,30 @@ actor_cell::turn actor_cell::run_messages(unsigned budget) {
     if (!detached && rt.sched.stopping()) return turn::again;
     if (handled >= budget) {
       if (!system_queue.empty() || !user_queue_.empty()) return turn::again;
-      if (!drain_mailbox()) return box.try_block() ? turn::idle : turn::again;
+      if (!drain_mailbox()) return block_if_empty() ? turn::idle : turn::again;
       return turn::again;
     }
     if (message* sys = system_queue.pop_front()) {
       handle_system(sys);
       ++handled;
+      runtime_impl::end_handler();
       continue;
     }
     if (coro) {
       if (try_resume_receive()) {
         ++handled;
+        runtime_impl::end_handler();
         continue;
       }
     } else if (message* msg = user_queue_.pop_front()) {
       dispatch(msg);
       ++handled;
+      runtime_impl::end_handler();
       continue;
     }
     if (drain_mailbox()) continue;
     rearm_idle_timer();
-    if (box.try_block()) return turn::idle;
+    if (block_if_empty()) return turn::idle;
     drain_mailbox();
   }
   return turn::ended;

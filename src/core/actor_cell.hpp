@@ -65,6 +65,13 @@ class actor_cell final : public cell_base, public actor {
 
   // Any thread. `context` is the sender's runtime (for dead letters).
   send_status enqueue(message* msg, runtime_impl& context);
+  // Any thread: a chain from one sender (see runtime_impl's outbox), linked
+  // newest-first; `user_count` of them are user messages.
+  void enqueue_chain(message* newest, message* oldest, std::size_t user_count,
+                     runtime_impl& context);
+  // Sends to this actor may be batched: unbounded mailboxes only, since a
+  // bound needs a decision per message.
+  bool batchable() const noexcept { return limit_ == 0; }
   std::size_t queued() const noexcept {
     return enqueued_.load(std::memory_order_relaxed) - dequeued_.load(std::memory_order_relaxed);
   }
@@ -72,11 +79,7 @@ class actor_cell final : public cell_base, public actor {
   // Spawning thread: runs the actor's setup; false if it ended during it.
   bool start(std::unique_ptr<actor_body> body, bool detached);
   // Owner: one turn of at most `budget` messages.
-  turn run_turn(unsigned budget) {
-    turn result = run_messages(budget);
-    flush_sender_releases();
-    return result;
-  }
+  turn run_turn(unsigned budget);
   // Owner: ends the actor (idempotent). Does not drop the live reference.
   void terminate(const exit_reason& reason);
   // After a turn that returned `ended`: drops the live reference.
@@ -153,6 +156,7 @@ class actor_cell final : public cell_base, public actor {
 
  private:
   turn run_messages(unsigned budget);
+  bool block_if_empty();
   // Frees a handled message. Its sender's reference is dropped in batches:
   // consecutive messages from one sender (the fan-in case) then cost one
   // atomic decrement on the sender's cache line per run, not per message.
@@ -172,6 +176,7 @@ class actor_cell final : public cell_base, public actor {
     batched_releases_ = 0;
   }
   void handle_system(message* msg);
+  void wake() noexcept;
   void dispatch(message* msg);
   void resume_coroutine(std::coroutine_handle<> h);
   void check_coroutine_done();

@@ -56,6 +56,21 @@ class mailbox {
     return head == blocked_tag() ? push_result::woke_owner : push_result::queued;
   }
 
+  // Any thread: pushes a chain of messages linked newest-first through
+  // `next`, from `newest` to `oldest`, with one CAS. Same results as push.
+  push_result push_chain(message* newest, message* oldest) noexcept {
+    message* head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (head == closed_tag()) return push_result::closed;
+      oldest->next = head == blocked_tag() ? nullptr : head;
+      // ordering: release pairs with the owner's acquire in take_all/close.
+      if (head_.compare_exchange_weak(head, newest, std::memory_order_release,
+                                      std::memory_order_relaxed))
+        break;
+    }
+    return head == blocked_tag() ? push_result::woke_owner : push_result::queued;
+  }
+
   // Owner only, not while blocked or closed: everything pushed so far,
   // oldest first; nullptr when empty.
   message* take_all() noexcept {

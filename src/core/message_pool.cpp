@@ -32,7 +32,7 @@ namespace troupe::detail {
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr bool pool_enabled = false;
+constexpr bool pool_enabled = true;
 #else
 constexpr bool pool_enabled = true;
 #endif

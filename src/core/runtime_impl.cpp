@@ -1,6 +1,7 @@
 #include "runtime_impl.hpp"
 
 #include <iostream>
+#include <utility>
 #include <stdexcept>
 
 #include "actor_cell.hpp"
@@ -46,12 +47,76 @@ runtime_impl::runtime_impl(config c)
 
 runtime_impl::~runtime_impl() { shutdown(); }
 
+namespace {
+// The calling thread's pending chain of sends (see batch_sends). Invariant:
+// non-empty only while `active`, and then `target` holds one reference.
+struct outbox {
+  bool active = false;
+  actor_cell* target = nullptr;
+  runtime_impl* context = nullptr;
+  message* newest = nullptr;
+  message* oldest = nullptr;
+  std::size_t user_count = 0;
+  // The target of the last direct send, compared but never dereferenced: a
+  // batch starts at the second consecutive send to one target, so a
+  // handler that sends once (ping-pong) pays no reference counting.
+  const actor_cell* last_direct = nullptr;
+};
+thread_local outbox pending_sends;
+}  // namespace
+
+runtime_impl::batch_sends::batch_sends() noexcept : previous(pending_sends.active) {
+  pending_sends.active = true;
+}
+
+runtime_impl::batch_sends::~batch_sends() {
+  end_handler();
+  pending_sends.active = previous;
+}
+
+void runtime_impl::end_handler() noexcept {
+  flush_sends();
+  pending_sends.last_direct = nullptr;
+}
+
+void runtime_impl::flush_sends() noexcept {
+  outbox& box = pending_sends;
+  if (!box.target) return;
+  // Reset the box first: enqueue_chain may bounce messages, which sends.
+  actor_cell* target = std::exchange(box.target, nullptr);
+  message* newest = std::exchange(box.newest, nullptr);
+  message* oldest = std::exchange(box.oldest, nullptr);
+  std::size_t user_count = std::exchange(box.user_count, 0);
+  target->enqueue_chain(newest, oldest, user_count, *box.context);
+  target->release();
+}
+
 send_status runtime_impl::deliver(runtime_impl& context, const pid& to, message* msg) {
   actor_cell* cell = actor_cell::of(to);
+  outbox& box = pending_sends;
   if (!cell) {
+    flush_sends();
     bounce(context, msg, to, "no such actor", errc::receiver_down);
     return send_status::dead_letter;
   }
+  if (box.active && cell->batchable()) {
+    if (box.target != cell || box.context != &context) {
+      flush_sends();
+      if (box.last_direct != cell) {
+        box.last_direct = cell;
+        return cell->enqueue(msg, context);
+      }
+      cell->add_ref();
+      box.target = cell;
+      box.context = &context;
+      box.oldest = msg;
+    }
+    msg->next = box.newest;
+    box.newest = msg;
+    if (!msg->is_system()) ++box.user_count;
+    return send_status::ok;
+  }
+  flush_sends();
   return cell->enqueue(msg, context);
 }
 

@@ -31,6 +31,20 @@ class runtime_impl {
   // Delivery. `context` is the runtime of the sending side; dead letters
   // are counted there, since the target's runtime may be gone.
   static send_status deliver(runtime_impl& context, const pid& to, message* msg);
+
+  // Send batching. While a thread runs an actor's turn, its sends to one
+  // unbounded mailbox are chained locally and pushed with one CAS when the
+  // handler returns (or the thread sends elsewhere): fan-in then costs one
+  // contended CAS per handler, not per message. Order per sender->receiver
+  // pair is kept, since a thread's sends go out in program order.
+  struct batch_sends {
+    batch_sends() noexcept;
+    ~batch_sends();
+    bool previous;
+  };
+  static void flush_sends() noexcept;
+  // After each handler: flush, and forget the last direct target.
+  static void end_handler() noexcept;
   void record_dead_letter(message* msg, const pid& receiver, const char* reason);
   void log(log_level level, const std::string& text) const;
 
