@@ -411,11 +411,11 @@ void actor_cell::handle_system(message* msg) {
         *coro->wait_slot = nullptr;
         resume_coroutine(coro->waiter);
       } else if (extras_ && extras_->idle_token == msg->request_id && behavior_ &&
-                 behavior_.impl()->on_idle) {
+                 behavior_.impl()->idle) {
         delete msg;
         extras_->idle_timer.reset();
         try {
-          behavior_.impl()->on_idle();
+          behavior_.impl()->idle->run();
         } catch (const std::exception& e) {
           fail_current(exit_reason::error(e.what()));
         }
@@ -452,10 +452,10 @@ std::uint64_t actor_cell::arm_timeout(duration timeout, message_kind kind,
 }
 
 void actor_cell::rearm_idle_timer() {
-  if (coro || !behavior_ || behavior_.impl()->idle_timeout == infinite) return;
+  if (coro || !behavior_ || !behavior_.impl()->idle) return;
   auto& x = more();
   if (x.idle_timer) return;  // still armed since the last message
-  x.idle_token = arm_timeout(behavior_.impl()->idle_timeout, message_kind::receive_timeout,
+  x.idle_token = arm_timeout(behavior_.impl()->idle->timeout, message_kind::receive_timeout,
                              x.idle_timer);
 }
 

@@ -16,8 +16,12 @@ namespace troupe {
 
 std::string pid::to_string() const {
   if (!cell_) return "<none>";
-  return "<" + std::to_string(node()) + "." + std::to_string(id()) + "." +
-         std::to_string(serial()) + ">";
+  // Appended piecewise: g++ 12 warns falsely (-Wrestrict, PR 105329) on a
+  // chain of operator+ starting from a literal.
+  std::string text = "<";
+  text.append(std::to_string(node())).append(".").append(std::to_string(id()));
+  text.append(".").append(std::to_string(serial())).append(">");
+  return text;
 }
 
 std::ostream& operator<<(std::ostream& out, const pid& p) { return out << p.to_string(); }
@@ -58,10 +62,9 @@ bool timer_handle::active() const noexcept {
 }
 
 behavior&& behavior::after(duration timeout, std::function<void()> on_idle) && {
-  if (impl_) {
-    impl_->idle_timeout = timeout;
-    impl_->on_idle = std::move(on_idle);
-  }
+  if (impl_)
+    impl_->idle = std::make_unique<detail::behavior_impl::idle_handler>(
+        detail::behavior_impl::idle_handler{timeout, std::move(on_idle)});
   return std::move(*this);
 }
 

@@ -40,7 +40,11 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
     return pid();
   }
   auto* cell = new detail::actor_cell(*impl_, detail::actor_cell::kind::event, options);
-  impl_->add_live(cell);  // adopts the construction reference
+  if (!impl_->add_live(cell)) {  // adopts the construction reference, unless shutting down
+    cell->release();
+    impl_->log(log_level::warning, "spawn refused: the runtime is shutting down");
+    return pid();
+  }
   pid result(cell);
   if (!options.name.empty() && !impl_->register_name(options.name, result))
     impl_->log(log_level::warning, "spawn: name '" + options.name + "' is taken; " +

@@ -147,13 +147,17 @@ runtime_impl::live_shard& runtime_impl::shard_of(actor_cell* cell) noexcept {
   return live_[cell->id() % shard_count];
 }
 
-void runtime_impl::add_live(actor_cell* cell) {
+bool runtime_impl::add_live(actor_cell* cell) {
   live_shard& shard = shard_of(cell);
   std::lock_guard lock(shard.mutex);
+  // Checked under the shard lock: shutdown sets closing_ before it sweeps
+  // the shards, so a cell either is refused here or is seen by the sweep.
+  if (closing_.load(std::memory_order_acquire)) return false;
   cell->live_next = shard.head;
   if (shard.head) shard.head->live_prev = cell;
   shard.head = cell;
   live_count_.fetch_add(1, std::memory_order_release);
+  return true;
 }
 
 void runtime_impl::remove_live(actor_cell* cell) {

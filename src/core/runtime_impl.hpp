@@ -50,7 +50,8 @@ class runtime_impl {
 
   // Actors.
   std::uint64_t next_actor_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
-  void add_live(actor_cell* cell);
+  // False once shutdown has begun (the caller discards the cell).
+  bool add_live(actor_cell* cell);
   void remove_live(actor_cell* cell);
   std::size_t live_count() const noexcept { return live_count_.load(std::memory_order_acquire); }
   bool accepting() const noexcept { return !closing_.load(std::memory_order_acquire); }

@@ -1,5 +1,6 @@
 // How big a stress test runs: full size in release builds, scaled down under
-// ThreadSanitizer (10-20x slower); TROUPE_STRESS_SCALE overrides both.
+// ThreadSanitizer or AddressSanitizer (5-20x slower); TROUPE_STRESS_SCALE
+// overrides both.
 #pragma once
 
 #include <cstdlib>
@@ -9,7 +10,7 @@ namespace troupe::stress {
 inline double stress_scale() {
   if (const char* env = std::getenv("TROUPE_STRESS_SCALE")) return std::atof(env);
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-  return 0.1;
+  return 0.3;
 #else
   return 1.0;
 #endif

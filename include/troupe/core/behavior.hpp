@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -77,8 +78,13 @@ class behavior_impl {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  duration idle_timeout = infinite;
-  std::function<void()> on_idle;
+  // Set by behavior::after; most behaviors have none, so it is allocated
+  // only when used (idle actors stay small).
+  struct idle_handler {
+    duration timeout;
+    std::function<void()> run;
+  };
+  std::unique_ptr<idle_handler> idle;
 
  private:
   std::atomic<int> refs_{1};
