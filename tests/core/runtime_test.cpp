@@ -206,3 +206,31 @@ TEST(runtime, detached_actor_runs_on_its_own_thread) {
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, 7);
 }
+
+#include <sys/resource.h>
+
+namespace {
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+}  // namespace
+
+// Parked workers sleep on a futex: an idle runtime with live actors and a
+// pending far-away timer burns (next to) no CPU. Spinning workers would use
+// workers x 400 ms here.
+TEST(runtime, an_idle_runtime_parks_its_workers) {
+  runtime rt(config{.workers = 4});
+  std::vector<pid> idle;
+  for (int i = 0; i < 1000; ++i)
+    idle.push_back(rt.spawn([](actor&) -> behavior { return {[](int) {}}; }));
+  auto far = rt.send_after(1h, idle[0], 1);
+  std::this_thread::sleep_for(100ms);  // let start-up settle
+  double before = process_cpu_seconds();
+  std::this_thread::sleep_for(400ms);
+  double used = process_cpu_seconds() - before;
+  EXPECT_LT(used, 0.1) << "an idle runtime used " << used << " s of CPU in 0.4 s";
+  far.cancel();
+}

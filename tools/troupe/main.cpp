@@ -1,0 +1,72 @@
+// troupe: the command-line tool. For now it reports what this build of the
+// runtime is and checks it on this machine; process inspection and the
+// observer (capability 21 of DESIGN.md) will live here.
+//
+//   troupe version      the library version and build settings
+//   troupe selftest     spawns actors on every core, checks a ring and a
+//                       request/response exchange, prints what it measured
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "troupe/troupe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct token {
+  long hops;
+};
+
+int selftest() {
+  runtime rt;
+  scoped_actor self(rt);
+  auto me = self.pid();
+  constexpr int ring_size = 100;
+  constexpr long hops = 1'000'000;
+  auto first = std::make_shared<pid>();
+  pid next;
+  for (int i = ring_size - 1; i >= 0; --i) {
+    auto target = i == ring_size - 1 ? first : std::make_shared<pid>(next);
+    next = rt.spawn([target, me](actor& a) -> behavior {
+      return {[&a, target, me](token t) {
+        if (t.hops == 0)
+          a.send(me, std::string("done"));
+        else
+          a.send(*target, token{t.hops - 1});
+      }};
+    });
+  }
+  *first = next;
+  auto t0 = std::chrono::steady_clock::now();
+  self.send(next, token{hops});
+  auto done = self.receive<std::string>(60s);
+  auto ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+  auto echo = rt.spawn([](actor&) -> behavior { return {[](int x) { return x + 1; }}; });
+  auto reply = self.request<int>(echo, 41, 5s);
+  bool ok = done && reply && *reply == 42;
+  std::printf("workers:            %u\n", rt.worker_count());
+  std::printf("ring (%d actors):   %s, %.1f ns per hop\n", ring_size, done ? "ok" : "FAILED",
+              ns / hops);
+  std::printf("request/response:   %s\n", reply && *reply == 42 ? "ok" : "FAILED");
+  std::printf("live actors:        %zu\n", rt.live_actors());
+  std::printf("selftest:           %s\n", ok ? "passed" : "FAILED");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* command = argc > 1 ? argv[1] : "help";
+  if (std::strcmp(command, "version") == 0) {
+    std::printf("troupe 0.1.0 (C++%ld, %u cores by default)\n", __cplusplus / 100 % 100,
+                default_worker_count());
+    return 0;
+  }
+  if (std::strcmp(command, "selftest") == 0) return selftest();
+  std::printf("usage: troupe <version|selftest>\n");
+  return std::strcmp(command, "help") == 0 ? 0 : 2;
+}
