@@ -32,7 +32,7 @@ namespace troupe::detail {
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr bool pool_enabled = true;
+constexpr bool pool_enabled = false;
 #else
 constexpr bool pool_enabled = true;
 #endif
@@ -61,17 +61,25 @@ struct depot {
   std::atomic<std::size_t> available{0};
 };
 
-depot& depot_for(std::size_t size_class) {
-  static depot depots[size_classes];
-  return depots[size_class];
-}
-
 void release_chain(block* chain, std::size_t size_class) {
   while (chain) {
     block* next = chain->next;
     ::operator delete(chain, (size_class + 1) * granule);
     chain = next;
   }
+}
+
+struct depots {
+  depot by_class[size_classes];
+  ~depots() {  // at exit: hand the memory back, so leak checkers see none
+    for (std::size_t c = 0; c < size_classes; ++c)
+      for (block* batch : by_class[c].batches) release_chain(batch, c);
+  }
+};
+
+depot& depot_for(std::size_t size_class) {
+  static depots all;
+  return all.by_class[size_class];
 }
 
 // Detaches batch_size blocks from the front of `list`.

@@ -35,7 +35,6 @@ std::string_view to_string(errc code) noexcept {
     case errc::mailbox_full: return "mailbox_full";
     case errc::bad_reply_type: return "bad_reply_type";
     case errc::handler_failed: return "handler_failed";
-    case errc::runtime_stopped: return "runtime_stopped";
   }
   return "unknown";
 }

@@ -12,7 +12,7 @@ using detail::actor_cell;
 using detail::message;
 using detail::message_kind;
 
-scoped_actor::scoped_actor(runtime& rt) : rt_(rt) {
+scoped_actor::scoped_actor(runtime& rt) {
   cell_ = new actor_cell(rt.impl(), actor_cell::kind::scoped, spawn_options{});
   cell_->coro = std::make_unique<actor_cell::coroutine_state>();
 }

@@ -29,9 +29,13 @@ std::shared_ptr<timer_entry> timer_service::start(duration delay, duration perio
   if (period > duration::zero())
     entry->period_ticks = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(period / core_->tick));
   delay = std::max(delay, duration::zero());
-  std::lock_guard lock(core_->mutex);
+  std::unique_lock lock(core_->mutex);
   if (core_->stopping) {
+    // No thread will ever fire it. A one-shot fires now rather than never:
+    // a timeout that never comes would leave its waiter hanging.
     entry->finished.store(true, std::memory_order_relaxed);
+    lock.unlock();
+    if (message* msg = std::exchange(entry->once, nullptr)) core_->deliver(entry->target, msg);
     return entry;
   }
   auto now = std::chrono::steady_clock::now();

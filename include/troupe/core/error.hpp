@@ -20,7 +20,6 @@ enum class errc {
   mailbox_full,       // the target's bounded mailbox rejected the message
   bad_reply_type,     // the reply's type is not the one the requester awaited
   handler_failed,     // the handler threw while serving the request
-  runtime_stopped,    // the runtime is shutting down
 };
 
 std::string_view to_string(errc code) noexcept;

@@ -47,12 +47,6 @@ class cell_base {
 class pid {
  public:
   pid() noexcept = default;
-  // Adopts one reference that the caller already holds.
-  static pid adopt(detail::cell_base* cell) noexcept {
-    pid p;
-    p.cell_ = cell;
-    return p;
-  }
   explicit pid(detail::cell_base* cell) noexcept : cell_(cell) {
     if (cell_) cell_->add_ref();
   }

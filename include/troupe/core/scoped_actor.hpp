@@ -64,7 +64,6 @@ class scoped_actor {
   send_status send_message(const troupe::pid& to, detail::message* msg);
   detail::message* request_message(const troupe::pid& to, detail::message* msg, duration timeout);
   detail::message* receive_message(const type_key* keys, std::size_t count, duration timeout);
-  runtime& rt_;
   detail::actor_cell* cell_;
 };
 
