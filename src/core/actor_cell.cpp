@@ -158,16 +158,6 @@ bool actor_cell::start(std::unique_ptr<actor_body> body, bool on_own_thread) {
     kind_ = kind::coroutine;
     coro = std::make_unique<coroutine_state>();
     coro->frame = how.coroutine.release();
-    // Pushes during setup found the mailbox "running"; move them over.
-    message* early = box.take_all();
-    for (message* m = early; m;) {
-      message* next = m->next;
-      if (m->is_system())
-        system_queue.push_back(m);
-      else
-        coro->queues.push(m);
-      m = next;
-    }
   } else if (how.initial) {
     behavior_ = std::move(how.initial);
   } else if (!quit_reason) {
@@ -254,7 +244,7 @@ actor_cell::turn actor_cell::run_messages(unsigned budget) {
       break;
     }
     if (!detached && rt.sched.stopping()) return turn::again;
-    if (handled >= budget) {
+    if (handled >= budget || runtime_impl::sends_this_turn() >= 16 * std::size_t{budget}) {
       if (!system_queue.empty() || !user_queue_.empty()) return turn::again;
       if (!drain_mailbox()) return block_if_empty() ? turn::idle : turn::again;
       return turn::again;

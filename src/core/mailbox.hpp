@@ -43,18 +43,7 @@ class mailbox {
   enum class push_result { queued, woke_owner, closed };
 
   // Any thread.
-  push_result push(message* msg) noexcept {
-    message* head = head_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (head == closed_tag()) return push_result::closed;
-      msg->next = head == blocked_tag() ? nullptr : head;
-      // ordering: release pairs with the owner's acquire in take_all/close.
-      if (head_.compare_exchange_weak(head, msg, std::memory_order_release,
-                                      std::memory_order_relaxed))
-        break;
-    }
-    return head == blocked_tag() ? push_result::woke_owner : push_result::queued;
-  }
+  push_result push(message* msg) noexcept { return push_chain(msg, msg); }
 
   // Any thread: pushes a chain of messages linked newest-first through
   // `next`, from `newest` to `oldest`, with one CAS. Same results as push.

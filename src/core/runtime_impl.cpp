@@ -61,13 +61,17 @@ struct outbox {
   // batch starts at the second consecutive send to one target, so a
   // handler that sends once (ping-pong) pays no reference counting.
   const actor_cell* last_direct = nullptr;
+  std::size_t sends = 0;  // since the turn began
 };
 thread_local outbox pending_sends;
 }  // namespace
 
 runtime_impl::batch_sends::batch_sends() noexcept : previous(pending_sends.active) {
   pending_sends.active = true;
+  pending_sends.sends = 0;
 }
+
+std::size_t runtime_impl::sends_this_turn() noexcept { return pending_sends.sends; }
 
 runtime_impl::batch_sends::~batch_sends() {
   end_handler();
@@ -94,6 +98,7 @@ void runtime_impl::flush_sends() noexcept {
 send_status runtime_impl::deliver(runtime_impl& context, const pid& to, message* msg) {
   actor_cell* cell = actor_cell::of(to);
   outbox& box = pending_sends;
+  ++box.sends;
   if (!cell) {
     flush_sends();
     bounce(context, msg, to, "no such actor", errc::receiver_down);

@@ -43,6 +43,11 @@ class runtime_impl {
     bool previous;
   };
   static void flush_sends() noexcept;
+  // Sends made by this thread since its current turn began: a turn that
+  // has sent 16 x max_messages_per_turn messages ends after its handler, so
+  // a sender cannot flood a receiver that waits on the same worker
+  // (Erlang charges reductions for sends for the same reason).
+  static std::size_t sends_this_turn() noexcept;
   // After each handler: flush, and forget the last direct target.
   static void end_handler() noexcept;
   void record_dead_letter(message* msg, const pid& receiver, const char* reason);

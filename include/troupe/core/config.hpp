@@ -20,7 +20,8 @@ struct config {
   // Worker threads running actors. Must be at least 1.
   unsigned workers = default_worker_count();
   // Fairness bound: at most this many messages per actor per turn before the
-  // worker moves on to another ready actor. Must be at least 1.
+  // worker moves on to another ready actor; a turn also ends after a handler
+  // once the turn has sent 16 times this many messages. Must be at least 1.
   unsigned max_messages_per_turn = 64;
   // Used by request() when no timeout is given. Must be positive.
   duration default_request_timeout = std::chrono::seconds(5);
