@@ -48,6 +48,7 @@ class runtime_impl {
   // a sender cannot flood a receiver that waits on the same worker
   // (Erlang charges reductions for sends for the same reason).
   static std::size_t sends_this_turn() noexcept;
+  static bool turn_congested() noexcept;
   // After each handler: flush, and forget the last direct target.
   static void end_handler() noexcept;
   void record_dead_letter(message* msg, const pid& receiver, const char* reason);

@@ -192,9 +192,17 @@ void scheduler::work(worker& self) {
       continue;
     }
     leave_searching(self);
-    if (run_(cell, budget_)) {
-      push_local(self, cell);
-      notify_parked();
+    switch (run_(cell, budget_)) {
+      case after_turn::done:
+        break;
+      case after_turn::requeue:
+        push_local(self, cell);
+        notify_parked();
+        break;
+      case after_turn::requeue_late:
+        push_global(cell);
+        notify_parked();
+        break;
     }
   }
   current_worker = nullptr;

@@ -11,7 +11,9 @@
 //     previous LIFO occupant moves to W's local queue. The LIFO slot yields to
 //     the local queue after `lifo_limit` consecutive uses while others wait.
 //   - A turn runs at most config::max_messages_per_turn messages; an actor
-//     with more goes to the back of the local queue (fairness bound).
+//     with more goes to the back of the local queue (fairness bound). An
+//     actor whose turn sent to a congested receiver goes to the global
+//     queue instead, so the receiver runs first (soft back-pressure).
 //   - Every `global_check_interval` picks a worker looks at the global queue
 //     first, so global work is never starved by local work.
 //   - An idle worker steals half of a random victim's queue (or its LIFO
@@ -66,9 +68,14 @@ class scheduler {
   static constexpr unsigned lifo_limit = 16;
   static constexpr std::uint32_t global_check_interval = 61;
 
-  // run(cell) returns true when the actor should be run again (its turn
-  // ended with messages left).
-  using run_fn = bool (*)(actor_cell* cell, unsigned budget);
+  // What a worker does with an actor after its turn.
+  enum class after_turn {
+    done,          // idle or ended: someone else schedules it next time
+    requeue,       // messages left: back of this worker's queue
+    requeue_late,  // messages left, but it floods a busy receiver: global
+                   // queue, so that the receiver gets this worker first
+  };
+  using run_fn = after_turn (*)(actor_cell* cell, unsigned budget);
 
   scheduler(unsigned workers, unsigned budget, run_fn run);
   ~scheduler();
