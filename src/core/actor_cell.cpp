@@ -123,7 +123,7 @@ void actor_cell::wake() noexcept {
   if (kind_ == kind::scoped || detached)
     box.notify_owner();
   else
-    rt.sched.schedule(this);
+    rt.exec->schedule(this);
 }
 
 bool actor_cell::drain_mailbox() {
@@ -173,7 +173,7 @@ bool actor_cell::start(std::unique_ptr<actor_body> body, bool on_own_thread) {
   }
   if (on_own_thread) return true;  // the actor's thread takes it from here
   if (kind_ == kind::event) rearm_idle_timer();  // before blocking: see block_if_empty
-  if (kind_ == kind::coroutine || !block_if_empty()) rt.sched.schedule(this);
+  if (kind_ == kind::coroutine || !block_if_empty()) rt.exec->schedule(this);
   return true;
 }
 
@@ -243,7 +243,7 @@ actor_cell::turn actor_cell::run_messages(unsigned budget) {
       terminate(*quit_reason);
       break;
     }
-    if (!detached && rt.sched.stopping()) return turn::again;
+    if (!detached && rt.exec->stopping()) return turn::again;
     if (handled >= budget || runtime_impl::sends_this_turn() >= 16 * std::size_t{budget}) {
       if (!system_queue.empty() || !user_queue_.empty()) return turn::again;
       if (!drain_mailbox()) return block_if_empty() ? turn::idle : turn::again;
@@ -466,6 +466,7 @@ void actor_cell::bounce_all(message* chain, const char* reason) {
 void actor_cell::terminate(const exit_reason& reason) {
   if (ended_) return;
   ended_ = true;
+  if (rt.hooks) rt.hooks->on_exit(troupe::pid(this), reason);
   if (reason.is_abnormal() && !crash_reported_)
     rt.log(log_level::error, "crash report: actor " + troupe::pid(this).to_string() + " ended: " +
                                  reason.to_string());

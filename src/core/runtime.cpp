@@ -12,9 +12,22 @@ unsigned default_worker_count() noexcept {
   return cores == 0 ? 1 : cores;
 }
 
-runtime::runtime(config cfg) : impl_(std::make_unique<detail::runtime_impl>(std::move(cfg))) {
+runtime::runtime(config cfg)
+    : impl_(std::make_unique<detail::runtime_impl>(std::move(cfg), nullptr)) {
   impl_->owner = this;
 }
+
+runtime::runtime(config cfg, detail::sim_hooks& hooks)
+    : impl_(std::make_unique<detail::runtime_impl>(
+          [&cfg] {
+            cfg.workers = 1;
+            return std::move(cfg);
+          }(),
+          &hooks)) {
+  impl_->owner = this;
+}
+
+time_point runtime::now() const { return impl_->timers.now(); }
 
 runtime::~runtime() { impl_->shutdown(); }
 
@@ -56,6 +69,7 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
     return result;
   }
   if (options.detached) std::thread(run_detached, cell).detach();
+  if (impl_->hooks) impl_->hooks->on_spawn(result);
   return result;
 }
 
@@ -84,7 +98,7 @@ std::vector<dead_letter> runtime::recent_dead_letters() const {
   return impl_->recent_dead_letters();
 }
 std::size_t runtime::live_actors() const noexcept { return impl_->live_count(); }
-unsigned runtime::worker_count() const noexcept { return impl_->sched.size(); }
+unsigned runtime::worker_count() const noexcept { return impl_->exec->size(); }
 const config& runtime::settings() const noexcept { return impl_->cfg; }
 
 }  // namespace troupe

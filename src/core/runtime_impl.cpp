@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "actor_cell.hpp"
+#include "scheduler.hpp"
 
 namespace troupe::detail {
 namespace {
@@ -23,28 +24,33 @@ config validated(config cfg) {
   return cfg;
 }
 
-scheduler::after_turn run_cell(actor_cell* cell, unsigned budget) {
-  switch (cell->run_turn(budget)) {
-    case actor_cell::turn::idle:
-      return scheduler::after_turn::done;
-    case actor_cell::turn::again:
-      return runtime_impl::turn_congested() ? scheduler::after_turn::requeue_late
-                                            : scheduler::after_turn::requeue;
-    case actor_cell::turn::ended:
-      cell->release_live();
-      return scheduler::after_turn::done;
-  }
-  return scheduler::after_turn::done;
-}
-
 }  // namespace
 
-runtime_impl::runtime_impl(config c)
+executor::after_turn runtime_impl::run_turn(actor_cell* cell, unsigned budget) {
+  switch (cell->run_turn(budget)) {
+    case actor_cell::turn::idle:
+      return executor::after_turn::done;
+    case actor_cell::turn::again:
+      return turn_congested() ? executor::after_turn::requeue_late
+                              : executor::after_turn::requeue;
+    case actor_cell::turn::ended:
+      cell->release_live();
+      return executor::after_turn::done;
+  }
+  return executor::after_turn::done;
+}
+
+runtime_impl::runtime_impl(config c, sim_hooks* sim)
     : cfg(validated(std::move(c))),
-      sched(cfg.workers, cfg.max_messages_per_turn, &run_cell),
-      timers(cfg.timer_tick, [this](const pid& target, message* msg) {
-        return deliver(*this, target, msg) != send_status::dead_letter;
-      }) {}
+      hooks(sim),
+      exec(sim ? sim->make_executor(*this)
+               : std::make_unique<scheduler>(cfg.workers, cfg.max_messages_per_turn,
+                                             &runtime_impl::run_turn)),
+      timers(cfg.timer_tick,
+             [this](const pid& target, message* msg) {
+               return deliver(*this, target, msg) != send_status::dead_letter;
+             },
+             /*manual=*/sim != nullptr) {}
 
 runtime_impl::~runtime_impl() { shutdown(); }
 
@@ -110,6 +116,11 @@ void runtime_impl::flush_sends() noexcept {
 }
 
 send_status runtime_impl::deliver(runtime_impl& context, const pid& to, message* msg) {
+  if (context.hooks) return context.hooks->on_send(context, to, msg);
+  return deliver_now(context, to, msg);
+}
+
+send_status runtime_impl::deliver_now(runtime_impl& context, const pid& to, message* msg) {
   actor_cell* cell = actor_cell::of(to);
   outbox& box = pending_sends;
   ++box.sends;
@@ -271,7 +282,7 @@ void runtime_impl::shutdown() {
       detached_done_.wait(lock, [this] { return detached_running_ == 0; });
     }
     // 2. Workers finish the message in hand and exit; 3. no more timers.
-    sched.stop();
+    exec->stop();
     timers.stop();
     // 4. End every remaining actor here; they are no longer run anywhere.
     while (actor_cell* cell = pop_any_live()) {

@@ -10,7 +10,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "scheduler.hpp"
+#include "executor.hpp"
+#include "sim_hooks.hpp"
 #include "timer_service.hpp"
 #include "troupe/core/config.hpp"
 #include "troupe/core/dead_letters.hpp"
@@ -22,7 +23,8 @@ class actor_cell;
 
 class runtime_impl {
  public:
-  explicit runtime_impl(config cfg);
+  // With hooks, the runtime is simulated: see sim_hooks.hpp.
+  runtime_impl(config cfg, sim_hooks* hooks);
   ~runtime_impl();
 
   const config cfg;
@@ -31,6 +33,10 @@ class runtime_impl {
   // Delivery. `context` is the runtime of the sending side; dead letters
   // are counted there, since the target's runtime may be gone.
   static send_status deliver(runtime_impl& context, const pid& to, message* msg);
+  // deliver without the simulation's interception (used by the hooks).
+  static send_status deliver_now(runtime_impl& context, const pid& to, message* msg);
+  // One turn of `cell` on the calling thread; what to do with it next.
+  static executor::after_turn run_turn(actor_cell* cell, unsigned budget);
 
   // Send batching. While a thread runs an actor's turn, its sends to one
   // unbounded mailbox are chained locally and pushed with one CAS when the
@@ -75,7 +81,8 @@ class runtime_impl {
 
   void shutdown();
 
-  scheduler sched;
+  sim_hooks* const hooks;  // null unless simulated
+  std::unique_ptr<executor> exec;
   timer_service timers;
 
  private:

@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "executor.hpp"
 #include "run_queue.hpp"
 
 namespace troupe::detail {
@@ -63,29 +64,23 @@ struct alignas(64) worker {
   std::thread thread;
 };
 
-class scheduler {
+class scheduler final : public executor {
  public:
   static constexpr unsigned lifo_limit = 16;
   static constexpr std::uint32_t global_check_interval = 61;
 
-  // What a worker does with an actor after its turn.
-  enum class after_turn {
-    done,          // idle or ended: someone else schedules it next time
-    requeue,       // messages left: back of this worker's queue
-    requeue_late,  // messages left, but it floods a busy receiver: global
-                   // queue, so that the receiver gets this worker first
-  };
+  // requeue: back of this worker's queue; requeue_late: the global queue,
+  // so that the receiver the actor floods gets this worker first.
   using run_fn = after_turn (*)(actor_cell* cell, unsigned budget);
 
   scheduler(unsigned workers, unsigned budget, run_fn run);
-  ~scheduler();
+  ~scheduler() override;
 
-  // Any thread: `cell` became ready. Ignored after stop().
-  void schedule(actor_cell* cell) noexcept;
+  void schedule(actor_cell* cell) noexcept override;
   // Stops the workers after the message in hand and joins them.
-  void stop();
-  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
-  unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  void stop() override;
+  bool stopping() const noexcept override { return stopping_.load(std::memory_order_acquire); }
+  unsigned size() const noexcept override { return static_cast<unsigned>(workers_.size()); }
 
  private:
   void work(worker& self);

@@ -32,7 +32,11 @@ send_status scoped_actor::send_message(const troupe::pid& to, message* msg) {
 
 namespace {
 void wait_for_mail(actor_cell& cell) {
-  if (cell.box.try_block()) cell.box.wait_while_blocked();
+  if (!cell.box.try_block()) return;
+  if (cell.rt.hooks)
+    cell.rt.hooks->wait_for_mail(cell);  // a simulation: run it, do not sleep
+  else
+    cell.box.wait_while_blocked();
 }
 }  // namespace
 

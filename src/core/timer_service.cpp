@@ -4,8 +4,12 @@
 
 namespace troupe::detail {
 
-timer_core::timer_core(duration tick_length, deliver_fn deliver_message)
-    : tick(tick_length), origin(std::chrono::steady_clock::now()), deliver(std::move(deliver_message)) {}
+timer_core::timer_core(duration tick_length, deliver_fn deliver_message, bool manual_time)
+    : tick(tick_length),
+      origin(std::chrono::steady_clock::now()),
+      deliver(std::move(deliver_message)),
+      manual(manual_time),
+      virtual_now(origin) {}
 
 std::uint64_t timer_core::tick_of(time_point t) const noexcept {
   if (t <= origin) return 0;
@@ -13,8 +17,66 @@ std::uint64_t timer_core::tick_of(time_point t) const noexcept {
   return static_cast<std::uint64_t>((elapsed + tick - duration(1)) / tick);  // round up
 }
 
-timer_service::timer_service(duration tick, deliver_fn deliver)
-    : core_(std::make_shared<timer_core>(tick, std::move(deliver))), thread_([this] { run(); }) {}
+std::uint64_t timer_core::ticks_elapsed(time_point t) const noexcept {
+  if (t <= origin) return 0;
+  return static_cast<std::uint64_t>((t - origin) / tick);  // round down
+}
+
+timer_service::timer_service(duration tick, deliver_fn deliver, bool manual)
+    : core_(std::make_shared<timer_core>(tick, std::move(deliver), manual)) {
+  if (!manual) thread_ = std::thread([this] { run(); });
+}
+
+time_point timer_service::now() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->now();
+}
+
+std::optional<time_point> timer_service::next_event() const {
+  std::lock_guard lock(core_->mutex);
+  auto next = core_->wheel.next_event();
+  if (!next) return std::nullopt;
+  return core_->origin + core_->tick * static_cast<std::int64_t>(*next);
+}
+
+void timer_service::advance_to(time_point t) {
+  std::vector<wheel_node*> expired;
+  std::vector<std::shared_ptr<timer_entry>> due;
+  for (;;) {
+    {
+      std::lock_guard lock(core_->mutex);
+      if (t > core_->virtual_now) core_->virtual_now = t;
+      core_->wheel.advance(core_->ticks_elapsed(core_->virtual_now), expired);
+      for (wheel_node* node : expired)
+        due.push_back(std::move(static_cast<timer_entry*>(node)->self_ref));
+      expired.clear();
+    }
+    if (due.empty()) return;
+    fire(due);  // a periodic timer may be due again: loop
+  }
+}
+
+void timer_service::fire(std::vector<std::shared_ptr<timer_entry>>& due) {
+  timer_core& core = *core_;
+  for (auto& entry : due) {
+    if (entry->period_ticks == 0) {
+      if (entry->finished.exchange(true, std::memory_order_acq_rel)) continue;
+      core.deliver(entry->target, std::exchange(entry->once, nullptr));
+      continue;
+    }
+    if (entry->finished.load(std::memory_order_acquire)) continue;
+    if (!core.deliver(entry->target, entry->factory())) {
+      entry->finished.store(true, std::memory_order_release);
+      continue;
+    }
+    std::lock_guard relock(core.mutex);
+    if (entry->finished.load(std::memory_order_acquire) || core.stopping) continue;
+    entry->deadline += entry->period_ticks;
+    entry->self_ref = entry;
+    core.wheel.insert(entry.get());
+  }
+  due.clear();  // may free entries: outside the lock
+}
 
 timer_service::~timer_service() { stop(); }
 
@@ -38,7 +100,7 @@ std::shared_ptr<timer_entry> timer_service::start(duration delay, duration perio
     if (message* msg = std::exchange(entry->once, nullptr)) core_->deliver(entry->target, msg);
     return entry;
   }
-  auto now = std::chrono::steady_clock::now();
+  auto now = core_->now();
   entry->deadline = delay >= std::chrono::hours(24 * 365 * 100) ? ~std::uint64_t{0} >> 1
                                                                   : core_->tick_of(now + delay);
   entry->self_ref = entry;
@@ -66,29 +128,13 @@ void timer_service::run() {
   std::vector<std::shared_ptr<timer_entry>> due;
   std::unique_lock lock(core.mutex);
   while (!core.stopping) {
-    core.wheel.advance(core.tick_of(std::chrono::steady_clock::now()), expired);
+    core.wheel.advance(core.ticks_elapsed(std::chrono::steady_clock::now()), expired);
     if (!expired.empty()) {
-      for (wheel_node* node : expired) due.push_back(std::move(static_cast<timer_entry*>(node)->self_ref));
+      for (wheel_node* node : expired)
+        due.push_back(std::move(static_cast<timer_entry*>(node)->self_ref));
       expired.clear();
       lock.unlock();
-      for (auto& entry : due) {
-        if (entry->period_ticks == 0) {
-          if (entry->finished.exchange(true, std::memory_order_acq_rel)) continue;
-          core.deliver(entry->target, std::exchange(entry->once, nullptr));
-          continue;
-        }
-        if (entry->finished.load(std::memory_order_acquire)) continue;
-        if (!core.deliver(entry->target, entry->factory())) {
-          entry->finished.store(true, std::memory_order_release);
-          continue;
-        }
-        std::lock_guard relock(core.mutex);
-        if (entry->finished.load(std::memory_order_acquire) || core.stopping) continue;
-        entry->deadline += entry->period_ticks;
-        entry->self_ref = entry;
-        core.wheel.insert(entry.get());
-      }
-      due.clear();  // may free entries: outside the lock
+      fire(due);
       lock.lock();
       continue;
     }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -41,12 +42,20 @@ struct timer_entry : wheel_node {
 using deliver_fn = std::function<bool(const pid& target, message* msg)>;
 
 struct timer_core {
-  timer_core(duration tick_length, deliver_fn deliver);
+  timer_core(duration tick_length, deliver_fn deliver, bool manual);
+  // The first tick at or after t (a deadline never fires early).
   std::uint64_t tick_of(time_point t) const noexcept;
+  // Ticks wholly elapsed by t (how far the wheel may advance).
+  std::uint64_t ticks_elapsed(time_point t) const noexcept;
+  time_point now() const noexcept {
+    return manual ? virtual_now : std::chrono::steady_clock::now();
+  }
 
   const duration tick;
   const time_point origin;
   const deliver_fn deliver;
+  const bool manual;          // virtual time, moved only by advance_to
+  time_point virtual_now;     // guarded by mutex (manual mode)
   std::mutex mutex;
   std::condition_variable wakeup;
   timing_wheel wheel;
@@ -56,8 +65,17 @@ struct timer_core {
 
 class timer_service {
  public:
-  timer_service(duration tick, deliver_fn deliver);
+  // manual: no thread; time is virtual and moves only by advance_to (the
+  // deterministic test mode).
+  timer_service(duration tick, deliver_fn deliver, bool manual = false);
   ~timer_service();
+
+  time_point now() const;
+  // Manual mode: moves virtual time to `t` (never back) and fires, on the
+  // calling thread and in deadline order, every timer due by then.
+  void advance_to(time_point t);
+  // When the wheel next has work (an expiry or a cascade); nullopt if empty.
+  std::optional<time_point> next_event() const;
 
   // Any thread. Exactly one of `once` and `factory` is set; the entry takes
   // ownership of `once`.
@@ -70,6 +88,8 @@ class timer_service {
 
  private:
   void run();
+  // Fires entries taken from the wheel; called without the lock held.
+  void fire(std::vector<std::shared_ptr<timer_entry>>& due);
   std::shared_ptr<timer_core> core_;
   std::thread thread_;
 };

@@ -19,5 +19,6 @@ namespace detail {
 class actor_cell;
 class runtime_impl;
 struct message;
+struct sim_hooks;
 }  // namespace detail
 }  // namespace troupe

@@ -92,6 +92,9 @@ class runtime {
  public:
   // Throws std::invalid_argument naming the bad field (0 workers, ...).
   explicit runtime(config cfg = {});
+  // A runtime driven by troupe::testing's simulation: no threads, virtual
+  // time (see troupe/testing/simulation.hpp). cfg.workers is ignored.
+  runtime(config cfg, detail::sim_hooks& hooks);
   ~runtime();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -149,6 +152,9 @@ class runtime {
   std::size_t live_actors() const noexcept;
   unsigned worker_count() const noexcept;
   const config& settings() const noexcept;
+  // The runtime's clock, which timers and timeouts read: steady_clock, or
+  // the simulation's virtual clock.
+  time_point now() const;
 
   void shutdown();
 
