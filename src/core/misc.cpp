@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 
 #include <cstdlib>
+#include <string_view>
 #include <ostream>
 
 #include "timer_service.hpp"
@@ -74,6 +75,18 @@ std::string demangle(const char* mangled) {
   if (status != 0 || !readable) return mangled;
   std::string out(readable);
   std::free(readable);
+  // Readable names in logs and traces: drop the anonymous-namespace noise
+  // and spell std::string as such.
+  static constexpr std::string_view noise[] = {
+      "(anonymous namespace)::",
+      "std::__cxx11::",
+  };
+  for (auto n : noise)
+    for (auto at = out.find(n); at != std::string::npos; at = out.find(n)) out.erase(at, n.size());
+  static constexpr std::string_view long_string =
+      "basic_string<char, std::char_traits<char>, std::allocator<char> >";
+  for (auto at = out.find(long_string); at != std::string::npos; at = out.find(long_string))
+    out.replace(at, long_string.size(), "string");
   return out;
 }
 }  // namespace detail

@@ -6,10 +6,13 @@ void timing_wheel::link(unsigned level, unsigned slot, wheel_node* node) noexcep
   slot_list& list = wheel_[level][slot];
   node->level = static_cast<std::uint8_t>(level);
   node->slot = static_cast<std::uint8_t>(slot);
-  node->prev = nullptr;
-  node->next = list.head;
-  if (list.head) list.head->prev = node;
-  list.head = node;
+  node->next = nullptr;
+  node->prev = list.tail;
+  if (list.tail)
+    list.tail->next = node;
+  else
+    list.head = node;
+  list.tail = node;
   occupied_[level] |= std::uint64_t{1} << slot;
 }
 
@@ -35,13 +38,16 @@ void timing_wheel::insert(wheel_node* node) noexcept {
 
 void timing_wheel::remove(wheel_node* node) noexcept {
   if (!node->linked) return;
-  if (node->prev) {
+  slot_list& list = wheel_[node->level][node->slot];
+  if (node->prev)
     node->prev->next = node->next;
-  } else {
-    wheel_[node->level][node->slot].head = node->next;
-    if (!node->next) occupied_[node->level] &= ~(std::uint64_t{1} << node->slot);
-  }
-  if (node->next) node->next->prev = node->prev;
+  else
+    list.head = node->next;
+  if (node->next)
+    node->next->prev = node->prev;
+  else
+    list.tail = node->prev;
+  if (!list.head) occupied_[node->level] &= ~(std::uint64_t{1} << node->slot);
   node->prev = node->next = nullptr;
   node->linked = false;
   --size_;
@@ -49,7 +55,7 @@ void timing_wheel::remove(wheel_node* node) noexcept {
 
 void timing_wheel::cascade(unsigned level, unsigned slot) noexcept {
   wheel_node* node = wheel_[level][slot].head;
-  wheel_[level][slot].head = nullptr;
+  wheel_[level][slot] = {};
   occupied_[level] &= ~(std::uint64_t{1} << slot);
   while (node) {
     wheel_node* next = node->next;
@@ -79,7 +85,7 @@ void timing_wheel::advance(std::uint64_t to, std::vector<wheel_node*>& expired) 
     }
     unsigned slot = static_cast<unsigned>(now_ % slots);
     wheel_node* node = wheel_[0][slot].head;
-    wheel_[0][slot].head = nullptr;
+    wheel_[0][slot] = {};
     occupied_[0] &= ~(std::uint64_t{1} << slot);
     while (node) {
       wheel_node* next = node->next;
@@ -123,7 +129,7 @@ void timing_wheel::drain(std::vector<wheel_node*>& out) {
         out.push_back(node);
         node = next;
       }
-      list.head = nullptr;
+      list = {};
     }
     occupied_[level] = 0;
   }

@@ -57,8 +57,9 @@ class timing_wheel {
   void drain(std::vector<wheel_node*>& out);
 
  private:
-  struct slot_list {
+  struct slot_list {  // FIFO: entries due at the same tick fire in insertion order
     wheel_node* head = nullptr;
+    wheel_node* tail = nullptr;
   };
   void link(unsigned level, unsigned slot, wheel_node* node) noexcept;
   void place(wheel_node* node, bool cascading) noexcept;

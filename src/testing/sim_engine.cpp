@@ -1,0 +1,231 @@
+#include "sim_engine.hpp"
+
+#include <algorithm>
+
+namespace troupe::testing::detail {
+
+// The deterministic executor: ready actors wait in arrival order until the
+// engine picks one. stop() just forgets them (shutdown ends them all).
+class det_executor final : public troupe::detail::executor {
+ public:
+  explicit det_executor(sim_engine& engine) : engine_(engine) {}
+  void schedule(actor_cell* cell) noexcept override {
+    if (!stopped_) engine_.ready_.push_back(cell);
+  }
+  void stop() override {
+    stopped_ = true;
+    engine_.ready_.clear();
+  }
+  bool stopping() const noexcept override { return stopped_; }
+  unsigned size() const noexcept override { return 1; }
+
+ private:
+  sim_engine& engine_;
+  bool stopped_ = false;
+};
+
+namespace {
+std::string describe(const pid& from, const pid& to, const message& msg) {
+  std::string text = from ? from.to_string() : std::string("outside");
+  text += " -> " + to.to_string() + ": " + msg.type_name();
+  switch (msg.kind) {
+    case troupe::detail::message_kind::reply: text += " (reply)"; break;
+    case troupe::detail::message_kind::error_reply: text += " (error reply)"; break;
+    case troupe::detail::message_kind::request_timeout: text += " (request timeout)"; break;
+    case troupe::detail::message_kind::receive_timeout: text += " (receive timeout)"; break;
+    case troupe::detail::message_kind::exit: text += " (exit signal)"; break;
+    case troupe::detail::message_kind::user: if (msg.request_id) text += " (request)"; break;
+  }
+  return text;
+}
+}  // namespace
+
+sim_engine::sim_engine(const simulation_options& opts)
+    : options(opts), rng_state_(opts.seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL) {
+  if (options.mode == schedule_mode::pct) {
+    for (unsigned i = 1; i < options.pct_depth; ++i)
+      change_points_.push_back(1 + next_random() % std::max<std::size_t>(1, options.pct_steps));
+    std::sort(change_points_.begin(), change_points_.end());
+  }
+}
+
+sim_engine::~sim_engine() {
+  for (auto& f : flights_) delete f.msg;
+}
+
+std::uint64_t sim_engine::next_random() noexcept {
+  // splitmix64: exactly specified, so a seed means the same on every build.
+  std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+std::unique_ptr<troupe::detail::executor> sim_engine::make_executor(runtime_impl&) {
+  return std::make_unique<det_executor>(*this);
+}
+
+send_status sim_engine::on_send(runtime_impl& context, const pid& to, message* msg) {
+  actor_cell* target = actor_cell::of(to);
+  if (!target || target->box.closed()) {
+    trace.push_back("send " + describe(msg->sender, to, *msg) + " [receiver dead]");
+    return runtime_impl::deliver_now(context, to, msg);
+  }
+  trace.push_back("send " + describe(msg->sender, to, *msg));
+  flights_.push_back(flight{msg->sender, to, msg, next_seq_++});
+  return send_status::ok;
+}
+
+void sim_engine::on_spawn(const pid& who) { trace.push_back("spawn " + who.to_string()); }
+
+void sim_engine::on_exit(const pid& who, const exit_reason& reason) {
+  trace.push_back("exit " + who.to_string() + ": " + reason.to_string());
+}
+
+std::vector<sim_engine::step_choice> sim_engine::enabled() const {
+  std::vector<step_choice> choices;
+  for (std::size_t i = 0; i < flights_.size(); ++i) {
+    bool oldest_of_pair = true;
+    for (std::size_t j = 0; j < i && oldest_of_pair; ++j)
+      oldest_of_pair = !(flights_[j].from == flights_[i].from && flights_[j].to == flights_[i].to);
+    if (oldest_of_pair) choices.push_back({true, i});
+  }
+  for (std::size_t i = 0; i < ready_.size(); ++i) choices.push_back({false, i});
+  return choices;
+}
+
+sim_engine::pct_key sim_engine::key_of(const step_choice& choice) const {
+  if (choice.is_flight) {
+    const flight& f = flights_[choice.index];
+    return {f.from.id(), f.to.id()};
+  }
+  return {actor_cell::of(troupe::pid(ready_[choice.index]))->id(), ~std::uint64_t{0}};
+}
+
+std::uint64_t sim_engine::priority_of(const pct_key& key) {
+  auto [it, fresh] = priorities_.try_emplace(key, 0);
+  if (fresh) it->second = lowest_priority_ + 1 + next_random() % 1'000'000'000ULL;
+  return it->second;
+}
+
+std::size_t sim_engine::pick(const std::vector<step_choice>& choices) {
+  if (options.mode == schedule_mode::random) return next_random() % choices.size();
+  // PCT: the step of the highest-priority channel or actor; ties go to the
+  // oldest. At each change point the chosen one drops below all others.
+  std::size_t best = 0;
+  std::uint64_t best_priority = 0;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    std::uint64_t p = priority_of(key_of(choices[i]));
+    if (p > best_priority) {
+      best_priority = p;
+      best = i;
+    }
+  }
+  if (std::binary_search(change_points_.begin(), change_points_.end(), steps_ + 1))
+    priorities_[key_of(choices[best])] = --lowest_priority_;
+  return best;
+}
+
+void sim_engine::count_step() {
+  if (++steps_ > options.max_steps)
+    throw sim_error("troupe simulation: more than " + std::to_string(options.max_steps) +
+                    " steps (a livelock?); seed " + std::to_string(options.seed));
+}
+
+void sim_engine::deliver(std::size_t index) {
+  flight f = flights_[index];
+  flights_.erase(flights_.begin() + static_cast<std::ptrdiff_t>(index));
+  trace.push_back("deliver " + describe(f.from, f.to, *f.msg));
+  runtime_impl::deliver_now(*rt_, f.to, f.msg);
+}
+
+void sim_engine::run_ready(std::size_t index) {
+  actor_cell* cell = ready_[index];
+  ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(index));
+  trace.push_back("run " + troupe::pid(cell).to_string());
+  if (runtime_impl::run_turn(cell, 1) != troupe::detail::executor::after_turn::done)
+    ready_.push_back(cell);
+}
+
+bool sim_engine::step() {
+  auto choices = enabled();
+  if (choices.empty()) return false;
+  count_step();
+  step_choice chosen = choices[pick(choices)];
+  if (chosen.is_flight)
+    deliver(chosen.index);
+  else
+    run_ready(chosen.index);
+  return true;
+}
+
+std::size_t sim_engine::run_until_idle() {
+  std::size_t n = 0;
+  while (step()) ++n;
+  return n;
+}
+
+void sim_engine::advance(duration by) {
+  time_point target = rt_->timers.now() + by;
+  trace.push_back("advance " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(by).count()) + " ms");
+  rt_->timers.advance_to(target);
+}
+
+bool sim_engine::advance_to_next_timer() {
+  // The wheel reports cascades too; step through them to the next expiry.
+  std::size_t before = flights_.size();
+  while (auto next = rt_->timers.next_event()) {
+    auto gap = *next - rt_->timers.now();
+    trace.push_back("timer: time jumps " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(gap).count()) +
+                    " ms");
+    rt_->timers.advance_to(*next);
+    if (flights_.size() != before) return true;
+  }
+  return flights_.size() != before;
+}
+
+void sim_engine::wait_for_mail(actor_cell& waiter) {
+  while (waiter.box.blocked()) {
+    if (step()) continue;
+    if (advance_to_next_timer()) continue;
+    throw sim_error("troupe simulation: deadlock: " + troupe::pid(&waiter).to_string() +
+                    " waits for a message, nothing can run and no timer is pending; seed " +
+                    std::to_string(options.seed) + "\nlast events:\n" +
+                    [this] {
+                      std::string text;
+                      std::size_t from = trace.size() > 20 ? trace.size() - 20 : 0;
+                      for (std::size_t i = from; i < trace.size(); ++i) text += "  " + trace[i] + "\n";
+                      return text;
+                    }());
+  }
+}
+
+std::vector<std::string> sim_engine::in_flight() const {
+  std::vector<std::string> out;
+  for (auto& f : flights_) out.push_back(describe(f.from, f.to, *f.msg));
+  return out;
+}
+
+bool sim_engine::deliver_matching(
+    const std::function<bool(const pid& from, const pid& to, message&)>& accept) {
+  for (auto& choice : enabled()) {
+    if (!choice.is_flight) continue;
+    flight& f = flights_[choice.index];
+    if (!accept(f.from, f.to, *f.msg)) continue;
+    pid receiver = f.to;
+    count_step();
+    deliver(choice.index);
+    // Run the receiver until it has handled what it was given.
+    for (;;) {
+      auto it = std::find(ready_.begin(), ready_.end(), actor_cell::of(receiver));
+      if (it == ready_.end()) break;
+      count_step();
+      run_ready(static_cast<std::size_t>(it - ready_.begin()));
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace troupe::testing::detail

@@ -1,0 +1,98 @@
+// sim_engine: the simulation's scheduler, clock driver and trace. It is the
+// runtime's sim_hooks: every send lands here as an in-flight message, every
+// ready actor lands in its ready list, and nothing runs until step().
+//
+// Invariants.
+//   1. Single-threaded: every method runs on the test's thread.
+//   2. FIFO per sender->receiver pair: only the oldest in-flight message of
+//      a pair is eligible for delivery.
+//   3. Determinism: the choice of step depends only on the seed and on the
+//      sequence of events, never on addresses or the wall clock (ready
+//      actors and flights are kept in arrival order; choices index into
+//      them with the generator).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/actor_cell.hpp"
+#include "core/runtime_impl.hpp"
+#include "core/sim_hooks.hpp"
+#include "troupe/testing/simulation.hpp"
+
+namespace troupe::testing::detail {
+
+using troupe::detail::actor_cell;
+using troupe::detail::message;
+using troupe::detail::runtime_impl;
+
+class sim_engine final : public troupe::detail::sim_hooks {
+ public:
+  explicit sim_engine(const simulation_options& options);
+  ~sim_engine() override;
+
+  // sim_hooks
+  std::unique_ptr<troupe::detail::executor> make_executor(runtime_impl& rt) override;
+  send_status on_send(runtime_impl& context, const pid& to, message* msg) override;
+  void wait_for_mail(actor_cell& waiter) override;
+  void on_spawn(const pid& who) override;
+  void on_exit(const pid& who, const exit_reason& reason) override;
+
+  void attach(runtime_impl& rt) { rt_ = &rt; }
+  bool step();
+  std::size_t run_until_idle();
+  bool advance_to_next_timer();
+  void advance(duration by);
+  std::vector<std::string> in_flight() const;
+  // Delivers the eligible flight selected by `accept` and runs its
+  // receiver until that message is handled. False: none matched.
+  bool deliver_matching(const std::function<bool(const pid& from, const pid& to, message&)>& accept);
+  void note(std::string event) { trace.push_back(std::move(event)); }
+  std::uint64_t next_random() noexcept;
+
+  const simulation_options options;
+  std::vector<std::string> trace;
+
+ private:
+  struct flight {
+    pid from;
+    pid to;
+    message* msg;
+    std::uint64_t seq;
+  };
+  struct step_choice {
+    bool is_flight;
+    std::size_t index;  // into flights_ or ready_
+  };
+  friend class det_executor;
+
+  std::vector<step_choice> enabled() const;
+  std::size_t pick(const std::vector<step_choice>& choices);
+  // PCT priorities belong to the "threads" of a message-passing program:
+  // each sender->receiver channel (for deliveries) and each actor (for its
+  // turns), so that a newer message may overtake an older one to the same
+  // receiver when their channels' priorities say so.
+  using pct_key = std::pair<std::uint64_t, std::uint64_t>;
+  pct_key key_of(const step_choice& choice) const;
+  std::uint64_t priority_of(const pct_key& key);
+  void deliver(std::size_t flight_index);
+  void run_ready(std::size_t ready_index);
+  void count_step();
+
+  runtime_impl* rt_ = nullptr;
+  std::uint64_t rng_state_;
+  std::deque<flight> flights_;  // in send order
+  std::vector<actor_cell*> ready_;
+  std::uint64_t next_seq_ = 0;
+  std::size_t steps_ = 0;
+  // PCT state.
+  std::map<pct_key, std::uint64_t> priorities_;
+  std::vector<std::size_t> change_points_;
+  std::uint64_t lowest_priority_ = 1'000'000;
+};
+
+}  // namespace troupe::testing::detail
