@@ -1,5 +1,6 @@
 #include "actor_cell.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include "runtime_impl.hpp"
@@ -39,6 +40,14 @@ message* selective_queues::take_all() {
   for (auto& b : buckets_)
     while (message* m = b.fifo.pop_front()) all.push_back(m);
   return all.take_all();
+}
+
+void selective_queues::append_to(std::vector<message*>& out) const {
+  std::size_t first = out.size();
+  for (auto& b : buckets_)
+    for (message* m = b.fifo.front(); m; m = m->next) out.push_back(m);
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+            [](message* a, message* b) { return static_cast<std::int32_t>(a->seq - b->seq) < 0; });
 }
 
 // ---- bouncing --------------------------------------------------------------
@@ -124,6 +133,19 @@ void actor_cell::wake() noexcept {
     box.notify_owner();
   else
     rt.exec->schedule(this);
+}
+
+std::vector<message*> actor_cell::queued_messages() const {
+  std::vector<message*> out;
+  for (message* m = system_queue.front(); m; m = m->next) out.push_back(m);
+  if (coro)
+    coro->queues.append_to(out);
+  else
+    for (message* m = user_queue_.front(); m; m = m->next) out.push_back(m);
+  std::vector<message*> pushed;
+  for (message* m = box.peek_chain(); m; m = m->next) pushed.push_back(m);
+  out.insert(out.end(), pushed.rbegin(), pushed.rend());
+  return out;
 }
 
 bool actor_cell::drain_mailbox() {

@@ -43,6 +43,7 @@ class selective_queues {
   void push(message* msg);
   message* take(const type_key* keys, std::size_t count);
   message* take_all();  // every message, for closing the mailbox
+  void append_to(std::vector<message*>& out) const;  // in arrival order
  private:
   struct bucket {
     type_key key;
@@ -75,6 +76,10 @@ class actor_cell final : public cell_base, public actor {
   std::size_t queued() const noexcept {
     return enqueued_.load(std::memory_order_relaxed) - dequeued_.load(std::memory_order_relaxed);
   }
+
+  // Single-threaded use only (the simulation): every queued message, oldest
+  // first within each lane: system lane, then user messages.
+  std::vector<message*> queued_messages() const;
 
   // Spawning thread: runs the actor's setup; false if it ended during it.
   bool start(std::unique_ptr<actor_body> body, bool detached);

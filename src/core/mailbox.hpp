@@ -92,6 +92,13 @@ class mailbox {
     return reverse(rest);
   }
 
+  // Only where no other thread can touch the mailbox (the simulation, a
+  // debugger): the pushed chain, newest first, without taking it.
+  message* peek_chain() const noexcept {
+    message* head = head_.load(std::memory_order_acquire);
+    return head == blocked_tag() || head == closed_tag() ? nullptr : head;
+  }
+
   bool closed() const noexcept { return head_.load(std::memory_order_acquire) == closed_tag(); }
   bool blocked() const noexcept { return head_.load(std::memory_order_acquire) == blocked_tag(); }
 

@@ -159,6 +159,15 @@ bool sim_engine::step() {
   return true;
 }
 
+bool sim_engine::deliver_one() {
+  auto choices = enabled();
+  std::erase_if(choices, [](const step_choice& c) { return !c.is_flight; });
+  if (choices.empty()) return false;
+  count_step();
+  deliver(choices[pick(choices)].index);
+  return true;
+}
+
 std::size_t sim_engine::run_until_idle() {
   std::size_t n = 0;
   while (step()) ++n;

@@ -44,6 +44,7 @@ class sim_engine final : public troupe::detail::sim_hooks {
 
   void attach(runtime_impl& rt) { rt_ = &rt; }
   bool step();
+  bool deliver_one();
   std::size_t run_until_idle();
   bool advance_to_next_timer();
   void advance(duration by);

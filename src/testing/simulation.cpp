@@ -19,10 +19,36 @@ runtime& simulation::system() noexcept { return *rt_; }
 std::uint64_t simulation::seed() const noexcept { return engine_->options.seed; }
 std::uint64_t simulation::random() noexcept { return engine_->next_random(); }
 bool simulation::step() { return engine_->step(); }
+bool simulation::deliver_one() { return engine_->deliver_one(); }
 std::size_t simulation::run_until_idle() { return engine_->run_until_idle(); }
 void simulation::advance(duration by) { engine_->advance(by); }
 bool simulation::advance_to_next_timer() { return engine_->advance_to_next_timer(); }
 time_point simulation::now() const { return rt_->now(); }
+
+void simulation::run_for(duration span) {
+  auto& timers = rt_->impl().timers;
+  const time_point end = timers.now() + span;
+  engine_->note("run for " +
+                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(span).count()) +
+                " ms");
+  for (;;) {
+    engine_->run_until_idle();
+    auto next = timers.next_event();
+    if (!next || *next > end) break;
+    timers.advance_to(*next);
+  }
+  timers.advance_to(end);
+  engine_->run_until_idle();
+}
+
+std::vector<std::string> simulation::mailbox(const pid& who) const {
+  std::vector<std::string> out;
+  if (auto* cell = troupe::detail::actor_cell::of(who))
+    for (auto* msg : cell->queued_messages())
+      out.push_back((msg->sender ? msg->sender.to_string() : std::string("outside")) + ": " +
+                    msg->type_name());
+  return out;
+}
 std::vector<std::string> simulation::in_flight() const { return engine_->in_flight(); }
 const std::vector<std::string>& simulation::trace() const noexcept { return engine_->trace; }
 

@@ -235,3 +235,34 @@ TEST(simulation, the_same_test_body_runs_on_the_real_runtime_and_simulated) {
   EXPECT_EQ(same_body(real), expected);
   EXPECT_EQ(same_body(sim.system()), expected);
 }
+
+TEST(simulation, mailboxes_can_be_looked_into) {
+  simulation sim;
+  auto& rt = sim.system();
+  auto holder = rt.spawn([](actor&) -> behavior { return {[](ping) {}, [](pong) {}}; });
+  scoped_actor self(rt);
+  self.send(holder, ping{1});
+  self.send(holder, pong{2});
+  self.send(holder, ping{3});
+  while (sim.deliver_one()) {
+  }
+  auto who = self.pid().to_string();
+  EXPECT_EQ(sim.mailbox(holder),
+            (std::vector<std::string>{who + ": ping", who + ": pong", who + ": ping"}));
+  EXPECT_EQ(sim.mailbox_size(holder), 3u);
+  sim.run_until_idle();
+  EXPECT_TRUE(sim.mailbox(holder).empty());
+}
+
+TEST(simulation, run_for_moves_time_from_timer_to_timer) {
+  simulation sim;
+  auto& rt = sim.system();
+  auto ticks = std::make_shared<int>(0);
+  auto counter = rt.spawn([ticks](actor&) -> behavior { return {[ticks](ping) { ++*ticks; }}; });
+  auto every = rt.send_interval(10s, counter, ping{0});
+  auto t0 = sim.now();
+  sim.run_for(10min);
+  EXPECT_EQ(*ticks, 60);
+  EXPECT_EQ(sim.now() - t0, 10min);
+  every.cancel();
+}

@@ -116,6 +116,9 @@ class simulation {
 
   // One step (see the model above). False when nothing can run.
   bool step();
+  // Delivers one in-flight message (chosen as step() would among the
+  // deliveries) without running anyone. False when nothing is in flight.
+  bool deliver_one();
   // Steps until nothing can run; time does not move. Returns the steps.
   std::size_t run_until_idle();
   // Moves virtual time forward; timers due by then put their messages in
@@ -123,11 +126,16 @@ class simulation {
   void advance(duration by);
   // Jumps to the next pending timer and fires it. False when none.
   bool advance_to_next_timer();
+  // Runs everything, moving virtual time from timer to timer, until `span`
+  // of virtual time has passed (periodic timers cannot make it spin).
+  void run_for(duration span);
   time_point now() const;
 
   // Probes.
   std::vector<std::string> in_flight() const;  // "<0.1.0> -> <0.2.0>: ping", oldest first
   std::size_t mailbox_size(const pid& who) const { return rt_->mailbox_size(who); }
+  // What `who` has queued (delivered, not yet handled), oldest first.
+  std::vector<std::string> mailbox(const pid& who) const;
   // The run so far, one line per event: spawn, send, deliver, run, exit,
   // timer, advance. Identical for identical seeds.
   const std::vector<std::string>& trace() const noexcept;
