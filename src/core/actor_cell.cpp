@@ -225,6 +225,7 @@ bool actor_cell::try_resume_receive() {
   note_dequeued();
   *coro->wait_slot = match;
   coro->wait_keys = nullptr;
+  coro->wait_token = 0;
   if (coro->wait_timer) {
     timer_service::cancel(*coro->wait_timer);
     coro->wait_timer.reset();
@@ -302,6 +303,7 @@ void actor_cell::dispatch(message* msg) {
   if (extras_ && extras_->idle_timer) {
     timer_service::cancel(*extras_->idle_timer);
     extras_->idle_timer.reset();
+    extras_->idle_token = 0;  // a timeout already on its way is stale
   }
   current = msg;
   replied = false;
@@ -430,6 +432,8 @@ void actor_cell::handle_system(message* msg) {
           behavior_.impl()->idle->run();
         } catch (const std::exception& e) {
           fail_current(exit_reason::error(e.what()));
+        } catch (...) {
+          fail_current(exit_reason::error("unknown exception"));
         }
         if (next_behavior) {
           behavior_ = std::move(*next_behavior);
@@ -493,13 +497,13 @@ void actor_cell::terminate(const exit_reason& reason) {
     rt.log(log_level::error, "crash report: actor " + troupe::pid(this).to_string() + " ended: " +
                                  reason.to_string());
   message* rest = box.close();
+  if (registered.load(std::memory_order_seq_cst)) rt.unregister_all(this);
   finish_current();
   if (extras_) {
     if (extras_->idle_timer) timer_service::cancel(*extras_->idle_timer);
     for (auto& t : extras_->interval_timers) timer_service::cancel(*t);
     for (auto& [id, req] : extras_->pending)
       if (req.timer) timer_service::cancel(*req.timer);
-    if (extras_->registered) rt.unregister_all(this);
   }
   if (coro) {
     if (coro->wait_timer) timer_service::cancel(*coro->wait_timer);

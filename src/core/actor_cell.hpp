@@ -104,6 +104,11 @@ class actor_cell final : public cell_base, public actor {
 
  public:
   const bool detached;
+  // Set (seq_cst) by register_name under the registry lock before it checks
+  // that the mailbox is open; terminate closes the mailbox (seq_cst) before
+  // it reads this. So either the registrant sees the close or the owner
+  // sees the flag, and a name never outlives its actor.
+  std::atomic<bool> registered{false};
 
   // Owner state used by actor.cpp, coroutine.cpp and scoped_actor.cpp. It
   // starts on a cache line of its own: the owner writes it for every
@@ -124,7 +129,6 @@ class actor_cell final : public cell_base, public actor {
     std::shared_ptr<timer_entry> idle_timer;
     std::uint64_t idle_token = 0;
     std::vector<std::shared_ptr<timer_entry>> interval_timers;
-    bool registered = false;
   };
   extras& more();
 

@@ -24,6 +24,9 @@ bool coro_wait(actor& self, const type_key* keys, std::size_t count, duration ti
   state.wait_count = count;
   state.wait_slot = slot;
   state.waiter = waiter;
+  // Token 0 never matches: a stale timeout of an earlier receive must not
+  // end an untimed one.
+  state.wait_token = 0;
   if (timeout != infinite)
     state.wait_token = cell.arm_timeout(timeout, message_kind::receive_timeout, state.wait_timer);
   return true;

@@ -52,8 +52,10 @@ class mailbox {
     for (;;) {
       if (head == closed_tag()) return push_result::closed;
       oldest->next = head == blocked_tag() ? nullptr : head;
-      // ordering: release pairs with the owner's acquire in take_all/close.
-      if (head_.compare_exchange_weak(head, newest, std::memory_order_release,
+      // ordering: release pairs with the owner's acquire in take_all/close;
+      // acquire pairs with try_block's release, so a pusher that wakes the
+      // owner hands on everything the previous turn wrote.
+      if (head_.compare_exchange_weak(head, newest, std::memory_order_acq_rel,
                                       std::memory_order_relaxed))
         break;
     }
@@ -87,7 +89,8 @@ class mailbox {
 
   // Owner only: closes for good and returns what was left, oldest first.
   message* close() noexcept {
-    message* rest = head_.exchange(closed_tag(), std::memory_order_acquire);
+    // ordering: seq_cst; pairs with register_name's flag store (actor_cell.hpp).
+    message* rest = head_.exchange(closed_tag(), std::memory_order_seq_cst);
     if (rest == blocked_tag() || rest == closed_tag()) return nullptr;
     return reverse(rest);
   }
@@ -99,7 +102,7 @@ class mailbox {
     return head == blocked_tag() || head == closed_tag() ? nullptr : head;
   }
 
-  bool closed() const noexcept { return head_.load(std::memory_order_acquire) == closed_tag(); }
+  bool closed() const noexcept { return head_.load(std::memory_order_seq_cst) == closed_tag(); }
   bool blocked() const noexcept { return head_.load(std::memory_order_acquire) == blocked_tag(); }
 
   // For owners that sleep on the word itself (scoped and detached actors):

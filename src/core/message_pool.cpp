@@ -69,17 +69,11 @@ void release_chain(block* chain, std::size_t size_class) {
   }
 }
 
-struct depots {
-  depot by_class[size_classes];
-  ~depots() {  // at exit: hand the memory back, so leak checkers see none
-    for (std::size_t c = 0; c < size_classes; ++c)
-      for (block* batch : by_class[c].batches) release_chain(batch, c);
-  }
-};
-
 depot& depot_for(std::size_t size_class) {
-  static depots all;
-  return all.by_class[size_class];
+  // Never destroyed: a detached actor's thread may return its cache after
+  // main has returned. The blocks stay reachable from here (no leak).
+  static depot* const depots = new depot[size_classes];
+  return depots[size_class];
 }
 
 // Detaches batch_size blocks from the front of `list`.

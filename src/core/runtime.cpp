@@ -48,14 +48,17 @@ void run_detached(detail::actor_cell* cell) {
 }  // namespace
 
 pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::actor_body> body) {
-  if (!impl_->accepting()) {
+  if (!impl_->begin_spawn()) {
     impl_->log(log_level::warning, "spawn refused: the runtime is shutting down");
     return pid();
   }
+  struct spawn_scope {
+    detail::runtime_impl& rt;
+    ~spawn_scope() { rt.end_spawn(); }
+  } in_flight{*impl_};
   auto* cell = new detail::actor_cell(*impl_, detail::actor_cell::kind::event, options);
-  if (!impl_->add_live(cell)) {  // adopts the construction reference, unless shutting down
+  if (!impl_->add_live(cell)) {  // adopts the construction reference
     cell->release();
-    impl_->log(log_level::warning, "spawn refused: the runtime is shutting down");
     return pid();
   }
   pid result(cell);

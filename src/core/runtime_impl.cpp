@@ -105,12 +105,15 @@ void runtime_impl::end_handler() noexcept {
 void runtime_impl::flush_sends() noexcept {
   outbox& box = pending_sends;
   if (!box.target) return;
-  // Reset the box first: enqueue_chain may bounce messages, which sends.
+  // Empty the box first, and send directly while flushing: enqueue_chain
+  // may bounce messages to a dead receiver, and a bounce sends.
   actor_cell* target = std::exchange(box.target, nullptr);
   message* newest = std::exchange(box.newest, nullptr);
   message* oldest = std::exchange(box.oldest, nullptr);
   std::size_t user_count = std::exchange(box.user_count, 0);
+  const bool was_active = std::exchange(box.active, false);
   target->enqueue_chain(newest, oldest, user_count, *box.context);
+  box.active = was_active;
   if (target->queued() > congested_backlog) box.congested = true;
   target->release();
 }
@@ -220,6 +223,18 @@ actor_cell* runtime_impl::pop_any_live() {
   return nullptr;
 }
 
+bool runtime_impl::begin_spawn() {
+  std::lock_guard lock(detached_mutex_);
+  if (closing_.load(std::memory_order_acquire)) return false;
+  ++spawns_in_flight_;
+  return true;
+}
+
+void runtime_impl::end_spawn() {
+  std::lock_guard lock(detached_mutex_);
+  if (--spawns_in_flight_ == 0) detached_done_.notify_all();
+}
+
 void runtime_impl::detached_started() {
   std::lock_guard lock(detached_mutex_);
   ++detached_running_;
@@ -237,11 +252,11 @@ bool runtime_impl::register_name(const std::string& name, const pid& who) {
   std::lock_guard lock(registry_mutex_);
   auto [it, inserted] = names_.try_emplace(name, who);
   if (!inserted) return false;
+  cell->registered.store(true, std::memory_order_seq_cst);
   if (cell->box.closed()) {  // it ended meanwhile: do not keep a stale name
     names_.erase(it);
     return false;
   }
-  cell->more().registered = true;
   return true;
 }
 
@@ -263,7 +278,12 @@ pid runtime_impl::whereis(const std::string& name) const {
 
 void runtime_impl::shutdown() {
   std::call_once(shutdown_once_, [this] {
-    closing_.store(true, std::memory_order_release);
+    {
+      // 0. No new spawns; wait for those under way (their setup may run).
+      std::unique_lock lock(detached_mutex_);
+      closing_.store(true, std::memory_order_release);
+      detached_done_.wait(lock, [this] { return spawns_in_flight_ == 0; });
+    }
     // 1. Detached actors: ask each to stop after its message in hand.
     std::vector<pid> detached;
     for (auto& shard : live_) {

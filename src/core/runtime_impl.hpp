@@ -69,6 +69,10 @@ class runtime_impl {
   bool accepting() const noexcept { return !closing_.load(std::memory_order_acquire); }
   void detached_started();
   void detached_finished();
+  // A spawn in progress: shutdown waits for it before ending actors, so no
+  // actor's setup runs while the sweep ends it. False once shutting down.
+  bool begin_spawn();
+  void end_spawn();
 
   // Registry.
   bool register_name(const std::string& name, const pid& who);
@@ -103,6 +107,7 @@ class runtime_impl {
   std::mutex detached_mutex_;
   std::condition_variable detached_done_;
   std::size_t detached_running_ = 0;
+  std::size_t spawns_in_flight_ = 0;  // guarded by detached_mutex_
 
   mutable std::mutex registry_mutex_;
   std::unordered_map<std::string, pid> names_;

@@ -91,6 +91,14 @@ message* scoped_actor::receive_message(const type_key* keys, std::size_t count, 
     if (message* msg = cell_->coro->queues.take(keys, count)) {
       cell_->note_dequeued();
       if (timer) detail::timer_service::cancel(*timer);
+      if (msg->request_id != 0 && msg->sender) {
+        // A scoped actor cannot answer: the requester must not wait in vain.
+        auto* err = new detail::typed_message<error>(
+            error(errc::no_reply, "taken by a scoped_actor's receive"));
+        err->kind = message_kind::error_reply;
+        err->request_id = msg->request_id;
+        cell_->send_from_self(msg->sender, err);
+      }
       return msg;
     }
     if (timed_out || timeout == duration::zero()) return nullptr;

@@ -64,13 +64,15 @@ void timer_service::fire(std::vector<std::shared_ptr<timer_entry>>& due) {
       core.deliver(entry->target, std::exchange(entry->once, nullptr));
       continue;
     }
-    if (entry->finished.load(std::memory_order_acquire)) continue;
+    // Periodic: check, deliver and re-arm under the lock. cancel() takes the
+    // lock after setting `finished`, so when it returns no firing is under
+    // way and none will follow.
+    std::lock_guard relock(core.mutex);
+    if (entry->finished.load(std::memory_order_acquire) || core.stopping) continue;
     if (!core.deliver(entry->target, entry->factory())) {
       entry->finished.store(true, std::memory_order_release);
       continue;
     }
-    std::lock_guard relock(core.mutex);
-    if (entry->finished.load(std::memory_order_acquire) || core.stopping) continue;
     entry->deadline += entry->period_ticks;
     entry->self_ref = entry;
     core.wheel.insert(entry.get());
@@ -114,7 +116,7 @@ bool timer_service::cancel(timer_entry& entry) noexcept {
   auto core = entry.core.lock();
   if (!core) return true;
   std::shared_ptr<timer_entry> released;  // freed after unlocking
-  std::lock_guard lock(core->mutex);
+  std::lock_guard lock(core->mutex);  // also waits for a periodic firing under way
   if (entry.linked) {
     core->wheel.remove(&entry);
     released = std::move(entry.self_ref);
@@ -165,9 +167,16 @@ void timer_service::stop() {
     core_->wheel.drain(pending);
     for (wheel_node* node : pending) {
       auto* entry = static_cast<timer_entry*>(node);
-      entry->finished.store(true, std::memory_order_release);
       released.push_back(std::move(entry->self_ref));
     }
+  }
+  // Timeouts are promises that a wait ends: fire them now rather than never
+  // (a scoped actor on another thread may be waiting on one). Other timers
+  // are dropped with the runtime.
+  for (auto& entry : released) {
+    if (entry->finished.exchange(true, std::memory_order_acq_rel)) continue;
+    if (entry->once && entry->once->is_system())
+      core_->deliver(entry->target, std::exchange(entry->once, nullptr));
   }
 }
 

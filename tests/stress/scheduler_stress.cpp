@@ -3,6 +3,9 @@
 // must come out exact and nothing may hang.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "stress_scale.hpp"
@@ -82,4 +85,55 @@ TEST(stress, spawn_and_shutdown_with_traffic_in_flight) {
     for (int i = 0; i < 200; ++i) rt.send(actors[static_cast<std::size_t>(i)], actors[static_cast<std::size_t>((i + 1) % 200)]);
     // The runtime goes away while pids bounce around: no leak, no race.
   }
+}
+
+// Spawns racing with shutdown: a spawn either completes before the sweep
+// (and its actor is ended by it) or is refused; nothing is run by two
+// threads, nothing leaks (ASan), no race (TSan).
+TEST(stress, spawns_racing_with_shutdown) {
+  const int rounds = static_cast<int>(stress::scaled(30, 5));
+  for (int round = 0; round < rounds; ++round) {
+    auto rt = std::make_unique<runtime>(config{.workers = 2});
+    std::atomic<bool> stop{false};
+    std::atomic<long> refused{0};
+    std::thread spawner([&] {
+      while (!stop) {
+        auto p = rt->spawn([](actor& a) -> behavior {
+          a.send(a.pid(), 1);  // setup that sends
+          return {[](int) {}};
+        });
+        if (!p) ++refused;
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    rt->shutdown();
+    stop = true;
+    spawner.join();
+    EXPECT_EQ(rt->live_actors(), 0u);
+    EXPECT_GT(refused.load(), 0);
+  }
+}
+
+// Names registered concurrently with their actors ending never outlive them.
+TEST(stress, names_never_outlive_their_actors) {
+  const int count = static_cast<int>(stress::scaled(2000, 100));
+  runtime rt(config{.workers = 2});
+  std::vector<pid> actors;
+  for (int i = 0; i < count; ++i)
+    actors.push_back(rt.spawn([](actor& a) -> behavior {
+      return {[&a](int) { a.quit(); }};
+    }));
+  std::thread registrar([&] {
+    for (int i = 0; i < count; ++i)
+      (void)rt.register_name("n" + std::to_string(i), actors[static_cast<std::size_t>(i)]);
+  });
+  for (auto& p : actors) rt.send(p, 1);  // each ends after its message
+  registrar.join();
+  // Wait until every actor has ended, then no name may remain.
+  for (int spin = 0; spin < 2000 && rt.live_actors() != 0; ++spin)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(rt.live_actors(), 0u);
+  int stale = 0;
+  for (int i = 0; i < count; ++i) stale += rt.whereis("n" + std::to_string(i)) ? 1 : 0;
+  EXPECT_EQ(stale, 0);
 }

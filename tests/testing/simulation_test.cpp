@@ -266,3 +266,33 @@ TEST(simulation, run_for_moves_time_from_timer_to_timer) {
   EXPECT_EQ(sim.now() - t0, 10min);
   every.cancel();
 }
+
+// Regression: a receive timeout that fired just as its message arrived must
+// not end the next, untimed receive. Deterministic here: the message and
+// the timeout fall due at the same tick, the message first.
+namespace {
+struct first_msg {};
+struct second_msg {};
+}  // namespace
+
+TEST(simulation, a_stale_receive_timeout_does_not_end_a_later_untimed_receive) {
+  simulation sim;
+  auto& rt = sim.system();
+  scoped_actor self(rt);
+  auto me = self.pid();
+  pid waiter;
+  waiter = rt.spawn([me](actor& a) -> task {
+    auto first = co_await a.receive<first_msg>(10ms);
+    auto second = co_await a.receive<second_msg>();  // no timeout
+    a.send(me, std::string(first ? "first" : "first timed out") + ", " +
+                   (second ? "second" : "second timed out"));
+  });
+  rt.send_after(10ms, waiter, first_msg{});  // due at the receive timeout's tick
+  sim.run_until_idle();                       // the coroutine starts and waits
+  sim.advance(10ms);                          // both fire: first_msg, then the timeout
+  sim.run_until_idle();
+  rt.send(waiter, second_msg{});
+  auto outcome = self.receive<std::string>(1s);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(*outcome, "first, second") << sim.trace_text(30);
+}

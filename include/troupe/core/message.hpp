@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -80,6 +81,13 @@ struct typed_message final : message {
   static void* operator new(std::size_t size) { return allocate_message(size); }
   static void operator delete(void* block, std::size_t size) noexcept {
     free_message_memory(block, size);
+  }
+  // Over-aligned payloads bypass the pool.
+  static void* operator new(std::size_t size, std::align_val_t alignment) {
+    return ::operator new(size, alignment);
+  }
+  static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
+    ::operator delete(block, size, alignment);
   }
 
   template <class... Args>

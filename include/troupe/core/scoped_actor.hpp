@@ -47,7 +47,8 @@ class scoped_actor {
   }
 
   // Blocks until a message of one of Ts... arrives (others stay queued in
-  // order) or the timeout passes (errc::timeout).
+  // order) or the timeout passes (errc::timeout). A request taken this way
+  // is answered with errc::no_reply: a scoped actor does not serve requests.
   template <class... Ts>
   result<typename detail::received<Ts...>::value_type> receive(duration timeout = infinite) {
     using rx = detail::received<Ts...>;
