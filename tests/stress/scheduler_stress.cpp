@@ -93,11 +93,14 @@ TEST(stress, spawn_and_shutdown_with_traffic_in_flight) {
 TEST(stress, spawns_racing_with_shutdown) {
   const int rounds = static_cast<int>(stress::scaled(30, 5));
   for (int round = 0; round < rounds; ++round) {
-    auto rt = std::make_unique<runtime>(config{.workers = 2});
+    config cfg{.workers = 2};
+    cfg.logger = [](log_level, std::string_view) {};  // refusals are expected
+    auto rt = std::make_unique<runtime>(cfg);
     std::atomic<bool> stop{false};
     std::atomic<long> refused{0};
     std::thread spawner([&] {
-      while (!stop) {
+      // Until shutdown is over and a spawn has been refused after it.
+      while (!stop || refused == 0) {
         auto p = rt->spawn([](actor& a) -> behavior {
           a.send(a.pid(), 1);  // setup that sends
           return {[](int) {}};
