@@ -338,6 +338,11 @@ void actor_cell::dispatch(message* msg) {
 }
 
 void actor_cell::fail_current(const exit_reason& reason) {
+  // The report first: whoever gets the error reply may look for it.
+  rt.log(log_level::error, "crash report: actor " + troupe::pid(this).to_string() + " ended: " +
+                               reason.to_string() +
+                               (current ? "; while handling " + current->type_name() : ""));
+  crash_reported_ = true;
   if (current && current->kind == message_kind::user && current->request_id != 0 && !replied) {
     replied = true;
     auto* err = new typed_message<error>(error(errc::handler_failed, reason.text()));
@@ -345,10 +350,6 @@ void actor_cell::fail_current(const exit_reason& reason) {
     err->request_id = current->request_id;
     send_from_self(current->sender, err);
   }
-  rt.log(log_level::error, "crash report: actor " + troupe::pid(this).to_string() + " ended: " +
-                               reason.to_string() +
-                               (current ? "; while handling " + current->type_name() : ""));
-  crash_reported_ = true;
   if (!quit_reason) quit_reason = std::make_unique<exit_reason>(reason);
 }
 
