@@ -119,9 +119,7 @@ response_promise::~response_promise() {
 }
 
 void response_promise::deliver_error(error err) {
-  auto* msg = new detail::typed_message<error>(std::move(err));
-  msg->kind = detail::message_kind::error_reply;
-  deliver_message(msg);
+  deliver_message(detail::make_error_reply(0, err.code(), err.detail()));
 }
 
 void response_promise::deliver_message(detail::message* reply) {

@@ -8,56 +8,19 @@
 
 namespace troupe::detail {
 
-// ---- selective_queues ------------------------------------------------------
-
-void selective_queues::push(message* msg) {
-  msg->seq = next_seq_++;
-  for (auto& b : buckets_) {
-    if (b.key == msg->key) {
-      b.fifo.push_back(msg);
-      return;
-    }
-  }
-  buckets_.push_back(bucket{msg->key, {}});
-  buckets_.back().fifo.push_back(msg);
-}
-
-message* selective_queues::take(const type_key* keys, std::size_t count) {
-  message_fifo* best = nullptr;
-  for (std::size_t i = 0; i < count; ++i) {
-    for (auto& b : buckets_) {
-      if (b.key != keys[i] || b.fifo.empty()) continue;
-      // Serial-number comparison: correct while fewer than 2^31 are queued.
-      if (!best || static_cast<std::int32_t>(b.fifo.front()->seq - best->front()->seq) < 0)
-        best = &b.fifo;
-    }
-  }
-  return best ? best->pop_front() : nullptr;
-}
-
-message* selective_queues::take_all() {
-  message_fifo all;
-  for (auto& b : buckets_)
-    while (message* m = b.fifo.pop_front()) all.push_back(m);
-  return all.take_all();
-}
-
-void selective_queues::append_to(std::vector<message*>& out) const {
-  std::size_t first = out.size();
-  for (auto& b : buckets_)
-    for (message* m = b.fifo.front(); m; m = m->next) out.push_back(m);
-  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
-            [](message* a, message* b) { return static_cast<std::int32_t>(a->seq - b->seq) < 0; });
-}
-
 // ---- bouncing --------------------------------------------------------------
+
+message* make_error_reply(std::uint64_t request_id, errc code, std::string detail) {
+  auto* err = new typed_message<error>(error(code, std::move(detail)));
+  err->kind = message_kind::error_reply;
+  err->request_id = request_id;
+  return err;
+}
 
 void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, const char* reason,
             errc code) {
   if (msg->kind == message_kind::user && msg->request_id != 0 && msg->sender) {
-    auto* err = new typed_message<error>(error(code, receiver.to_string() + ": " + reason));
-    err->kind = message_kind::error_reply;
-    err->request_id = msg->request_id;
+    message* err = make_error_reply(msg->request_id, code, receiver.to_string() + ": " + reason);
     err->sender = receiver;
     runtime_impl::deliver(context, msg->sender, err);
   }
@@ -314,10 +277,8 @@ void actor_cell::dispatch(message* msg) {
       rt.log(log_level::warning, troupe::pid(this).to_string() + " has no handler for " + msg->type_name());
     if (msg->request_id != 0) {
       replied = true;
-      auto* err = new typed_message<error>(error(errc::no_handler, msg->type_name()));
-      err->kind = message_kind::error_reply;
-      err->request_id = msg->request_id;
-      send_from_self(msg->sender, err);
+      send_from_self(msg->sender,
+                     make_error_reply(msg->request_id, errc::no_handler, msg->type_name()));
     }
     rt.record_dead_letter(msg, troupe::pid(this), "no handler");
   } else {
@@ -345,10 +306,8 @@ void actor_cell::fail_current(const exit_reason& reason) {
   crash_reported_ = true;
   if (current && current->kind == message_kind::user && current->request_id != 0 && !replied) {
     replied = true;
-    auto* err = new typed_message<error>(error(errc::handler_failed, reason.text()));
-    err->kind = message_kind::error_reply;
-    err->request_id = current->request_id;
-    send_from_self(current->sender, err);
+    send_from_self(current->sender,
+                   make_error_reply(current->request_id, errc::handler_failed, reason.text()));
   }
   if (!quit_reason) quit_reason = std::make_unique<exit_reason>(reason);
 }
@@ -356,10 +315,8 @@ void actor_cell::fail_current(const exit_reason& reason) {
 void actor_cell::finish_current() {
   if (!current) return;
   if (current->kind == message_kind::user && current->request_id != 0 && !replied) {
-    auto* err = new typed_message<error>(error(errc::no_reply, current->type_name()));
-    err->kind = message_kind::error_reply;
-    err->request_id = current->request_id;
-    send_from_self(current->sender, err);
+    send_from_self(current->sender,
+                   make_error_reply(current->request_id, errc::no_reply, current->type_name()));
   }
   free_message(current);
   current = nullptr;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "mailbox.hpp"
+#include "selective_queues.hpp"
 #include "troupe/core/actor.hpp"
 #include "troupe/core/behavior.hpp"
 #include "troupe/core/config.hpp"
@@ -35,23 +36,6 @@ namespace troupe::detail {
 
 class runtime_impl;
 struct timer_entry;
-
-// Per-type queues for selective receive: taking the oldest message of k
-// types costs O(k), whatever the number of messages of other types.
-class selective_queues {
- public:
-  void push(message* msg);
-  message* take(const type_key* keys, std::size_t count);
-  message* take_all();  // every message, for closing the mailbox
-  void append_to(std::vector<message*>& out) const;  // in arrival order
- private:
-  struct bucket {
-    type_key key;
-    message_fifo fifo;
-  };
-  std::vector<bucket> buckets_;
-  std::uint32_t next_seq_ = 0;
-};
 
 class actor_cell final : public cell_base, public actor {
  public:
@@ -203,6 +187,9 @@ class actor_cell final : public cell_base, public actor {
   std::unique_ptr<actor_body> body_;
   std::unique_ptr<extras> extras_;
 };
+
+// A failed answer to request `request_id`, ready to send.
+message* make_error_reply(std::uint64_t request_id, errc code, std::string detail);
 
 // Bounces a message that cannot be delivered: a request gets an error reply,
 // the message is counted as a dead letter in `context`, then freed.

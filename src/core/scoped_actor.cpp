@@ -63,9 +63,7 @@ message* scoped_actor::request_message(const troupe::pid& to, message* msg, dura
       }
       if (m->request_id == id && m->kind == message_kind::request_timeout) {
         delete m;
-        auto* err = new detail::typed_message<error>(error(errc::timeout));
-        err->kind = message_kind::error_reply;
-        return err;
+        return detail::make_error_reply(id, errc::timeout, {});
       }
       delete m;  // a late reply or a stale timeout of an earlier call
     }
@@ -93,11 +91,9 @@ message* scoped_actor::receive_message(const type_key* keys, std::size_t count, 
       if (timer) detail::timer_service::cancel(*timer);
       if (msg->request_id != 0 && msg->sender) {
         // A scoped actor cannot answer: the requester must not wait in vain.
-        auto* err = new detail::typed_message<error>(
-            error(errc::no_reply, "taken by a scoped_actor's receive"));
-        err->kind = message_kind::error_reply;
-        err->request_id = msg->request_id;
-        cell_->send_from_self(msg->sender, err);
+        cell_->send_from_self(msg->sender,
+                              detail::make_error_reply(msg->request_id, errc::no_reply,
+                                                       "taken by a scoped_actor's receive"));
       }
       return msg;
     }

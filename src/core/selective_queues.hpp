@@ -1,0 +1,30 @@
+// selective_queues: a coroutine actor's (or scoped actor's) user messages,
+// one FIFO per message type, each stamped with its arrival number. Owner-only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "mailbox.hpp"
+
+namespace troupe::detail {
+
+// Per-type queues for selective receive: taking the oldest message of k
+// types costs O(k), whatever the number of messages of other types.
+class selective_queues {
+ public:
+  void push(message* msg);
+  message* take(const type_key* keys, std::size_t count);
+  message* take_all();  // every message, for closing the mailbox
+  void append_to(std::vector<message*>& out) const;  // in arrival order
+ private:
+  struct bucket {
+    type_key key;
+    message_fifo fifo;
+  };
+  std::vector<bucket> buckets_;
+  std::uint32_t next_seq_ = 0;
+};
+
+}  // namespace troupe::detail
