@@ -24,6 +24,8 @@ class executor {
   virtual void stop() = 0;
   virtual bool stopping() const noexcept = 0;
   virtual unsigned size() const noexcept = 0;
+  // True on a thread this executor runs actors on.
+  virtual bool runs_on_this_thread() const noexcept { return false; }
 };
 
 }  // namespace troupe::detail

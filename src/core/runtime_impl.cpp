@@ -277,6 +277,10 @@ pid runtime_impl::whereis(const std::string& name) const {
 }
 
 void runtime_impl::shutdown() {
+  if (exec->runs_on_this_thread())
+    throw std::logic_error(
+        "troupe: runtime::shutdown() called from one of its own actors (it joins the workers); "
+        "call it from the thread that owns the runtime");
   std::call_once(shutdown_once_, [this] {
     {
       // 0. No new spawns; wait for those under way (their setup may run).

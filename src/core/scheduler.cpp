@@ -45,6 +45,10 @@ void scheduler::stop() {
     if (w->thread.joinable()) w->thread.join();
 }
 
+bool scheduler::runs_on_this_thread() const noexcept {
+  return current_worker && current_worker->owner == this;
+}
+
 void scheduler::schedule(actor_cell* cell) noexcept {
   if (stopping()) return;
   worker* self = current_worker;

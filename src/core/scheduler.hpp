@@ -81,6 +81,7 @@ class scheduler final : public executor {
   void stop() override;
   bool stopping() const noexcept override { return stopping_.load(std::memory_order_acquire); }
   unsigned size() const noexcept override { return static_cast<unsigned>(workers_.size()); }
+  bool runs_on_this_thread() const noexcept override;
 
  private:
   void work(worker& self);

@@ -234,3 +234,21 @@ TEST(runtime, an_idle_runtime_parks_its_workers) {
   EXPECT_LT(used, 0.1) << "an idle runtime used " << used << " s of CPU in 0.4 s";
   far.cancel();
 }
+
+TEST(runtime, shutdown_from_inside_an_actor_is_a_clear_error) {
+  runtime rt(config{.workers = 1});
+  scoped_actor self(rt);
+  auto rogue = rt.spawn([&rt](actor&) -> behavior {
+    return {[&rt](int) -> std::string {
+      try {
+        rt.shutdown();
+        return "shut down?!";
+      } catch (const std::logic_error& e) {
+        return e.what();
+      }
+    }};
+  });
+  auto r = self.request<std::string>(rogue, 1, 5s);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->find("from one of its own actors"), std::string::npos) << *r;
+}

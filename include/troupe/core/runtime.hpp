@@ -16,9 +16,13 @@
 // spawn() returns; a coroutine actor starts on a worker.
 //
 // Several runtimes may live in one process. All methods are thread-safe.
-// shutdown() (also run by the destructor) stops accepting work, lets each
-// running actor finish the message in hand, joins the threads and ends every
-// remaining actor with reason `shutdown`.
+// shutdown() (also run by the destructor) stops accepting work, waits for
+// spawns under way, lets each running actor finish the message in hand,
+// joins the threads and ends every remaining actor with reason `shutdown`.
+// Pending timeouts fire at once (a waiting scoped_actor sees errc::timeout).
+// Call it from outside the runtime's actors: from one of them it throws
+// std::logic_error, since it joins the workers. A scoped_actor must not
+// outlive its runtime.
 #pragma once
 
 #include <cstdint>
