@@ -40,7 +40,12 @@ void section(const char* title) { std::printf("\n== %s\n", title); }
 }  // namespace
 
 int main() {
-  runtime rt;
+  config cfg;
+  // Log lines go into the report, in order, instead of to stderr.
+  cfg.logger = [](log_level, std::string_view text) {
+    std::printf("   [log] %.*s\n", static_cast<int>(text.size()), text.data());
+  };
+  runtime rt(cfg);
   scoped_actor self(rt);
   std::printf("troupe demo: %u workers\n", rt.worker_count());
 
