@@ -114,16 +114,26 @@ std::vector<message*> actor_cell::queued_messages() const {
 bool actor_cell::drain_mailbox() {
   message* chain = box.take_all();
   if (!chain) return false;
-  while (chain) {
-    message* next = chain->next;
-    if (chain->is_system())
-      system_queue.push_back(chain);
-    else if (coro)
-      coro->queues.push(chain);
-    else
-      user_queue_.push_back(chain);
-    chain = next;
+  if (coro) {
+    for (message* m = chain; m;) {
+      message* next = m->next;
+      if (m->is_system())
+        system_queue.push_back(m);
+      else
+        coro->queues.push(m);
+      m = next;
+    }
+    return true;
   }
+  // Event actors: split into the two lanes in one pass over the chain.
+  message_fifo system, user;
+  for (message* m = chain; m;) {
+    message* next = m->next;
+    (m->is_system() ? system : user).push_back(m);
+    m = next;
+  }
+  system_queue.append(system);
+  user_queue_.append(user);
   return true;
 }
 

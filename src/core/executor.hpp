@@ -3,6 +3,8 @@
 // layer runs them one at a time, in an order chosen by a seeded generator.
 #pragma once
 
+#include <atomic>
+
 namespace troupe::detail {
 
 class actor_cell;
@@ -22,10 +24,14 @@ class executor {
   virtual void schedule(actor_cell* cell) noexcept = 0;
   // Stops running actors after the message in hand.
   virtual void stop() = 0;
-  virtual bool stopping() const noexcept = 0;
+  // Read once per message by every turn: a plain atomic, not a virtual call.
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   virtual unsigned size() const noexcept = 0;
   // True on a thread this executor runs actors on.
   virtual bool runs_on_this_thread() const noexcept { return false; }
+
+ protected:
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace troupe::detail

@@ -155,6 +155,16 @@ class message_fifo {
     head_ = tail_ = nullptr;
     return all;
   }
+  // Moves all of `other` to the back of this queue.
+  void append(message_fifo& other) noexcept {
+    if (!other.head_) return;
+    if (tail_)
+      tail_->next = other.head_;
+    else
+      head_ = other.head_;
+    tail_ = other.tail_;
+    other.head_ = other.tail_ = nullptr;
+  }
 
  private:
   message* head_ = nullptr;

@@ -79,7 +79,6 @@ class scheduler final : public executor {
   void schedule(actor_cell* cell) noexcept override;
   // Stops the workers after the message in hand and joins them.
   void stop() override;
-  bool stopping() const noexcept override { return stopping_.load(std::memory_order_acquire); }
   unsigned size() const noexcept override { return static_cast<unsigned>(workers_.size()); }
   bool runs_on_this_thread() const noexcept override;
 
@@ -107,7 +106,6 @@ class scheduler final : public executor {
   std::vector<worker*> idle_;
   std::atomic<unsigned> parked_{0};
   std::atomic<unsigned> searching_{0};
-  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace troupe::detail

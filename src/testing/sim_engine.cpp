@@ -10,18 +10,16 @@ class det_executor final : public troupe::detail::executor {
  public:
   explicit det_executor(sim_engine& engine) : engine_(engine) {}
   void schedule(actor_cell* cell) noexcept override {
-    if (!stopped_) engine_.ready_.push_back(cell);
+    if (!stopping()) engine_.ready_.push_back(cell);
   }
   void stop() override {
-    stopped_ = true;
+    stopping_ = true;
     engine_.ready_.clear();
   }
-  bool stopping() const noexcept override { return stopped_; }
   unsigned size() const noexcept override { return 1; }
 
  private:
   sim_engine& engine_;
-  bool stopped_ = false;
 };
 
 namespace {
