@@ -26,6 +26,7 @@
 #include <new>
 #include <vector>
 
+#include "spin_lock.hpp"
 #include "troupe/core/message.hpp"
 
 namespace troupe::detail {
@@ -53,7 +54,7 @@ struct free_list {
 };
 
 struct depot {
-  std::mutex mutex;
+  spin_lock mutex;  // held for a vector push or pop; a std::mutex went to the kernel
   std::vector<block*> batches;  // each a chain of batch_size blocks
   // A hint, read without the lock, so that a thread finding the depot empty
   // does not take the lock for every allocation. ordering: relaxed; the

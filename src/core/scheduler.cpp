@@ -71,14 +71,14 @@ void scheduler::push_local(worker& self, actor_cell* cell) {
 }
 
 void scheduler::push_global(actor_cell* cell) {
-  std::lock_guard lock(global_mutex_);
+  std::lock_guard lock(global_lock_);
   global_.push_back(cell);
   global_size_.fetch_add(1, std::memory_order_release);
 }
 
 actor_cell* scheduler::pop_global() {
   if (global_size_.load(std::memory_order_acquire) == 0) return nullptr;
-  std::lock_guard lock(global_mutex_);
+  std::lock_guard lock(global_lock_);
   if (global_.empty()) return nullptr;
   actor_cell* cell = global_.front();
   global_.pop_front();

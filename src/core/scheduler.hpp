@@ -45,6 +45,7 @@
 
 #include "executor.hpp"
 #include "run_queue.hpp"
+#include "spin_lock.hpp"
 
 namespace troupe::detail {
 
@@ -98,7 +99,7 @@ class scheduler final : public executor {
   const run_fn run_;
   std::vector<std::unique_ptr<worker>> workers_;
 
-  std::mutex global_mutex_;
+  spin_lock global_lock_;
   std::deque<actor_cell*> global_;
   std::atomic<std::size_t> global_size_{0};
 
