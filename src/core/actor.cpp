@@ -58,6 +58,55 @@ response_promise actor::make_response_promise() {
   return response_promise(cur->sender, pid(), id);
 }
 
+void actor::link(const troupe::pid& other) {
+  auto& cell = actor_cell::of(*this);
+  if (!other || other == pid()) return;
+  cell.add_link(other);
+  cell.send_control(other, detail::message_kind::link, 0);
+}
+
+void actor::unlink(const troupe::pid& other) {
+  auto& cell = actor_cell::of(*this);
+  if (cell.remove_link(other)) cell.send_control(other, detail::message_kind::unlink, 0);
+}
+
+monitor_ref actor::monitor(const troupe::pid& target) {
+  auto& cell = actor_cell::of(*this);
+  auto& x = cell.more();
+  monitor_ref ref{++x.next_token};
+  x.my_monitors[ref.id] = target;
+  cell.send_control(target, detail::message_kind::monitor, ref.id);
+  return ref;
+}
+
+void actor::demonitor(monitor_ref ref, bool flush) {
+  auto& cell = actor_cell::of(*this);
+  auto& x = cell.more();
+  auto it = x.my_monitors.find(ref.id);
+  if (it != x.my_monitors.end()) {
+    cell.send_control(it->second, detail::message_kind::demonitor, ref.id);
+    x.my_monitors.erase(it);
+  }
+  if (flush) cell.drop_queued_down(ref);
+}
+
+void actor::trap_exit(bool on) { actor_cell::of(*this).more().trap_exit = on; }
+
+void actor::send_exit(const troupe::pid& target, exit_reason reason) {
+  const bool kill = reason.what() == exit_reason::kind::kill;
+  actor_cell::of(*this).send_signal(target, reason, false, kill);
+}
+
+void actor::watch_spawned(const troupe::pid& child, bool link, monitor_ref ref) {
+  auto& cell = actor_cell::of(*this);
+  if (link) cell.add_link(child);
+  if (ref) cell.more().my_monitors[ref.id] = child;
+}
+
+monitor_ref actor::next_monitor_ref() {
+  return monitor_ref{++actor_cell::of(*this).more().next_token};
+}
+
 void actor::become(behavior next) { actor_cell::of(*this).next_behavior = std::move(next); }
 
 void actor::quit(exit_reason reason) {

@@ -17,8 +17,31 @@ message* make_error_reply(std::uint64_t request_id, errc code, std::string detai
   return err;
 }
 
+namespace {
+// Answers a link or monitor request whose target is gone: the requester
+// learns at once, with the reason the target ended with (noproc if unknown).
+void answer_control(runtime_impl& context, message* msg, const troupe::pid& receiver,
+                    const exit_reason& why) {
+  if (!msg->sender) return;
+  if (msg->kind == message_kind::link) {
+    auto* sig = new typed_message<signal>(signal{receiver, why, false});
+    sig->kind = message_kind::exit;
+    sig->sender = receiver;
+    sig->request_id = 1;  // from a link
+    runtime_impl::deliver(context, msg->sender, sig);
+  } else if (msg->kind == message_kind::monitor) {
+    auto* note = new typed_message<down>(down{monitor_ref{msg->request_id}, receiver, why});
+    note->kind = message_kind::down_notice;
+    note->sender = receiver;
+    runtime_impl::deliver(context, msg->sender, note);
+  }
+}
+}  // namespace
+
 void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, const char* reason,
-            errc code) {
+            errc code, const exit_reason* ended_with) {
+  if (msg->kind == message_kind::link || msg->kind == message_kind::monitor)
+    answer_control(context, msg, receiver, ended_with ? *ended_with : noproc());
   if (msg->kind == message_kind::user && msg->request_id != 0 && msg->sender) {
     message* err = make_error_reply(msg->request_id, code, receiver.to_string() + ": " + reason);
     err->sender = receiver;
@@ -412,11 +435,37 @@ void actor_cell::handle_system(message* msg) {
       }
       break;
     }
-    case message_kind::exit: {
-      exit_reason reason = msg->as<exit_reason>();
+    case message_kind::exit:
+      handle_exit_signal(msg);
+      if (ended_) return;
+      break;
+    case message_kind::link:
+      add_link(msg->sender);
       delete msg;
-      terminate(reason);
-      return;
+      break;
+    case message_kind::unlink:
+      remove_link(msg->sender);
+      delete msg;
+      break;
+    case message_kind::monitor:
+      more().watches.push_back({false, msg->sender, msg->request_id});
+      delete msg;
+      break;
+    case message_kind::demonitor:
+      if (extras_)
+        std::erase_if(extras_->watches, [&](const extras::watch& w) {
+          return !w.is_link && w.ref == msg->request_id && w.other == msg->sender;
+        });
+      delete msg;
+      break;
+    case message_kind::down_notice: {
+      // Exactly once, and never after demonitor.
+      auto ref = msg->as<down>().ref.id;
+      if (extras_ && extras_->my_monitors.erase(ref))
+        admit_user(msg);
+      else
+        delete msg;
+      break;
     }
     case message_kind::user:
       delete msg;  // unreachable: user messages never enter the system lane
@@ -448,12 +497,108 @@ send_status actor_cell::send_from_self(const troupe::pid& to, message* msg) {
   return runtime_impl::deliver(rt, to, msg);
 }
 
-void actor_cell::bounce_all(message* chain, const char* reason) {
+void actor_cell::bounce_all(message* chain, const char* reason, const exit_reason& ended_with) {
   troupe::pid self(this);
   while (chain) {
     message* next = chain->next;
-    bounce(rt, chain, self, reason, errc::receiver_down);
+    bounce(rt, chain, self, reason, errc::receiver_down, &ended_with);
     chain = next;
+  }
+}
+
+// ---- links, monitors, exit signals ------------------------------------------
+
+void actor_cell::add_link(const troupe::pid& other) {
+  auto& w = more().watches;
+  for (auto& x : w)
+    if (x.is_link && x.other == other) return;
+  w.push_back({true, other, 0});
+}
+
+bool actor_cell::remove_link(const troupe::pid& other) {
+  if (!extras_) return false;
+  auto& w = extras_->watches;
+  auto it = std::find_if(w.begin(), w.end(),
+                         [&](const extras::watch& x) { return x.is_link && x.other == other; });
+  if (it == w.end()) return false;
+  w.erase(it);
+  return true;
+}
+
+void actor_cell::send_control(const troupe::pid& to, message_kind kind, std::uint64_t id) {
+  auto* msg = new typed_message<timeout_marker>();
+  msg->kind = kind;
+  msg->request_id = id;
+  send_from_self(to, msg);
+}
+
+void actor_cell::send_signal(const troupe::pid& to, const exit_reason& reason, bool from_link,
+                             bool untrappable) {
+  auto* sig = new typed_message<signal>(signal{troupe::pid(this), reason, untrappable});
+  sig->kind = message_kind::exit;
+  sig->request_id = from_link ? 1 : 0;
+  send_from_self(to, sig);
+}
+
+void actor_cell::admit_user(message* msg) {
+  msg->kind = message_kind::user;
+  msg->request_id = 0;
+  enqueued_.fetch_add(1, std::memory_order_relaxed);
+  if (coro)
+    coro->queues.push(msg);
+  else
+    user_queue_.push_back(msg);
+}
+
+void actor_cell::drop_queued_down(monitor_ref ref) {
+  auto is_it = [&](message* m) { return m->key == type_key_of<down> && m->as<down>().ref == ref; };
+  if (coro) {
+    coro->queues.remove_first(type_key_of<down>, is_it);
+    return;
+  }
+  message_fifo kept;
+  bool dropped = false;
+  while (message* m = user_queue_.pop_front()) {
+    if (!dropped && is_it(m)) {
+      dropped = true;
+      note_dequeued();
+      delete m;
+    } else {
+      kept.push_back(m);
+    }
+  }
+  user_queue_.append(kept);
+}
+
+void actor_cell::handle_exit_signal(message* msg) {
+  signal sig = msg->as<signal>();
+  const bool from_link = msg->request_id == 1;
+  delete msg;
+  // A link signal ends the link; one from a link already undone is void.
+  if (from_link && !remove_link(sig.from) && !sig.untrappable) return;
+  const bool is_kill = sig.reason.what() == exit_reason::kind::kill;
+  if (sig.untrappable) {
+    terminate(is_kill ? exit_reason::killed() : sig.reason);
+  } else if (extras_ && extras_->trap_exit) {
+    admit_user(new typed_message<exit_signal>(exit_signal{sig.from, sig.reason}));
+  } else if (sig.reason.what() != exit_reason::kind::normal) {
+    terminate(is_kill ? exit_reason::killed() : sig.reason);
+  }
+}
+
+void actor_cell::notify_watchers(const exit_reason& reason) {
+  if (!extras_) return;
+  const exit_reason link_reason =
+      reason.what() == exit_reason::kind::kill ? exit_reason::killed() : reason;
+  auto watches = std::move(extras_->watches);
+  for (auto& w : watches) {
+    if (w.is_link) {
+      send_signal(w.other, link_reason, true, false);
+    } else {
+      auto* note = new typed_message<down>(down{monitor_ref{w.ref}, troupe::pid(this), reason});
+      note->kind = message_kind::down_notice;
+      send_from_self(w.other, note);
+    }
   }
 }
 
@@ -467,6 +612,7 @@ void actor_cell::terminate(const exit_reason& reason) {
   message* rest = box.close();
   if (registered.load(std::memory_order_seq_cst)) rt.unregister_all(this);
   finish_current();
+  notify_watchers(reason);
   if (extras_) {
     if (extras_->idle_timer) timer_service::cancel(*extras_->idle_timer);
     for (auto& t : extras_->interval_timers) timer_service::cancel(*t);
@@ -477,11 +623,11 @@ void actor_cell::terminate(const exit_reason& reason) {
     if (coro->wait_timer) timer_service::cancel(*coro->wait_timer);
     message* queued_msgs = coro->queues.take_all();
     if (coro->frame) coro->frame.destroy();  // runs destructors of the frame's locals
-    bounce_all(queued_msgs, "receiver dead");
+    bounce_all(queued_msgs, "receiver dead", reason);
   }
-  bounce_all(user_queue_.take_all(), "receiver dead");
-  bounce_all(system_queue.take_all(), "receiver dead");
-  bounce_all(rest, "receiver dead");
+  bounce_all(user_queue_.take_all(), "receiver dead", reason);
+  bounce_all(system_queue.take_all(), "receiver dead", reason);
+  bounce_all(rest, "receiver dead", reason);
   // User state last: its destructors may still send (as this actor).
   behavior_ = behavior();
   next_behavior.reset();

@@ -31,6 +31,7 @@
 #include "troupe/core/behavior.hpp"
 #include "troupe/core/config.hpp"
 #include "troupe/core/runtime.hpp"
+#include "troupe/core/signals.hpp"
 
 namespace troupe::detail {
 
@@ -113,6 +114,15 @@ class actor_cell final : public cell_base, public actor {
     std::shared_ptr<timer_entry> idle_timer;
     std::uint64_t idle_token = 0;
     std::vector<std::shared_ptr<timer_entry>> interval_timers;
+    // Links (both ways) and monitors others placed on this actor.
+    struct watch {
+      bool is_link;
+      troupe::pid other;
+      std::uint64_t ref;  // monitors only
+    };
+    std::vector<watch> watches;
+    std::unordered_map<std::uint64_t, troupe::pid> my_monitors;  // ref -> target
+    bool trap_exit = false;
   };
   extras& more();
 
@@ -136,6 +146,16 @@ class actor_cell final : public cell_base, public actor {
   // Owner: sends a message from this actor (sets the sender).
   send_status send_from_self(const troupe::pid& to, message* msg);
   void fail_current(const exit_reason& reason);
+  // Links and monitors (signals.hpp). Owner only.
+  void add_link(const troupe::pid& other);
+  bool remove_link(const troupe::pid& other);
+  void send_control(const troupe::pid& to, message_kind kind, std::uint64_t id);
+  void send_signal(const troupe::pid& to, const exit_reason& reason, bool from_link,
+                   bool untrappable);
+  // Moves a message into the user lane, past any bound (down, exit_signal).
+  void admit_user(message* msg);
+  // demonitor(ref, flush): drops a down for `ref` already in the user lane.
+  void drop_queued_down(monitor_ref ref);
   // Frees the current message; a request left unanswered gets errc::no_reply.
   void finish_current();
   void note_dequeued() noexcept {
@@ -175,7 +195,9 @@ class actor_cell final : public cell_base, public actor {
   void check_coroutine_done();
   bool try_resume_receive();
   void rearm_idle_timer();
-  void bounce_all(message* chain, const char* reason);
+  void bounce_all(message* chain, const char* reason, const exit_reason& ended_with);
+  void handle_exit_signal(message* msg);
+  void notify_watchers(const exit_reason& reason);
 
   std::atomic<std::size_t> dequeued_{0};  // written by the owner only
   cell_base* batched_sender_ = nullptr;
@@ -194,6 +216,6 @@ message* make_error_reply(std::uint64_t request_id, errc code, std::string detai
 // Bounces a message that cannot be delivered: a request gets an error reply,
 // the message is counted as a dead letter in `context`, then freed.
 void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, const char* reason,
-            errc code);
+            errc code, const exit_reason* ended_with = nullptr);
 
 }  // namespace troupe::detail

@@ -47,7 +47,8 @@ void run_detached(detail::actor_cell* cell) {
 }
 }  // namespace
 
-pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::actor_body> body) {
+pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::actor_body> body,
+                        detail::spawn_watch watch) {
   if (!impl_->begin_spawn()) {
     impl_->log(log_level::warning, "spawn refused: the runtime is shutting down");
     return pid();
@@ -62,6 +63,11 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
     return pid();
   }
   pid result(cell);
+  if (watch.parent) {  // in place before the child runs: it cannot end unobserved
+    if (watch.link) cell->add_link(watch.parent);
+    if (watch.monitor_ref)
+      cell->more().watches.push_back({false, watch.parent, watch.monitor_ref});
+  }
   if (!options.name.empty() && !impl_->register_name(options.name, result))
     impl_->log(log_level::warning, "spawn: name '" + options.name + "' is taken; " +
                                        result.to_string() + " runs unregistered");
@@ -74,6 +80,13 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
   if (options.detached) std::thread(run_detached, cell).detach();
   if (impl_->hooks) impl_->hooks->on_spawn(result);
   return result;
+}
+
+void runtime::send_exit(const pid& target, exit_reason reason) {
+  const bool kill = reason.what() == exit_reason::kind::kill;
+  auto* sig = new detail::typed_message<detail::signal>(detail::signal{pid(), std::move(reason), kill});
+  sig->kind = detail::message_kind::exit;
+  detail::runtime_impl::deliver(*impl_, target, sig);
 }
 
 send_status runtime::send_message(const pid& to, detail::message* msg) {

@@ -296,7 +296,7 @@ void runtime_impl::shutdown() {
         if (c->detached) detached.emplace_back(c);
     }
     for (auto& p : detached) {
-      auto* stop = new typed_message<exit_reason>(exit_reason::shutdown());
+      auto* stop = new typed_message<signal>(signal{pid(), exit_reason::shutdown(), true});
       stop->kind = message_kind::exit;
       deliver(*this, p, stop);
     }

@@ -18,6 +18,26 @@ class selective_queues {
   message* take(const type_key* keys, std::size_t count);
   message* take_all();  // every message, for closing the mailbox
   void append_to(std::vector<message*>& out) const;  // in arrival order
+  // Removes and frees the first message of type `key` that `match` accepts.
+  template <class Match>
+  bool remove_first(type_key key, Match match) {
+    for (auto& b : buckets_) {
+      if (b.key != key) continue;
+      message_fifo kept;
+      bool removed = false;
+      while (message* m = b.fifo.pop_front()) {
+        if (!removed && match(m)) {
+          removed = true;
+          delete m;
+        } else {
+          kept.push_back(m);
+        }
+      }
+      b.fifo.append(kept);
+      return removed;
+    }
+    return false;
+  }
  private:
   struct bucket {
     type_key key;

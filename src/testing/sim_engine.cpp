@@ -32,6 +32,11 @@ std::string describe(const pid& from, const pid& to, const message& msg) {
     case troupe::detail::message_kind::request_timeout: text += " (request timeout)"; break;
     case troupe::detail::message_kind::receive_timeout: text += " (receive timeout)"; break;
     case troupe::detail::message_kind::exit: text += " (exit signal)"; break;
+    case troupe::detail::message_kind::link: text = text.substr(0, text.rfind(':')) + ": link"; break;
+    case troupe::detail::message_kind::unlink: text = text.substr(0, text.rfind(':')) + ": unlink"; break;
+    case troupe::detail::message_kind::monitor: text = text.substr(0, text.rfind(':')) + ": monitor"; break;
+    case troupe::detail::message_kind::demonitor: text = text.substr(0, text.rfind(':')) + ": demonitor"; break;
+    case troupe::detail::message_kind::down_notice: text += " (down)"; break;
     case troupe::detail::message_kind::user: if (msg.request_id) text += " (request)"; break;
   }
   return text;

@@ -64,9 +64,10 @@ void simulation::note(std::string event) { engine_->note(std::move(event)); }
 
 void simulation::crash(const pid& who, exit_reason reason) {
   engine_->note("crash " + who.to_string() + ": " + reason.to_string());
-  auto* signal = new troupe::detail::typed_message<exit_reason>(std::move(reason));
-  signal->kind = troupe::detail::message_kind::exit;
-  troupe::detail::runtime_impl::deliver_now(rt_->impl(), who, signal);
+  auto* sig = new troupe::detail::typed_message<troupe::detail::signal>(
+      troupe::detail::signal{pid(), std::move(reason), true});
+  sig->kind = troupe::detail::message_kind::exit;
+  troupe::detail::runtime_impl::deliver_now(rt_->impl(), who, sig);
   run_until_idle();
 }
 

@@ -296,3 +296,42 @@ TEST(simulation, a_stale_receive_timeout_does_not_end_a_later_untimed_receive) {
   ASSERT_TRUE(outcome);
   EXPECT_EQ(*outcome, "first, second") << sim.trace_text(30);
 }
+
+// Links under the simulation: an exit signal already on its way when the
+// receiver unlinks is void (Erlang's unlink guarantee). Only a controlled
+// interleaving can set this up, so it is tested here.
+namespace {
+struct link_cmd {
+  pid other;
+};
+struct unlink_cmd {
+  pid other;
+};
+struct boom {};
+}  // namespace
+
+TEST(simulation, a_link_signal_in_flight_is_void_after_unlink) {
+  config cfg;
+  cfg.logger = [](log_level, std::string_view) {};
+  simulation sim({.runtime_config = cfg});
+  auto& rt = sim.system();
+  auto puppet = [](actor& a) -> behavior {
+    return {[&a](const link_cmd& c) { a.link(c.other); },
+            [&a](const unlink_cmd& c) { a.unlink(c.other); },
+            [](boom) { throw std::runtime_error("boom"); },
+            [](int x) { return x; }};
+  };
+  auto a = rt.spawn(puppet);
+  auto b = rt.spawn(puppet);
+  rt.send(a, link_cmd{b});
+  sim.run_until_idle();               // linked both ways
+  rt.send(b, boom{});
+  sim.expect<boom>().to(b);           // b dies; its exit signal to a is in flight
+  bool signal_in_flight = false;
+  for (auto& f : sim.in_flight()) signal_in_flight |= f.find("(exit signal)") != std::string::npos;
+  ASSERT_TRUE(signal_in_flight) << sim.trace_text();
+  rt.send(a, unlink_cmd{b});
+  sim.expect<unlink_cmd>().to(a);     // a unlinks before the signal arrives
+  sim.run_until_idle();               // now the stale signal arrives
+  EXPECT_NE(rt.send(a, 1), send_status::dead_letter) << sim.trace_text();
+}

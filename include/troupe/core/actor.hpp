@@ -22,6 +22,7 @@
 #include "troupe/core/exit_reason.hpp"
 #include "troupe/core/message.hpp"
 #include "troupe/core/pid.hpp"
+#include "troupe/core/signals.hpp"
 #include "troupe/core/timer.hpp"
 
 namespace troupe {
@@ -152,6 +153,19 @@ class actor {
   void become(behavior next);
   void quit(exit_reason reason = exit_reason::normal());
 
+  // Links, monitors and exit signals (see signals.hpp for the rules).
+  void link(const troupe::pid& other);
+  void unlink(const troupe::pid& other);
+  monitor_ref monitor(const troupe::pid& target);
+  void demonitor(monitor_ref ref, bool flush = false);
+  void trap_exit(bool on);
+  void send_exit(const troupe::pid& target, exit_reason reason);
+  // Spawn with a link / a monitor in place before the child runs.
+  template <class F, class... Args>
+  troupe::pid spawn_link(F&& fn, Args&&... args);
+  template <class F, class... Args>
+  std::pair<troupe::pid, monitor_ref> spawn_monitor(F&& fn, Args&&... args);
+
   template <class R = void, class T>
   request_handle<R> request(const troupe::pid& to, T&& msg, duration timeout = default_timeout) {
     return request_handle<R>(
@@ -185,6 +199,10 @@ class actor {
  private:
   friend void detail::reply_with(actor&, detail::message*);
   send_status send_message(const troupe::pid& to, detail::message* msg);
+  template <class F, class... Args>
+  troupe::pid spawn_watched(bool link, monitor_ref ref, F&& fn, Args&&... args);
+  void watch_spawned(const troupe::pid& child, bool link, monitor_ref ref);
+  monitor_ref next_monitor_ref();
   std::uint64_t send_request(const troupe::pid& to, detail::message* msg, duration timeout);
   timer_handle schedule_send(duration delay, duration period, const troupe::pid& to,
                              detail::message* once, std::function<detail::message*()> factory);

@@ -39,10 +39,16 @@ enum class message_kind : std::uint8_t {
   error_reply,      // a failed answer; the payload is a troupe::error
   request_timeout,  // request `request_id` ran out of time
   receive_timeout,  // a receive or idle timeout; request_id is the token
-  exit,             // end now: the payload is an exit_reason
+  exit,             // an exit signal: the payload is a detail::signal
+  link,             // the sender links to the receiver
+  unlink,           // the sender unlinks from the receiver
+  monitor,          // the sender monitors the receiver; request_id is the ref
+  demonitor,        // the sender's monitor request_id is cancelled
+  down_notice,      // a down for the user lane (never bounded, never dropped)
 };
 
-// The payload of timeout messages: they carry nothing but their id.
+// The payload of timeout and link/monitor control messages: they carry
+// nothing but their kind, sender and id.
 struct timeout_marker {};
 
 struct message {

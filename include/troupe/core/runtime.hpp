@@ -77,6 +77,13 @@ struct function_body final : actor_body {
   std::tuple<Args...> args;
 };
 
+// Who watches a child from its first instant (spawn_link, spawn_monitor).
+struct spawn_watch {
+  pid parent;
+  bool link = false;
+  std::uint64_t monitor_ref = 0;
+};
+
 template <class C>
 concept actor_class = requires(C& c, actor& self) {
   { c.make_behavior(self) } -> std::same_as<behavior>;
@@ -162,14 +169,50 @@ class runtime {
 
   void shutdown();
 
+  // Sends an exit signal from outside any actor (`kill` is untrappable).
+  void send_exit(const pid& target, exit_reason reason);
+
   detail::runtime_impl& impl() noexcept { return *impl_; }
 
+  // Internal (actor::spawn_link / spawn_monitor): the child starts with a
+  // link to `parent`, or monitored by it under `ref`.
+  template <class F, class... Args>
+  pid spawn_watched(const pid& parent, bool link, monitor_ref ref, F&& fn, Args&&... args) {
+    using body = detail::function_body<std::decay_t<F>, std::decay_t<Args>...>;
+    return spawn_body(spawn_options{},
+                      std::make_unique<body>(std::forward<F>(fn), std::forward<Args>(args)...),
+                      detail::spawn_watch{parent, link, ref.id});
+  }
+
  private:
-  pid spawn_body(const spawn_options& options, std::unique_ptr<detail::actor_body> body);
+  pid spawn_body(const spawn_options& options, std::unique_ptr<detail::actor_body> body,
+                 detail::spawn_watch watch = {});
   send_status send_message(const pid& to, detail::message* msg);
   timer_handle schedule_send(duration delay, duration period, const pid& to,
                              detail::message* once, std::function<detail::message*()> factory);
   std::unique_ptr<detail::runtime_impl> impl_;
 };
+
+template <class F, class... Args>
+pid actor::spawn_link(F&& fn, Args&&... args) {
+  return spawn_watched(true, monitor_ref{}, std::forward<F>(fn), std::forward<Args>(args)...);
+}
+
+template <class F, class... Args>
+std::pair<troupe::pid, monitor_ref> actor::spawn_monitor(F&& fn, Args&&... args) {
+  monitor_ref ref = next_monitor_ref();
+  troupe::pid child = spawn_watched(false, ref, std::forward<F>(fn), std::forward<Args>(args)...);
+  return {child, ref};
+}
+
+template <class F, class... Args>
+pid actor::spawn_watched(bool link, monitor_ref ref, F&& fn, Args&&... args) {
+  // The parent's side is recorded after the child exists; a signal the
+  // child sent meanwhile waits in this actor's mailbox, handled later.
+  troupe::pid child = system().spawn_watched(pid(), link, ref, std::forward<F>(fn),
+                                     std::forward<Args>(args)...);
+  if (child) watch_spawned(child, link, ref);
+  return child;
+}
 
 }  // namespace troupe

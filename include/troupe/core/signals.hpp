@@ -1,0 +1,61 @@
+// Links, monitors and exit signals: the messages they produce.
+//
+// Semantics follow Erlang/OTP:
+//   self.link(p)      both ways: when one side ends abnormally, an exit
+//                     signal ends the other with the same reason (`kill`
+//                     arrives as `killed`), unless it traps exits
+//   self.trap_exit(true)
+//                     exit signals arrive as exit_signal{from, reason}
+//                     messages instead (a `kill` sent by send_exit is never
+//                     trappable); a normal exit signal is ignored otherwise
+//   self.monitor(p)   one way: when p ends, or if it already has, the
+//                     watcher gets down{ref, p, reason}, exactly once
+//   self.demonitor(ref, flush)
+//                     no down after this; flush also drops one already queued
+//   self.send_exit(p, reason)
+//                     an exit signal from self
+//   self.spawn_link(...), self.spawn_monitor(...)
+//                     spawn with the link or monitor in place before the
+//                     child runs: it cannot die unobserved
+// A link or monitor to an actor that is already gone answers at once with
+// the reason `noproc`. down and exit_signal travel in the system lane (a
+// bounded mailbox never drops them) and are then handled like any message.
+#pragma once
+
+#include <cstdint>
+
+#include "troupe/core/exit_reason.hpp"
+#include "troupe/core/pid.hpp"
+
+namespace troupe {
+
+struct monitor_ref {
+  std::uint64_t id = 0;
+  explicit operator bool() const noexcept { return id != 0; }
+  friend bool operator==(const monitor_ref&, const monitor_ref&) = default;
+};
+
+struct down {
+  monitor_ref ref;
+  pid who;
+  exit_reason reason;
+};
+
+struct exit_signal {
+  pid from;
+  exit_reason reason;
+};
+
+// The reason given for links and monitors to actors that no longer exist.
+inline exit_reason noproc() { return exit_reason::user("noproc"); }
+
+}  // namespace troupe
+
+namespace troupe::detail {
+// The payload of an exit signal (message_kind::exit).
+struct signal {
+  pid from;
+  exit_reason reason;
+  bool untrappable = false;  // `kill` from send_exit, or runtime shutdown
+};
+}  // namespace troupe::detail
