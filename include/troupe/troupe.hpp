@@ -12,3 +12,4 @@
 #include "troupe/core/scoped_actor.hpp"
 #include "troupe/core/task.hpp"
 #include "troupe/core/timer.hpp"
+#include "troupe/fault/supervisor.hpp"

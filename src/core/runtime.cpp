@@ -116,5 +116,6 @@ std::vector<dead_letter> runtime::recent_dead_letters() const {
 std::size_t runtime::live_actors() const noexcept { return impl_->live_count(); }
 unsigned runtime::worker_count() const noexcept { return impl_->exec->size(); }
 const config& runtime::settings() const noexcept { return impl_->cfg; }
+void runtime::log(log_level level, const std::string& text) const { impl_->log(level, text); }
 
 }  // namespace troupe

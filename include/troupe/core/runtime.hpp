@@ -163,6 +163,8 @@ class runtime {
   std::size_t live_actors() const noexcept;
   unsigned worker_count() const noexcept;
   const config& settings() const noexcept;
+  // Writes a line to the runtime's log (config::logger, or stderr).
+  void log(log_level level, const std::string& text) const;
   // The runtime's clock, which timers and timeouts read: steady_clock, or
   // the simulation's virtual clock.
   time_point now() const;

@@ -1,0 +1,113 @@
+// Supervisors: actors whose only job is to start children and restart them
+// when they fail, after OTP's `supervisor`.
+//
+//   auto sup = spawn_supervisor(rt, {.strategy = strategy::one_for_one,
+//                                    .intensity = 3, .period = 5s},
+//                               {child_spec::of("db", make_db),
+//                                child_spec::of("cache", make_cache)
+//                                    .with_restart(restart_policy::transient)});
+//
+// Children start in order, each linked to the supervisor before it runs;
+// the supervisor traps exits. When a child ends:
+//   permanent  is always restarted; transient only after an abnormal exit
+//              (not normal, not shutdown); temporary never
+//   one_for_one   restarts that child
+//   one_for_all   stops the others (in reverse start order), restarts all
+//   rest_for_one  stops the children started after it, restarts those
+// More than `intensity` restarts within `period` ends the supervisor with
+// reason `shutdown` after stopping its children; its own supervisor then
+// counts a restart of it (escalation up the tree).
+// Stopping a child: `brutal_kill` sends kill; otherwise shutdown, then kill
+// if the child has not ended within its shutdown timeout. A supervisor
+// stops its children in reverse start order when it ends.
+// Supervisors nest (child_spec::supervisor); a dynamic supervisor starts
+// and stops children at run time (start_child / terminate_child). Every
+// restart decision is logged.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "troupe/core/actor.hpp"
+#include "troupe/core/runtime.hpp"
+
+namespace troupe {
+
+enum class restart_policy { permanent, transient, temporary };
+enum class child_kind { worker, supervisor };
+enum class strategy { one_for_one, one_for_all, rest_for_one };
+
+struct supervisor_flags {
+  troupe::strategy strategy = strategy::one_for_one;
+  int intensity = 3;                           // restarts allowed ...
+  duration period = std::chrono::seconds(5);   // ... within this window
+};
+
+struct child_spec {
+  std::string id;
+  // Starts the child, linked to the supervisor (use sup.spawn_link).
+  std::function<pid(actor& sup)> start;
+  restart_policy restart = restart_policy::permanent;
+  duration shutdown_timeout = std::chrono::seconds(5);
+  bool brutal_kill = false;
+  child_kind kind = child_kind::worker;
+
+  // A worker spawned from fn(actor&, args...) like runtime::spawn.
+  template <class F, class... Args>
+  static child_spec of(std::string id, F fn, Args... args) {
+    child_spec spec;
+    spec.id = std::move(id);
+    spec.start = [fn = std::move(fn), ... args = std::move(args)](actor& sup) {
+      return sup.spawn_link(fn, args...);
+    };
+    return spec;
+  }
+  // A nested supervisor.
+  static child_spec supervisor(std::string id, supervisor_flags flags,
+                               std::vector<child_spec> children);
+
+  child_spec with_restart(restart_policy policy) && {
+    restart = policy;
+    return std::move(*this);
+  }
+  child_spec with_shutdown(duration timeout) && {
+    shutdown_timeout = timeout;
+    brutal_kill = false;
+    return std::move(*this);
+  }
+  child_spec with_brutal_kill() && {
+    brutal_kill = true;
+    return std::move(*this);
+  }
+};
+
+// Requests a supervisor answers.
+struct which_children {};            // -> std::vector<child_info>
+struct count_children {};            // -> child_counts
+struct start_child {                 // -> pid (null if it failed to start)
+  child_spec spec;
+};
+struct terminate_child {             // -> bool (false: no such child)
+  pid child;
+};
+
+struct child_info {
+  std::string id;
+  pid child;  // null while not running
+  child_kind kind;
+};
+struct child_counts {
+  int specs = 0;
+  int active = 0;
+  int supervisors = 0;
+  int workers = 0;
+};
+
+pid spawn_supervisor(runtime& rt, supervisor_flags flags, std::vector<child_spec> children);
+// Starts with no children; add them with start_child (one_for_one only).
+pid spawn_dynamic_supervisor(runtime& rt, supervisor_flags flags = {});
+
+}  // namespace troupe

@@ -1,0 +1,211 @@
+// Supervisors, one OTP rule per test.
+#include "troupe/fault/supervisor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "troupe/troupe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+struct crash {};
+struct finish {};
+struct ping {};
+
+config quiet() {
+  config cfg{.workers = 2};
+  cfg.logger = [](log_level, std::string_view) {};
+  return cfg;
+}
+
+behavior worker(actor& a) {
+  return {[](crash) { throw std::runtime_error("crash"); },
+          [&a](finish) { a.quit(); },
+          [](ping) { return std::string("pong"); }};
+}
+
+std::vector<child_info> children_of(scoped_actor& self, const pid& sup) {
+  auto r = self.request<std::vector<child_info>>(sup, which_children{}, 5s);
+  return r ? *r : std::vector<child_info>{};
+}
+
+pid child_named(scoped_actor& self, const pid& sup, const std::string& id) {
+  for (auto& c : children_of(self, sup))
+    if (c.id == id) return c.child;
+  return pid();
+}
+
+// Waits until the supervisor reports `id` running with a pid other than `old`.
+pid await_restart(scoped_actor& self, const pid& sup, const std::string& id, const pid& old) {
+  for (int i = 0; i < 2000; ++i) {
+    pid now = child_named(self, sup, id);
+    if (now && now != old) return now;
+    std::this_thread::sleep_for(1ms);
+  }
+  return pid();
+}
+
+std::vector<child_spec> three_workers() {
+  return {child_spec::of("a", worker), child_spec::of("b", worker), child_spec::of("c", worker)};
+}
+}  // namespace
+
+TEST(supervisor, one_for_one_restarts_only_the_crashed_child) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto sup = spawn_supervisor(rt, {.strategy = strategy::one_for_one}, three_workers());
+  pid a = child_named(self, sup, "a"), b = child_named(self, sup, "b"), c = child_named(self, sup, "c");
+  ASSERT_TRUE(a && b && c);
+  self.send(b, crash{});
+  pid b2 = await_restart(self, sup, "b", b);
+  ASSERT_TRUE(b2);
+  EXPECT_EQ(*self.request<std::string>(b2, ping{}, 5s), "pong");
+  EXPECT_EQ(child_named(self, sup, "a"), a);
+  EXPECT_EQ(child_named(self, sup, "c"), c);
+}
+
+TEST(supervisor, one_for_all_restarts_every_child) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto sup = spawn_supervisor(rt, {.strategy = strategy::one_for_all}, three_workers());
+  pid a = child_named(self, sup, "a"), b = child_named(self, sup, "b"), c = child_named(self, sup, "c");
+  self.send(b, crash{});
+  ASSERT_TRUE(await_restart(self, sup, "b", b));
+  ASSERT_TRUE(await_restart(self, sup, "a", a));
+  ASSERT_TRUE(await_restart(self, sup, "c", c));
+  EXPECT_EQ(rt.send(a, ping{}), send_status::dead_letter);  // the old ones were stopped
+  EXPECT_EQ(rt.send(c, ping{}), send_status::dead_letter);
+}
+
+TEST(supervisor, rest_for_one_restarts_the_child_and_those_after_it) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto sup = spawn_supervisor(rt, {.strategy = strategy::rest_for_one}, three_workers());
+  pid a = child_named(self, sup, "a"), b = child_named(self, sup, "b"), c = child_named(self, sup, "c");
+  self.send(b, crash{});
+  ASSERT_TRUE(await_restart(self, sup, "b", b));
+  ASSERT_TRUE(await_restart(self, sup, "c", c));
+  EXPECT_EQ(child_named(self, sup, "a"), a);
+}
+
+TEST(supervisor, transient_and_temporary_children_follow_their_policy) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto sup = spawn_supervisor(
+      rt, {},
+      {child_spec::of("t", worker).with_restart(restart_policy::transient),
+       child_spec::of("tmp", worker).with_restart(restart_policy::temporary)});
+  pid t = child_named(self, sup, "t");
+  self.send(t, finish{});  // normal exit: a transient child stays down
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(child_named(self, sup, "t"));
+  auto counts = self.request<child_counts>(sup, count_children{}, 5s);
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->specs, 2);
+  EXPECT_EQ(counts->active, 1);
+  pid tmp = child_named(self, sup, "tmp");
+  self.send(tmp, crash{});  // a temporary child is never restarted, and forgotten
+  for (int i = 0; i < 1000 && children_of(self, sup).size() == 2; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(children_of(self, sup).size(), 1u);
+
+  auto sup2 = spawn_supervisor(rt, {}, {child_spec::of("t", worker).with_restart(restart_policy::transient)});
+  pid t2 = child_named(self, sup2, "t");
+  self.send(t2, crash{});  // an abnormal exit: a transient child is restarted
+  EXPECT_TRUE(await_restart(self, sup2, "t", t2));
+}
+
+TEST(supervisor, too_many_restarts_end_the_supervisor_with_shutdown) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto sup = spawn_supervisor(rt, {.intensity = 2, .period = 10s}, {child_spec::of("w", worker)});
+  rt.spawn([sup, me](actor& a) -> behavior {
+    a.monitor(sup);
+    return {[&a, me](const down& d) { a.send(me, d); }};
+  });
+  pid w = child_named(self, sup, "w");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(w) << "restart " << i;
+    self.send(w, crash{});
+    if (i < 2) w = await_restart(self, sup, "w", w);
+  }
+  auto d = self.receive<down>(5s);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->who, sup);
+  EXPECT_EQ(d->reason, exit_reason::shutdown());
+}
+
+TEST(supervisor, children_stop_in_reverse_order_and_stubborn_ones_are_killed) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto me = self.pid();
+  // Each child reports when it is told to stop; "stubborn" ignores it.
+  auto reporting = [me](actor& a, std::string name, bool stubborn) -> behavior {
+    a.trap_exit(true);
+    return {[&a, me, name, stubborn](const exit_signal&) {
+      a.send(me, name);
+      if (!stubborn) a.quit(exit_reason::shutdown());
+    }};
+  };
+  auto sup = spawn_supervisor(
+      rt, {},
+      {child_spec::of("first", reporting, std::string("first"), false),
+       child_spec::of("stubborn", reporting, std::string("stubborn"), true).with_shutdown(50ms),
+       child_spec::of("last", reporting, std::string("last"), false)});
+  pid stubborn = child_named(self, sup, "stubborn");
+  rt.send_exit(sup, exit_reason::shutdown());
+  std::vector<std::string> order;
+  for (int i = 0; i < 3; ++i) {
+    auto n = self.receive<std::string>(5s);
+    ASSERT_TRUE(n);
+    order.push_back(*n);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"last", "stubborn", "first"}));
+  for (int i = 0; i < 1000 && rt.send(stubborn, 0) != send_status::dead_letter; ++i)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(rt.send(stubborn, 0), send_status::dead_letter);  // killed after 50 ms
+}
+
+TEST(supervisor, trees_nest_and_report_their_children) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto top = spawn_supervisor(
+      rt, {},
+      {child_spec::supervisor("inner", {}, {child_spec::of("leaf", worker)}),
+       child_spec::of("sibling", worker)});
+  auto counts = self.request<child_counts>(top, count_children{}, 5s);
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->supervisors, 1);
+  EXPECT_EQ(counts->workers, 1);
+  pid inner = child_named(self, top, "inner");
+  pid leaf = child_named(self, inner, "leaf");
+  ASSERT_TRUE(leaf);
+  self.send(leaf, crash{});
+  EXPECT_TRUE(await_restart(self, inner, "leaf", leaf));
+  EXPECT_EQ(child_named(self, top, "inner"), inner);  // handled below, not escalated
+}
+
+TEST(supervisor, a_dynamic_supervisor_starts_and_stops_children_at_run_time) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto sup = spawn_dynamic_supervisor(rt);
+  auto one = self.request<pid>(sup, start_child{child_spec::of("one", worker)}, 5s);
+  auto two = self.request<pid>(sup, start_child{child_spec::of("two", worker)}, 5s);
+  ASSERT_TRUE(one && *one);
+  ASSERT_TRUE(two && *two);
+  EXPECT_EQ(children_of(self, sup).size(), 2u);
+  auto stopped = self.request<bool>(sup, terminate_child{*one}, 5s);
+  ASSERT_TRUE(stopped);
+  EXPECT_TRUE(*stopped);
+  EXPECT_EQ(rt.send(*one, ping{}), send_status::dead_letter);
+  auto unknown = self.request<bool>(sup, terminate_child{*one}, 5s);
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(*unknown);
+  self.send(*two, crash{});  // still supervised: restarted
+  EXPECT_TRUE(await_restart(self, sup, "two", *two));
+}
