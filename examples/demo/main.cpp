@@ -7,7 +7,9 @@
 //  5. a crash that ends one actor only, and dead letters
 //  6. deterministic testing: exploring interleavings finds an ordering bug
 //     and a seed that replays it
+//  7. a supervision tree restarting a crashed worker
 #include <algorithm>
+#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -198,6 +200,35 @@ int main() {
                 static_cast<unsigned long long>(outcome.failing_seed),
                 replayed == outcome.failure ? "same failure" : "DIFFERENT failure",
                 again == outcome.trace ? "identical" : "DIFFERENT", again.size());
+  }
+
+  section("7. supervision tree");
+  {
+    auto counter_worker = [](actor& a) -> behavior {
+      return {[](int x) -> int {
+                if (x < 0) throw std::runtime_error("negative input " + std::to_string(x));
+                return x * x;
+              },
+              [&a](const std::string&) { a.quit(); }};
+    };
+    auto app = spawn_supervisor(
+        rt, {.strategy = strategy::one_for_one, .intensity = 3, .period = 5s},
+        {child_spec::of("squarer", counter_worker),
+         child_spec::supervisor("pool", {}, {child_spec::of("p1", counter_worker)})});
+    auto kids = *self.request<std::vector<child_info>>(app, which_children{}, 1s);
+    pid squarer = kids[0].child;
+    std::printf("   tree: app -> {squarer %s, pool -> {p1}}\n", squarer.to_string().c_str());
+    auto bad = self.request<int>(squarer, -1, 1s);
+    std::printf("   squarer(-1) -> %s\n", bad ? "a reply?!" : bad.error().message().c_str());
+    pid again;
+    for (int i = 0; i < 1000 && (!again || again == squarer); ++i) {
+      again = (*self.request<std::vector<child_info>>(app, which_children{}, 1s))[0].child;
+      if (!again || again == squarer) std::this_thread::sleep_for(1ms);
+    }
+    auto good = self.request<int>(again, 7, 1s);
+    std::printf("   restarted as %s; squarer(7) -> %d\n", again.to_string().c_str(),
+                good ? *good : -1);
+    rt.send_exit(app, exit_reason::shutdown());
   }
 
   std::printf("\nlive actors at exit: %zu; shutting down.\n", rt.live_actors());
