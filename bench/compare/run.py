@@ -43,7 +43,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_SRC = os.path.join(HERE, "peers")
-ALL_BENCHES = ["pingpong", "fanin", "spawn", "ring", "idle"]
+ALL_BENCHES = ["pingpong", "fanin", "spawn", "ring", "idle", "supervised"]
+# Benchmarks only troupe runs (no peer version); reported with no ratios.
+TROUPE_ONLY = {"supervised"}
 ALL_PEERS = ["caf", "erlang", "go"]
 
 
@@ -221,7 +223,7 @@ def main():
         failed = set()
         for _ in range(args.runs):
             for name, argv_fn in runtimes:
-                if name in failed:
+                if name in failed or (bench in TROUPE_ONLY and name != "troupe"):
                     continue
                 res = run_once(name, argv_fn(bench, scale), bench, args.timeout)
                 if res is None:

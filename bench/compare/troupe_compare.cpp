@@ -1,6 +1,6 @@
 // troupe's side of bench/compare: the whole-program benchmarks of DESIGN.md.
 //
-//   troupe_compare <pingpong|fanin|spawn|ring|idle> [scale]
+//   troupe_compare <pingpong|fanin|spawn|ring|idle|supervised> [scale]
 //
 // Prints one JSON line per metric, e.g.
 //   {"bench":"pingpong","runtime":"troupe","metric":"ns_per_roundtrip","value":123.4}
@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 #include <vector>
+#include <algorithm>
 
 #include "troupe/troupe.hpp"
 
@@ -203,6 +204,121 @@ int idle(double scale) {
   return 0;
 }
 
+// supervised: a one_for_one supervisor with 8 workers serves 200,000
+// requests, 64 in flight; 1% of them make their worker crash. Reports
+// throughput, p50/p99 latency of successful requests, and the cost of one
+// restart (crash -> the replacement's first message), over 1,000 restarts.
+struct job {
+  int n;
+  bool poison;
+};
+struct hello {
+  pid from;
+};
+
+int supervised(double scale) {
+  const long requests = static_cast<long>(200'000 * scale);
+  constexpr int pool = 8;
+  constexpr int in_flight = 64;
+  config cfg;
+  cfg.logger = [](log_level, std::string_view) {};
+  runtime rt(cfg);
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto worker = [me](actor& a) -> behavior {
+    a.send(me, hello{a.pid()});
+    return {[](const job& j) -> int {
+      if (j.poison) throw std::runtime_error("poisoned request");
+      return j.n + 1;
+    }};
+  };
+  std::vector<child_spec> specs;
+  for (int i = 0; i < pool; ++i) specs.push_back(child_spec::of("w" + std::to_string(i), worker));
+  auto sup = spawn_supervisor(rt, {.intensity = 1'000'000, .period = std::chrono::seconds(1)}, specs);
+  std::vector<pid> workers;
+  for (int i = 0; i < pool; ++i) workers.push_back(self.receive<hello>(10s)->from);
+
+  struct outcome {
+    std::vector<double> latencies_us;
+    long ok = 0, failed = 0;
+  };
+  // The load: a coroutine keeps `in_flight` requests outstanding by running
+  // that many request loops side by side, each its own actor.
+  std::vector<pid> loaders;
+  auto t0 = bench_clock::now();
+  for (int l = 0; l < in_flight; ++l) {
+    long share = requests / in_flight;
+    loaders.push_back(rt.spawn([me, share, l, workers, sup](actor& a) -> task {
+      outcome out;
+      std::vector<pid> current = workers;  // this loader's view of the pool
+      std::uint64_t x = static_cast<std::uint64_t>(l) * 7919 + 1;
+      for (long i = 0; i < share; ++i) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        bool poison = (x >> 33) % 100 == 0;  // 1%
+        const pid target = current[(x >> 20) % current.size()];
+        auto start = bench_clock::now();
+        auto r = co_await a.request<int>(target, job{static_cast<int>(i), poison}, std::chrono::seconds(5));
+        if (r) {
+          ++out.ok;
+          out.latencies_us.push_back(
+              std::chrono::duration<double, std::micro>(bench_clock::now() - start).count());
+        } else {
+          ++out.failed;
+          // The worker crashed (or this request did it): ask for the current pool.
+          auto kids = co_await a.request<std::vector<child_info>>(sup, which_children{},
+                                                                   std::chrono::seconds(5));
+          if (kids) {
+            std::vector<pid> fresh;
+            for (auto& k : *kids)
+              if (k.child) fresh.push_back(k.child);
+            if (!fresh.empty()) current = std::move(fresh);
+          }
+        }
+      }
+      a.send(me, std::move(out));
+    }));
+  }
+  outcome total;
+  for (int l = 0; l < in_flight; ++l) {
+    auto o = self.receive<outcome>(600s);
+    if (!o) fail("supervised", "a load actor never finished");
+    total.ok += o->ok;
+    total.failed += o->failed;
+    total.latencies_us.insert(total.latencies_us.end(), o->latencies_us.begin(), o->latencies_us.end());
+  }
+  double elapsed = seconds_since(t0);
+  long expected = (requests / in_flight) * in_flight;
+  if (total.ok + total.failed != expected || total.ok == 0)
+    fail("supervised", "requests unaccounted for: " + std::to_string(total.ok) + " ok + " +
+                           std::to_string(total.failed) + " failed != " + std::to_string(expected));
+  while (self.receive<hello>(0ms)) {
+  }
+  // Restart cost: crash a worker, time until its replacement says hello.
+  const int restarts = static_cast<int>(1000 * std::min(1.0, scale * 10));
+  double restart_total_us = 0;
+  for (int i = 0; i < restarts; ++i) {
+    auto kids = self.request<std::vector<child_info>>(sup, which_children{}, 5s);
+    if (!kids || kids->empty() || !(*kids)[0].child) fail("supervised", "no child to crash");
+    auto start = bench_clock::now();
+    self.send((*kids)[0].child, job{0, true});
+    auto h = self.receive<hello>(5s);
+    if (!h) fail("supervised", "no replacement after a crash");
+    restart_total_us += std::chrono::duration<double, std::micro>(bench_clock::now() - start).count();
+  }
+  std::sort(total.latencies_us.begin(), total.latencies_us.end());
+  auto pct = [&](double p) {
+    return total.latencies_us[static_cast<std::size_t>(p * static_cast<double>(total.latencies_us.size() - 1))];
+  };
+  emit("supervised", "requests_per_sec", static_cast<double>(expected) / elapsed);
+  emit("supervised", "p50_us", pct(0.50));
+  emit("supervised", "p99_us", pct(0.99));
+  emit("supervised", "restart_us", restart_total_us / restarts);
+  // Requests that failed: the poisoned 1% plus those queued at a worker
+  // when it crashed (they get receiver_down at once, not a timeout).
+  emit("supervised", "failed_percent", 100.0 * static_cast<double>(total.failed) / static_cast<double>(expected));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -218,6 +334,7 @@ int main(int argc, char** argv) {
   if (bench == "spawn") return spawn(scale);
   if (bench == "ring") return ring(scale);
   if (bench == "idle") return idle(scale);
+  if (bench == "supervised") return supervised(scale);
   std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
   return 2;
 }

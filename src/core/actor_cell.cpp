@@ -333,7 +333,7 @@ void actor_cell::dispatch(message* msg) {
 
 void actor_cell::fail_current(const exit_reason& reason) {
   // The report first: whoever gets the error reply may look for it.
-  rt.log(log_level::error, "crash report: actor " + troupe::pid(this).to_string() + " ended: " +
+  rt.log(log_level::error, "crash report: actor " + describe_self() + " ended: " +
                                reason.to_string() +
                                (current ? "; while handling " + current->type_name() : ""));
   crash_reported_ = true;
@@ -607,7 +607,7 @@ void actor_cell::terminate(const exit_reason& reason) {
   ended_ = true;
   if (rt.hooks) rt.hooks->on_exit(troupe::pid(this), reason);
   if (reason.is_abnormal() && !crash_reported_)
-    rt.log(log_level::error, "crash report: actor " + troupe::pid(this).to_string() + " ended: " +
+    rt.log(log_level::error, "crash report: actor " + describe_self() + " ended: " +
                                  reason.to_string());
   message* rest = box.close();
   if (registered.load(std::memory_order_seq_cst)) rt.unregister_all(this);
@@ -638,5 +638,14 @@ void actor_cell::terminate(const exit_reason& reason) {
 }
 
 void actor_cell::release_live() { rt.remove_live(this); }
+
+std::string actor_cell::describe_self() const {
+  std::string text = troupe::pid(const_cast<actor_cell*>(this)).to_string();
+  if (registered.load(std::memory_order_relaxed)) {
+    std::string names = rt.names_of(this);
+    if (!names.empty()) text += " (" + names + ")";
+  }
+  return text;
+}
 
 }  // namespace troupe::detail

@@ -146,6 +146,8 @@ class actor_cell final : public cell_base, public actor {
   // Owner: sends a message from this actor (sets the sender).
   send_status send_from_self(const troupe::pid& to, message* msg);
   void fail_current(const exit_reason& reason);
+  // "<0.5.0>" or "<0.5.0> (db)": the pid and registered names, for reports.
+  std::string describe_self() const;
   // Links and monitors (signals.hpp). Owner only.
   void add_link(const troupe::pid& other);
   bool remove_link(const troupe::pid& other);

@@ -270,6 +270,14 @@ void runtime_impl::unregister_all(actor_cell* cell) {
   std::erase_if(names_, [cell](const auto& entry) { return entry.second.cell() == cell; });
 }
 
+std::string runtime_impl::names_of(const actor_cell* cell) const {
+  std::string out;
+  std::lock_guard lock(registry_mutex_);
+  for (auto& [name, who] : names_)
+    if (who.cell() == cell) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
 pid runtime_impl::whereis(const std::string& name) const {
   std::lock_guard lock(registry_mutex_);
   auto it = names_.find(name);

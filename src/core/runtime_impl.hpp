@@ -79,6 +79,8 @@ class runtime_impl {
   bool unregister_name(const std::string& name);
   void unregister_all(actor_cell* cell);
   pid whereis(const std::string& name) const;
+  // The names `cell` is registered under ("" if none); for crash reports.
+  std::string names_of(const actor_cell* cell) const;
 
   std::uint64_t dead_letter_count() const noexcept { return dead_count_.load(std::memory_order_relaxed); }
   std::vector<dead_letter> recent_dead_letters() const;

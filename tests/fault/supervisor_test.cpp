@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -208,4 +209,51 @@ TEST(supervisor, a_dynamic_supervisor_starts_and_stops_children_at_run_time) {
   EXPECT_FALSE(*unknown);
   self.send(*two, crash{});  // still supervised: restarted
   EXPECT_TRUE(await_restart(self, sup, "two", *two));
+}
+
+TEST(supervisor, intensity_escalates_to_the_parent_supervisor) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto top = spawn_supervisor(
+      rt, {.intensity = 5, .period = 10s},
+      {child_spec::supervisor("inner", {.intensity = 1, .period = 10s}, {child_spec::of("w", worker)})});
+  pid inner = child_named(self, top, "inner");
+  ASSERT_TRUE(inner);
+  // Two crashes within the period: over the inner intensity of 1, so the
+  // inner supervisor ends with shutdown and the top one restarts it.
+  pid w = child_named(self, inner, "w");
+  self.send(w, crash{});
+  w = await_restart(self, inner, "w", w);
+  ASSERT_TRUE(w);
+  self.send(w, crash{});
+  pid inner2 = await_restart(self, top, "inner", inner);
+  ASSERT_TRUE(inner2) << "the parent did not restart the inner supervisor";
+  EXPECT_TRUE(child_named(self, inner2, "w"));  // with a fresh worker
+  EXPECT_EQ(rt.send(inner, which_children{}), send_status::dead_letter);
+}
+
+TEST(supervisor, crash_reports_name_the_actor_and_restarts_are_logged) {
+  std::mutex m;
+  std::vector<std::string> lines;
+  config cfg{.workers = 2};
+  cfg.logger = [&](log_level, std::string_view text) {
+    std::lock_guard lock(m);
+    lines.emplace_back(text);
+  };
+  runtime rt(cfg);
+  scoped_actor self(rt);
+  auto sup = spawn_supervisor(rt, {}, {child_spec::of("named", worker)});
+  pid w = child_named(self, sup, "named");
+  ASSERT_TRUE(rt.register_name("the-worker", w));
+  self.send(w, crash{});
+  ASSERT_TRUE(await_restart(self, sup, "named", w));
+  std::lock_guard lock(m);
+  bool report = false, decision = false;
+  for (auto& l : lines) {
+    report |= l.find("crash report") != std::string::npos && l.find("the-worker") != std::string::npos &&
+              l.find("while handling") != std::string::npos;
+    decision |= l.find("named ended") != std::string::npos && l.find("restarting") != std::string::npos;
+  }
+  EXPECT_TRUE(report);
+  EXPECT_TRUE(decision);
 }
