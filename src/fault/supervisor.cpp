@@ -163,6 +163,15 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
     for (std::size_t i : stop) {
       child& k = kids[i];
       if (!k.running) continue;
+      // It may have ended on its own while another child was stopping: its
+      // exit is then already among the pending ones, and no other will come.
+      auto seen = std::find_if(pending.begin(), pending.end(),
+                               [&](const exit_signal& e) { return e.from == k.running; });
+      if (seen != pending.end()) {
+        pending.erase(seen);
+        k.running = pid();
+        continue;
+      }
       self.send_exit(k.running, k.spec.brutal_kill ? exit_reason::kill() : exit_reason::shutdown());
       bool killed = k.spec.brutal_kill;
       for (;;) {

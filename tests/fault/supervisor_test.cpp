@@ -257,3 +257,37 @@ TEST(supervisor, crash_reports_name_the_actor_and_restarts_are_logged) {
   EXPECT_TRUE(report);
   EXPECT_TRUE(decision);
 }
+
+// one_for_all while a second child crashes during the stop: its exit,
+// seen while the supervisor waited for another child, must count as that
+// child's stop (not hang the supervisor, not be taken for a stranger's).
+TEST(supervisor, a_child_crashing_while_others_are_stopped_is_handled) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto me = self.pid();
+  // "slow" takes 100 ms to stop; "fragile" crashes meanwhile.
+  auto slow = [](actor& a) -> behavior {
+    a.trap_exit(true);
+    return {[&a](const exit_signal&) {
+              std::this_thread::sleep_for(100ms);
+              a.quit(exit_reason::shutdown());
+            },
+            [](ping) { return std::string("pong"); }};
+  };
+  auto sup = spawn_supervisor(rt, {.strategy = strategy::one_for_all, .intensity = 10},
+                              {child_spec::of("fragile", worker), child_spec::of("trigger", worker),
+                               child_spec::of("slow", slow)});
+  pid fragile = child_named(self, sup, "fragile");
+  pid trigger = child_named(self, sup, "trigger");
+  pid slow_pid = child_named(self, sup, "slow");
+  self.send(trigger, crash{});  // one_for_all: stop slow (100 ms), then fragile, ...
+  std::this_thread::sleep_for(30ms);
+  self.send(fragile, crash{});  // ... which crashes while slow is stopping
+  ASSERT_TRUE(await_restart(self, sup, "slow", slow_pid));
+  ASSERT_TRUE(await_restart(self, sup, "fragile", fragile));
+  pid now = await_restart(self, sup, "trigger", trigger);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(*self.request<std::string>(now, ping{}, 5s), "pong");
+  EXPECT_NE(rt.send(sup, count_children{}), send_status::dead_letter);  // the supervisor lives
+  (void)me;
+}
