@@ -54,7 +54,7 @@ void actor_cell::admit_user(message* msg) {
 void actor_cell::drop_queued_down(monitor_ref ref) {
   auto is_it = [&](message* m) { return m->key == type_key_of<down> && m->as<down>().ref == ref; };
   if (coro) {
-    coro->queues.remove_first(type_key_of<down>, is_it);
+    if (coro->queues.remove_first(type_key_of<down>, is_it)) note_dequeued();
     return;
   }
   message_fifo kept;
@@ -89,6 +89,10 @@ void actor_cell::handle_exit_signal(message* msg) {
 
 void actor_cell::notify_watchers(const exit_reason& reason) {
   if (!extras_) return;
+  // Monitors this actor placed on others end with it: their targets must
+  // not keep it (and a watch entry) until they end.
+  for (auto& [ref, target] : extras_->my_monitors) send_control(target, message_kind::demonitor, ref);
+  extras_->my_monitors.clear();
   const exit_reason link_reason =
       reason.what() == exit_reason::kind::kill ? exit_reason::killed() : reason;
   auto watches = std::move(extras_->watches);

@@ -34,7 +34,10 @@ bool restarts_after(const child_spec& spec, const exit_reason& reason) {
 using event = std::variant<std::monostate, exit_signal, which_children, count_children, start_child,
                            terminate_child>;
 
-task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> specs) {
+// `parent`: the supervisor above (null at the top). Its exit ends this one,
+// as does an exit signal sent from outside any actor (rt.send_exit); exit
+// signals from other strangers are ignored, as in OTP.
+task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> specs, pid parent) {
   self.trap_exit(true);
   auto log = [&self](const std::string& text) {
     self.system().log(log_level::info, "supervisor " + self.pid().to_string() + ": " + text);
@@ -112,10 +115,15 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
       auto it = std::find_if(kids.begin(), kids.end(),
                              [&](const child& k) { return k.running && k.running == signal.from; });
       if (it == kids.end()) {
-        // Not a child: our parent or someone ending us. Stop everything.
-        if (signal.reason.what() == exit_reason::kind::normal) continue;
-        log("exit signal from " + signal.from.to_string() + " (" + signal.reason.to_string() +
-            "): stopping all children");
+        const bool from_parent = parent && signal.from == parent;
+        const bool from_outside = !signal.from;
+        if (!from_parent && !(from_outside && signal.reason.what() != exit_reason::kind::normal)) {
+          log("ignored exit signal from " + signal.from.to_string() + " (" +
+              signal.reason.to_string() + "): not a child, not the parent");
+          continue;
+        }
+        log("exit signal from " + (from_parent ? std::string("the parent ") : std::string("outside ")) +
+            signal.from.to_string() + " (" + signal.reason.to_string() + "): stopping all children");
         stop_all_running();
         end_after = true;
         end_reason = signal.reason;
@@ -193,10 +201,14 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
       co_return;
     }
     for (std::size_t i : start) {
-      if (kids[i].running) continue;
+      if (kids[i].running || kids[i].spec.restart == restart_policy::temporary) continue;
       kids[i].running = kids[i].spec.start(self);
       log("restarted " + kids[i].spec.id + " as " + kids[i].running.to_string());
     }
+    // Temporary children stopped by the plan are gone for good (OTP).
+    std::erase_if(kids, [](const child& k) {
+      return k.spec.restart == restart_policy::temporary && !k.running;
+    });
   }
 }
 
@@ -209,18 +221,18 @@ child_spec child_spec::supervisor(std::string id, supervisor_flags flags,
   spec.kind = child_kind::supervisor;
   spec.shutdown_timeout = std::chrono::hours(24 * 365);  // a supervisor stops its subtree first
   spec.start = [flags, children = std::move(children)](actor& sup) {
-    return sup.spawn_link(supervise, flags, children);
+    return sup.spawn_link(supervise, flags, children, sup.pid());
   };
   return spec;
 }
 
 pid spawn_supervisor(runtime& rt, supervisor_flags flags, std::vector<child_spec> children) {
-  return rt.spawn(supervise, flags, std::move(children));
+  return rt.spawn(supervise, flags, std::move(children), pid());
 }
 
 pid spawn_dynamic_supervisor(runtime& rt, supervisor_flags flags) {
   flags.strategy = strategy::one_for_one;
-  return rt.spawn(supervise, flags, std::vector<child_spec>{});
+  return rt.spawn(supervise, flags, std::vector<child_spec>{}, pid());
 }
 
 }  // namespace troupe

@@ -291,3 +291,31 @@ TEST(supervisor, a_child_crashing_while_others_are_stopped_is_handled) {
   EXPECT_NE(rt.send(sup, count_children{}), send_status::dead_letter);  // the supervisor lives
   (void)me;
 }
+
+TEST(supervisor, one_for_all_does_not_bring_back_temporary_children) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto sup = spawn_supervisor(
+      rt, {.strategy = strategy::one_for_all},
+      {child_spec::of("tmp", worker).with_restart(restart_policy::temporary), child_spec::of("perm", worker)});
+  pid perm = child_named(self, sup, "perm");
+  self.send(perm, crash{});
+  ASSERT_TRUE(await_restart(self, sup, "perm", perm));
+  auto kids = children_of(self, sup);
+  ASSERT_EQ(kids.size(), 1u);
+  EXPECT_EQ(kids[0].id, "perm");
+}
+
+TEST(supervisor, exit_signals_from_strangers_are_ignored_but_the_parent_ends_it) {
+  runtime rt(quiet());
+  scoped_actor self(rt);
+  auto top = spawn_supervisor(rt, {}, {child_spec::supervisor("inner", {}, {child_spec::of("w", worker)})});
+  pid inner = child_named(self, top, "inner");
+  // A stranger actor's abnormal exit signal: ignored.
+  rt.spawn([inner](actor& a) { a.send_exit(inner, exit_reason::error("not your business")); });
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(child_named(self, top, "inner"), inner);
+  // From outside any actor (the operator): obeyed, and the top restarts it.
+  rt.send_exit(inner, exit_reason::user("operator"));
+  EXPECT_TRUE(await_restart(self, top, "inner", inner));
+}
