@@ -67,7 +67,11 @@ void actor::link(const troupe::pid& other) {
 
 void actor::unlink(const troupe::pid& other) {
   auto& cell = actor_cell::of(*this);
-  if (cell.remove_link(other)) cell.send_control(other, detail::message_kind::unlink, 0);
+  if (!other || other == pid()) return;
+  cell.remove_link(other);
+  // Always tell the other side: its own link request may still be on the
+  // way, and must not set the link up after this.
+  cell.send_control(other, detail::message_kind::unlink, 0);
 }
 
 monitor_ref actor::monitor(const troupe::pid& target) {
@@ -99,6 +103,16 @@ void actor::send_exit(const troupe::pid& target, exit_reason reason) {
 
 void actor::watch_spawned(const troupe::pid& child, bool link, monitor_ref ref) {
   auto& cell = actor_cell::of(*this);
+  if (!child) {
+    // The spawn was refused (shutting down): a monitor still gets its down.
+    if (ref) {
+      cell.more().my_monitors[ref.id] = child;
+      auto* note = new detail::typed_message<down>(down{ref, child, noproc()});
+      note->kind = detail::message_kind::down_notice;
+      cell.send_from_self(pid(), note);
+    }
+    return;
+  }
   if (link) cell.add_link(child);
   if (ref) cell.more().my_monitors[ref.id] = child;
 }

@@ -95,8 +95,14 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
     if (auto* s = std::get_if<start_child>(&ev)) {
       kids.push_back({std::move(s->spec), {}});
       kids.back().running = kids.back().spec.start(self);
-      log("started " + kids.back().spec.id + " as " + kids.back().running.to_string());
-      self.reply(kids.back().running);
+      pid started = kids.back().running;
+      if (started) {
+        log("started " + kids.back().spec.id + " as " + started.to_string());
+      } else {
+        log(kids.back().spec.id + " failed to start: not kept");
+        kids.pop_back();
+      }
+      self.reply(started);
       continue;
     }
     if (auto* t = std::get_if<terminate_child>(&ev)) {

@@ -212,8 +212,8 @@ pid actor::spawn_watched(bool link, monitor_ref ref, F&& fn, Args&&... args) {
   // The parent's side is recorded after the child exists; a signal the
   // child sent meanwhile waits in this actor's mailbox, handled later.
   troupe::pid child = system().spawn_watched(pid(), link, ref, std::forward<F>(fn),
-                                     std::forward<Args>(args)...);
-  if (child) watch_spawned(child, link, ref);
+                                             std::forward<Args>(args)...);
+  watch_spawned(child, link, ref);
   return child;
 }
 
