@@ -4,6 +4,7 @@
 #include "troupe/core/actor.hpp"
 #include "troupe/core/behavior.hpp"
 #include "troupe/core/config.hpp"
+#include "troupe/core/context.hpp"
 #include "troupe/core/dead_letters.hpp"
 #include "troupe/core/error.hpp"
 #include "troupe/core/exit_reason.hpp"

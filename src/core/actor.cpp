@@ -42,6 +42,21 @@ void detail::reply_with(actor& self, detail::message* reply) {
   cell.send_from_self(cur->sender, reply);
 }
 
+actor* current_actor() noexcept { return detail::running_actor; }
+
+bool is_current_actor(const troupe::pid& who) noexcept {
+  return detail::running_actor && who.cell() == static_cast<detail::cell_base*>(detail::running_actor);
+}
+
+bool detail::post_task(const troupe::pid& target, context_task* task) {
+  std::unique_ptr<context_task> owned(task);
+  actor_cell* cell = actor_cell::of(target);
+  if (!cell) return false;
+  auto* msg = new typed_message<std::unique_ptr<context_task>>(std::move(owned));
+  msg->kind = message_kind::context_task;
+  return runtime_impl::deliver(cell->rt, target, msg) != send_status::dead_letter;
+}
+
 void detail::quit_on_unhandled_error(actor& self, const error& err) {
   actor_cell::of(self).fail_current(exit_reason::error("unhandled request error: " + err.message()));
 }
@@ -150,6 +165,17 @@ void actor::set_reply_handler(std::uint64_t id, std::unique_ptr<detail::reply_ha
   auto& pending = cell.more().pending;
   auto it = pending.find(id);
   if (it != pending.end()) it->second.handler = std::move(handler);
+}
+
+bool actor::cancel_request(std::uint64_t id) {
+  auto& cell = actor_cell::of(*this);
+  if (!cell.extras_ready()) return false;
+  auto& pending = cell.more().pending;
+  auto it = pending.find(id);
+  if (it == pending.end()) return false;
+  if (it->second.timer) detail::timer_service::cancel(*it->second.timer);
+  pending.erase(it);  // a reply still on its way becomes a "late reply"
+  return true;
 }
 
 timer_handle actor::schedule_send(duration delay, duration period, const troupe::pid& to,

@@ -54,6 +54,8 @@ void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, co
 
 // ---- actor_cell ------------------------------------------------------------
 
+thread_local actor_cell* running_actor = nullptr;
+
 actor_cell::actor_cell(runtime_impl& runtime, kind k, const spawn_options& options)
     : cell_base(runtime.next_actor_id()),
       rt(runtime),
@@ -163,6 +165,7 @@ bool actor_cell::drain_mailbox() {
 bool actor_cell::start(std::unique_ptr<actor_body> body, bool on_own_thread) {
   body_ = std::move(body);
   actor_start how;
+  current_actor_scope running(this);
   try {
     how = body_->start(*this);
   } catch (const std::exception& e) {
@@ -232,6 +235,7 @@ bool actor_cell::try_resume_receive() {
 
 actor_cell::turn actor_cell::run_turn(unsigned budget) {
   runtime_impl::batch_sends batching;
+  current_actor_scope running(this);
   turn result = run_messages(budget);
   // After `idle` another thread may already own the actor: only a turn
   // that still owns it may flush (block_if_empty flushed before blocking).
@@ -465,6 +469,24 @@ void actor_cell::handle_system(message* msg) {
         admit_user(msg);
       else
         delete msg;
+      break;
+    }
+    case message_kind::context_task: {
+      auto task = std::move(msg->as<std::unique_ptr<context_task>>());
+      delete msg;
+      try {
+        task->run(*this);
+      } catch (const std::exception& e) {
+        fail_current(exit_reason::error(e.what()));
+      } catch (...) {
+        fail_current(exit_reason::error("unknown exception"));
+      }
+      task.reset();
+      check_coroutine_done();
+      if (next_behavior) {
+        behavior_ = std::move(*next_behavior);
+        next_behavior.reset();
+      }
       break;
     }
     case message_kind::user:

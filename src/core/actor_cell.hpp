@@ -30,6 +30,7 @@
 #include "troupe/core/actor.hpp"
 #include "troupe/core/behavior.hpp"
 #include "troupe/core/config.hpp"
+#include "troupe/core/context.hpp"
 #include "troupe/core/runtime.hpp"
 #include "troupe/core/signals.hpp"
 
@@ -37,6 +38,20 @@ namespace troupe::detail {
 
 class runtime_impl;
 struct timer_entry;
+class actor_cell;
+
+// The actor this thread runs now (troupe::current_actor()). Set for the
+// length of a turn and of an actor's setup; scopes nest (a handler spawns).
+extern thread_local actor_cell* running_actor;
+struct current_actor_scope {
+  explicit current_actor_scope(actor_cell* cell) noexcept : saved(running_actor) {
+    running_actor = cell;
+  }
+  ~current_actor_scope() { running_actor = saved; }
+  current_actor_scope(const current_actor_scope&) = delete;
+  current_actor_scope& operator=(const current_actor_scope&) = delete;
+  actor_cell* saved;
+};
 
 class actor_cell final : public cell_base, public actor {
  public:
@@ -125,6 +140,7 @@ class actor_cell final : public cell_base, public actor {
     bool trap_exit = false;
   };
   extras& more();
+  bool extras_ready() const noexcept { return extras_ != nullptr; }
 
   struct coroutine_state {
     std::coroutine_handle<task::promise_type> frame;

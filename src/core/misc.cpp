@@ -36,8 +36,32 @@ std::string_view to_string(errc code) noexcept {
     case errc::mailbox_full: return "mailbox_full";
     case errc::bad_reply_type: return "bad_reply_type";
     case errc::handler_failed: return "handler_failed";
+    case errc::exception: return "exception";
+    case errc::interrupted: return "interrupted";
+    case errc::broken_promise: return "broken_promise";
+    case errc::already_satisfied: return "already_satisfied";
+    case errc::overloaded: return "overloaded";
+    case errc::circuit_open: return "circuit_open";
   }
   return "unknown";
+}
+
+error error::from_exception(std::exception_ptr caught) {
+  std::string text = "unknown exception";
+  try {
+    if (caught) std::rethrow_exception(caught);
+  } catch (const std::exception& e) {
+    text = e.what();
+  } catch (...) {
+  }
+  error e(errc::exception, std::move(text));
+  e.exception_ = std::move(caught);
+  return e;
+}
+
+void error::raise() const {
+  if (exception_) std::rethrow_exception(exception_);
+  throw error_exception(*this);
 }
 
 std::string error::message() const {

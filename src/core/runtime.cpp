@@ -99,6 +99,10 @@ timer_handle runtime::schedule_send(duration delay, duration period, const pid& 
   return timer_handle(impl_->timers.start(delay, period, to, once, std::move(factory)));
 }
 
+timer_handle runtime::call_after(duration delay, std::function<void()> fn) {
+  return timer_handle(impl_->timers.call_after(delay, std::move(fn)));
+}
+
 bool runtime::register_name(const std::string& name, const pid& who) {
   return impl_->register_name(name, who);
 }

@@ -61,7 +61,10 @@ void timer_service::fire(std::vector<std::shared_ptr<timer_entry>>& due) {
   for (auto& entry : due) {
     if (entry->period_ticks == 0) {
       if (entry->finished.exchange(true, std::memory_order_acq_rel)) continue;
-      core.deliver(entry->target, std::exchange(entry->once, nullptr));
+      if (entry->callback)
+        run_callback(*entry);
+      else
+        core.deliver(entry->target, std::exchange(entry->once, nullptr));
       continue;
     }
     // Periodic: check, deliver and re-arm under the lock. cancel() takes the
@@ -82,14 +85,36 @@ void timer_service::fire(std::vector<std::shared_ptr<timer_entry>>& due) {
 
 timer_service::~timer_service() { stop(); }
 
+void timer_service::run_callback(timer_entry& entry) noexcept {
+  // Moved out first: whatever it captured is freed after it ran, here.
+  auto fn = std::move(entry.callback);
+  try {
+    fn();
+  } catch (...) {
+    // A callback must not throw; the timer thread outlives any one of them.
+  }
+}
+
+std::shared_ptr<timer_entry> timer_service::call_after(duration delay, std::function<void()> fn) {
+  return start_entry(delay, duration::zero(), pid(), nullptr, nullptr, std::move(fn));
+}
+
 std::shared_ptr<timer_entry> timer_service::start(duration delay, duration period, pid target,
                                                    message* once,
                                                    std::function<message*()> factory) {
+  return start_entry(delay, period, std::move(target), once, std::move(factory), nullptr);
+}
+
+std::shared_ptr<timer_entry> timer_service::start_entry(duration delay, duration period,
+                                                         pid target, message* once,
+                                                         std::function<message*()> factory,
+                                                         std::function<void()> callback) {
   auto entry = std::make_shared<timer_entry>();
   entry->core = core_;
   entry->target = std::move(target);
   entry->once = once;
   entry->factory = std::move(factory);
+  entry->callback = std::move(callback);
   if (period > duration::zero())
     entry->period_ticks = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(period / core_->tick));
   delay = std::max(delay, duration::zero());
@@ -99,7 +124,10 @@ std::shared_ptr<timer_entry> timer_service::start(duration delay, duration perio
     // a timeout that never comes would leave its waiter hanging.
     entry->finished.store(true, std::memory_order_relaxed);
     lock.unlock();
-    if (message* msg = std::exchange(entry->once, nullptr)) core_->deliver(entry->target, msg);
+    if (entry->callback)
+      run_callback(*entry);
+    else if (message* msg = std::exchange(entry->once, nullptr))
+      core_->deliver(entry->target, msg);
     return entry;
   }
   auto now = core_->now();
@@ -175,7 +203,9 @@ void timer_service::stop() {
   // are dropped with the runtime.
   for (auto& entry : released) {
     if (entry->finished.exchange(true, std::memory_order_acq_rel)) continue;
-    if (entry->once && entry->once->is_system())
+    if (entry->callback)
+      run_callback(*entry);
+    else if (entry->once && entry->once->is_system())
       core_->deliver(entry->target, std::exchange(entry->once, nullptr));
   }
 }

@@ -36,6 +36,7 @@ struct timer_entry : wheel_node {
   pid target;
   message* once = nullptr;
   std::function<message*()> factory;
+  std::function<void()> callback;  // call_after: run on the timer thread
 };
 
 // Delivers a timer's message; false when the target is gone.
@@ -81,6 +82,10 @@ class timer_service {
   // ownership of `once`.
   std::shared_ptr<timer_entry> start(duration delay, duration period, pid target, message* once,
                                      std::function<message*()> factory);
+  // Any thread: runs `fn` once after `delay`, on the timer thread (the
+  // advancing thread in manual mode). Like timeouts, a pending callback
+  // runs at stop() rather than never.
+  std::shared_ptr<timer_entry> call_after(duration delay, std::function<void()> fn);
   // Any thread; idempotent. True if this call finished the timer.
   static bool cancel(timer_entry& entry) noexcept;
   // Joins the thread and frees every pending timer. Idempotent.
@@ -88,6 +93,10 @@ class timer_service {
 
  private:
   void run();
+  std::shared_ptr<timer_entry> start_entry(duration delay, duration period, pid target,
+                                           message* once, std::function<message*()> factory,
+                                           std::function<void()> callback);
+  static void run_callback(timer_entry& entry) noexcept;
   // Fires entries taken from the wheel; called without the lock held.
   void fire(std::vector<std::shared_ptr<timer_entry>>& due);
   std::shared_ptr<timer_core> core_;

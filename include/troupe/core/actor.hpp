@@ -191,6 +191,9 @@ class actor {
 
   // Internal: used by request_handle and the coroutine awaiters.
   void set_reply_handler(std::uint64_t id, std::unique_ptr<detail::reply_handler> handler);
+  // Forgets request `id` (its handler never runs; a reply still on its way
+  // goes to dead letters as late). False if it was no longer pending.
+  bool cancel_request(std::uint64_t id);
 
  protected:
   actor() = default;

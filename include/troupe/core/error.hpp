@@ -5,6 +5,7 @@
 // never hangs and never throws across the runtime.
 #pragma once
 
+#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,12 @@ enum class errc {
   mailbox_full,       // the target's bounded mailbox rejected the message
   bad_reply_type,     // the reply's type is not the one the requester awaited
   handler_failed,     // the handler threw while serving the request
+  exception,          // an exception was captured (error::exception() has it)
+  interrupted,        // the consumer of a future cancelled the work
+  broken_promise,     // a promise was destroyed without a value
+  already_satisfied,  // a promise was set twice
+  overloaded,         // rejected at once to shed load (a concurrency limit)
+  circuit_open,       // a circuit breaker is failing requests fast
 };
 
 std::string_view to_string(errc code) noexcept;
@@ -27,15 +34,51 @@ std::string_view to_string(errc code) noexcept;
 class error {
  public:
   error(errc code, std::string detail = {}) : code_(code), detail_(std::move(detail)) {}
+  // An error that carries a caught exception (errc::exception); the detail
+  // is its what().
+  static error from_exception(std::exception_ptr caught);
+
   errc code() const noexcept { return code_; }
   const std::string& detail() const noexcept { return detail_; }
   // "timeout" or "receiver_down: <0.7.0> exited: boom".
   std::string message() const;
   friend bool operator==(const error& a, errc b) noexcept { return a.code_ == b; }
 
+  // The captured exception of errc::exception (null otherwise).
+  const std::exception_ptr& exception() const noexcept { return exception_; }
+  // Throws the captured exception if there is one, else error_exception.
+  [[noreturn]] void raise() const;
+
+  // Retryable: the request was not acted upon (rejected before it ran, a
+  // circuit open), so sending it again is safe. Retry filters retry only
+  // these unless told otherwise.
+  bool retryable() const noexcept { return retryable_; }
+  error& mark_retryable(bool on = true) & noexcept {
+    retryable_ = on;
+    return *this;
+  }
+  error&& mark_retryable(bool on = true) && noexcept {
+    retryable_ = on;
+    return std::move(*this);
+  }
+
  private:
   errc code_;
+  bool retryable_ = false;
   std::string detail_;
+  std::exception_ptr exception_;
+};
+
+// What error::raise() throws for an error that is not an exception.
+class error_exception : public std::exception {
+ public:
+  explicit error_exception(troupe::error e) : error_(std::move(e)), text_(error_.message()) {}
+  const troupe::error& error() const noexcept { return error_; }
+  const char* what() const noexcept override { return text_.c_str(); }
+
+ private:
+  troupe::error error_;
+  std::string text_;
 };
 
 // A value or an error. [[nodiscard]]: ignoring a failure must be a choice.

@@ -45,6 +45,7 @@ enum class message_kind : std::uint8_t {
   monitor,          // the sender monitors the receiver; request_id is the ref
   demonitor,        // the sender's monitor request_id is cancelled
   down_notice,      // a down for the user lane (never bounded, never dropped)
+  context_task,     // code to run in the receiver's context (context.hpp)
 };
 
 // The payload of timeout and link/monitor control messages: they carry

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -148,6 +149,12 @@ class runtime {
     auto factory = [m = std::move(msg)] { return detail::make_message(m); };
     return schedule_send(period, period, to, nullptr, std::move(factory));
   }
+
+  // Runs fn once after `delay` on the runtime's timer thread (virtual time
+  // in a simulation). Keep it short and non-blocking, and do not throw: it
+  // shares the thread with every timer. A pending callback runs at
+  // shutdown rather than never (as timeouts do).
+  timer_handle call_after(duration delay, std::function<void()> fn);
 
   // Registry. A name maps to one live actor; the name is released when the
   // actor ends. register_name fails (false) if the name is taken or the

@@ -1,0 +1,63 @@
+// request_context: values that follow a request through nested calls, such
+// as a trace id (Finagle's Contexts and Trace).
+//
+//   with_context(request_context::new_trace(), [&] {
+//     client(req);   // every future continuation and service call made
+//   });              // from here sees the same trace id
+//
+// The context is per thread while code runs, and every future continuation
+// captures the context current when it was attached and runs inside it, so
+// it flows through map/then chains, filters and services, across threads
+// and executors, and into actors' continuations. It does not ride on plain
+// actor messages: a handler sees the context of the continuation it runs
+// in, not of the message's sender.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace troupe {
+
+class request_context {
+ public:
+  std::uint64_t trace_id = 0;   // same for every span of one request tree
+  std::uint64_t span_id = 0;    // this call
+  std::uint64_t parent_id = 0;  // the caller's span (0 at the root)
+
+  // The context of the code running on this thread (null if none).
+  static std::shared_ptr<const request_context> current() noexcept;
+  // A root: a new trace id and span id.
+  static std::shared_ptr<const request_context> new_trace();
+  // A child span of `parent` (a new root if parent is null).
+  static std::shared_ptr<const request_context> child_of(
+      const std::shared_ptr<const request_context>& parent);
+  // "trace=... span=... parent=..." in hex, for logs.
+  std::string to_string() const;
+};
+
+// Installs a context for the lifetime of the scope (nests).
+class context_scope {
+ public:
+  explicit context_scope(std::shared_ptr<const request_context> ctx) noexcept;
+  ~context_scope();
+  context_scope(const context_scope&) = delete;
+  context_scope& operator=(const context_scope&) = delete;
+
+ private:
+  std::shared_ptr<const request_context> saved_;
+};
+
+template <class F>
+decltype(auto) with_context(std::shared_ptr<const request_context> ctx, F&& fn) {
+  context_scope scope(std::move(ctx));
+  return std::forward<F>(fn)();
+}
+
+namespace detail {
+// Swaps the thread's current context with `ctx` (used around continuations).
+void swap_request_context(std::shared_ptr<const request_context>& ctx) noexcept;
+}  // namespace detail
+
+}  // namespace troupe

@@ -1,0 +1,58 @@
+// context: which actor a thread is running, and running code inside an actor
+// from outside its handlers.
+//
+//   if (actor* self = troupe::current_actor()) ...   // inside a handler
+//   troupe::run_in(target, [](actor& self) { ... }); // from any thread
+//
+// Code given to run_in runs in the target's context: on whichever thread
+// owns the actor then, between two of its messages, never concurrently with
+// its handlers. It travels in the system lane (never bounded or dropped),
+// so it runs before queued user messages. This is how futures (troupe/async)
+// bring continuations home to the actor that attached them.
+#pragma once
+
+#include <memory>
+#include <utility>
+
+#include "troupe/core/pid.hpp"
+
+namespace troupe {
+
+class actor;
+
+// The actor whose handler, setup, coroutine or context task runs on this
+// thread right now; nullptr on any other thread (or between turns).
+actor* current_actor() noexcept;
+// True if `who` is the actor running on this thread (cheaper than
+// comparing current_actor()->pid()).
+bool is_current_actor(const pid& who) noexcept;
+
+namespace detail {
+
+struct context_task {
+  virtual ~context_task() = default;
+  virtual void run(actor& self) = 0;
+};
+
+// Any thread. Takes ownership; false (task destroyed unrun) when `target`
+// is null or dead: its destructor is the place to report that.
+bool post_task(const pid& target, context_task* task);
+
+template <class F>
+struct context_task_of final : context_task {
+  explicit context_task_of(F f) : fn(std::move(f)) {}
+  void run(actor& self) override { fn(self); }
+  F fn;
+};
+
+}  // namespace detail
+
+// Any thread: runs fn(actor&) in target's context. False when target is
+// dead (fn is destroyed without running). An exception from fn ends the
+// target, as from a handler.
+template <class F>
+bool run_in(const pid& target, F fn) {
+  return detail::post_task(target, new detail::context_task_of<F>(std::move(fn)));
+}
+
+}  // namespace troupe

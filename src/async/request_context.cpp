@@ -1,0 +1,66 @@
+#include "troupe/async/request_context.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace troupe {
+
+namespace {
+thread_local std::shared_ptr<const request_context> current_context;
+
+// Ids are random 64-bit values (as in Zipkin/B3), from a per-thread
+// generator seeded once from the clock, the thread and a global counter.
+std::uint64_t new_id() {
+  static std::atomic<std::uint64_t> salt{0};
+  thread_local std::mt19937_64 gen(
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+      (salt.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed)));
+  std::uint64_t id;
+  do id = gen();
+  while (id == 0);
+  return id;
+}
+}  // namespace
+
+std::shared_ptr<const request_context> request_context::current() noexcept {
+  return current_context;
+}
+
+std::shared_ptr<const request_context> request_context::new_trace() {
+  auto ctx = std::make_shared<request_context>();
+  ctx->trace_id = new_id();
+  ctx->span_id = new_id();
+  return ctx;
+}
+
+std::shared_ptr<const request_context> request_context::child_of(
+    const std::shared_ptr<const request_context>& parent) {
+  if (!parent) return new_trace();
+  auto ctx = std::make_shared<request_context>(*parent);
+  ctx->parent_id = parent->span_id;
+  ctx->span_id = new_id();
+  return ctx;
+}
+
+std::string request_context::to_string() const {
+  char text[96];
+  std::snprintf(text, sizeof text, "trace=%016llx span=%016llx parent=%016llx",
+                static_cast<unsigned long long>(trace_id), static_cast<unsigned long long>(span_id),
+                static_cast<unsigned long long>(parent_id));
+  return text;
+}
+
+context_scope::context_scope(std::shared_ptr<const request_context> ctx) noexcept
+    : saved_(std::move(ctx)) {
+  detail::swap_request_context(saved_);
+}
+
+context_scope::~context_scope() { detail::swap_request_context(saved_); }
+
+void detail::swap_request_context(std::shared_ptr<const request_context>& ctx) noexcept {
+  current_context.swap(ctx);
+}
+
+}  // namespace troupe
