@@ -97,9 +97,11 @@ future<void> sleep_for(timer_source& timers, duration delay) {
   future<void> f = done.get_future();
   auto weak = done.weak();
   auto call = timers.call_after(delay, [done]() mutable { done.try_set_value(); });
+  // Fail first: cancelling drops the timer's copy of the promise, which
+  // would otherwise break it before the interrupt's reason is set.
   done.on_interrupt([weak, call](const error& why) {
-    call->cancel();
     weak.try_set_error(why);
+    call->cancel();
   });
   return f;
 }

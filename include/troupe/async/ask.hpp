@@ -63,7 +63,7 @@ service<Req, Rep> serve_with_actors(runtime& rt, unsigned n, F fn,
     runtime& rt;
     std::vector<pid> actors;
     ~pool() {
-      for (auto& p : actors) rt.send_exit(p, exit_reason::kill());
+      for (auto& p : actors) rt.send_exit(p, exit_reason::shutdown());
     }
   };
   auto owned = std::make_shared<pool>(pool{rt, {}});

@@ -472,8 +472,8 @@ future<T>::future(request_handle<T>&& request) {
   actor& self = request.self();
   const std::uint64_t id = request.id();
   out.on_interrupt([weak = out.weak(), who = self.pid(), id](const error& why) {
-    detail::cancel_request_in(who, id);
     weak.try_set_error(why);
+    detail::cancel_request_in(who, id);
   });
   if constexpr (std::is_void_v<T>) {
     static_assert(!std::is_void_v<T>, "a request future needs a reply type: request<R>(...)");
