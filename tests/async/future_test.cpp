@@ -352,7 +352,10 @@ TEST(FutureInActor, ContinuationsRunInTheActorNeverConcurrently) {
         total = *count;
         return n;
       });
-    return {[count](bump b) { *count += b.by; }};
+    return {[count, &total](bump b) {
+      *count += b.by;
+      total = *count;
+    }};
   });
   std::thread producer([&] {
     for (auto& p : promises) p.set_value(1);
