@@ -188,8 +188,13 @@ void state_base::release_promise() noexcept {
 }
 
 void state_base::publish() noexcept {
-  callback_node* list = head.exchange(done_mark(), std::memory_order_acq_rel);
-  drop_interrupt_state();
+  // seq_cst on both sides (this exchange and flag load; the setters' flag
+  // store and their ready() check): either a setter sees `done` and stores
+  // nothing, or this sees its flag and drops what it stored. Plain
+  // acquire/release would allow both to miss (a store-buffering race),
+  // leaving a handler that may hold a reference to this very state.
+  callback_node* list = head.exchange(done_mark(), std::memory_order_seq_cst);
+  if (interrupt_used_.load(std::memory_order_seq_cst)) drop_interrupt_state();
   // Newest first on the stack: reverse to run in the order attached.
   callback_node* oldest = nullptr;
   while (list) {
@@ -277,6 +282,7 @@ void state_base::interrupt(const error& why) noexcept {
       } else if (!at->pending_interrupt_) {
         try {
           at->pending_interrupt_ = std::make_unique<error>(why);
+          at->interrupt_used_.store(true, std::memory_order_seq_cst);
         } catch (...) {
         }
       }
@@ -299,8 +305,10 @@ void state_base::set_interrupt_handler(std::unique_ptr<interrupt_handler> handle
     spin_guard guard(interrupt_lock);
     if (pending_interrupt_)
       pending = std::move(pending_interrupt_);
-    else if (!ready())
-      handler_ = std::move(handler);
+    else {
+      interrupt_used_.store(true, std::memory_order_seq_cst);
+      if (head.load(std::memory_order_seq_cst) != done_mark()) handler_ = std::move(handler);
+    }
   }
   if (pending && !ready()) {
     try {
@@ -317,14 +325,21 @@ void state_base::forward_interrupts(state_base* target) noexcept {
   std::unique_ptr<error> pending;
   {
     spin_guard guard(interrupt_lock);
-    old = std::exchange(forward_, target);
-    pending = std::move(pending_interrupt_);
+    interrupt_used_.store(true, std::memory_order_seq_cst);
+    if (head.load(std::memory_order_seq_cst) == done_mark()) {
+      pending.reset();
+      old = target;  // complete meanwhile: keep nothing
+    } else {
+      old = std::exchange(forward_, target);
+      pending = std::move(pending_interrupt_);
+    }
   }
   if (old) old->release();
   if (pending) target->interrupt(*pending);
 }
 
 void state_base::drop_interrupt_state() noexcept {
+  if (!interrupt_used_.load(std::memory_order_seq_cst)) return;
   std::unique_ptr<interrupt_handler> handler;
   state_base* forward;
   std::unique_ptr<error> pending;

@@ -155,7 +155,7 @@ class [[nodiscard]] future {
     using U = typename detail::map_result<F, T>::type;
     promise<U> out;
     future<U> next = out.get_future();
-    next.s_->forward_interrupts(s_.get());
+    next.s_->forward_interrupts_fresh(s_.get());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      if (!r)
@@ -175,7 +175,7 @@ class [[nodiscard]] future {
     using U = typename inner::value_type;
     promise<U> out;
     future<U> next = out.get_future();
-    next.s_->forward_interrupts(s_.get());
+    next.s_->forward_interrupts_fresh(s_.get());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      if (!r) {
@@ -204,7 +204,7 @@ class [[nodiscard]] future {
   future<T> rescue(F f) const {
     promise<T> out;
     future<T> next = out.get_future();
-    next.s_->forward_interrupts(s_.get());
+    next.s_->forward_interrupts_fresh(s_.get());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      if (r) {
@@ -229,7 +229,7 @@ class [[nodiscard]] future {
   future<T> handle(F f) const {
     promise<T> out;
     future<T> next = out.get_future();
-    next.s_->forward_interrupts(s_.get());
+    next.s_->forward_interrupts_fresh(s_.get());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      if (r) {
@@ -257,7 +257,7 @@ class [[nodiscard]] future {
   future<T> ensure(F f) const {
     promise<T> out;
     future<T> next = out.get_future();
-    next.s_->forward_interrupts(s_.get());
+    next.s_->forward_interrupts_fresh(s_.get());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      try {
@@ -292,7 +292,7 @@ class [[nodiscard]] future {
   future<T> via(executor& exec) const {
     promise<T> out;
     future<T> next = out.get_future();
-    next.s_->forward_interrupts(s_.get());
+    next.s_->forward_interrupts_fresh(s_.get());
     detail::attach(*state(),
                    [out = std::move(out)](const result<T>& r) mutable { out.try_set_result(r); },
                    &exec, false);
@@ -491,7 +491,7 @@ template <class T>
 future<T> future<T>::within(timer_source& timers, duration timeout) const {
   promise<T> out;
   future<T> next = out.get_future();
-  next.s_->forward_interrupts(s_.get());
+  next.s_->forward_interrupts_fresh(s_.get());
   // The timer holds the source and a weak handle; the source's callback
   // cancels the timer. Whichever comes first completes the result.
   auto call = timers.call_after(timeout, [weak = out.weak(), source = *this]() {

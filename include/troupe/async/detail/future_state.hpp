@@ -113,6 +113,13 @@ struct state_base {
   void set_interrupt_handler(std::unique_ptr<interrupt_handler> handler) noexcept;
   // From now on interrupts go to `target` (the future this one waits on).
   void forward_interrupts(state_base* target) noexcept;
+  // The same for a state no other thread can see yet (just made by a
+  // combinator): no lock, no fence.
+  void forward_interrupts_fresh(state_base* target) noexcept {
+    target->add_ref();
+    forward_ = target;
+    interrupt_used_.store(true, std::memory_order_relaxed);
+  }
 
   // The failure, if the outcome is an error (typed code reads its value).
   virtual bool set_failure(error failure) noexcept = 0;
@@ -130,6 +137,9 @@ struct state_base {
   void drop_interrupt_state() noexcept;
   static inline char done_sentinel = 0;
   std::atomic<bool> interrupt_lock{false};
+  // Set (under the lock) once any interrupt field was written: completion
+  // skips the lock for the common state that never saw an interrupt.
+  std::atomic<bool> interrupt_used_{false};
   std::unique_ptr<interrupt_handler> handler_;
   state_base* forward_ = nullptr;
   std::unique_ptr<error> pending_interrupt_;
