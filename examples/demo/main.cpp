@@ -8,6 +8,8 @@
 //  6. deterministic testing: exploring interleavings finds an ordering bug
 //     and a seed that replays it
 //  7. a supervision tree restarting a crashed worker
+//  8. services: stats, timeout, retry and a circuit breaker over a flaky
+//     backend actor (service_section.cpp)
 #include <algorithm>
 #include <thread>
 #include <chrono>
@@ -21,6 +23,8 @@
 
 using namespace troupe;
 using namespace std::chrono_literals;
+
+void service_section(troupe::runtime& rt);  // service_section.cpp
 
 namespace {
 struct number {
@@ -230,6 +234,9 @@ int main() {
                 good ? *good : -1);
     rt.send_exit(app, exit_reason::shutdown());
   }
+
+  section("8. services: stats | timeout | retry | breaker over a flaky backend");
+  service_section(rt);
 
   std::printf("\nlive actors at exit: %zu; shutting down.\n", rt.live_actors());
   return got == expected ? 0 : 1;

@@ -12,6 +12,7 @@
 // completed a future).
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -26,7 +27,15 @@ namespace troupe::detail {
 
 namespace {
 
+// Runs a node in the contexts it captured. A node with no home actor was
+// attached outside any actor: if an actor's turn completed it here, that
+// actor is masked while it runs, so what the node attaches is not tied to
+// an actor it never belonged to (and that may end first).
 void run_node(callback_node* node, state_base& source) noexcept {
+  const bool foreign =
+      !node->home && !node->plumbing && on_actor_thread() && current_actor() != nullptr;
+  std::optional<outside_actor_scope> outside;
+  if (foreign) outside.emplace();
   if (!node->context) {
     node->run(source);
     return;
@@ -223,7 +232,7 @@ void state_base::add_callback(callback_node* node) noexcept {
 }
 
 void check_may_block() {
-  if (current_actor())
+  if (on_actor_thread())
     throw std::logic_error(
         "troupe: blocking on a future inside an actor would stall it (and maybe its worker); "
         "use co_await or a continuation (map/then)");

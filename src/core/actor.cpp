@@ -42,11 +42,21 @@ void detail::reply_with(actor& self, detail::message* reply) {
   cell.send_from_self(cur->sender, reply);
 }
 
-actor* current_actor() noexcept { return detail::running_actor; }
+actor* current_actor() noexcept {
+  return detail::running_masked ? nullptr : detail::running_actor;
+}
 
 bool is_current_actor(const troupe::pid& who) noexcept {
-  return detail::running_actor && who.cell() == static_cast<detail::cell_base*>(detail::running_actor);
+  return detail::running_actor && !detail::running_masked &&
+         who.cell() == static_cast<detail::cell_base*>(detail::running_actor);
 }
+
+bool detail::on_actor_thread() noexcept { return detail::running_actor != nullptr; }
+
+detail::outside_actor_scope::outside_actor_scope() noexcept : saved_(detail::running_masked) {
+  detail::running_masked = true;
+}
+detail::outside_actor_scope::~outside_actor_scope() { detail::running_masked = saved_; }
 
 bool detail::post_task(const troupe::pid& target, context_task* task) {
   std::unique_ptr<context_task> owned(task);
@@ -208,7 +218,7 @@ response_promise::~response_promise() {
 }
 
 void response_promise::deliver_error(error err) {
-  deliver_message(detail::make_error_reply(0, err.code(), err.detail()));
+  deliver_message(detail::make_error_reply(0, std::move(err)));
 }
 
 void response_promise::deliver_message(detail::message* reply) {

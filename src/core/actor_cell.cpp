@@ -10,11 +10,15 @@ namespace troupe::detail {
 
 // ---- bouncing --------------------------------------------------------------
 
-message* make_error_reply(std::uint64_t request_id, errc code, std::string detail) {
-  auto* err = new typed_message<error>(error(code, std::move(detail)));
+message* make_error_reply(std::uint64_t request_id, error e) {
+  auto* err = new typed_message<error>(std::move(e));
   err->kind = message_kind::error_reply;
   err->request_id = request_id;
   return err;
+}
+
+message* make_error_reply(std::uint64_t request_id, errc code, std::string detail) {
+  return make_error_reply(request_id, error(code, std::move(detail)));
 }
 
 namespace {
@@ -55,6 +59,7 @@ void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, co
 // ---- actor_cell ------------------------------------------------------------
 
 thread_local actor_cell* running_actor = nullptr;
+thread_local bool running_masked = false;
 
 actor_cell::actor_cell(runtime_impl& runtime, kind k, const spawn_options& options)
     : cell_base(runtime.next_actor_id()),

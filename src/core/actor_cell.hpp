@@ -42,15 +42,25 @@ class actor_cell;
 
 // The actor this thread runs now (troupe::current_actor()). Set for the
 // length of a turn and of an actor's setup; scopes nest (a handler spawns).
+// `running_masked`: the thread runs code that is not the actor's own (a
+// continuation attached outside any actor, completed by this actor):
+// current_actor() is then null, but the thread is still the actor's.
 extern thread_local actor_cell* running_actor;
+extern thread_local bool running_masked;
 struct current_actor_scope {
-  explicit current_actor_scope(actor_cell* cell) noexcept : saved(running_actor) {
+  explicit current_actor_scope(actor_cell* cell) noexcept
+      : saved(running_actor), saved_masked(running_masked) {
     running_actor = cell;
+    running_masked = false;
   }
-  ~current_actor_scope() { running_actor = saved; }
+  ~current_actor_scope() {
+    running_actor = saved;
+    running_masked = saved_masked;
+  }
   current_actor_scope(const current_actor_scope&) = delete;
   current_actor_scope& operator=(const current_actor_scope&) = delete;
   actor_cell* saved;
+  bool saved_masked;
 };
 
 class actor_cell final : public cell_base, public actor {
@@ -230,6 +240,8 @@ class actor_cell final : public cell_base, public actor {
 
 // A failed answer to request `request_id`, ready to send.
 message* make_error_reply(std::uint64_t request_id, errc code, std::string detail);
+// The whole error travels (its retryable mark and captured exception too).
+message* make_error_reply(std::uint64_t request_id, error err);
 
 // Bounces a message that cannot be delivered: a request gets an error reply,
 // the message is counted as a dead letter in `context`, then freed.

@@ -37,6 +37,7 @@ std::string describe(const pid& from, const pid& to, const message& msg) {
     case troupe::detail::message_kind::monitor: text = text.substr(0, text.rfind(':')) + ": monitor"; break;
     case troupe::detail::message_kind::demonitor: text = text.substr(0, text.rfind(':')) + ": demonitor"; break;
     case troupe::detail::message_kind::down_notice: text += " (down)"; break;
+    case troupe::detail::message_kind::context_task: text = text.substr(0, text.rfind(':')) + ": continuation"; break;
     case troupe::detail::message_kind::user: if (msg.request_id) text += " (request)"; break;
   }
   return text;

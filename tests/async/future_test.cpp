@@ -459,6 +459,38 @@ TEST(FutureInActor, ContinuationForADeadActorBreaksItsResult) {
   EXPECT_EQ(mapped->poll()->error().code(), errc::broken_promise);
 }
 
+TEST(FutureInActor, ContinuationFromOutsideStaysOutsideWhenAnActorCompletesIt) {
+  // ask()'s future completes inside a short-lived helper actor. What the
+  // then() callback attaches must not be tied to that helper, which ends
+  // right after: the sleep's continuation would be dropped (broken_promise).
+  runtime rt(config{.workers = 1});
+  manual_timers clock;
+  pid echo = rt.spawn([](actor&) -> behavior { return {[](int n) { return n; }}; });
+  future<int> f = ask<int>(rt, echo, 5).then([&](int n) {
+    return sleep_for(clock, 10ms).map([n] { return n * 2; });
+  });
+  for (int i = 0; i < 400 && clock.pending() == 0; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(clock.pending(), 1u);
+  for (int i = 0; i < 400 && rt.live_actors() > 1; ++i) std::this_thread::sleep_for(5ms);
+  clock.advance(10ms);
+  ASSERT_TRUE(f.wait_for(2s));
+  ASSERT_TRUE(f.poll()->has_value()) << f.poll()->error().message();
+  EXPECT_EQ(f.get(), 10);
+}
+
+TEST(FutureInActor, ResponsePromiseErrorsKeepTheirRetryableMark) {
+  runtime rt(config{.workers = 1});
+  pid busy = rt.spawn([](actor& self) -> behavior {
+    return {[&self](int) {
+      self.make_response_promise().deliver_error(error(errc::overloaded, "busy").mark_retryable());
+    }};
+  });
+  result<int> r = ask<int>(rt, busy, 1).outcome();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::overloaded);
+  EXPECT_TRUE(r.error().retryable());
+}
+
 TEST(FutureInActor, WithinOnRuntimeTimers) {
   runtime rt(config{.workers = 1});
   promise<int> never;

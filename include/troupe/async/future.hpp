@@ -84,7 +84,10 @@ struct node_of final : callback_node {
 template <class T, class F>
 void attach(state<T>& s, F fn, executor* exec, bool internal) {
   auto* node = new node_of<T, F>(std::move(fn));
-  if (!internal) capture_context(*node, exec);
+  if (internal)
+    node->plumbing = true;
+  else
+    capture_context(*node, exec);
   s.add_callback(node);
 }
 

@@ -29,6 +29,24 @@ bool is_current_actor(const pid& who) noexcept;
 
 namespace detail {
 
+// True while an actor's turn or setup runs on this thread, even inside an
+// outside_actor_scope (blocking here would stall the actor).
+bool on_actor_thread() noexcept;
+
+// Runs code that is not the current actor's own (a continuation attached
+// outside any actor, completing here): current_actor() is null inside, so
+// what it attaches is not tied to this actor.
+class outside_actor_scope {
+ public:
+  outside_actor_scope() noexcept;
+  ~outside_actor_scope();
+  outside_actor_scope(const outside_actor_scope&) = delete;
+  outside_actor_scope& operator=(const outside_actor_scope&) = delete;
+
+ private:
+  bool saved_;
+};
+
 struct context_task {
   virtual ~context_task() = default;
   virtual void run(actor& self) = 0;

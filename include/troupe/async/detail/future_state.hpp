@@ -25,10 +25,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <utility>
 
 #include "troupe/core/error.hpp"
+#include "troupe/core/message.hpp"
 #include "troupe/core/pid.hpp"
 
 namespace troupe {
@@ -42,6 +44,19 @@ struct state_base;
 // One continuation waiting on a state. It runs at most once; whoever runs
 // or drops it frees it (run() and discard() both dispose of the node).
 struct callback_node {
+  // States and nodes are small, made on one thread and often freed on
+  // another: the runtime's envelope pool serves them (message.hpp).
+  static void* operator new(std::size_t size) { return allocate_message(size); }
+  static void operator delete(void* block, std::size_t size) noexcept {
+    free_message_memory(block, size);
+  }
+  static void* operator new(std::size_t size, std::align_val_t alignment) {
+    return ::operator new(size, alignment);
+  }
+  static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
+    ::operator delete(block, size, alignment);
+  }
+
   callback_node* next = nullptr;
   // Set (with a reference) while the node waits in a trampoline queue or
   // on its way to an actor or executor: the state it will read.
@@ -50,6 +65,9 @@ struct callback_node {
   // messages), an executor, or (both empty) inline on the completing thread.
   troupe::pid home;
   executor* exec = nullptr;
+  // The runtime's own plumbing (linking one future to another, counting):
+  // runs as is wherever it completes, attaches nothing of the user's.
+  bool plumbing = false;
   // The request context current when it was attached, restored around it.
   std::shared_ptr<const request_context> context;
 
@@ -78,6 +96,19 @@ struct interrupt_handler_of final : interrupt_handler {
 };
 
 struct state_base {
+  // States and nodes are small, made on one thread and often freed on
+  // another: the runtime's envelope pool serves them (message.hpp).
+  static void* operator new(std::size_t size) { return allocate_message(size); }
+  static void operator delete(void* block, std::size_t size) noexcept {
+    free_message_memory(block, size);
+  }
+  static void* operator new(std::size_t size, std::align_val_t alignment) {
+    return ::operator new(size, alignment);
+  }
+  static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
+    ::operator delete(block, size, alignment);
+  }
+
   state_base() = default;
   state_base(const state_base&) = delete;
   state_base& operator=(const state_base&) = delete;
