@@ -10,6 +10,7 @@
 #include "troupe/async.hpp"
 #include "troupe/core/runtime.hpp"
 #include "troupe/core/scoped_actor.hpp"
+#include "troupe/testing/simulation.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -513,4 +514,42 @@ TEST(RequestContext, FlowsThroughContinuationsAcrossThreads) {
   std::thread([&] { p.set_value(1); }).join();  // completes on another thread
   EXPECT_EQ(f.get(), 1);
   EXPECT_EQ(seen, root->trace_id);
+}
+
+// ---- futures under the deterministic simulation --------------------------------
+
+TEST(FutureInSimulation, ContinuationsAndTimeoutsAreDeterministic) {
+  auto run = [](std::uint64_t seed) {
+    troupe::testing::simulation sim({.seed = seed});
+    runtime& rt = sim.system();
+    pid doubler = rt.spawn([](actor&) -> behavior { return {[](int n) { return n * 2; }}; });
+    pid silent = rt.spawn([](actor& self) -> behavior {  // holds requests unanswered
+      auto held = std::make_shared<std::vector<response_promise>>();
+      return {[&self, held](std::string) { held->push_back(self.make_response_promise()); }};
+    });
+    auto results = std::make_shared<std::vector<std::string>>();
+    rt.spawn([doubler, silent, results](actor& self) -> behavior {
+      for (int i = 1; i <= 3; ++i) {
+        future<int> f = self.request<int>(doubler, i);
+        f.respond([results, i](const result<int>& r) {
+          results->push_back(std::to_string(i) + "->" + std::to_string(*r));
+        });
+      }
+      // A request that never gets an answer, bounded by within() on the
+      // simulation's virtual clock.
+      future<int> stuck = self.request<int>(silent, std::string("hello"), infinite);
+      stuck.within(300ms).respond([results](const result<int>& r) {
+        results->push_back(r ? "late" : std::string(to_string(r.error().code())));
+      });
+      return {[](int) {}};
+    });
+    sim.run_for(1s);  // moves virtual time: the within() timer fires
+    return std::make_pair(*results, sim.trace());
+  };
+  auto [first, first_trace] = run(11);
+  auto [again, again_trace] = run(11);
+  EXPECT_EQ(first, again);
+  EXPECT_EQ(first_trace, again_trace);
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(first.back(), "timeout") << ::testing::PrintToString(first);
 }
