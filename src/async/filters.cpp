@@ -18,58 +18,70 @@ namespace troupe {
 breaker_core::breaker_core(timer_source& timers, breaker_options options)
     : timers_(timers), options_(std::move(options)), current_open_for_(options_.open_for) {}
 
-bool breaker_core::allow() {
+std::optional<breaker_ticket> breaker_core::admit() {
+  const time_point now = timers_.now();
   std::lock_guard lock(mutex_);
   switch (state_) {
     case breaker_state::closed:
-      return true;
+      return breaker_ticket{generation_, false};
     case breaker_state::open:
-      if (timers_.now() < reopen_at_) break;
-      state_ = breaker_state::half_open;
+      if (now < reopen_at_) break;
+      move_to_locked(breaker_state::half_open);
       probe_in_flight_ = true;
-      return true;
+      probe_started_ = now;
+      return breaker_ticket{generation_, true};
     case breaker_state::half_open:
-      if (probe_in_flight_) break;
+      // A probe that has been out for a whole open period is taken as lost.
+      if (probe_in_flight_ && now < probe_started_ + current_open_for_) break;
       probe_in_flight_ = true;
-      return true;
+      probe_started_ = now;
+      return breaker_ticket{generation_, true};
   }
   ++rejected_;
-  return false;
+  return std::nullopt;
 }
 
-void breaker_core::on_success() {
+void breaker_core::on_success(const breaker_ticket& ticket) {
   std::lock_guard lock(mutex_);
-  consecutive_failures_ = 0;
-  if (state_ == breaker_state::half_open) {
-    state_ = breaker_state::closed;
-    probe_in_flight_ = false;
+  if (ticket.generation != generation_) return;  // admitted in another state
+  if (state_ == breaker_state::closed) {
+    consecutive_failures_ = 0;
+  } else if (state_ == breaker_state::half_open && ticket.probe) {
     current_open_for_ = options_.open_for;
+    move_to_locked(breaker_state::closed);
   }
 }
 
-void breaker_core::on_failure(const error& e) {
+void breaker_core::on_failure(const breaker_ticket& ticket, const error& e) {
   const bool counts = options_.counts_as_failure ? options_.counts_as_failure(e)
                                                  : e.code() != errc::interrupted;
-  std::lock_guard lock(mutex_);
-  if (!counts) {
-    if (state_ == breaker_state::half_open) probe_in_flight_ = false;  // try another probe
-    return;
-  }
   const time_point now = timers_.now();
-  if (state_ == breaker_state::half_open) {
+  std::lock_guard lock(mutex_);
+  if (ticket.generation != generation_) return;
+  if (state_ == breaker_state::half_open && ticket.probe) {
+    if (!counts) {
+      probe_in_flight_ = false;  // the caller gave up: let another probe go
+      return;
+    }
     // The probe failed: open again, for longer.
     current_open_for_ = std::min(current_open_for_ * 2, options_.max_open_for);
     open_locked(now);
     return;
   }
-  if (state_ == breaker_state::closed && ++consecutive_failures_ >= options_.failures_to_open)
+  if (counts && state_ == breaker_state::closed &&
+      ++consecutive_failures_ >= options_.failures_to_open)
     open_locked(now);
 }
 
-void breaker_core::open_locked(time_point now) {
-  state_ = breaker_state::open;
+void breaker_core::move_to_locked(breaker_state next) {
+  state_ = next;
+  ++generation_;
   probe_in_flight_ = false;
   consecutive_failures_ = 0;
+}
+
+void breaker_core::open_locked(time_point now) {
+  move_to_locked(breaker_state::open);
   reopen_at_ = now + current_open_for_;
   ++opened_;
 }

@@ -36,10 +36,8 @@ void run_node(callback_node* node, state_base& source) noexcept {
       !node->home && !node->plumbing && on_actor_thread() && current_actor() != nullptr;
   std::optional<outside_actor_scope> outside;
   if (foreign) outside.emplace();
-  if (!node->context) {
-    node->run(source);
-    return;
-  }
+  // Always swapped, even to "none": a continuation attached without a
+  // context must not run in whatever context its completer happens to have.
   std::shared_ptr<const request_context> ctx = std::move(node->context);
   swap_request_context(ctx);
   node->run(source);
@@ -55,24 +53,24 @@ thread_local trampoline local;
 
 void dispatch(callback_node* node, state_base& source) noexcept;
 
-void run_inline(callback_node* node, state_base& source) noexcept {
-  trampoline& t = local;
-  if (t.active) {
-    source.add_ref();
-    node->source = &source;
-    node->next = nullptr;
-    if (t.tail)
-      t.tail->next = node;
-    else
-      t.head = node;
-    t.tail = node;
-    return;
-  }
-  t.active = true;
-  run_node(node, source);
+void enqueue(trampoline& t, callback_node* node) noexcept {
+  node->next = nullptr;
+  if (t.tail)
+    t.tail->next = node;
+  else
+    t.head = node;
+  t.tail = node;
+}
+
+// Runs (or discards) what the trampoline queued, oldest first.
+void drain(trampoline& t) noexcept {
   while (callback_node* queued = t.head) {
     t.head = queued->next;
     if (!t.head) t.tail = nullptr;
+    if (queued->discard_only) {
+      queued->discard();
+      continue;
+    }
     state_base* from = std::exchange(queued->source, nullptr);
     if (queued->home && !is_current_actor(queued->home))
       dispatch(queued, *from);  // posts it home
@@ -80,6 +78,35 @@ void run_inline(callback_node* node, state_base& source) noexcept {
       run_node(queued, *from);
     from->release();
   }
+}
+
+void run_inline(callback_node* node, state_base& source) noexcept {
+  trampoline& t = local;
+  if (t.active) {
+    source.add_ref();
+    node->source = &source;
+    enqueue(t, node);
+    return;
+  }
+  t.active = true;
+  run_node(node, source);
+  drain(t);
+  t.active = false;
+}
+
+// Discarding a node breaks the promises it holds, which completes their
+// futures, whose nodes may be posted to the same dead actor and discarded
+// in turn: through the trampoline, so a long dead chain cannot recurse.
+void discard_later(callback_node* node) noexcept {
+  trampoline& t = local;
+  node->discard_only = true;
+  if (t.active) {
+    enqueue(t, node);
+    return;
+  }
+  t.active = true;
+  node->discard();
+  drain(t);
   t.active = false;
 }
 
@@ -90,7 +117,7 @@ struct home_task final : context_task {
   ~home_task() override {
     if (node) {
       state_base* from = std::exchange(node->source, nullptr);
-      node->discard();
+      discard_later(node);
       from->release();
     }
   }
@@ -110,7 +137,7 @@ struct posted_node {
   ~posted_node() {
     if (node) {
       state_base* from = std::exchange(node->source, nullptr);
-      node->discard();
+      discard_later(node);
       from->release();
     }
   }
@@ -236,6 +263,12 @@ void check_may_block() {
     throw std::logic_error(
         "troupe: blocking on a future inside an actor would stall it (and maybe its worker); "
         "use co_await or a continuation (map/then)");
+  // Inside a continuation run inline (on a completing thread, the timer
+  // thread, an executor): what it would wait for may be queued behind it.
+  if (local.active)
+    throw std::logic_error(
+        "troupe: blocking on a future inside a continuation could wait for itself; "
+        "chain with then() instead");
 }
 
 bool state_base::wait_until(std::chrono::steady_clock::time_point deadline) const {
@@ -284,8 +317,20 @@ void state_base::interrupt(const error& why) noexcept {
     if (!at->ready()) {
       spin_guard guard(at->interrupt_lock);
       if (at->forward_) {
-        next = at->forward_;
-        next->add_ref();
+        // Kept as well as passed on: if this state is later pointed at new
+        // work (then/rescue once their continuation runs, become), the
+        // interrupt follows it there. It matters when the current target is
+        // already complete and that continuation has not run yet.
+        if (!at->pending_interrupt_) {
+          try {
+            at->pending_interrupt_ = std::make_unique<error>(why);
+          } catch (...) {
+          }
+        }
+        if (!at->forward_->ready()) {
+          next = at->forward_;
+          next->add_ref();
+        }
       } else if (at->handler_) {
         handler = std::move(at->handler_);
       } else if (!at->pending_interrupt_) {
@@ -310,13 +355,17 @@ void state_base::interrupt(const error& why) noexcept {
 
 void state_base::set_interrupt_handler(std::unique_ptr<interrupt_handler> handler) noexcept {
   std::unique_ptr<error> pending;
+  std::unique_ptr<interrupt_handler> replaced;  // destroyed after the lock
   {
     spin_guard guard(interrupt_lock);
     if (pending_interrupt_)
       pending = std::move(pending_interrupt_);
     else {
       interrupt_used_.store(true, std::memory_order_seq_cst);
-      if (head.load(std::memory_order_seq_cst) != done_mark()) handler_ = std::move(handler);
+      if (head.load(std::memory_order_seq_cst) != done_mark()) {
+        replaced = std::move(handler_);
+        handler_ = std::move(handler);
+      }
     }
   }
   if (pending && !ready()) {

@@ -536,6 +536,11 @@ void actor_cell::bounce_all(message* chain, const char* reason, const exit_reaso
 void actor_cell::terminate(const exit_reason& reason) {
   if (ended_) return;
   ended_ = true;
+  // From here on the actor is no longer "current": a continuation homed
+  // here that a teardown completes (a reply handler or a coroutine frame
+  // destroyed below breaks its promise) is posted, bounces off the closed
+  // mailbox and is dropped, instead of running inside a half-destroyed actor.
+  outside_actor_scope not_current;
   if (rt.hooks) rt.hooks->on_exit(troupe::pid(this), reason);
   if (reason.is_abnormal() && !crash_reported_)
     rt.log(log_level::error, "crash report: actor " + describe_self() + " ended: " +

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -207,6 +208,81 @@ TEST(Future, InterruptAfterThenSwitchedGoesToTheInnerFuture) {
   f.interrupt();
   EXPECT_TRUE(inner_heard);
   EXPECT_EQ(f.poll()->error().code(), errc::interrupted);
+}
+
+namespace {
+// Runs posted work when the test says.
+struct manual_executor final : executor {
+  std::vector<std::function<void()>> queue;
+  void post(std::function<void()> work) override { queue.push_back(std::move(work)); }
+  void run_all() {
+    auto work = std::move(queue);
+    queue.clear();
+    for (auto& w : work) w();
+  }
+};
+}  // namespace
+
+TEST(Future, InterruptWhileTheContinuationIsQueuedReachesTheNewWork) {
+  manual_executor later;
+  promise<int> source;
+  promise<int> inner;
+  bool inner_heard = false;
+  inner.on_interrupt([&](const error&) { inner_heard = true; });
+  auto f = source.get_future().via(later).then([&](int) { return inner.get_future(); });
+  source.set_value(1);  // the via() hop is queued, the then() has not run
+  f.interrupt();
+  later.run_all();  // now then() runs and f follows `inner`
+  EXPECT_TRUE(inner_heard);
+}
+
+TEST(Future, BlockingInsideAContinuationIsRefused) {
+  promise<int> p;
+  promise<int> other;
+  std::string refused;
+  auto f = p.get_future().map([&](int n) {
+    try {
+      (void)other.get_future().get();
+    } catch (const std::logic_error& e) {
+      refused = e.what();
+    }
+    return n;
+  });
+  p.set_value(1);
+  EXPECT_EQ(f.get(), 1);
+  EXPECT_NE(refused.find("continuation"), std::string::npos);
+}
+
+TEST(Future, AContinuationWithoutContextDoesNotSeeTheCompletersContext) {
+  promise<int> p;
+  bool saw_context = true;
+  auto f = p.get_future().map([&](int n) {
+    saw_context = request_context::current() != nullptr;
+    return n;
+  });
+  with_context(request_context::new_trace(), [&] { p.set_value(1); });
+  EXPECT_FALSE(saw_context);
+}
+
+TEST(Future, ThrowingValueConstructionLeavesThePromiseUnset) {
+  struct fussy {
+    fussy() = default;
+    fussy(const fussy&) { throw std::runtime_error("no copies"); }
+    fussy(fussy&&) noexcept = default;
+  };
+  promise<fussy> p;
+  const fussy original;
+  EXPECT_THROW(p.set_value(original), std::runtime_error);
+  EXPECT_FALSE(p.is_ready());
+  p.set_value(fussy{});
+  EXPECT_TRUE(p.is_ready());
+}
+
+TEST(Future, ThenReturningAnEmptyFutureFailsInsteadOfCrashing) {
+  auto f = make_value<int>(1).then([](int) { return future<int>(); });
+  EXPECT_EQ(f.poll()->error().code(), errc::broken_promise);
+  future<int> empty;
+  EXPECT_THROW((void)empty.map([](int n) { return n; }), std::logic_error);
 }
 
 TEST(Future, InterruptBeforeHandlerIsKept) {
@@ -490,6 +566,27 @@ TEST(FutureInActor, ResponsePromiseErrorsKeepTheirRetryableMark) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::overloaded);
   EXPECT_TRUE(r.error().retryable());
+}
+
+TEST(FutureInActor, ACoroutineKilledWhileAwaitingIsNotResumed) {
+  runtime rt(config{.workers = 2});
+  pid sink = rt.spawn([](actor& self) -> behavior {  // holds the request
+    auto held = std::make_shared<std::vector<response_promise>>();
+    return {[&self, held](int) { held->push_back(self.make_response_promise()); }};
+  });
+  std::atomic<bool> waiting{false}, resumed{false};
+  pid waiter = rt.spawn([&](actor& self) -> task {
+    waiting = true;
+    result<int> r = co_await future<int>(self.request<int>(sink, 1, infinite));
+    resumed = true;  // must never run: the frame is gone
+    (void)r;
+  });
+  for (int i = 0; i < 400 && !waiting.load(); ++i) std::this_thread::sleep_for(5ms);
+  std::this_thread::sleep_for(10ms);
+  rt.send_exit(waiter, exit_reason::kill());  // breaks the request's promise mid-teardown
+  for (int i = 0; i < 400 && rt.live_actors() > 1; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(rt.live_actors(), 1u);
+  EXPECT_FALSE(resumed.load());
 }
 
 TEST(FutureInActor, WithinOnRuntimeTimers) {

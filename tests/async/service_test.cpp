@@ -185,6 +185,43 @@ TEST(Filter, CircuitBreakerOpensProbesAndCloses) {
   EXPECT_EQ(backend.calls.size(), 6u);
 }
 
+TEST(Filter, CircuitBreakerIgnoresOutcomesFromAnotherState) {
+  manual_timers clock;
+  manual_backend backend;
+  breaker_filter guard(clock, {.failures_to_open = 2, .open_for = 1s});
+  auto client = guard | backend.as_service();
+  future<int> slow = client(0);  // admitted while closed, answers late
+  for (int i = 0; i < 2; ++i) {
+    future<int> f = client(i);
+    backend.calls.back().set_error(error(errc::timeout));
+  }
+  ASSERT_EQ(guard.core().state(), breaker_state::open);
+  clock.advance(1s);
+  future<int> probe = client(5);
+  EXPECT_EQ(guard.core().state(), breaker_state::half_open);
+  backend.calls[0].set_value(1);  // the stale call succeeds: not the probe
+  EXPECT_EQ(guard.core().state(), breaker_state::half_open);
+  backend.calls.back().set_value(2);  // the probe
+  EXPECT_EQ(guard.core().state(), breaker_state::closed);
+}
+
+TEST(Filter, CircuitBreakerLetsAnotherProbeGoWhenOneIsLost) {
+  manual_timers clock;
+  manual_backend backend;
+  breaker_filter guard(clock, {.failures_to_open = 1, .open_for = 1s});
+  auto client = guard | backend.as_service();
+  future<int> first = client(0);
+  backend.calls.back().set_error(error(errc::timeout));
+  clock.advance(1s);
+  future<int> lost_probe = client(1);  // never answered
+  EXPECT_EQ(client(2).poll()->error().code(), errc::circuit_open);
+  clock.advance(1s);
+  future<int> second_probe = client(3);
+  EXPECT_EQ(backend.calls.size(), 3u);
+  backend.calls.back().set_value(3);
+  EXPECT_EQ(guard.core().state(), breaker_state::closed);
+}
+
 TEST(Filter, ConcurrencyLimitRejectsWhenFull) {
   manual_backend backend;
   concurrency_limit_filter limit(2);

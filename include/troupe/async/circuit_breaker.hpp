@@ -5,7 +5,11 @@
 //              backend never saw them) for `open_for`, doubled after each
 //              failed probe up to `max_open_for`
 //   half-open  one probe call passes (the others fail fast); its success
-//              closes the circuit, its failure opens it again
+//              closes the circuit, its failure opens it again. A probe
+//              with no outcome after the current open period counts as
+//              lost: another probe may go.
+// Only outcomes of calls admitted in the current state count: a slow call
+// from before the circuit opened cannot close it, or reopen it, later.
 // Which failures count is the `counts_as_failure` predicate's choice (by
 // default every failure but errc::interrupted, which the caller chose).
 #pragma once
@@ -14,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "troupe/async/service.hpp"
 #include "troupe/async/timer_source.hpp"
@@ -29,14 +34,22 @@ struct breaker_options {
 
 enum class breaker_state { closed, open, half_open };
 
+// A call let through: which state period admitted it, and whether it is
+// the half-open probe.
+struct breaker_ticket {
+  std::uint64_t generation = 0;
+  bool probe = false;
+};
+
 // The state machine; thread-safe. Exposed for observation and tests.
 class breaker_core {
  public:
   breaker_core(timer_source& timers, breaker_options options);
-  // Whether a call may go ahead now; a half-open circuit lets one through.
-  bool allow();
-  void on_success();
-  void on_failure(const error& e);
+  // A ticket if a call may go ahead now (a half-open circuit lets one
+  // probe through), else nothing: fail fast.
+  std::optional<breaker_ticket> admit();
+  void on_success(const breaker_ticket& ticket);
+  void on_failure(const breaker_ticket& ticket, const error& e);
   breaker_state state() const;
   std::uint64_t rejected() const;
   std::uint64_t times_opened() const;
@@ -44,14 +57,17 @@ class breaker_core {
 
  private:
   void open_locked(time_point now);
+  void move_to_locked(breaker_state next);
   timer_source& timers_;
   const breaker_options options_;
   mutable std::mutex mutex_;
   breaker_state state_ = breaker_state::closed;
+  std::uint64_t generation_ = 0;  // bumped on every change of state
   unsigned consecutive_failures_ = 0;
   time_point reopen_at_{};
   duration current_open_for_;
   bool probe_in_flight_ = false;
+  time_point probe_started_{};
   std::uint64_t rejected_ = 0;
   std::uint64_t opened_ = 0;
 };
@@ -67,13 +83,14 @@ class breaker_filter {
   template <class Req, class Rep>
   service<Req, Rep> wrap(service<Req, Rep> next) const {
     return service<Req, Rep>([core = core_, next = std::move(next)](Req request) -> future<Rep> {
-      if (!core->allow()) return make_failed<Rep>(core->rejection());
+      const std::optional<breaker_ticket> ticket = core->admit();
+      if (!ticket) return make_failed<Rep>(core->rejection());
       future<Rep> reply = next(std::move(request));
-      detail::on_complete(reply, [core](const result<Rep>& r) {
+      detail::on_complete(reply, [core, t = *ticket](const result<Rep>& r) {
         if (r)
-          core->on_success();
+          core->on_success(t);
         else
-          core->on_failure(r.error());
+          core->on_failure(t, r.error());
       });
       return reply;
     });

@@ -83,7 +83,14 @@ auto collect(std::vector<future<T>> fs) {
                        g->out.try_set_error(r.error());
                        return;
                      }
-                     if constexpr (!std::is_void_v<T>) g->slots[i].emplace(*r);
+                     if constexpr (!std::is_void_v<T>) {
+                       try {
+                         g->slots[i].emplace(*r);
+                       } catch (...) {
+                         g->out.try_set_error(error::from_exception(std::current_exception()));
+                         return;
+                       }
+                     }
                      // acq_rel: the last one sees every slot written.
                      if (g->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
                      if constexpr (std::is_void_v<T>) {
@@ -91,8 +98,12 @@ auto collect(std::vector<future<T>> fs) {
                      } else {
                        std::vector<T> values;
                        values.reserve(g->slots.size());
-                       for (auto& slot : g->slots) values.push_back(std::move(*slot));
-                       g->out.try_set_value(std::move(values));
+                       try {
+                         for (auto& slot : g->slots) values.push_back(std::move(*slot));
+                         g->out.try_set_value(std::move(values));
+                       } catch (...) {
+                         g->out.try_set_error(error::from_exception(std::current_exception()));
+                       }
                      }
                    },
                    nullptr, true);
@@ -121,12 +132,21 @@ future<std::vector<result<T>>> collect_results(std::vector<future<T>> fs) {
   for (std::size_t i = 0; i < fs.size(); ++i) {
     detail::attach(*fs[i].state(),
                    [g, i](const result<T>& r) {
-                     g->slots[i].emplace(r);
+                     try {
+                       g->slots[i].emplace(r);
+                     } catch (...) {
+                       g->out.try_set_error(error::from_exception(std::current_exception()));
+                       return;
+                     }
                      if (g->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-                     std::vector<result<T>> outcomes;
-                     outcomes.reserve(g->slots.size());
-                     for (auto& slot : g->slots) outcomes.push_back(std::move(*slot));
-                     g->out.try_set_value(std::move(outcomes));
+                     try {
+                       std::vector<result<T>> outcomes;
+                       outcomes.reserve(g->slots.size());
+                       for (auto& slot : g->slots) outcomes.push_back(std::move(*slot));
+                       g->out.try_set_value(std::move(outcomes));
+                     } catch (...) {
+                       g->out.try_set_error(error::from_exception(std::current_exception()));
+                     }
                    },
                    nullptr, true);
   }
@@ -156,10 +176,14 @@ future<std::tuple<Ts...>> join(future<Ts>... fs) {
                        g->out.try_set_error(r.error());
                        return;
                      }
-                     std::get<I>(g->slots).emplace(*r);
-                     if (g->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-                     g->out.try_set_value(std::apply(
-                         [](auto&... slot) { return out_type(std::move(*slot)...); }, g->slots));
+                     try {
+                       std::get<I>(g->slots).emplace(*r);
+                       if (g->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+                       g->out.try_set_value(std::apply(
+                           [](auto&... slot) { return out_type(std::move(*slot)...); }, g->slots));
+                     } catch (...) {
+                       g->out.try_set_error(error::from_exception(std::current_exception()));
+                     }
                    },
                    nullptr, true);
   };
@@ -180,7 +204,13 @@ future<std::pair<std::size_t, result<T>>> select(std::vector<future<T>> fs) {
   detail::interrupt_all_on(out, fs);
   for (std::size_t i = 0; i < fs.size(); ++i)
     detail::attach(*fs[i].state(),
-                   [out, i](const result<T>& r) mutable { out.try_set_value(out_type(i, r)); },
+                   [out, i](const result<T>& r) mutable {
+                     try {
+                       out.try_set_value(out_type(i, r));
+                     } catch (...) {
+                       out.try_set_error(error::from_exception(std::current_exception()));
+                     }
+                   },
                    nullptr, true);
   return first;
 }

@@ -158,7 +158,7 @@ class [[nodiscard]] future {
     using U = typename detail::map_result<F, T>::type;
     promise<U> out;
     future<U> next = out.get_future();
-    next.s_->forward_interrupts_fresh(s_.get());
+    next.s_->forward_interrupts_fresh(state());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      if (!r)
@@ -178,7 +178,7 @@ class [[nodiscard]] future {
     using U = typename inner::value_type;
     promise<U> out;
     future<U> next = out.get_future();
-    next.s_->forward_interrupts_fresh(s_.get());
+    next.s_->forward_interrupts_fresh(state());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      if (!r) {
@@ -207,7 +207,7 @@ class [[nodiscard]] future {
   future<T> rescue(F f) const {
     promise<T> out;
     future<T> next = out.get_future();
-    next.s_->forward_interrupts_fresh(s_.get());
+    next.s_->forward_interrupts_fresh(state());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      if (r) {
@@ -232,7 +232,7 @@ class [[nodiscard]] future {
   future<T> handle(F f) const {
     promise<T> out;
     future<T> next = out.get_future();
-    next.s_->forward_interrupts_fresh(s_.get());
+    next.s_->forward_interrupts_fresh(state());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      if (r) {
@@ -260,7 +260,7 @@ class [[nodiscard]] future {
   future<T> ensure(F f) const {
     promise<T> out;
     future<T> next = out.get_future();
-    next.s_->forward_interrupts_fresh(s_.get());
+    next.s_->forward_interrupts_fresh(state());
     detail::attach(*state(),
                    [out = std::move(out), f = std::move(f)](const result<T>& r) mutable {
                      try {
@@ -275,10 +275,18 @@ class [[nodiscard]] future {
     return next;
   }
 
-  // Side effect on completion: f(const result<T>&). Returns *this.
+  // Side effect on completion: f(const result<T>&). Returns *this. An
+  // exception from f has nowhere to go and is dropped.
   template <class F>
   const future& respond(F f) const {
-    detail::attach(*state(), std::move(f), nullptr, false);
+    detail::attach(*state(),
+                   [f = std::move(f)](const result<T>& r) mutable {
+                     try {
+                       f(r);
+                     } catch (...) {
+                     }
+                   },
+                   nullptr, false);
     return *this;
   }
 
@@ -295,7 +303,7 @@ class [[nodiscard]] future {
   future<T> via(executor& exec) const {
     promise<T> out;
     future<T> next = out.get_future();
-    next.s_->forward_interrupts_fresh(s_.get());
+    next.s_->forward_interrupts_fresh(state());
     detail::attach(*state(),
                    [out = std::move(out)](const result<T>& r) mutable { out.try_set_result(r); },
                    &exec, false);
@@ -372,8 +380,10 @@ class promise {
   }
 
   // False if already set.
+  // The value is built before the promise is claimed: if T's constructor
+  // throws, the exception reaches the caller and the promise stays unset.
   template <class... Args>
-  bool try_set_value(Args&&... args) noexcept {
+  bool try_set_value(Args&&... args) {
     if constexpr (std::is_void_v<T>) {
       static_assert(sizeof...(Args) == 0);
       return s_->set();
@@ -387,6 +397,10 @@ class promise {
   // Completes this promise with whatever `source` completes with, and
   // passes interrupts on to it (Finagle's become).
   void become(future<T> source) {
+    if (!source.valid()) {
+      try_set_error(error(errc::broken_promise, "became an empty future"));
+      return;
+    }
     s_->forward_interrupts(source.state());
     detail::attach(*source.state(),
                    [out = *this](const result<T>& r) mutable { out.try_set_result(r); }, nullptr,

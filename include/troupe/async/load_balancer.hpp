@@ -30,8 +30,11 @@ std::size_t pick_instance(balance how, const std::atomic<std::size_t>* outstandi
 
 template <class Req, class Rep>
 class balancer {
+  struct only_make {};
+
  public:
-  balancer(std::vector<service<Req, Rep>> backends, balance how)
+  // Made by make() only: calls keep the balancer alive through self_.
+  balancer(only_make, std::vector<service<Req, Rep>> backends, balance how)
       : how_(how), backends_(std::move(backends)),
         outstanding_(std::make_unique<std::atomic<std::size_t>[]>(backends_.size())) {
     if (backends_.empty()) throw std::invalid_argument("troupe::load_balance: no backends");
@@ -54,7 +57,7 @@ class balancer {
   std::size_t size() const noexcept { return backends_.size(); }
 
   static std::shared_ptr<balancer> make(std::vector<service<Req, Rep>> backends, balance how) {
-    auto b = std::make_shared<balancer>(std::move(backends), how);
+    auto b = std::make_shared<balancer>(only_make{}, std::move(backends), how);
     b->self_ = b;
     return b;
   }

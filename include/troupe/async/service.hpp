@@ -52,7 +52,9 @@ class service {
 
   future<Rep> operator()(Req request) const {
     try {
-      return impl_->call(std::move(request));
+      future<Rep> reply = impl_->call(std::move(request));
+      if (!reply.valid()) return make_failed<Rep>(error(errc::broken_promise, "service returned no future"));
+      return reply;
     } catch (...) {
       return make_failed<Rep>(error::from_exception(std::current_exception()));
     }

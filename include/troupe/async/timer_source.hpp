@@ -38,8 +38,10 @@ class timer_source {
   virtual std::shared_ptr<pending_call> call_after(duration delay, std::function<void()> fn) = 0;
 };
 
-// A runtime's timing wheel (virtual time under a simulation). A cheap view:
-// it may be made on the fly; the runtime must outlive the calls.
+// A runtime's timing wheel (virtual time under a simulation). A cheap view
+// over the runtime. Filters (timeout, retry, breaker) keep a reference to
+// the timer_source they are given: keep the runtime_timers object alive as
+// long as the services made with them (within(rt, d) needs no such care).
 class runtime_timers final : public timer_source {
  public:
   explicit runtime_timers(runtime& rt) noexcept : rt_(rt) {}

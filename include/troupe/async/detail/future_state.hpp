@@ -68,6 +68,8 @@ struct callback_node {
   // The runtime's own plumbing (linking one future to another, counting):
   // runs as is wherever it completes, attaches nothing of the user's.
   bool plumbing = false;
+  // Queued on a trampoline only to be discarded (see discard_later).
+  bool discard_only = false;
   // The request context current when it was attached, restored around it.
   std::shared_ptr<const request_context> context;
 
