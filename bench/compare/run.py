@@ -43,9 +43,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_SRC = os.path.join(HERE, "peers")
-ALL_BENCHES = ["pingpong", "fanin", "spawn", "ring", "idle", "supervised"]
+ALL_BENCHES = ["pingpong", "fanin", "spawn", "ring", "idle", "supervised", "pairs"]
 # Benchmarks only troupe runs (no peer version); reported with no ratios.
-TROUPE_ONLY = {"supervised"}
+TROUPE_ONLY = {"supervised", "pairs"}
 ALL_PEERS = ["caf", "erlang", "go"]
 
 

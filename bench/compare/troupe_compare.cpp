@@ -81,6 +81,44 @@ int pingpong(double scale) {
   return 0;
 }
 
+// pairs: 64 independent ping-pong pairs at once, 100,000 round trips each:
+// aggregate messages per second. Unlike the others it has parallelism to
+// find, so it shows how the scheduler scales with cores (troupe only).
+int pairs(double scale) {
+  constexpr int pair_count = 64;
+  const long rounds = static_cast<long>(100'000 * scale);
+  runtime rt;
+  scoped_actor self(rt);
+  auto me = self.pid();
+  std::vector<pid> pingers;
+  for (int i = 0; i < pair_count; ++i) {
+    auto ponger = rt.spawn([me](actor& a) -> behavior {
+      return {[&a, me, pings = 0L](ball b) mutable {
+        ++pings;
+        if (b.remaining == 0)
+          a.send(me, done{pings, 0});
+        else
+          a.reply(ball{b.remaining});
+      }};
+    });
+    pingers.push_back(rt.spawn([ponger](actor& a) -> behavior {
+      return {[&a, ponger](ball b) { a.send(ponger, ball{b.remaining - 1}); }};
+    }));
+  }
+  auto t0 = bench_clock::now();
+  for (auto& p : pingers) rt.send(p, ball{rounds + 1});
+  long total = 0;
+  for (int i = 0; i < pair_count; ++i) {
+    auto r = self.receive<done>(600s);
+    if (!r) fail("pairs", "a pair did not finish");
+    total += r->count;
+  }
+  double elapsed = seconds_since(t0);
+  if (total != pair_count * (rounds + 1)) fail("pairs", "a ponger missed pings");
+  emit("pairs", "msgs_per_sec", 2.0 * static_cast<double>(total) / elapsed);
+  return 0;
+}
+
 int fanin(double scale) {
   constexpr int senders = 4;
   const long per_sender = static_cast<long>(2'500'000 * scale);
@@ -323,7 +361,7 @@ int supervised(double scale) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <pingpong|fanin|spawn|ring|idle> [scale]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised> [scale]\n", argv[0]);
     return 2;
   }
   std::string bench = argv[1];
@@ -331,6 +369,7 @@ int main(int argc, char** argv) {
   if (scale <= 0) scale = 1.0;
   if (bench == "pingpong") return pingpong(scale);
   if (bench == "fanin") return fanin(scale);
+  if (bench == "pairs") return pairs(scale);
   if (bench == "spawn") return spawn(scale);
   if (bench == "ring") return ring(scale);
   if (bench == "idle") return idle(scale);

@@ -1,5 +1,7 @@
 #include "troupe/core/runtime.hpp"
 
+#include <sched.h>
+
 #include <thread>
 
 #include "actor_cell.hpp"
@@ -7,7 +9,15 @@
 
 namespace troupe {
 
+// The cores this process may run on (taskset, cgroup cpusets), not the
+// cores the machine has: more workers than that only time-slice.
 unsigned default_worker_count() noexcept {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+    const int usable = CPU_COUNT(&allowed);
+    if (usable > 0) return static_cast<unsigned>(usable);
+  }
   unsigned cores = std::thread::hardware_concurrency();
   return cores == 0 ? 1 : cores;
 }
