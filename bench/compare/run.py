@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Comparison benchmark runner: troupe vs. CAF, Erlang/OTP and Go.
+"""Comparison benchmark runner: troupe vs. CAF, Erlang/OTP, Go, Boost.Fiber.
 
 Usage:
   run.py --build-dir DIR [--troupe-bin PATH] [--benches pingpong,fanin,...]
-         [--runs 3] [--scale 1.0] [--peers caf,erlang,go] [--timeout 300]
+         [--runs 3] [--scale 1.0] [--peers caf,erlang,go,fiber]
+         [--timeout 300]
 
 Every program follows one contract: `<program> <bench> [scale]` prints one
 JSON line per metric, e.g.
@@ -21,12 +22,23 @@ Peers are built into DIR/peers (rebuilt only when the source is newer):
   go      GOCACHE=DIR/peers/go/cache go build -p 1 -o DIR/peers/go/go_bench
               peers/go/main.go                (standard library only)
           run: DIR/peers/go/go_bench <bench> <scale>
+  fiber   g++ -O2 -std=c++17 peers/fiber/main.cpp
+              -o DIR/peers/fiber/fiber_bench -lboost_fiber -lboost_context
+              -lpthread                       (needs boost/fiber/all.hpp)
+          run: DIR/peers/fiber/fiber_bench <bench> <scale>
   troupe  --troupe-bin (default DIR/bench/troupe_compare) <bench> <scale>
 
+Not every peer implements every bench (PEER_BENCHES): the actor benches
+(pingpong, fanin, spawn, ring, idle) run on troupe, caf, erlang and go; the
+channel benches (chan_pingpong, chan_buffered, chan_select) on troupe, go and
+fiber; supervised and pairs on troupe only. A peer is quietly left out of the
+benches it does not implement, and not built at all when it implements none
+of the selected ones.
+
 A peer whose toolchain is missing is skipped with a note on stderr. For each
-bench the runtimes run alternately (troupe, caf, erlang, go, troupe, ...) for
---runs rounds. Output on stdout: every individual result line, then per
-(bench, runtime, metric) a median line and per (bench, metric, peer) a ratio
+bench the runtimes run alternately (troupe, caf, erlang, go, fiber, troupe,
+...) for --runs rounds. Output on stdout: every individual result line, then
+per (bench, runtime, metric) a median line and per (bench, metric, peer) a ratio
 line "troupe/<peer>" with which direction is better. A failing run is
 reported on stderr and that runtime's results for the bench are dropped. The
 exit status is non-zero only if the troupe binary fails.
@@ -43,10 +55,21 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_SRC = os.path.join(HERE, "peers")
-ALL_BENCHES = ["pingpong", "fanin", "spawn", "ring", "idle", "supervised", "pairs"]
+ACTOR_BENCHES = ["pingpong", "fanin", "spawn", "ring", "idle"]
 # Benchmarks only troupe runs (no peer version); reported with no ratios.
-TROUPE_ONLY = {"supervised", "pairs"}
-ALL_PEERS = ["caf", "erlang", "go"]
+TROUPE_ONLY = ["supervised", "pairs"]
+# Plain channels (no actors): troupe's channels vs. Go channels and
+# Boost.Fiber channels.
+CHANNEL_BENCHES = ["chan_pingpong", "chan_buffered", "chan_select"]
+ALL_BENCHES = ACTOR_BENCHES + TROUPE_ONLY + CHANNEL_BENCHES
+ALL_PEERS = ["caf", "erlang", "go", "fiber"]
+# The benches each peer implements (troupe implements all of them).
+PEER_BENCHES = {
+    "caf": set(ACTOR_BENCHES),
+    "erlang": set(ACTOR_BENCHES),
+    "go": set(ACTOR_BENCHES) | set(CHANNEL_BENCHES),
+    "fiber": set(CHANNEL_BENCHES),
+}
 
 
 def note(msg):
@@ -128,7 +151,31 @@ def build_go(out):
     return lambda bench, scale: [binary, bench, scale]
 
 
-BUILDERS = {"caf": build_caf, "erlang": build_erlang, "go": build_go}
+def build_fiber(out):
+    cxx = os.environ.get("CXX", "g++")
+    if shutil.which(cxx) is None:
+        note("skipping fiber: no C++ compiler (%s)" % cxx)
+        return None
+    probe = subprocess.run([cxx, "-std=c++17", "-E", "-x", "c++", "-"],
+                           input="#include <boost/fiber/all.hpp>\n",
+                           text=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    if probe.returncode != 0:
+        note("skipping fiber: Boost.Fiber headers (boost/fiber/all.hpp) not "
+             "found (install libboost-fiber-dev)")
+        return None
+    src = os.path.join(PEERS_SRC, "fiber", "main.cpp")
+    binary = os.path.join(out, "fiber_bench")
+    if newer(src, binary) and not build_step(
+            [cxx, "-O2", "-std=c++17", src, "-o", binary,
+             "-lboost_fiber", "-lboost_context", "-lpthread"]):
+        note("skipping fiber: build failed")
+        return None
+    return lambda bench, scale: [binary, bench, scale]
+
+
+BUILDERS = {"caf": build_caf, "erlang": build_erlang, "go": build_go,
+            "fiber": build_fiber}
 
 
 def run_once(runtime, argv, bench, timeout):
@@ -208,6 +255,8 @@ def main():
         note("skipping troupe: %s not found (build the troupe_compare target)"
              % troupe)
     for p in peers:
+        if not PEER_BENCHES[p].intersection(benches):
+            continue  # implements none of the selected benches
         out = os.path.join(build_dir, "peers", p)
         os.makedirs(out, exist_ok=True)
         argv_fn = BUILDERS[p](out)
@@ -223,7 +272,8 @@ def main():
         failed = set()
         for _ in range(args.runs):
             for name, argv_fn in runtimes:
-                if name in failed or (bench in TROUPE_ONLY and name != "troupe"):
+                if name in failed or (name != "troupe" and
+                                      bench not in PEER_BENCHES[name]):
                     continue
                 res = run_once(name, argv_fn(bench, scale), bench, args.timeout)
                 if res is None:

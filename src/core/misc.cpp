@@ -42,6 +42,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::already_satisfied: return "already_satisfied";
     case errc::overloaded: return "overloaded";
     case errc::circuit_open: return "circuit_open";
+    case errc::closed: return "closed";
   }
   return "unknown";
 }

@@ -27,6 +27,7 @@ enum class errc {
   already_satisfied,  // a promise was set twice
   overloaded,         // rejected at once to shed load (a concurrency limit)
   circuit_open,       // a circuit breaker is failing requests fast
+  closed,             // the channel is closed
 };
 
 std::string_view to_string(errc code) noexcept;

@@ -17,6 +17,21 @@
 //	idle      1e5 actors blocked on their inbox (each acks once started);
 //	          RSS growth / 1e5, then stop all and count stop acks.
 //
+// Channel benches (plain goroutines and channels, no actor inboxes):
+//
+//	chan_pingpong  two goroutines, two unbuffered channels (ping, pong),
+//	               N=1e6 round trips; the ponger counts pings (== N) and
+//	               echoes each value, which the pinger checks.
+//	chan_buffered  one channel of capacity 1024, 4 producers x 2.5e6 ints
+//	               (0..n-1), closed once all producers are done; one
+//	               consumer ranges over it. Check count == 4n and
+//	               sum == 4 * n(n-1)/2.
+//	chan_select    4 channels of capacity 128, one producer per channel
+//	               sending 1e6 ints (0..n-1) then closing it; one consumer
+//	               selects over the 4 until all are closed and drained
+//	               (a closed channel is set to nil to drop its case).
+//	               Check count == 4n and sum == 4 * n(n-1)/2.
+//
 // Output: one JSON line per metric on stdout; on a failed check, a message
 // on stderr and exit status 1.
 package main
@@ -26,6 +41,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -216,6 +232,119 @@ func idle(name string, n int64) {
 	emit(name, "bytes_per_actor", float64(rss1-rss0)/float64(n))
 }
 
+func chanPingpong(name string, n int64) {
+	ping := make(chan int64)
+	pong := make(chan int64)
+	count := make(chan int64)
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() { // ponger
+		var pings int64
+		for v := range ping {
+			pings++
+			pong <- v
+		}
+		count <- pings
+	}()
+	go func() { // pinger
+		for i := int64(0); i < n; i++ {
+			ping <- i
+			if v := <-pong; v != i {
+				fail("chan_pingpong echo %d, expected %d", v, i)
+			}
+		}
+		close(done)
+	}()
+	<-done
+	el := time.Since(t0)
+	close(ping)
+	if pings := <-count; pings != n {
+		fail("ponger counted %d pings, expected %d", pings, n)
+	}
+	emit(name, "ns_per_roundtrip", float64(el.Nanoseconds())/float64(n))
+}
+
+func chanBuffered(name string, n int64) {
+	const producers = 4
+	total := producers * n
+	expected := producers * (n * (n - 1) / 2)
+	t0 := time.Now()
+	ch := make(chan int64, 1024)
+	var wg sync.WaitGroup
+	wg.Add(producers)
+	for p := 0; p < producers; p++ {
+		go func() {
+			defer wg.Done()
+			for i := int64(0); i < n; i++ {
+				ch <- i
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(ch) }()
+	var count, sum int64
+	for x := range ch { // the consumer is the main goroutine
+		sum += x
+		count++
+	}
+	el := time.Since(t0)
+	if count != total || sum != expected {
+		fail("chan_buffered count %d sum %d, expected %d / %d", count, sum, total, expected)
+	}
+	emit(name, "msgs_per_sec", float64(total)/el.Seconds())
+}
+
+func chanSelect(name string, n int64) {
+	const producers = 4
+	total := producers * n
+	expected := producers * (n * (n - 1) / 2)
+	t0 := time.Now()
+	var chs [producers]chan int64
+	for p := range chs {
+		chs[p] = make(chan int64, 128)
+		go func(c chan int64) {
+			for i := int64(0); i < n; i++ {
+				c <- i
+			}
+			close(c)
+		}(chs[p])
+	}
+	c0, c1, c2, c3 := chs[0], chs[1], chs[2], chs[3]
+	var count, sum int64
+	for open := producers; open > 0; { // the consumer is the main goroutine
+		var x int64
+		var ok bool
+		select {
+		case x, ok = <-c0:
+			if !ok {
+				c0 = nil
+			}
+		case x, ok = <-c1:
+			if !ok {
+				c1 = nil
+			}
+		case x, ok = <-c2:
+			if !ok {
+				c2 = nil
+			}
+		case x, ok = <-c3:
+			if !ok {
+				c3 = nil
+			}
+		}
+		if !ok {
+			open--
+			continue
+		}
+		sum += x
+		count++
+	}
+	el := time.Since(t0)
+	if count != total || sum != expected {
+		fail("chan_select count %d sum %d, expected %d / %d", count, sum, total, expected)
+	}
+	emit(name, "msgs_per_sec", float64(total)/el.Seconds())
+}
+
 func max64(a, b int64) int64 {
 	if a > b {
 		return a
@@ -225,7 +354,7 @@ func max64(a, b int64) int64 {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go_bench pingpong|fanin|spawn|ring|idle [scale]")
+		fmt.Fprintln(os.Stderr, "usage: go_bench pingpong|fanin|spawn|ring|idle|chan_pingpong|chan_buffered|chan_select [scale]")
 		os.Exit(2)
 	}
 	scale := 1.0
@@ -249,6 +378,12 @@ func main() {
 		ring(name, scaled(10000000))
 	case "idle":
 		idle(name, scaled(100000))
+	case "chan_pingpong":
+		chanPingpong(name, scaled(1000000))
+	case "chan_buffered":
+		chanBuffered(name, scaled(2500000))
+	case "chan_select":
+		chanSelect(name, scaled(1000000))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown bench:", name)
 		os.Exit(2)

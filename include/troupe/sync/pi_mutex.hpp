@@ -1,0 +1,88 @@
+// pi_mutex: a mutex with priority inheritance (POSIX PTHREAD_PRIO_INHERIT).
+//
+// While a higher-priority thread waits for it, the holder runs at that
+// priority, so a medium-priority thread cannot starve the holder and,
+// through it, the waiter (the Mars Pathfinder priority inversion). Named
+// mutexes take part in lock-order checking (lock_order.hpp).
+//
+//   pi_mutex bus("bus");
+//   std::lock_guard hold(bus);
+#pragma once
+
+#include <pthread.h>
+
+#include <mutex>
+#include <source_location>
+
+#include "troupe/sync/lock_order.hpp"
+
+namespace troupe {
+
+class pi_mutex {
+ public:
+  // Throws std::system_error if the platform has no priority inheritance.
+  explicit pi_mutex(const char* name = nullptr);
+  ~pi_mutex();
+  pi_mutex(const pi_mutex&) = delete;
+  pi_mutex& operator=(const pi_mutex&) = delete;
+
+  void lock(const std::source_location& where = std::source_location::current());
+  bool try_lock(const std::source_location& where = std::source_location::current());
+  void unlock();
+  const char* name() const noexcept { return name_; }
+  pthread_mutex_t* native_handle() noexcept { return &mutex_; }
+
+ private:
+  pthread_mutex_t mutex_;
+  const char* name_;
+};
+
+// A plain mutex that takes part in lock-order checking.
+class named_mutex {
+ public:
+  explicit named_mutex(const char* name) : name_(name) {}
+  void lock(const std::source_location& where = std::source_location::current()) {
+    mutex_.lock();
+    if (detail::lock_order_on()) detail::lock_acquired(this, name_, where);
+  }
+  bool try_lock(const std::source_location& where = std::source_location::current()) {
+    if (!mutex_.try_lock()) return false;
+    if (detail::lock_order_on()) detail::lock_acquired(this, name_, where);
+    return true;
+  }
+  void unlock() {
+    if (detail::lock_order_on()) detail::lock_released(this);
+    mutex_.unlock();
+  }
+  const char* name() const noexcept { return name_; }
+
+ private:
+  std::mutex mutex_;
+  const char* name_;
+};
+
+}  // namespace troupe
+
+namespace troupe {
+
+// A scoped hold that records the caller's line for lock-order reports
+// (std::lock_guard would record a line inside <mutex>):
+//   auto held = hold(bus);
+template <class Mutex>
+class [[nodiscard]] scoped_hold {
+ public:
+  scoped_hold(Mutex& m, const std::source_location& where) : m_(m) { m_.lock(where); }
+  ~scoped_hold() { m_.unlock(); }
+  scoped_hold(const scoped_hold&) = delete;
+  scoped_hold& operator=(const scoped_hold&) = delete;
+
+ private:
+  Mutex& m_;
+};
+
+template <class Mutex>
+scoped_hold<Mutex> hold(Mutex& m, const std::source_location& where = std::source_location::current()) {
+  return scoped_hold<Mutex>(m, where);
+}
+
+}  // namespace troupe

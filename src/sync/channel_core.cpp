@@ -1,0 +1,430 @@
+// Channels and select: see include/troupe/sync/detail/channel_core.hpp for
+// the invariants (one mutex per channel, one CAS decides which case of a
+// waiter fires, results written under the lock, wake-ups after unlocking,
+// channels locked in address order, cases polled in random order).
+#include "troupe/sync/detail/channel_core.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <new>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "troupe/core/actor.hpp"
+#include "troupe/core/context.hpp"
+#include "troupe/core/runtime.hpp"
+
+namespace troupe::detail {
+
+// ---- queues and the channel ------------------------------------------------------
+
+void entry_queue::push(chan_entry* e) noexcept {
+  e->next = nullptr;
+  e->prev = tail;
+  if (tail)
+    tail->next = e;
+  else
+    head = e;
+  tail = e;
+  e->linked = true;
+}
+
+void entry_queue::unlink(chan_entry* e) noexcept {
+  if (!e->linked) return;
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    head = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    tail = e->prev;
+  e->prev = e->next = nullptr;
+  e->linked = false;
+}
+
+chan_entry* entry_queue::pop() noexcept {
+  chan_entry* e = head;
+  if (e) unlink(e);
+  return e;
+}
+
+chan_core::chan_core(const element_ops& element, std::size_t cap) : ops(element), capacity(cap) {
+  if (capacity > 0)
+    buffer = static_cast<unsigned char*>(
+        ::operator new(capacity * ops.size, std::align_val_t(std::max(ops.align, sizeof(void*)))));
+}
+
+chan_core::~chan_core() {
+  for (std::size_t i = 0; i < count; ++i) ops.destroy(element(i));
+  if (buffer) ::operator delete(buffer, std::align_val_t(std::max(ops.align, sizeof(void*))));
+}
+
+namespace {
+
+// Waiters to wake once every lock is released. Rarely more than one.
+class wake_list {
+ public:
+  void add(chan_waiter* w) {
+    if (count_ < inline_count)
+      inline_[count_++] = w;
+    else
+      more_.push_back(w);
+  }
+  void wake_all() noexcept {
+    for (std::size_t i = 0; i < count_; ++i) inline_[i]->wake();
+    for (chan_waiter* w : more_) w->wake();
+  }
+
+ private:
+  static constexpr std::size_t inline_count = 4;
+  chan_waiter* inline_[inline_count];
+  std::size_t count_ = 0;
+  std::vector<chan_waiter*> more_;
+};
+
+void fire(chan_entry* e, chan_status status, wake_list& wakes) {
+  e->waiter->fired = e->case_index;
+  e->waiter->status = status;
+  wakes.add(e->waiter);
+}
+
+// Tries one case with its channel locked (invariants 3 and 4).
+chan_status try_case_locked(const select_case& c, wake_list& wakes) {
+  chan_core& ch = *c.channel;
+  if (c.is_send) {
+    if (ch.closed) return chan_status::closed;
+    while (chan_entry* e = ch.receivers.pop()) {
+      if (!e->waiter->try_claim()) continue;  // stale: that waiter fired elsewhere
+      ch.ops.move_to_optional(e->slot, c.slot);
+      fire(e, chan_status::ok, wakes);
+      return chan_status::ok;
+    }
+    if (ch.count < ch.capacity) {
+      ch.ops.move_construct(ch.element(ch.count), c.slot);
+      ++ch.count;
+      return chan_status::ok;
+    }
+    return chan_status::would_block;
+  }
+  if (ch.count > 0) {
+    void* oldest = ch.element(0);
+    ch.ops.move_to_optional(c.slot, oldest);
+    ch.ops.destroy(oldest);
+    ch.head = (ch.head + 1) % ch.capacity;
+    --ch.count;
+    // A sender waiting on a full buffer takes the slot just freed.
+    while (chan_entry* e = ch.senders.pop()) {
+      if (!e->waiter->try_claim()) continue;
+      ch.ops.move_construct(ch.element(ch.count), e->slot);
+      ++ch.count;
+      fire(e, chan_status::ok, wakes);
+      break;
+    }
+    return chan_status::ok;
+  }
+  while (chan_entry* e = ch.senders.pop()) {
+    if (!e->waiter->try_claim()) continue;
+    ch.ops.move_to_optional(c.slot, e->slot);
+    fire(e, chan_status::ok, wakes);
+    return chan_status::ok;
+  }
+  return ch.closed ? chan_status::closed : chan_status::would_block;
+}
+
+// The distinct channels of a select, locked in address order (invariant 5).
+class channel_locks {
+ public:
+  channel_locks(const select_case* cases, int count) {
+    for (int i = 0; i < count; ++i) add(cases[i].channel);
+    std::sort(begin(), end());
+    size_ = static_cast<std::size_t>(std::unique(begin(), end()) - begin());
+  }
+  void lock() {
+    for (std::size_t i = 0; i < size_; ++i) at(i)->mutex.lock();
+  }
+  void unlock() {
+    for (std::size_t i = size_; i-- > 0;) at(i)->mutex.unlock();
+  }
+
+ private:
+  static constexpr std::size_t inline_count = 8;
+  void add(chan_core* c) {
+    if (more_.empty() && size_ < inline_count) {
+      inline_[size_++] = c;
+      return;
+    }
+    if (more_.empty()) more_.assign(inline_, inline_ + size_);
+    more_.push_back(c);
+    ++size_;
+  }
+  chan_core** begin() { return more_.empty() ? inline_ : more_.data(); }
+  chan_core** end() { return begin() + size_; }
+  chan_core* at(std::size_t i) { return begin()[i]; }
+  chan_core* inline_[inline_count];
+  std::vector<chan_core*> more_;
+  std::size_t size_ = 0;
+};
+
+std::uint32_t random_below(std::uint32_t n) {
+  thread_local std::uint64_t state =
+      0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(
+                                  std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return static_cast<std::uint32_t>((state >> 32) % n);
+}
+
+// Tries the cases in a random order (all channels locked).
+bool poll_locked(const select_case* cases, int count, select_outcome& out, wake_list& wakes) {
+  if (count == 1) {
+    chan_status st = try_case_locked(cases[0], wakes);
+    if (st == chan_status::would_block) return false;
+    out = {0, st};
+    return true;
+  }
+  int order_inline[16];
+  std::vector<int> order_more;
+  int* order = order_inline;
+  if (count > 16) {
+    order_more.resize(static_cast<std::size_t>(count));
+    order = order_more.data();
+  }
+  for (int i = 0; i < count; ++i) order[i] = i;
+  for (int i = count - 1; i > 0; --i)
+    std::swap(order[i], order[random_below(static_cast<std::uint32_t>(i + 1))]);
+  for (int k = 0; k < count; ++k) {
+    const int i = order[k];
+    chan_status st = try_case_locked(cases[i], wakes);
+    if (st == chan_status::would_block) continue;
+    out = {i, st};
+    return true;
+  }
+  return false;
+}
+
+void link_entries(const select_case* cases, int count, chan_entry* entries, chan_waiter* w) {
+  for (int i = 0; i < count; ++i) {
+    chan_entry& e = entries[i];
+    e.channel = cases[i].channel;
+    e.waiter = w;
+    e.slot = cases[i].slot;
+    e.is_send = cases[i].is_send;
+    e.case_index = i;
+    (e.is_send ? e.channel->senders : e.channel->receivers).push(&e);
+  }
+}
+
+void unlink_entries(chan_entry* entries, int count) {
+  for (int i = 0; i < count; ++i) {
+    chan_entry& e = entries[i];
+    if (e.linked) (e.is_send ? e.channel->senders : e.channel->receivers).unlink(&e);
+  }
+}
+
+// ---- a blocked thread ------------------------------------------------------------------
+
+long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value, const timespec* timeout) {
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout, nullptr, 0);
+}
+
+struct thread_waiter final : chan_waiter {
+  std::atomic<std::uint32_t> woken{0};
+  void wake() noexcept override {
+    // The owner may return (and its stack be reused) as soon as it sees the
+    // store: the futex call uses only the address, which is harmless even
+    // then (at worst a spurious wake-up of an unrelated futex waiter).
+    woken.store(1, std::memory_order_release);
+    futex(&woken, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  }
+  // False on timeout.
+  bool wait_until(std::chrono::steady_clock::time_point deadline) {
+    // A counterpart on another core often answers within microseconds:
+    // spin briefly before paying for a sleep and a wake-up.
+    for (int i = 0; i < 4000; ++i) {
+      if (woken.load(std::memory_order_acquire)) return true;
+      if (i > 2000) std::this_thread::yield();
+    }
+    while (!woken.load(std::memory_order_acquire)) {
+      if (deadline == std::chrono::steady_clock::time_point::max()) {
+        futex(&woken, FUTEX_WAIT_PRIVATE, 0, nullptr);
+        continue;
+      }
+      auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return false;
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      futex(&woken, FUTEX_WAIT_PRIVATE, 0, &ts);
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+select_outcome select_blocking(select_case* cases, int count, bool has_default,
+                               std::chrono::steady_clock::time_point deadline) {
+  channel_locks locks(cases, count);
+  wake_list wakes;
+  select_outcome out{default_fired, chan_status::ok};
+  locks.lock();
+  if (count > 0 && poll_locked(cases, count, out, wakes)) {
+    locks.unlock();
+    wakes.wake_all();
+    return out;
+  }
+  if (has_default || count == 0 || deadline <= std::chrono::steady_clock::now()) {
+    locks.unlock();
+    return {has_default || count == 0 ? default_fired : timeout_fired, chan_status::would_block};
+  }
+  thread_waiter waiter;
+  chan_entry inline_entries[4];
+  std::vector<chan_entry> more_entries;
+  chan_entry* entries = inline_entries;
+  if (count > 4) {
+    more_entries.resize(static_cast<std::size_t>(count));
+    entries = more_entries.data();
+  }
+  link_entries(cases, count, entries, &waiter);
+  locks.unlock();
+
+  bool timed_out = false;
+  if (!waiter.wait_until(deadline)) {
+    if (waiter.try_give_up())
+      timed_out = true;
+    else
+      waiter.wait_until(std::chrono::steady_clock::time_point::max());  // fired meanwhile
+  }
+  locks.lock();
+  unlink_entries(entries, count);
+  locks.unlock();
+  if (timed_out) return {timeout_fired, chan_status::would_block};
+  return {waiter.fired, waiter.status};
+}
+
+bool select_now(select_case* cases, int count, select_outcome& out) {
+  channel_locks locks(cases, count);
+  wake_list wakes;
+  locks.lock();
+  const bool done = poll_locked(cases, count, out, wakes);
+  locks.unlock();
+  wakes.wake_all();
+  return done;
+}
+
+void chan_close(chan_core& c) {
+  wake_list wakes;
+  {
+    std::lock_guard lock(c.mutex);
+    if (c.closed) return;
+    c.closed = true;
+    // Receivers wait only on an empty buffer: they see "closed" at once.
+    while (chan_entry* e = c.receivers.pop())
+      if (e->waiter->try_claim()) fire(e, chan_status::closed, wakes);
+    while (chan_entry* e = c.senders.pop())
+      if (e->waiter->try_claim()) fire(e, chan_status::closed, wakes);
+  }
+  wakes.wake_all();
+}
+
+// ---- a waiting coroutine ----------------------------------------------------------------
+
+struct coro_select_state final : chan_waiter {
+  std::vector<chan_entry> entries;
+  std::coroutine_handle<> handle;
+  troupe::pid home;  // the actor to resume in (null: resume inline)
+  timer_handle timer;
+
+  void wake() noexcept override {
+    // Nothing of *this is touched after the resume is handed off: the
+    // coroutine may finish and free this state at once.
+    std::coroutine_handle<> h = handle;
+    troupe::pid where = home;
+    if (!where) {
+      h.resume();
+      return;
+    }
+    // Even from the actor's own turn: resume between its messages.
+    run_in(where, [h](actor&) { h.resume(); });
+  }
+};
+
+coro_select::coro_select(select_case* cases, int count, std::chrono::steady_clock::duration timeout)
+    : cases_(cases), count_(count), timeout_(timeout) {}
+
+bool coro_select::ready_now() { return count_ > 0 && select_now(cases_, count_, outcome_); }
+
+bool coro_select::suspend(std::coroutine_handle<> h) {
+  auto st = std::make_shared<coro_select_state>();
+  st->handle = h;
+  if (actor* self = current_actor()) st->home = self->pid();
+  st->entries.resize(static_cast<std::size_t>(count_));
+  state_ = st;
+  channel_locks locks(cases_, count_);
+  wake_list wakes;
+  locks.lock();
+  // Something may have become ready since ready_now(): poll once more under
+  // the locks, then link; from here a counterpart can fire us.
+  select_outcome now{};
+  if (count_ > 0 && poll_locked(cases_, count_, now, wakes)) {
+    locks.unlock();
+    wakes.wake_all();
+    outcome_ = now;
+    state_.reset();
+    return false;  // done: do not suspend
+  }
+  link_entries(cases_, count_, st->entries.data(), st.get());
+  const bool timed = timeout_ != std::chrono::steady_clock::duration::max();
+  if (timed) {
+    actor* self = current_actor();
+    if (!self) {
+      unlink_entries(st->entries.data(), count_);
+      locks.unlock();
+      throw std::logic_error("troupe: a select timeout in a coroutine needs an actor's runtime");
+    }
+    std::weak_ptr<coro_select_state> weak = st;
+    st->timer = self->system().call_after(timeout_, [weak] {
+      auto s = weak.lock();
+      if (!s || !s->try_give_up()) return;
+      s->fired = timeout_fired;
+      s->status = chan_status::would_block;
+      s->wake();
+    });
+  }
+  locks.unlock();
+  return true;  // nothing of *this is touched from here: a counterpart may resume us
+}
+
+select_outcome coro_select::finish() {
+  if (!state_) return outcome_;
+  state_->timer.cancel();
+  channel_locks locks(cases_, count_);
+  locks.lock();
+  unlink_entries(state_->entries.data(), count_);
+  locks.unlock();
+  select_outcome out{state_->fired, state_->status};
+  state_.reset();
+  return out;
+}
+
+coro_select::~coro_select() {
+  if (!state_) return;
+  // The frame is going away while the coroutine waits: make sure no one
+  // fires it, then unlink (a counterpart that already won finished writing
+  // before we get the locks).
+  state_->try_give_up();
+  state_->timer.cancel();
+  channel_locks locks(cases_, count_);
+  locks.lock();
+  unlink_entries(state_->entries.data(), count_);
+  locks.unlock();
+}
+
+}  // namespace troupe::detail

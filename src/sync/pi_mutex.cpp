@@ -1,0 +1,36 @@
+#include "troupe/sync/pi_mutex.hpp"
+
+#include <cerrno>
+#include <system_error>
+
+namespace troupe {
+
+pi_mutex::pi_mutex(const char* name) : name_(name) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  int rc = pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+  if (rc == 0) rc = pthread_mutex_init(&mutex_, &attr);
+  pthread_mutexattr_destroy(&attr);
+  if (rc != 0) throw std::system_error(rc, std::generic_category(), "pi_mutex: PTHREAD_PRIO_INHERIT");
+}
+
+pi_mutex::~pi_mutex() { pthread_mutex_destroy(&mutex_); }
+
+void pi_mutex::lock(const std::source_location& where) {
+  if (int rc = pthread_mutex_lock(&mutex_); rc != 0)
+    throw std::system_error(rc, std::generic_category(), "pi_mutex::lock");
+  if (name_ && detail::lock_order_on()) detail::lock_acquired(this, name_, where);
+}
+
+bool pi_mutex::try_lock(const std::source_location& where) {
+  if (pthread_mutex_trylock(&mutex_) != 0) return false;
+  if (name_ && detail::lock_order_on()) detail::lock_acquired(this, name_, where);
+  return true;
+}
+
+void pi_mutex::unlock() {
+  if (name_ && detail::lock_order_on()) detail::lock_released(this);
+  pthread_mutex_unlock(&mutex_);
+}
+
+}  // namespace troupe
