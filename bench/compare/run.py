@@ -301,6 +301,14 @@ def main():
                 continue
             emit({"bench": bench, "metric": metric, "ratio": "troupe/" + name,
                   "value": t / med, "better": better(metric)})
+            # A troupe variant of the same metric ("ns_per_roundtrip@threads":
+            # the same work done by plain threads) is compared to it too.
+            for (tname, tmetric), tmed in medians.items():
+                if tname == "troupe" and tmetric.startswith(metric + "@"):
+                    variant = tmetric.split("@", 1)[1]
+                    emit({"bench": bench, "metric": metric,
+                          "ratio": "troupe(%s)/%s" % (variant, name),
+                          "value": tmed / med, "better": better(metric)})
     if troupe_failed:
         note("troupe failed at least one run")
         return 1

@@ -19,6 +19,12 @@
 
 using namespace troupe;
 using namespace std::chrono_literals;
+
+namespace troupe_bench {  // channel_benches.cpp
+int chan_pingpong(double scale);
+int chan_buffered(double scale);
+int chan_select(double scale);
+}  // namespace troupe_bench
 using bench_clock = std::chrono::steady_clock;
 
 namespace {
@@ -361,7 +367,7 @@ int supervised(double scale) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised> [scale]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised|chan_pingpong|chan_buffered|chan_select> [scale]\n", argv[0]);
     return 2;
   }
   std::string bench = argv[1];
@@ -370,6 +376,9 @@ int main(int argc, char** argv) {
   if (bench == "pingpong") return pingpong(scale);
   if (bench == "fanin") return fanin(scale);
   if (bench == "pairs") return pairs(scale);
+  if (bench == "chan_pingpong") return troupe_bench::chan_pingpong(scale);
+  if (bench == "chan_buffered") return troupe_bench::chan_buffered(scale);
+  if (bench == "chan_select") return troupe_bench::chan_select(scale);
   if (bench == "spawn") return spawn(scale);
   if (bench == "ring") return ring(scale);
   if (bench == "idle") return idle(scale);

@@ -4,7 +4,10 @@
 // channels locked in address order, cases polled in random order).
 #include "troupe/sync/detail/channel_core.hpp"
 
+#include "core/spin_lock.hpp"
+
 #include <linux/futex.h>
+#include <mutex>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,6 +26,49 @@
 namespace troupe::detail {
 
 // ---- queues and the channel ------------------------------------------------------
+
+struct entry_queue {
+  chan_entry* head = nullptr;
+  chan_entry* tail = nullptr;
+  bool empty() const noexcept { return head == nullptr; }
+  void push(chan_entry* e) noexcept;
+  void unlink(chan_entry* e) noexcept;
+  chan_entry* pop() noexcept;
+};
+
+// The critical sections are a few moves and pointer updates: a spin lock
+// (that yields after a while) beats a futex round trip when contended.
+struct chan_core {
+  chan_core(const element_ops& ops, std::size_t capacity);
+  ~chan_core();
+  chan_core(const chan_core&) = delete;
+  chan_core& operator=(const chan_core&) = delete;
+
+  const element_ops& ops;
+  const std::size_t capacity;
+  spin_lock mutex;
+  unsigned char* buffer = nullptr;  // capacity elements, ring
+  std::size_t head = 0;
+  std::size_t count = 0;
+  bool closed = false;
+  entry_queue receivers;
+  entry_queue senders;
+
+  void* element(std::size_t i) const noexcept { return buffer + ((head + i) % capacity) * ops.size; }
+};
+
+std::shared_ptr<chan_core> make_channel(const element_ops& ops, std::size_t capacity) {
+  return std::make_shared<chan_core>(ops, capacity);
+}
+bool chan_is_closed(chan_core& c) {
+  std::lock_guard lock(c.mutex);
+  return c.closed;
+}
+std::size_t chan_size(chan_core& c) {
+  std::lock_guard lock(c.mutex);
+  return c.count;
+}
+std::size_t chan_capacity(const chan_core& c) noexcept { return c.capacity; }
 
 void entry_queue::push(chan_entry* e) noexcept {
   e->next = nullptr;
@@ -235,35 +281,48 @@ long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value, const 
   return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout, nullptr, 0);
 }
 
+// `woken`: 0 the owner is waiting (spinning), 2 it is asleep on the futex,
+// 1 woken. The waker pays for a futex call only when the owner went to
+// sleep; the owner sleeps only after announcing it (CAS 0 -> 2).
 struct thread_waiter final : chan_waiter {
-  std::atomic<std::uint32_t> woken{0};
+  static constexpr std::uint32_t waiting = 0, woke = 1, asleep = 2;
+  std::atomic<std::uint32_t> woken{waiting};
   void wake() noexcept override {
-    // The owner may return (and its stack be reused) as soon as it sees the
-    // store: the futex call uses only the address, which is harmless even
-    // then (at worst a spurious wake-up of an unrelated futex waiter).
-    woken.store(1, std::memory_order_release);
-    futex(&woken, FUTEX_WAKE_PRIVATE, 1, nullptr);
+    // The owner may return (and its stack be reused) as soon as it sees
+    // `woke`: the futex call uses only the address, harmless even then (at
+    // worst a spurious wake-up of an unrelated futex waiter).
+    if (woken.exchange(woke, std::memory_order_acq_rel) == asleep)
+      futex(&woken, FUTEX_WAKE_PRIVATE, 1, nullptr);
   }
   // False on timeout.
   bool wait_until(std::chrono::steady_clock::time_point deadline) {
     // A counterpart on another core often answers within microseconds:
     // spin briefly before paying for a sleep and a wake-up.
     for (int i = 0; i < 4000; ++i) {
-      if (woken.load(std::memory_order_acquire)) return true;
-      if (i > 2000) std::this_thread::yield();
+      if (woken.load(std::memory_order_acquire) == woke) return true;
+      if (i > 1000) std::this_thread::yield();
     }
-    while (!woken.load(std::memory_order_acquire)) {
+    for (;;) {
+      std::uint32_t seen = woken.load(std::memory_order_acquire);
+      if (seen == woke) return true;
+      if (seen == waiting &&
+          !woken.compare_exchange_strong(seen, asleep, std::memory_order_acq_rel))
+        continue;  // woken meanwhile
       if (deadline == std::chrono::steady_clock::time_point::max()) {
-        futex(&woken, FUTEX_WAIT_PRIVATE, 0, nullptr);
+        futex(&woken, FUTEX_WAIT_PRIVATE, asleep, nullptr);
         continue;
       }
       auto left = deadline - std::chrono::steady_clock::now();
-      if (left <= std::chrono::steady_clock::duration::zero()) return false;
+      if (left <= std::chrono::steady_clock::duration::zero()) {
+        // Back to "waiting" so a late waker does not call futex for nothing.
+        std::uint32_t expected = asleep;
+        woken.compare_exchange_strong(expected, waiting, std::memory_order_acq_rel);
+        return woken.load(std::memory_order_acquire) == woke;
+      }
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
       timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-      futex(&woken, FUTEX_WAIT_PRIVATE, 0, &ts);
+      futex(&woken, FUTEX_WAIT_PRIVATE, asleep, &ts);
     }
-    return true;
   }
 };
 
@@ -280,7 +339,9 @@ select_outcome select_blocking(select_case* cases, int count, bool has_default,
     wakes.wake_all();
     return out;
   }
-  if (has_default || count == 0 || deadline <= std::chrono::steady_clock::now()) {
+  if (has_default || count == 0 ||
+      (deadline != std::chrono::steady_clock::time_point::max() &&
+       deadline <= std::chrono::steady_clock::now())) {
     locks.unlock();
     return {has_default || count == 0 ? default_fired : timeout_fired, chan_status::would_block};
   }
@@ -302,9 +363,13 @@ select_outcome select_blocking(select_case* cases, int count, bool has_default,
     else
       waiter.wait_until(std::chrono::steady_clock::time_point::max());  // fired meanwhile
   }
-  locks.lock();
-  unlink_entries(entries, count);
-  locks.unlock();
+  // The entry that fired was unlinked by its waker before the wake-up
+  // (ordered by `woken`); a lone case then has nothing left to unlink.
+  if (timed_out || count > 1) {
+    locks.lock();
+    unlink_entries(entries, count);
+    locks.unlock();
+  }
   if (timed_out) return {timeout_fired, chan_status::would_block};
   return {waiter.fired, waiter.status};
 }

@@ -56,7 +56,7 @@ class channel {
   using value_type = T;
 
   explicit channel(std::size_t capacity = 0)
-      : core_(std::make_shared<detail::chan_core>(detail::element_ops_of<T>, capacity)) {}
+      : core_(detail::make_channel(detail::element_ops_of<T>, capacity)) {}
 
   // Blocking (plain threads only).
   result<void> send(T value) {
@@ -93,16 +93,10 @@ class channel {
   // Closes the channel (idempotent): blocked and later senders get
   // errc::closed; receivers get what is buffered, then nullopt.
   void close() { detail::chan_close(*core_); }
-  bool is_closed() const {
-    std::lock_guard lock(core_->mutex);
-    return core_->closed;
-  }
+  bool is_closed() const { return detail::chan_is_closed(*core_); }
   // Values buffered now.
-  std::size_t size() const {
-    std::lock_guard lock(core_->mutex);
-    return core_->count;
-  }
-  std::size_t capacity() const noexcept { return core_->capacity; }
+  std::size_t size() const { return detail::chan_size(*core_); }
+  std::size_t capacity() const noexcept { return detail::chan_capacity(*core_); }
 
   // Awaitables: co_await ch.async_send(v) -> result<void>,
   // co_await ch.async_recv() -> std::optional<T>.

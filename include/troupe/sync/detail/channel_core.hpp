@@ -30,7 +30,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 
 #include "troupe/core/pid.hpp"
 
@@ -81,33 +80,11 @@ struct chan_waiter {
   virtual void wake() noexcept = 0;
 };
 
-struct entry_queue {
-  chan_entry* head = nullptr;
-  chan_entry* tail = nullptr;
-  bool empty() const noexcept { return head == nullptr; }
-  void push(chan_entry* e) noexcept;
-  void unlink(chan_entry* e) noexcept;
-  chan_entry* pop() noexcept;
-};
-
-struct chan_core {
-  chan_core(const element_ops& ops, std::size_t capacity);
-  ~chan_core();
-  chan_core(const chan_core&) = delete;
-  chan_core& operator=(const chan_core&) = delete;
-
-  const element_ops& ops;
-  const std::size_t capacity;
-  std::mutex mutex;
-  unsigned char* buffer = nullptr;  // capacity elements, ring
-  std::size_t head = 0;
-  std::size_t count = 0;
-  bool closed = false;
-  entry_queue receivers;
-  entry_queue senders;
-
-  void* element(std::size_t i) const noexcept { return buffer + ((head + i) % capacity) * ops.size; }
-};
+// Opaque: defined in src/sync/channel_core.cpp.
+std::shared_ptr<chan_core> make_channel(const element_ops& ops, std::size_t capacity);
+bool chan_is_closed(chan_core& c);
+std::size_t chan_size(chan_core& c);
+std::size_t chan_capacity(const chan_core& c) noexcept;
 
 // One case of an operation or a select, as the core sees it.
 struct select_case {
