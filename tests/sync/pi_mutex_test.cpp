@@ -65,26 +65,34 @@ outcome pathfinder(Mutex& bus) {
   outcome out;
   std::atomic<bool> low_holds{false}, high_waiting{false}, medium_done{false};
   std::atomic<bool> got_before_medium{false};
-  std::string errors[3];
+  std::string errors[3];  // read only after the joins
+  std::atomic<bool> gave_up{false};
   std::thread low([&] {
     errors[0] = go_realtime(10);
-    if (!errors[0].empty()) return;
+    if (!errors[0].empty()) {
+      gave_up = true;
+      return;
+    }
     bus.lock();
     low_holds = true;
     while (!high_waiting.load()) std::this_thread::yield();
     spin_for(20ms);  // the "bus" work: preemptible by medium unless boosted
     bus.unlock();
   });
-  while (!low_holds.load() && errors[0].empty()) std::this_thread::yield();
+  while (!low_holds.load() && !gave_up.load()) std::this_thread::yield();
   std::thread high([&] {
     errors[1] = go_realtime(30);
-    if (!errors[1].empty()) return;
+    if (!errors[1].empty()) {
+      gave_up = true;
+      high_waiting = true;  // lets low go on
+      return;
+    }
     high_waiting = true;
     bus.lock();
     got_before_medium = !medium_done.load();
     bus.unlock();
   });
-  while (!high_waiting.load() && errors[1].empty() && errors[0].empty()) std::this_thread::yield();
+  while (!high_waiting.load() && !gave_up.load()) std::this_thread::yield();
   std::this_thread::sleep_for(2ms);  // high is blocked on the bus by now
   std::thread medium([&] {
     errors[2] = go_realtime(20);
