@@ -10,6 +10,8 @@
 //  7. a supervision tree restarting a crashed worker
 //  8. services: stats, timeout, retry and a circuit breaker over a flaky
 //     backend actor (service_section.cpp)
+//  9. channels: a Plan 9 style alt loop over an input proc and a clock
+//     proc (alt_section.cpp)
 #include <algorithm>
 #include <thread>
 #include <chrono>
@@ -25,6 +27,7 @@ using namespace troupe;
 using namespace std::chrono_literals;
 
 void service_section(troupe::runtime& rt);  // service_section.cpp
+void alt_section(troupe::runtime& rt);      // alt_section.cpp
 
 namespace {
 struct number {
@@ -237,6 +240,9 @@ int main() {
 
   section("8. services: stats | timeout | retry | breaker over a flaky backend");
   service_section(rt);
+
+  section("9. channels: an alt loop over an input proc and a clock proc (Plan 9 style)");
+  alt_section(rt);
 
   std::printf("\nlive actors at exit: %zu; shutting down.\n", rt.live_actors());
   return got == expected ? 0 : 1;
