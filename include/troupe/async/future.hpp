@@ -361,6 +361,7 @@ class promise {
   }
 
   future<T> get_future() const {
+    if (!s_) detail::throw_no_state();  // a moved-from promise
     s_->add_ref();
     return future<T>(detail::state_ref<T>(s_));
   }
