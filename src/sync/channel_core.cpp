@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <ctime>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -124,11 +125,15 @@ class wake_list {
       more_.push_back(w);
   }
   void wake_all() noexcept {
-    for (std::size_t i = 0; i < count_; ++i) inline_[i]->wake();
-    for (chan_waiter* w : more_) w->wake();
+    for (std::size_t i = 0; i < count_; ++i) wake_one(inline_[i]);
+    for (chan_waiter* w : more_) wake_one(w);
   }
 
  private:
+  static void wake_one(chan_waiter* w) noexcept {
+    w->wake();
+    w->unpin();
+  }
   static constexpr std::size_t inline_count = 4;
   chan_waiter* inline_[inline_count];
   std::size_t count_ = 0;
@@ -138,6 +143,7 @@ class wake_list {
 void fire(chan_entry* e, chan_status status, wake_list& wakes) {
   e->waiter->fired = e->case_index;
   e->waiter->status = status;
+  e->waiter->pin();
   wakes.add(e->waiter);
 }
 
@@ -339,11 +345,20 @@ select_outcome select_blocking(select_case* cases, int count, bool has_default,
     wakes.wake_all();
     return out;
   }
-  if (has_default || count == 0 ||
-      (deadline != std::chrono::steady_clock::time_point::max() &&
-       deadline <= std::chrono::steady_clock::now())) {
+  const bool finite = deadline != std::chrono::steady_clock::time_point::max();
+  if (has_default) {
     locks.unlock();
-    return {has_default || count == 0 ? default_fired : timeout_fired, chan_status::would_block};
+    return {default_fired, chan_status::would_block};
+  }
+  if (count == 0) {  // only a timeout case: wait it out
+    locks.unlock();
+    if (!finite) throw std::logic_error("troupe: a select with no cases would wait forever");
+    std::this_thread::sleep_until(deadline);
+    return {timeout_fired, chan_status::would_block};
+  }
+  if (finite && deadline <= std::chrono::steady_clock::now()) {
+    locks.unlock();
+    return {timeout_fired, chan_status::would_block};
   }
   thread_waiter waiter;
   chan_entry inline_entries[4];
@@ -401,24 +416,50 @@ void chan_close(chan_core& c) {
 
 // ---- a waiting coroutine ----------------------------------------------------------------
 
+// Shared by the coroutine's awaiter, its timer and any waker that fired it
+// (an intrusive count: pins). `abandoned` is set when the awaiter is
+// destroyed unresumed (its frame went away): a resumption already on its
+// way must then not run.
 struct coro_select_state final : chan_waiter {
   std::vector<chan_entry> entries;
   std::coroutine_handle<> handle;
   troupe::pid home;  // the actor to resume in (null: resume inline)
   timer_handle timer;
+  std::atomic<int> pins{1};
+  std::atomic<bool> abandoned{false};
 
+  void pin() noexcept override { pins.fetch_add(1, std::memory_order_relaxed); }
+  void unpin() noexcept override {
+    if (pins.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
   void wake() noexcept override {
-    // Nothing of *this is touched after the resume is handed off: the
-    // coroutine may finish and free this state at once.
-    std::coroutine_handle<> h = handle;
-    troupe::pid where = home;
-    if (!where) {
-      h.resume();
+    if (!home) {
+      if (abandoned.load(std::memory_order_acquire)) return;
+      // Not an actor's coroutine: it must not run as whatever actor's turn
+      // woke it (it would attach its next waits to that actor).
+      std::optional<outside_actor_scope> outside;
+      if (current_actor()) outside.emplace();
+      handle.resume();
       return;
     }
-    // Even from the actor's own turn: resume between its messages.
-    run_in(where, [h](actor&) { h.resume(); });
+    // Even from the actor's own turn: resume between its messages. The
+    // task pins the state so it can check `abandoned` when it runs.
+    pin();
+    coro_select_state* self = this;
+    run_in(home, [self, pinned = unpin_on_destroy{self}](actor&) {
+      if (!self->abandoned.load(std::memory_order_acquire)) self->handle.resume();
+    });
   }
+
+  struct unpin_on_destroy {
+    explicit unpin_on_destroy(coro_select_state* s) noexcept : s_(s) {}
+    unpin_on_destroy(unpin_on_destroy&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    unpin_on_destroy(const unpin_on_destroy&) = delete;
+    ~unpin_on_destroy() {
+      if (s_) s_->unpin();
+    }
+    coro_select_state* s_;
+  };
 };
 
 coro_select::coro_select(select_case* cases, int count, std::chrono::steady_clock::duration timeout)
@@ -427,11 +468,16 @@ coro_select::coro_select(select_case* cases, int count, std::chrono::steady_cloc
 bool coro_select::ready_now() { return count_ > 0 && select_now(cases_, count_, outcome_); }
 
 bool coro_select::suspend(std::coroutine_handle<> h) {
-  auto st = std::make_shared<coro_select_state>();
+  auto* st = new coro_select_state;  // our pin
   st->handle = h;
   if (actor* self = current_actor()) st->home = self->pid();
-  st->entries.resize(static_cast<std::size_t>(count_));
-  state_ = st;
+  st->entries.resize(static_cast<std::size_t>(count_));  // allocated before locking
+  const bool timed = timeout_ != std::chrono::steady_clock::duration::max();
+  actor* self = current_actor();
+  if (timed && !self) {
+    st->unpin();
+    throw std::logic_error("troupe: a select timeout in a coroutine needs an actor's runtime");
+  }
   channel_locks locks(cases_, count_);
   wake_list wakes;
   locks.lock();
@@ -442,54 +488,58 @@ bool coro_select::suspend(std::coroutine_handle<> h) {
     locks.unlock();
     wakes.wake_all();
     outcome_ = now;
-    state_.reset();
+    st->unpin();
     return false;  // done: do not suspend
   }
-  link_entries(cases_, count_, st->entries.data(), st.get());
-  const bool timed = timeout_ != std::chrono::steady_clock::duration::max();
+  link_entries(cases_, count_, st->entries.data(), st);
+  state_ = st;
+  locks.unlock();
   if (timed) {
-    actor* self = current_actor();
-    if (!self) {
-      unlink_entries(st->entries.data(), count_);
-      locks.unlock();
-      throw std::logic_error("troupe: a select timeout in a coroutine needs an actor's runtime");
-    }
-    std::weak_ptr<coro_select_state> weak = st;
-    st->timer = self->system().call_after(timeout_, [weak] {
-      auto s = weak.lock();
-      if (!s || !s->try_give_up()) return;
+    // Armed after unlocking (no allocation under the locks). If a case
+    // fired meanwhile, the timer's give-up simply fails. Writing `timer`
+    // now is safe: timeouts need an actor, and an actor's coroutine is
+    // resumed by a message, after this turn.
+    st->pin();
+    std::shared_ptr<coro_select_state> keep(st, [](coro_select_state* p) { p->unpin(); });
+    st->timer = self->system().call_after(timeout_, [keep] {
+      coro_select_state* s = keep.get();
+      if (!s->try_give_up()) return;
       s->fired = timeout_fired;
       s->status = chan_status::would_block;
       s->wake();
     });
   }
-  locks.unlock();
-  return true;  // nothing of *this is touched from here: a counterpart may resume us
+  return true;  // a counterpart may resume us any time now
 }
 
 select_outcome coro_select::finish() {
   if (!state_) return outcome_;
-  state_->timer.cancel();
+  coro_select_state* st = std::exchange(state_, nullptr);
+  st->timer.cancel();
   channel_locks locks(cases_, count_);
   locks.lock();
-  unlink_entries(state_->entries.data(), count_);
+  unlink_entries(st->entries.data(), count_);
   locks.unlock();
-  select_outcome out{state_->fired, state_->status};
-  state_.reset();
+  select_outcome out{st->fired, st->status};
+  st->unpin();
   return out;
 }
 
 coro_select::~coro_select() {
   if (!state_) return;
   // The frame is going away while the coroutine waits: make sure no one
-  // fires it, then unlink (a counterpart that already won finished writing
-  // before we get the locks).
-  state_->try_give_up();
-  state_->timer.cancel();
+  // fires it (or that a resumption on its way will not run), then unlink
+  // (a counterpart that already won finished writing before we get the
+  // locks).
+  coro_select_state* st = std::exchange(state_, nullptr);
+  st->abandoned.store(true, std::memory_order_release);
+  st->try_give_up();
+  st->timer.cancel();
   channel_locks locks(cases_, count_);
   locks.lock();
-  unlink_entries(state_->entries.data(), count_);
+  unlink_entries(st->entries.data(), count_);
   locks.unlock();
+  st->unpin();
 }
 
 }  // namespace troupe::detail

@@ -49,38 +49,42 @@ lock_order::site site_of(const std::source_location& where) {
   return {where.file_name(), static_cast<unsigned>(where.line()), where.function_name()};
 }
 
-// A path from `from` to `to` in the graph; its first edge's sites in *first.
+// A path from `from` to `to` in the graph; the sites of its first edge
+// (where `from` was held when the next lock was taken) in *first.
 bool reaches(const std::string& from, const std::string& to, const edge_sites** first) {
-  std::vector<std::pair<const std::string*, const edge_sites*>> stack;
+  struct step {
+    const std::string* node;
+    const edge_sites* first_edge;
+  };
+  std::vector<step> stack;
   std::set<std::string> seen;
   auto out = graph.find(from);
   if (out == graph.end()) return false;
   for (auto& [next, sites] : out->second) stack.push_back({&next, &sites});
   while (!stack.empty()) {
-    auto [node, via] = stack.back();
+    step at = stack.back();
     stack.pop_back();
-    if (*node == to) {
-      // Report the edge that starts the reverse order: from -> (first hop).
-      for (auto& [next, sites] : graph[from])
-        if (next == *node || &sites == via) {
-          *first = &sites;
-          break;
-        }
-      if (!*first) *first = via;
+    if (*at.node == to) {
+      *first = at.first_edge;
       return true;
     }
-    if (!seen.insert(*node).second) continue;
-    auto more = graph.find(*node);
+    if (!seen.insert(*at.node).second) continue;
+    auto more = graph.find(*at.node);
     if (more == graph.end()) continue;
-    for (auto& [next, sites] : more->second) stack.push_back({&next, &sites});
+    for (auto& [next, sites] : more->second) stack.push_back({&next, at.first_edge});
   }
   return false;
 }
 
 void report(const lock_order::inversion& inv) {
   inversion_count.fetch_add(1, std::memory_order_relaxed);
-  if (reporter) {
-    reporter(inv);
+  std::function<void(const lock_order::inversion&)> to;
+  {
+    std::lock_guard lock(graph_mutex);
+    to = reporter;
+  }
+  if (to) {
+    to(inv);
     return;
   }
   std::fprintf(stderr, "%s", inv.text.c_str());
@@ -111,10 +115,11 @@ void lock_order::reset() {
 
 bool detail::lock_order_on() noexcept { return checking.load(std::memory_order_relaxed); }
 
-void detail::lock_acquired(const void* lock, const char* name, const std::source_location& where) {
+void detail::lock_acquired(const void* lock, const char* name, const std::source_location& where,
+                           bool tried) {
   if (!name) return;
   held_lock now{lock, name, site_of(where)};
-  if (!held.empty()) {
+  if (!held.empty() && !tried) {
     std::vector<lock_order::inversion> found;
     {
       std::lock_guard guard(graph_mutex);
@@ -151,6 +156,7 @@ void detail::lock_acquired(const void* lock, const char* name, const std::source
 }
 
 void detail::lock_released(const void* lock) noexcept {
+  if (held.empty()) return;
   // Usually the most recent; any order is allowed.
   for (auto it = held.rbegin(); it != held.rend(); ++it) {
     if (it->lock == lock) {

@@ -1,8 +1,10 @@
 // Mesa monitors and conditions (include/troupe/sync/monitor.hpp).
 //
 // condition invariants (all guarded by `internal_`):
-//   waiters_  threads registered in wait() and not yet returned;
-//   signals_  wake-ups granted to them and not yet taken (<= waiters_);
+//   the queue (head_..tail_) holds exactly the waiting threads not yet
+//             notified, in arrival order; a notify dequeues a node and
+//             marks it, so a wake-up belongs to one waiter and cannot be
+//             taken by another (no stolen signals);
 //   wakeup_waiting_  set by a notify made without the monitor's lock: the
 //             next wait returns at once instead of sleeping.
 // A waiter registers (under internal_) before it releases the monitor's
@@ -29,7 +31,7 @@ void monitor_base::enter(const std::source_location& where) {
 }
 
 void monitor_base::leave() noexcept {
-  if (detail::lock_order_on()) detail::lock_released(this);
+  detail::lock_released(this);  // even if checking was turned off meanwhile
   owner_.store(std::thread::id(), std::memory_order_relaxed);
   mutex_.unlock();
 }
@@ -60,12 +62,24 @@ void monitor_base::invariant_broken(const char* monitor, const std::source_locat
   std::abort();
 }
 
+void condition::unlink(waiter_node* n) noexcept {
+  waiter_node* prev = nullptr;
+  for (waiter_node* at = head_; at; prev = at, at = at->next) {
+    if (at != n) continue;
+    (prev ? prev->next : head_) = at->next;
+    if (tail_ == at) tail_ = prev;
+    return;
+  }
+}
+
 void condition::notify_one() {
   const bool naked = !monitor_.held_by_this_thread();
   std::lock_guard lock(internal_);
-  if (waiters_ > signals_) {
-    ++signals_;
-    cv_.notify_one();
+  if (waiter_node* first = head_) {
+    head_ = first->next;
+    if (!head_) tail_ = nullptr;
+    first->notified = true;
+    cv_.notify_all();  // one condition variable for all: each checks its own node
   } else if (naked) {
     wakeup_waiting_ = true;
   }
@@ -74,8 +88,9 @@ void condition::notify_one() {
 void condition::notify_all() {
   const bool naked = !monitor_.held_by_this_thread();
   std::lock_guard lock(internal_);
-  if (waiters_ > signals_) {
-    signals_ = waiters_;
+  if (head_) {
+    for (waiter_node* n = head_; n; n = n->next) n->notified = true;
+    head_ = tail_ = nullptr;
     cv_.notify_all();
   }
   // A waiter not yet registered may have tested its condition before the
@@ -96,18 +111,18 @@ bool condition::wait_until(monitor_base& m, std::chrono::steady_clock::time_poin
     wakeup_waiting_ = false;
     return true;
   }
-  ++waiters_;
+  waiter_node self;
+  (tail_ ? tail_->next : head_) = &self;
+  tail_ = &self;
   m.leave();
-  bool woken = true;
   if (deadline == std::chrono::steady_clock::time_point::max())
-    cv_.wait(lock, [&] { return signals_ > 0; });
-  else
-    woken = cv_.wait_until(lock, deadline, [&] { return signals_ > 0; });
-  if (woken) --signals_;
-  --waiters_;
+    cv_.wait(lock, [&] { return self.notified; });
+  else if (!cv_.wait_until(lock, deadline, [&] { return self.notified; }))
+    unlink(&self);  // timed out, still queued
+  const bool notified = self.notified;
   lock.unlock();
   m.enter(where);
-  return woken;
+  return notified;
 }
 
 }  // namespace troupe

@@ -24,12 +24,12 @@ void pi_mutex::lock(const std::source_location& where) {
 
 bool pi_mutex::try_lock(const std::source_location& where) {
   if (pthread_mutex_trylock(&mutex_) != 0) return false;
-  if (name_ && detail::lock_order_on()) detail::lock_acquired(this, name_, where);
+  if (name_ && detail::lock_order_on()) detail::lock_acquired(this, name_, where, true);
   return true;
 }
 
 void pi_mutex::unlock() {
-  if (name_ && detail::lock_order_on()) detail::lock_released(this);
+  if (name_) detail::lock_released(this);  // even if checking was turned off meanwhile
   pthread_mutex_unlock(&mutex_);
 }
 

@@ -142,6 +142,14 @@ TEST(Select, TimeoutWhenNothingArrives) {
   EXPECT_EQ(a.try_send(1), chan_status::would_block);
 }
 
+TEST(Select, OnlyATimeoutWaitsItOut) {
+  auto start = std::chrono::steady_clock::now();
+  bool fired = false;
+  EXPECT_EQ(select(on_timeout(20ms, [&] { fired = true; })), 0);
+  EXPECT_TRUE(fired);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 20ms);
+}
+
 TEST(Select, SendCaseAndExactlyOneCaseHappens) {
   channel<int> out;  // unbuffered
   channel<int> in;

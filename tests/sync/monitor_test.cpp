@@ -88,6 +88,29 @@ TEST(Condition, NotifyAllWakesEveryWaiter) {
   EXPECT_EQ(through.load(), 4);
 }
 
+TEST(Condition, ABroadcastWakeUpCannotBeTakenByAnotherWaiter) {
+  // Turn taking on one condition: each waiter waits for its own turn. A
+  // notify_all meant for one must reach it even if the other wakes first
+  // and goes back to waiting.
+  monitor<int> turn("turn", 0);
+  condition changed(turn);
+  constexpr int rounds = 2000;
+  auto player = [&](int me) {
+    for (int i = 0; i < rounds; ++i) {
+      auto g = turn.lock();
+      if (!g.wait_for(changed, 5s, [&](int t) { return t == me; })) {
+        ADD_FAILURE() << "player " << me << " missed its turn in round " << i;
+        return;
+      }
+      *g = 1 - me;
+      changed.notify_all();
+    }
+  };
+  std::thread a(player, 0), b(player, 1);
+  a.join();
+  b.join();
+}
+
 TEST(Condition, WaitForTimesOut) {
   monitor<bool> m("flag", false);
   condition c(m);
@@ -190,6 +213,25 @@ TEST(LockOrder, ReportsAnInversionWithBothSites) {
   });
   again.join();
   EXPECT_EQ(found.size(), 1u);
+  lock_order::set_reporter(nullptr);
+  lock_order::reset();
+}
+
+TEST(LockOrder, TryLockInTheOtherOrderIsNotAnInversion) {
+  lock_order::reset();
+  lock_order::enable();
+  std::vector<lock_order::inversion> found;
+  lock_order::set_reporter([&](const lock_order::inversion& inv) { found.push_back(inv); });
+  named_mutex first("first"), second("second");
+  first.lock();
+  second.lock();
+  second.unlock();
+  first.unlock();
+  second.lock();
+  ASSERT_TRUE(first.try_lock());  // the deadlock-free way to take them the other way round
+  first.unlock();
+  second.unlock();
+  EXPECT_TRUE(found.empty());
   lock_order::set_reporter(nullptr);
   lock_order::reset();
 }

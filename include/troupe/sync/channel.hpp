@@ -22,6 +22,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "troupe/core/error.hpp"
@@ -52,6 +53,11 @@ void check_may_block_on_channel();
 
 template <class T>
 class channel {
+  // Values move under the channel's lock, after a waiter was chosen: a
+  // throwing move there could not be undone.
+  static_assert(std::is_nothrow_move_constructible_v<T>,
+                "channel<T>: T must be nothrow move constructible");
+
  public:
   using value_type = T;
 

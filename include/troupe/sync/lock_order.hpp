@@ -49,7 +49,10 @@ class lock_order {
 
 namespace detail {
 // Called by named locks; `lock` identifies the instance (for releases).
-void lock_acquired(const void* lock, const char* name, const std::source_location& where);
+// `tried`: taken by try_lock, which cannot deadlock: held (so later locks
+// order after it) but no order into it is recorded.
+void lock_acquired(const void* lock, const char* name, const std::source_location& where,
+                   bool tried = false);
 void lock_released(const void* lock) noexcept;
 bool lock_order_on() noexcept;
 }  // namespace detail

@@ -52,6 +52,14 @@ namespace troupe {
 
 class condition;
 
+// now + d, saturating: `infinite` (or any huge d) is no deadline.
+inline std::chrono::steady_clock::time_point deadline_after(duration d) {
+  const auto now = std::chrono::steady_clock::now();
+  if (d >= std::chrono::steady_clock::time_point::max() - now)
+    return std::chrono::steady_clock::time_point::max();
+  return now + d;
+}
+
 // What every monitor shares: the lock, who holds it, the name.
 class monitor_base {
  public:
@@ -92,11 +100,20 @@ class condition {
                   const std::source_location& where);
 
  private:
+  // One per waiting thread, on its stack, queued in arrival order: a notify
+  // marks a particular waiter, so a wake-up cannot be taken by another
+  // (a broadcast wakes exactly those waiting at the time).
+  struct waiter_node {
+    bool notified = false;
+    waiter_node* next = nullptr;
+  };
+  void unlink(waiter_node* n) noexcept;
+
   monitor_base& monitor_;
   std::mutex internal_;
   std::condition_variable cv_;
-  unsigned waiters_ = 0;
-  unsigned signals_ = 0;        // wake-ups granted, not yet taken
+  waiter_node* head_ = nullptr;
+  waiter_node* tail_ = nullptr;
   bool wakeup_waiting_ = false;  // Mesa's switch for naked notifies
 };
 
@@ -137,13 +154,13 @@ class monitor : public monitor_base {
     bool wait_for(condition& c, duration timeout,
                   const std::source_location& where = std::source_location::current()) {
       m_->check(where);
-      return c.wait_until(*m_, std::chrono::steady_clock::now() + timeout, where);
+      return c.wait_until(*m_, deadline_after(timeout), where);
     }
     // False if `timeout` passed with the predicate still false.
     template <class Pred>
     bool wait_for(condition& c, duration timeout, Pred ready,
                   const std::source_location& where = std::source_location::current()) {
-      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      const auto deadline = deadline_after(timeout);
       while (!ready(m_->state_)) {
         m_->check(where);
         if (!c.wait_until(*m_, deadline, where)) return ready(m_->state_);

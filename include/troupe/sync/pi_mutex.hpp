@@ -47,11 +47,11 @@ class named_mutex {
   }
   bool try_lock(const std::source_location& where = std::source_location::current()) {
     if (!mutex_.try_lock()) return false;
-    if (detail::lock_order_on()) detail::lock_acquired(this, name_, where);
+    if (detail::lock_order_on()) detail::lock_acquired(this, name_, where, true);
     return true;
   }
   void unlock() {
-    if (detail::lock_order_on()) detail::lock_released(this);
+    detail::lock_released(this);  // even if checking was turned off meanwhile
     mutex_.unlock();
   }
   const char* name() const noexcept { return name_; }

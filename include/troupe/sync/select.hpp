@@ -23,6 +23,7 @@
 
 #include "troupe/core/timer.hpp"
 #include "troupe/sync/channel.hpp"
+#include "troupe/sync/monitor.hpp"  // deadline_after
 
 namespace troupe {
 
@@ -66,11 +67,11 @@ recv_case<T, F> on_recv(channel<T>& c, F fn) {
   return {c.core(), std::move(fn), std::nullopt};
 }
 template <class T, class F>
-send_case<T, F> on_send(channel<T>& c, T value, F fn) {
+send_case<T, F> on_send(channel<T>& c, std::type_identity_t<T> value, F fn) {
   return {c.core(), std::move(value), std::move(fn)};
 }
 template <class T>
-auto on_send(channel<T>& c, T value) {
+auto on_send(channel<T>& c, std::type_identity_t<T> value) {
   return on_send(c, std::move(value), [](bool) {});
 }
 template <class F>
@@ -186,9 +187,7 @@ template <class... Cases>
 int select(Cases... cases) {
   detail::select_plan<Cases...> plan(std::move(cases)...);
   if (!plan.has_default()) detail::check_may_block_on_channel();
-  const auto deadline = plan.timeout() == duration::max()
-                            ? std::chrono::steady_clock::time_point::max()
-                            : std::chrono::steady_clock::now() + plan.timeout();
+  const auto deadline = deadline_after(plan.timeout());
   return plan.finish(
       detail::select_blocking(plan.cases(), plan.channel_count, plan.has_default(), deadline));
 }

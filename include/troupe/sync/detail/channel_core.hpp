@@ -78,6 +78,12 @@ struct chan_waiter {
   }
   // After the channel locks are released: lets the owner go on.
   virtual void wake() noexcept = 0;
+  // A waker pins the waiter (under the channel lock, when it fires it)
+  // until its wake() returned: a coroutine's waiter state may otherwise be
+  // freed by a frame destroyed in between. Threads' waiters live on their
+  // owners' stacks until woken: nothing to pin.
+  virtual void pin() noexcept {}
+  virtual void unpin() noexcept {}
 };
 
 // Opaque: defined in src/sync/channel_core.cpp.
@@ -136,7 +142,7 @@ class coro_select {
   int count_;
   std::chrono::steady_clock::duration timeout_;
   select_outcome outcome_{default_fired, chan_status::ok};
-  std::shared_ptr<coro_select_state> state_;
+  coro_select_state* state_ = nullptr;  // one pin held while set
 };
 
 void chan_close(chan_core& c);
