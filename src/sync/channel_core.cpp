@@ -131,8 +131,9 @@ class wake_list {
 
  private:
   static void wake_one(chan_waiter* w) noexcept {
+    const bool pinned = w->pinned_by_wakers;  // read first: see chan_waiter
     w->wake();
-    w->unpin();
+    if (pinned) w->unpin();
   }
   static constexpr std::size_t inline_count = 4;
   chan_waiter* inline_[inline_count];
@@ -143,7 +144,7 @@ class wake_list {
 void fire(chan_entry* e, chan_status status, wake_list& wakes) {
   e->waiter->fired = e->case_index;
   e->waiter->status = status;
-  e->waiter->pin();
+  if (e->waiter->pinned_by_wakers) e->waiter->pin();
   wakes.add(e->waiter);
 }
 
@@ -427,6 +428,7 @@ struct coro_select_state final : chan_waiter {
   timer_handle timer;
   std::atomic<int> pins{1};
   std::atomic<bool> abandoned{false};
+  coro_select_state() noexcept { pinned_by_wakers = true; }
 
   void pin() noexcept override { pins.fetch_add(1, std::memory_order_relaxed); }
   void unpin() noexcept override {

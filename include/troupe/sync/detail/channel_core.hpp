@@ -82,6 +82,9 @@ struct chan_waiter {
   // until its wake() returned: a coroutine's waiter state may otherwise be
   // freed by a frame destroyed in between. Threads' waiters live on their
   // owners' stacks until woken: nothing to pin.
+  // A thread's waiter must not be touched at all once woken (its owner may
+  // return at once), so wakers read this before waking.
+  bool pinned_by_wakers = false;
   virtual void pin() noexcept {}
   virtual void unpin() noexcept {}
 };
