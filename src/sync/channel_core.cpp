@@ -22,6 +22,7 @@
 
 #include "troupe/core/actor.hpp"
 #include "troupe/core/context.hpp"
+#include "troupe/core/message.hpp"
 #include "troupe/core/runtime.hpp"
 
 namespace troupe::detail {
@@ -236,6 +237,28 @@ std::uint32_t random_below(std::uint32_t n) {
 }
 
 // Tries the cases in a random order (all channels locked).
+// A random permutation of 0..count-1 (fair choice among ready cases).
+class poll_order {
+ public:
+  explicit poll_order(int count) {
+    if (count > inline_count) {
+      more_.resize(static_cast<std::size_t>(count));
+      order_ = more_.data();
+    }
+    for (int i = 0; i < count; ++i) order_[i] = i;
+    for (int i = count - 1; i > 0; --i)
+      std::swap(order_[i], order_[random_below(static_cast<std::uint32_t>(i + 1))]);
+  }
+  int operator[](int k) const noexcept { return order_[k]; }
+
+ private:
+  static constexpr int inline_count = 16;
+  int inline_[inline_count];
+  int* order_ = inline_;
+  std::vector<int> more_;
+};
+
+// Tries the cases in a random order, all channels locked.
 bool poll_locked(const select_case* cases, int count, select_outcome& out, wake_list& wakes) {
   if (count == 1) {
     chan_status st = try_case_locked(cases[0], wakes);
@@ -243,20 +266,33 @@ bool poll_locked(const select_case* cases, int count, select_outcome& out, wake_
     out = {0, st};
     return true;
   }
-  int order_inline[16];
-  std::vector<int> order_more;
-  int* order = order_inline;
-  if (count > 16) {
-    order_more.resize(static_cast<std::size_t>(count));
-    order = order_more.data();
-  }
-  for (int i = 0; i < count; ++i) order[i] = i;
-  for (int i = count - 1; i > 0; --i)
-    std::swap(order[i], order[random_below(static_cast<std::uint32_t>(i + 1))]);
+  poll_order order(count);
   for (int k = 0; k < count; ++k) {
     const int i = order[k];
     chan_status st = try_case_locked(cases[i], wakes);
     if (st == chan_status::would_block) continue;
+    out = {i, st};
+    return true;
+  }
+  return false;
+}
+
+// The same, locking one channel at a time: enough to take a ready case
+// (a select that finds one need not see all its channels at one instant),
+// and much cheaper than locking them all. Only linking a waiter needs
+// every lock at once.
+bool poll_each(const select_case* cases, int count, select_outcome& out) {
+  poll_order order(count);
+  for (int k = 0; k < count; ++k) {
+    const int i = order[k];
+    wake_list wakes;
+    chan_status st;
+    {
+      std::lock_guard lock(cases[i].channel->mutex);
+      st = try_case_locked(cases[i], wakes);
+    }
+    if (st == chan_status::would_block) continue;
+    wakes.wake_all();
     out = {i, st};
     return true;
   }
@@ -337,6 +373,8 @@ struct thread_waiter final : chan_waiter {
 
 select_outcome select_blocking(select_case* cases, int count, bool has_default,
                                std::chrono::steady_clock::time_point deadline) {
+  select_outcome ready{};
+  if (count > 1 && poll_each(cases, count, ready)) return ready;
   channel_locks locks(cases, count);
   wake_list wakes;
   select_outcome out{default_fired, chan_status::ok};
@@ -391,13 +429,7 @@ select_outcome select_blocking(select_case* cases, int count, bool has_default,
 }
 
 bool select_now(select_case* cases, int count, select_outcome& out) {
-  channel_locks locks(cases, count);
-  wake_list wakes;
-  locks.lock();
-  const bool done = poll_locked(cases, count, out, wakes);
-  locks.unlock();
-  wakes.wake_all();
-  return done;
+  return poll_each(cases, count, out);
 }
 
 void chan_close(chan_core& c) {
@@ -422,7 +454,18 @@ void chan_close(chan_core& c) {
 // destroyed unresumed (its frame went away): a resumption already on its
 // way must then not run.
 struct coro_select_state final : chan_waiter {
-  std::vector<chan_entry> entries;
+  // Small and made per wait: from the runtime's per-thread pool.
+  static void* operator new(std::size_t size) { return allocate_message(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { free_message_memory(p, size); }
+
+  chan_entry inline_entries[2];
+  std::vector<chan_entry> more_entries;
+  chan_entry* entries_for(int count) {
+    if (count <= 2) return inline_entries;
+    more_entries.resize(static_cast<std::size_t>(count));
+    return more_entries.data();
+  }
+  chan_entry* entries = nullptr;
   std::coroutine_handle<> handle;
   troupe::pid home;  // the actor to resume in (null: resume inline)
   timer_handle timer;
@@ -473,7 +516,7 @@ bool coro_select::suspend(std::coroutine_handle<> h) {
   auto* st = new coro_select_state;  // our pin
   st->handle = h;
   if (actor* self = current_actor()) st->home = self->pid();
-  st->entries.resize(static_cast<std::size_t>(count_));  // allocated before locking
+  st->entries = st->entries_for(count_);  // allocated before locking
   const bool timed = timeout_ != std::chrono::steady_clock::duration::max();
   actor* self = current_actor();
   if (timed && !self) {
@@ -493,7 +536,7 @@ bool coro_select::suspend(std::coroutine_handle<> h) {
     st->unpin();
     return false;  // done: do not suspend
   }
-  link_entries(cases_, count_, st->entries.data(), st);
+  link_entries(cases_, count_, st->entries, st);
   state_ = st;
   locks.unlock();
   if (timed) {
@@ -518,10 +561,14 @@ select_outcome coro_select::finish() {
   if (!state_) return outcome_;
   coro_select_state* st = std::exchange(state_, nullptr);
   st->timer.cancel();
-  channel_locks locks(cases_, count_);
-  locks.lock();
-  unlink_entries(st->entries.data(), count_);
-  locks.unlock();
+  // As for threads: the entry that fired was unlinked by its waker before
+  // the resumption was sent; a lone case that fired has nothing left.
+  if (count_ > 1 || st->fired < 0) {
+    channel_locks locks(cases_, count_);
+    locks.lock();
+    unlink_entries(st->entries, count_);
+    locks.unlock();
+  }
   select_outcome out{st->fired, st->status};
   st->unpin();
   return out;
@@ -539,7 +586,7 @@ coro_select::~coro_select() {
   st->timer.cancel();
   channel_locks locks(cases_, count_);
   locks.lock();
-  unlink_entries(st->entries.data(), count_);
+  unlink_entries(st->entries, count_);
   locks.unlock();
   st->unpin();
 }
