@@ -12,8 +12,10 @@
 #pragma once
 
 #include <memory>
+#include <new>
 #include <utility>
 
+#include "troupe/core/message.hpp"
 #include "troupe/core/pid.hpp"
 
 namespace troupe {
@@ -48,6 +50,17 @@ class outside_actor_scope {
 };
 
 struct context_task {
+  // Made per hand-off, often freed on another thread: the envelope pool.
+  static void* operator new(std::size_t size) { return allocate_message(size); }
+  static void operator delete(void* block, std::size_t size) noexcept {
+    free_message_memory(block, size);
+  }
+  static void* operator new(std::size_t size, std::align_val_t alignment) {
+    return ::operator new(size, alignment);
+  }
+  static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
+    ::operator delete(block, size, alignment);
+  }
   virtual ~context_task() = default;
   virtual void run(actor& self) = 0;
 };
