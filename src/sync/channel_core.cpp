@@ -453,10 +453,7 @@ void chan_close(chan_core& c) {
 // (an intrusive count: pins). `abandoned` is set when the awaiter is
 // destroyed unresumed (its frame went away): a resumption already on its
 // way must then not run.
-struct coro_select_state final : chan_waiter {
-  // Small and made per wait: from the runtime's per-thread pool.
-  static void* operator new(std::size_t size) { return allocate_message(size); }
-  static void operator delete(void* p, std::size_t size) noexcept { free_message_memory(p, size); }
+struct coro_select_state final : chan_waiter, pool_allocated {  // made per wait
 
   chan_entry inline_entries[2];
   std::vector<chan_entry> more_entries;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "exactly_once.hpp"
 #include "stress_scale.hpp"
 #include "troupe/async.hpp"
 #include "troupe/troupe.hpp"
@@ -22,39 +23,7 @@
 using namespace troupe;
 using namespace std::chrono_literals;
 
-namespace {
-
-// A one-shot start line: every racer spins until all have arrived, so the
-// races start together.
-class start_line {
- public:
-  explicit start_line(int parties) : waiting_(parties) {}
-  void arrive_and_wait() {
-    waiting_.fetch_sub(1, std::memory_order_acq_rel);
-    while (waiting_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
-  }
-
- private:
-  std::atomic<int> waiting_;
-};
-
-// Collects failures without flooding the log: the first few are reported.
-struct failure_log {
-  long count = 0;
-  template <class... Parts>
-  void check(bool ok, const Parts&... parts) {
-    if (ok) return;
-    if (count++ < 10) {
-      ::testing::Message text;
-      (text << ... << parts);
-      ADD_FAILURE() << text.GetString();
-    }
-  }
-};
-
-std::size_t at(long i) { return static_cast<std::size_t>(i); }
-
-}  // namespace
+using namespace stress_helpers;  // start_line, failure_log, at
 
 // ---------------------------------------------------------------------------
 // Plain threads block in get() / outcome() on futures that other threads

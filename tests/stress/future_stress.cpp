@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "exactly_once.hpp"
 #include "stress_scale.hpp"
 #include "troupe/async.hpp"
 #include "troupe/troupe.hpp"
@@ -23,39 +24,7 @@
 using namespace troupe;
 using namespace std::chrono_literals;
 
-namespace {
-
-// A one-shot start line: every racer spins until all have arrived, so the
-// races start together.
-class start_line {
- public:
-  explicit start_line(int parties) : waiting_(parties) {}
-  void arrive_and_wait() {
-    waiting_.fetch_sub(1, std::memory_order_acq_rel);
-    while (waiting_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
-  }
-
- private:
-  std::atomic<int> waiting_;
-};
-
-// Collects failures without flooding the log: the first few are reported.
-struct failure_log {
-  long count = 0;
-  template <class... Parts>
-  void check(bool ok, const Parts&... parts) {
-    if (ok) return;
-    if (count++ < 10) {
-      ::testing::Message text;
-      (text << ... << parts);
-      ADD_FAILURE() << text.GetString();
-    }
-  }
-};
-
-std::size_t at(long i) { return static_cast<std::size_t>(i); }
-
-}  // namespace
+using namespace stress_helpers;  // start_line, failure_log, at
 
 // ---------------------------------------------------------------------------
 // Completers set values while attachers hang map/then/respond on the same
@@ -130,7 +99,7 @@ TEST(future_stress, continuations_attached_while_completing_run_exactly_once) {
       fails.check(c.has_value() && *c == 2 * i, "then of ", i, " gave the wrong outcome");
     }
   }
-  EXPECT_EQ(fails.count, 0);
+  EXPECT_EQ(fails.count(), 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -256,7 +225,7 @@ TEST(future_stress, racing_set_try_set_and_destruction_have_one_winner) {
       ++outcomes[winner];
     }
   }
-  EXPECT_EQ(fails.count, 0);
+  EXPECT_EQ(fails.count(), 0);
   // Every outcome happened (the plan makes each likely in every round).
   EXPECT_GT(outcomes[0], 0);
   EXPECT_GT(outcomes[1], 0);
@@ -355,7 +324,7 @@ TEST(future_stress, interrupts_racing_the_producer_complete_exactly_once) {
       }
     }
   }
-  EXPECT_EQ(fails.count, 0);
+  EXPECT_EQ(fails.count(), 0);
   EXPECT_EQ(valued_total + interrupted_total, rounds * per_round);
 }
 
@@ -435,5 +404,5 @@ TEST(future_stress, collect_and_any_over_futures_completed_from_many_threads) {
     }
     fails.check(interrupts.load() <= width - 1, "more interrupts than losers: ", interrupts.load());
   }
-  EXPECT_EQ(fails.count, 0);
+  EXPECT_EQ(fails.count(), 0);
 }

@@ -49,18 +49,8 @@ class outside_actor_scope {
   bool saved_;
 };
 
-struct context_task {
-  // Made per hand-off, often freed on another thread: the envelope pool.
-  static void* operator new(std::size_t size) { return allocate_message(size); }
-  static void operator delete(void* block, std::size_t size) noexcept {
-    free_message_memory(block, size);
-  }
-  static void* operator new(std::size_t size, std::align_val_t alignment) {
-    return ::operator new(size, alignment);
-  }
-  static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
-    ::operator delete(block, size, alignment);
-  }
+// Made per hand-off, often freed on another thread: from the pool.
+struct context_task : pool_allocated {
   virtual ~context_task() = default;
   virtual void run(actor& self) = 0;
 };

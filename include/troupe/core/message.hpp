@@ -83,19 +83,26 @@ std::string demangle(const char* mangled);
 void* allocate_message(std::size_t size);
 void free_message_memory(void* block, std::size_t size) noexcept;
 
-template <class T>
-struct typed_message final : message {
+// A base for small objects made on one thread and freed on another
+// (envelopes, continuations, futures' states): allocated from the pool.
+// Over-aligned types bypass it.
+struct pool_allocated {
   static void* operator new(std::size_t size) { return allocate_message(size); }
   static void operator delete(void* block, std::size_t size) noexcept {
     free_message_memory(block, size);
   }
-  // Over-aligned payloads bypass the pool.
   static void* operator new(std::size_t size, std::align_val_t alignment) {
     return ::operator new(size, alignment);
   }
   static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
     ::operator delete(block, size, alignment);
   }
+};
+
+template <class T>
+struct typed_message final : message, pool_allocated {
+  using pool_allocated::operator new;
+  using pool_allocated::operator delete;
 
   template <class... Args>
   explicit typed_message(Args&&... args)

@@ -43,20 +43,9 @@ struct state_base;
 
 // One continuation waiting on a state. It runs at most once; whoever runs
 // or drops it frees it (run() and discard() both dispose of the node).
-struct callback_node {
-  // States and nodes are small, made on one thread and often freed on
-  // another: the runtime's envelope pool serves them (message.hpp).
-  static void* operator new(std::size_t size) { return allocate_message(size); }
-  static void operator delete(void* block, std::size_t size) noexcept {
-    free_message_memory(block, size);
-  }
-  static void* operator new(std::size_t size, std::align_val_t alignment) {
-    return ::operator new(size, alignment);
-  }
-  static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
-    ::operator delete(block, size, alignment);
-  }
-
+// States and nodes are small, made on one thread and often freed on
+// another: from the runtime's pool (message.hpp).
+struct callback_node : pool_allocated {
   callback_node* next = nullptr;
   // Set (with a reference) while the node waits in a trampoline queue or
   // on its way to an actor or executor: the state it will read.
@@ -97,20 +86,7 @@ struct interrupt_handler_of final : interrupt_handler {
   F fn;
 };
 
-struct state_base {
-  // States and nodes are small, made on one thread and often freed on
-  // another: the runtime's envelope pool serves them (message.hpp).
-  static void* operator new(std::size_t size) { return allocate_message(size); }
-  static void operator delete(void* block, std::size_t size) noexcept {
-    free_message_memory(block, size);
-  }
-  static void* operator new(std::size_t size, std::align_val_t alignment) {
-    return ::operator new(size, alignment);
-  }
-  static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
-    ::operator delete(block, size, alignment);
-  }
-
+struct state_base : pool_allocated {
   state_base() = default;
   state_base(const state_base&) = delete;
   state_base& operator=(const state_base&) = delete;
