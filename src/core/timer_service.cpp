@@ -141,6 +141,10 @@ std::shared_ptr<timer_entry> timer_service::start_entry(duration delay, duration
 
 bool timer_service::cancel(timer_entry& entry) noexcept {
   if (entry.finished.exchange(true, std::memory_order_acq_rel)) return false;
+  // Winning `finished` makes the callback ours: no firing will touch it.
+  // Dropped now (after the lock below), not when the entry is freed: what it
+  // captured may hold the entry's own handle (a cycle otherwise).
+  std::function<void()> dropped = std::move(entry.callback);
   auto core = entry.core.lock();
   if (!core) return true;
   std::shared_ptr<timer_entry> released;  // freed after unlocking
