@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "report.hpp"
 #include "troupe/sync/channel.hpp"
 #include "troupe/sync/select.hpp"
 #include "troupe/troupe.hpp"
@@ -29,24 +30,9 @@ namespace troupe_bench {
 
 using namespace troupe;
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
+using clock_type = bench_clock;
 
 namespace {
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-void emit(const char* bench, const std::string& metric, double value) {
-  std::printf("{\"bench\":\"%s\",\"runtime\":\"troupe\",\"metric\":\"%s\",\"value\":%.3f}\n", bench,
-              metric.c_str(), value);
-  std::fflush(stdout);
-}
-
-[[noreturn]] void fail(const char* bench, const std::string& why) {
-  std::fprintf(stderr, "troupe_compare %s: check failed: %s\n", bench, why.c_str());
-  std::exit(1);
-}
 
 // Waits (bounded) until `done` is set by coroutine actors.
 void await_flag(const std::atomic<bool>& done, const char* bench) {

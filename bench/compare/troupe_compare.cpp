@@ -15,6 +15,7 @@
 #include <vector>
 #include <algorithm>
 
+#include "report.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace troupe;
@@ -25,13 +26,12 @@ int chan_pingpong(double scale);
 int chan_buffered(double scale);
 int chan_select(double scale);
 }  // namespace troupe_bench
-using bench_clock = std::chrono::steady_clock;
+using troupe_bench::bench_clock;
+using troupe_bench::emit;
+using troupe_bench::fail;
+using troupe_bench::seconds_since;
 
 namespace {
-
-double seconds_since(bench_clock::time_point t0) {
-  return std::chrono::duration<double>(bench_clock::now() - t0).count();
-}
 
 long status_kib(const char* field) {
   std::ifstream in("/proc/self/status");
@@ -40,17 +40,6 @@ long status_kib(const char* field) {
   while (std::getline(in, line))
     if (line.compare(0, n, field) == 0) return std::atol(line.c_str() + n + 1);
   return 0;
-}
-
-void emit(const char* bench, const char* metric, double value) {
-  std::printf("{\"bench\":\"%s\",\"runtime\":\"troupe\",\"metric\":\"%s\",\"value\":%.3f}\n", bench,
-              metric, value);
-  std::fflush(stdout);
-}
-
-[[noreturn]] void fail(const char* bench, const std::string& why) {
-  std::fprintf(stderr, "troupe_compare %s: check failed: %s\n", bench, why.c_str());
-  std::exit(1);
 }
 
 struct ball {

@@ -105,6 +105,11 @@ struct map_result<F, void> {
 template <class U, class F, class T>
 void complete_with(promise<U>& out, F& f, const result<T>& r) noexcept;
 
+// `out` follows the future make() returns (then, rescue); an exception
+// from make() fails it.
+template <class U, class Make>
+void become_result_of(promise<U>& out, Make make);
+
 [[noreturn]] void throw_no_state();
 // The runtime of the actor running on this thread; std::logic_error off
 // an actor.
@@ -148,7 +153,7 @@ class [[nodiscard]] future {
   // False if still pending after `timeout`.
   bool wait_for(duration timeout) const {
     if (!s_) detail::throw_no_state();
-    return s_->wait_until(std::chrono::steady_clock::now() + timeout);
+    return s_->wait_until(deadline_after(timeout));
   }
 
   // value -> U: a future of what f returns. A failure passes through; an
@@ -185,17 +190,12 @@ class [[nodiscard]] future {
                        out.try_set_error(r.error());
                        return;
                      }
-                     future<U> produced;
-                     try {
+                     detail::become_result_of(out, [&] {
                        if constexpr (std::is_void_v<T>)
-                         produced = f();
+                         return f();
                        else
-                         produced = f(*r);
-                     } catch (...) {
-                       out.try_set_error(error::from_exception(std::current_exception()));
-                       return;
-                     }
-                     out.become(std::move(produced));
+                         return f(*r);
+                     });
                    },
                    nullptr, false);
     return next;
@@ -214,14 +214,7 @@ class [[nodiscard]] future {
                        out.try_set_result(r);
                        return;
                      }
-                     future<T> produced;
-                     try {
-                       produced = f(r.error());
-                     } catch (...) {
-                       out.try_set_error(error::from_exception(std::current_exception()));
-                       return;
-                     }
-                     out.become(std::move(produced));
+                     detail::become_result_of(out, [&] { return f(r.error()); });
                    },
                    nullptr, false);
     return next;
@@ -476,6 +469,18 @@ void complete_with(promise<U>& out, F& f, const result<T>& r) noexcept {
   } catch (...) {
     out.try_set_error(error::from_exception(std::current_exception()));
   }
+}
+
+template <class U, class Make>
+void become_result_of(promise<U>& out, Make make) {
+  future<U> produced;
+  try {
+    produced = make();
+  } catch (...) {
+    out.try_set_error(error::from_exception(std::current_exception()));
+    return;
+  }
+  out.become(std::move(produced));
 }
 
 // Interrupting a request future forgets the request in its actor.

@@ -20,6 +20,14 @@ inline constexpr duration infinite = duration::max();
 // Passed as a request timeout: use config::default_request_timeout.
 inline constexpr duration default_timeout = duration(-1);
 
+// now + d on the steady clock, saturating: `infinite` (or any huge d) is
+// no deadline (time_point::max()).
+inline time_point deadline_after(duration d) {
+  const auto now = std::chrono::steady_clock::now();
+  if (d >= time_point::max() - now) return time_point::max();
+  return now + d;
+}
+
 namespace detail {
 struct timer_entry;
 }

@@ -52,13 +52,6 @@ namespace troupe {
 
 class condition;
 
-// now + d, saturating: `infinite` (or any huge d) is no deadline.
-inline std::chrono::steady_clock::time_point deadline_after(duration d) {
-  const auto now = std::chrono::steady_clock::now();
-  if (d >= std::chrono::steady_clock::time_point::max() - now)
-    return std::chrono::steady_clock::time_point::max();
-  return now + d;
-}
 
 // What every monitor shares: the lock, who holds it, the name.
 class monitor_base {

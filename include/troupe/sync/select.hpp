@@ -23,7 +23,6 @@
 
 #include "troupe/core/timer.hpp"
 #include "troupe/sync/channel.hpp"
-#include "troupe/sync/monitor.hpp"  // deadline_after
 
 namespace troupe {
 
