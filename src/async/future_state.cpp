@@ -110,45 +110,33 @@ void discard_later(callback_node* node) noexcept {
   t.active = false;
 }
 
-// A node on its way to its actor: runs there, or is discarded if the actor
-// is gone (its destructor then breaks the promises it held).
-struct home_task final : context_task {
-  explicit home_task(callback_node* n) noexcept : node(n) {}
-  ~home_task() override {
+// A node handed to an actor or an executor, holding a reference to its
+// source: it runs there, or is discarded unrun if dropped (its actor is
+// gone, the executor went away), which breaks the promises it held.
+struct node_in_transit {
+  explicit node_in_transit(callback_node* n) noexcept : node(n) {}
+  node_in_transit(const node_in_transit&) = delete;
+  ~node_in_transit() {
     if (node) {
       state_base* from = std::exchange(node->source, nullptr);
       discard_later(node);
       from->release();
     }
   }
-  void run(actor&) override {
+  void run() noexcept {
     callback_node* n = std::exchange(node, nullptr);
     state_base* from = std::exchange(n->source, nullptr);
+    n->exec = nullptr;  // arrived: run here
     run_inline(n, *from);
     from->release();
   }
   callback_node* node;
 };
 
-// Owns a node posted to an executor until it runs (or is dropped unrun).
-struct posted_node {
-  explicit posted_node(callback_node* n) noexcept : node(n) {}
-  posted_node(const posted_node&) = delete;
-  ~posted_node() {
-    if (node) {
-      state_base* from = std::exchange(node->source, nullptr);
-      discard_later(node);
-      from->release();
-    }
-  }
-  void run() {
-    callback_node* n = std::exchange(node, nullptr);
-    state_base* from = std::exchange(n->source, nullptr);
-    n->exec = nullptr;  // now on the executor: run here
-    run_inline(n, *from);
-    from->release();
-  }
-  callback_node* node;
+struct home_task final : context_task {
+  explicit home_task(callback_node* n) noexcept : transit(n) {}
+  void run(actor&) override { transit.run(); }
+  node_in_transit transit;
 };
 
 void dispatch(callback_node* node, state_base& source) noexcept {
@@ -156,7 +144,7 @@ void dispatch(callback_node* node, state_base& source) noexcept {
     source.add_ref();
     node->source = &source;
     executor* exec = node->exec;
-    auto owned = std::make_shared<posted_node>(node);
+    auto owned = std::make_shared<node_in_transit>(node);
     try {
       exec->post([owned] { owned->run(); });
     } catch (...) {
