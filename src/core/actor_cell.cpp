@@ -313,7 +313,9 @@ void actor_cell::dispatch(message* msg) {
   current = msg;
   replied = false;
   behavior_impl* impl = behavior_.impl();
-  const handler_slot* slot = impl ? impl->find(msg->key) : nullptr;
+  const handler_slot* slot = nullptr;
+  for (; impl && !(slot = impl->find(msg->key)); impl = impl->fallback) {
+  }
   if (!slot) {
     if (rt.cfg.warn_unhandled)
       rt.log(log_level::warning, troupe::pid(this).to_string() + " has no handler for " + msg->type_name());

@@ -43,6 +43,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::overloaded: return "overloaded";
     case errc::circuit_open: return "circuit_open";
     case errc::closed: return "closed";
+    case errc::io_error: return "io_error";
   }
   return "unknown";
 }
@@ -90,6 +91,17 @@ behavior&& behavior::after(duration timeout, std::function<void()> on_idle) && {
   if (impl_)
     impl_->idle = std::make_unique<detail::behavior_impl::idle_handler>(
         detail::behavior_impl::idle_handler{timeout, std::move(on_idle)});
+  return std::move(*this);
+}
+
+behavior&& behavior::or_else(behavior fallback) && {
+  if (!impl_) {
+    std::swap(impl_, fallback.impl_);
+    return std::move(*this);
+  }
+  detail::behavior_impl* last = impl_;
+  while (last->fallback) last = last->fallback;
+  last->fallback = std::exchange(fallback.impl_, nullptr);
   return std::move(*this);
 }
 

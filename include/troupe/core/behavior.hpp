@@ -12,6 +12,8 @@
 // dead letters (and a request gets errc::no_handler back).
 // State machines: `self.become(next)` installs another behavior for the next
 // message; the running handler finishes first.
+// Composition: `a.or_else(b)` tries a's handlers first, then b's (a socket
+// actor's user handlers before the socket's own, say).
 #pragma once
 
 #include <array>
@@ -66,13 +68,18 @@ class behavior_impl {
  public:
   behavior_impl(const handler_slot* slots, std::size_t count) noexcept
       : slots_(slots), count_(count) {}
-  virtual ~behavior_impl() = default;
+  virtual ~behavior_impl() {
+    if (fallback) fallback->release();
+  }
 
   const handler_slot* find(type_key key) const noexcept {
     for (std::size_t i = 0; i < count_; ++i)
       if (slots_[i].key == key) return &slots_[i];
     return nullptr;
   }
+  // The behavior consulted when this one has no handler (behavior::or_else);
+  // this one owns a reference to it.
+  behavior_impl* fallback = nullptr;
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
@@ -150,6 +157,9 @@ class behavior {
   // Runs `on_idle` when no message arrives for `timeout` while this behavior
   // is active (Erlang's `after`, CAF's `after`). Re-armed after each message.
   behavior&& after(duration timeout, std::function<void()> on_idle) &&;
+  // Messages no handler of this behavior takes go to `fallback`'s handlers.
+  // Appends to the end of the chain when this behavior already has one.
+  behavior&& or_else(behavior fallback) &&;
 
   explicit operator bool() const noexcept { return impl_ != nullptr; }
   detail::behavior_impl* impl() const noexcept { return impl_; }

@@ -27,7 +27,8 @@ enum class errc {
   already_satisfied,  // a promise was set twice
   overloaded,         // rejected at once to shed load (a concurrency limit)
   circuit_open,       // a circuit breaker is failing requests fast
-  closed,             // the channel is closed
+  closed,             // the channel or connection is closed
+  io_error,           // a socket operation failed (refused, reset, unresolvable)
 };
 
 std::string_view to_string(errc code) noexcept;

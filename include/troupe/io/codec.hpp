@@ -1,0 +1,70 @@
+// codec: the adapter between a socket's bytes and typed messages.
+//
+// A codec is a small stateful object, one per connection:
+//
+//   struct my_codec {
+//     using input = request;    // what parse() produces from received bytes
+//     using output = response;  // what encode() turns into bytes to send
+//     io::parsed<request> parse(std::string_view bytes);
+//     void encode(const response& msg, std::string& out);  // appends to out
+//   };
+//
+// parse() sees every received byte not yet consumed, from the start of the
+// next message. It answers one of:
+//   - a message and how many bytes it used (the rest is offered again);
+//   - need_more: nothing complete yet (the same bytes, plus more, come back);
+//   - parse_error{reason, reply}: the input is malformed or over a limit. The
+//     connection writes `reply` (may be empty: an HTTP 400, a RESP -ERR),
+//     logs the reason, and closes; other connections are not affected.
+// A codec may keep state between calls (to resume a long body, say), but
+// must give the same answer as if it had re-read the bytes from the start.
+// Outside the codec everything is typed: actors never see raw bytes.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace troupe::io {
+
+struct need_more {};
+
+struct parse_error {
+  std::string reason;  // for the log and closed{reason}
+  std::string reply;   // bytes to send the peer before closing; may be empty
+};
+
+template <class T>
+class parsed {
+ public:
+  parsed(need_more) noexcept {}
+  parsed(parse_error err) : state_(std::move(err)) {}
+  parsed(T msg, std::size_t consumed) : state_(std::move(msg)), consumed_(consumed) {}
+
+  bool has_message() const noexcept { return state_.index() == 1; }
+  bool needs_more() const noexcept { return state_.index() == 0; }
+  bool failed() const noexcept { return state_.index() == 2; }
+
+  T& message() & { return std::get<1>(state_); }
+  T&& message() && { return std::get<1>(std::move(state_)); }
+  std::size_t consumed() const noexcept { return consumed_; }
+  const parse_error& error() const { return std::get<2>(state_); }
+
+ private:
+  std::variant<need_more, T, parse_error> state_;
+  std::size_t consumed_ = 0;
+};
+
+template <class C>
+concept codec = std::movable<C> && requires(C& c, std::string_view bytes,
+                                           const typename C::output& out, std::string& buf) {
+  typename C::input;
+  typename C::output;
+  { c.parse(bytes) } -> std::same_as<parsed<typename C::input>>;
+  c.encode(out, buf);
+};
+
+}  // namespace troupe::io

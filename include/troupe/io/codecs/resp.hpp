@@ -1,0 +1,114 @@
+// resp: the Redis serialization protocol, version 2 (RESP2).
+//
+// One codec for both ends: a server parses commands and encodes replies, a
+// client does the reverse; both are `value`s. On the wire:
+//
+//   +OK\r\n             simple string      -ERR msg\r\n     error
+//   :42\r\n             integer            $3\r\nfoo\r\n    bulk string
+//   $-1\r\n             null (bulk)        *-1\r\n          null array
+//   *2\r\n$1\r\na\r\n:1\r\n                array of any values, nested too
+//
+// parse() also takes "inline commands", a line typed by hand (telnet,
+// `redis-cli` piping): `SET a b\r\n` is the array of bulk strings
+// ["SET", "a", "b"], split at spaces and tabs; "\n" alone ends the line too.
+// Empty inline lines are skipped: they are consumed with the next value.
+//
+// Malformed input or input over a limit is a parse_error whose reply is the
+// "-ERR Protocol error: <reason>\r\n" Redis sends before closing. Limits are
+// checked before anything is allocated for a value: a length line is refused
+// as soon as it is read, not when its payload has arrived.
+//
+// The codec keeps no state between calls (all its methods are const): a
+// frame is first checked for completeness without allocating, then built,
+// so a large frame that arrives in many reads is not built over and over.
+// One connection's thread uses a codec at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "troupe/io/codec.hpp"
+
+namespace troupe::io::resp {
+
+enum class kind : std::uint8_t { simple, error, integer, bulk, null, array, null_array };
+
+// A RESP value. Only the fields of its kind are meaningful (str for simple,
+// error and bulk; integer; elements for array); the factories leave the
+// others empty, and == compares only the meaningful ones.
+struct value {
+  kind type = kind::null;
+  std::string str;              // simple, error, bulk
+  std::int64_t integer = 0;     // integer
+  std::vector<value> elements;  // array
+
+  static value simple(std::string s) { return with_text(kind::simple, std::move(s)); }
+  static value error(std::string s) { return with_text(kind::error, std::move(s)); }
+  static value bulk(std::string s) { return with_text(kind::bulk, std::move(s)); }
+  static value number(std::int64_t n) {
+    value v;
+    v.type = kind::integer;
+    v.integer = n;
+    return v;
+  }
+  static value null() { return value{}; }
+  static value null_array() {
+    value v;
+    v.type = kind::null_array;
+    return v;
+  }
+  static value array(std::vector<value> items) {
+    value v;
+    v.type = kind::array;
+    v.elements = std::move(items);
+    return v;
+  }
+  // A command as clients send it: an array of bulk strings.
+  static value command(std::initializer_list<std::string_view> args);
+
+  bool is_array() const noexcept { return type == kind::array; }
+  bool is_null() const noexcept { return type == kind::null || type == kind::null_array; }
+  bool is_error() const noexcept { return type == kind::error; }
+  bool is_string() const noexcept { return type == kind::simple || type == kind::bulk; }
+  std::size_t size() const noexcept { return elements.size(); }
+  const value& operator[](std::size_t i) const { return elements[i]; }
+
+  friend bool operator==(const value& a, const value& b);
+
+ private:
+  static value with_text(kind k, std::string s) {
+    value v;
+    v.type = k;
+    v.str = std::move(s);
+    return v;
+  }
+};
+
+// The value as redis-cli prints it: OK, (error) ERR x, (integer) 1, "bulk",
+// (nil), (empty array), and numbered, indented lines for arrays. For logs,
+// tests and demos; not a wire format.
+std::string to_string(const value& v);
+
+struct codec {
+  using input = value;
+  using output = value;
+
+  std::size_t max_bulk = 512u << 20;    // bytes in a bulk string (Redis's proto-max-bulk-len)
+  std::size_t max_elements = 1u << 20;  // elements in one array
+  std::size_t max_inline = 64u << 10;   // bytes in an inline command, a simple string or an error line
+  std::size_t max_depth = 32;           // arrays nested in arrays
+
+  // One value and the bytes it used (with any empty inline lines before it),
+  // need_more, or a protocol error.
+  parsed<value> parse(std::string_view bytes) const;
+  // Appends v's encoding to out. CR and LF inside a simple string or an
+  // error, which cannot carry them, are sent as spaces.
+  void encode(const value& v, std::string& out) const;
+};
+
+}  // namespace troupe::io::resp

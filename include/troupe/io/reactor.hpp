@@ -1,0 +1,71 @@
+// reactor: the event loop that runs a runtime's sockets.
+//
+//   troupe::runtime rt;
+//   troupe::io::reactor io(rt);            // one I/O thread
+//   auto server = io::listen<io::line_codec>(io, {"127.0.0.1", 7000}, on_connection);
+//
+// I/O runs on the reactor's own threads (epoll through Asio; io_uring when
+// built with -DTROUPE_IO_URING=ON). They only move bytes and run codecs:
+// every handler runs on the runtime's workers, in the socket's actor. With
+// several threads, each connection stays on one thread for its life
+// (chosen round robin), so its bytes are never reordered.
+//
+// Destroying the reactor (or stop()) closes every socket it owns; their
+// actors get closed{"reactor stopped"} and end. Destroy the reactor before
+// its runtime.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "troupe/async/future.hpp"
+#include "troupe/core/timer.hpp"
+#include "troupe/io/endpoint.hpp"
+
+namespace troupe {
+class runtime;
+}
+
+namespace troupe::io {
+
+namespace detail {
+class reactor_impl;
+}
+
+struct reactor_options {
+  // I/O threads: 1 unless the machine has several network interfaces
+  // worth a thread each. Must be at least 1.
+  unsigned threads = 1;
+};
+
+class reactor {
+ public:
+  explicit reactor(runtime& rt, reactor_options options = {});
+  ~reactor();
+  reactor(const reactor&) = delete;
+  reactor& operator=(const reactor&) = delete;
+
+  runtime& system() const noexcept;
+  unsigned thread_count() const noexcept;
+
+  // Runs fn on an I/O thread soon, or after `delay`. Keep it short: it
+  // shares the thread with every socket.
+  void post(std::function<void()> fn);
+  void call_after(duration delay, std::function<void()> fn);
+
+  // Name resolution off the caller's thread: every address of `host`
+  // (IPv4 and IPv6), or errc::io_error naming the failure.
+  future<std::vector<endpoint>> resolve(const std::string& host, std::uint16_t port);
+
+  // Closes every socket and joins the I/O threads. Idempotent.
+  void stop();
+
+  detail::reactor_impl& impl() noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<detail::reactor_impl> impl_;
+};
+
+}  // namespace troupe::io

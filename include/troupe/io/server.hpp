@@ -1,0 +1,207 @@
+// Servers and clients as functions: a codec plus a service.
+//
+//   service<http::request, http::response> app = stats | timeout(...) | routes;
+//   auto server = io::serve<http::server_codec>(io, {"127.0.0.1", 8080}, app);
+//
+//   auto redis = io::client<resp::codec>(io, {"127.0.0.1", 6379}).get();
+//   future<resp::value> pong = redis(resp::command({"PING"}));
+//
+// serve(): each connection is an actor that calls the service for each
+// request as it is parsed (pipelined requests run concurrently) and writes
+// the replies in request order. A failed future is answered with
+// on_error(err) when given, else the connection closes with the error as
+// its reason. When a request says its connection ends after it
+// (`keep_alive()` false) or a reply says so (`close` true), the connection
+// flushes and closes after that reply. While more than max_in_flight
+// requests wait for replies, or the write queue is full, the connection
+// stops reading.
+//
+// client(): one connection; requests are written as they are called and
+// matched to replies in order (the protocol must answer in order, as RESP
+// and HTTP/1.1 do). When the connection ends, calls in flight and later
+// calls fail with errc::closed; make a new client to reconnect.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "troupe/async/future.hpp"
+#include "troupe/async/service.hpp"
+#include "troupe/io/tcp.hpp"
+
+namespace troupe::io {
+
+template <class Rep>
+struct serve_options {
+  socket_options socket;
+  std::size_t max_in_flight = 256;
+  // The reply for a failed request; empty: close the connection.
+  std::function<Rep(const error&)> on_error;
+};
+
+namespace detail {
+
+template <class Req>
+bool request_keeps_alive(const Req& req) {
+  if constexpr (requires { { req.keep_alive() } -> std::convertible_to<bool>; })
+    return req.keep_alive();
+  else
+    return true;
+}
+
+template <class Rep>
+bool reply_closes(const Rep& rep) {
+  if constexpr (requires { { rep.close } -> std::convertible_to<bool>; })
+    return rep.close;
+  else
+    return false;
+}
+template <class Rep>
+void mark_closing(Rep& rep) {
+  if constexpr (requires { rep.close = true; }) rep.close = true;
+}
+
+template <class Rep>
+struct reply_slot {
+  std::optional<Rep> rep;
+  bool last = false;  // the connection closes after this reply
+};
+
+// One connection's replies, kept in request order.
+template <class Rep>
+struct reply_queue {
+  std::deque<reply_slot<Rep>> slots;
+  std::uint64_t first_seq = 0;  // the sequence number of slots.front()
+  std::uint64_t next_seq = 0;
+  bool ended = false;           // the socket is gone: quit when empty
+  bool blocked = false;         // write queue full: wait for writable
+  bool paused = false;
+  bool closing = false;
+};
+
+}  // namespace detail
+
+template <codec C, class Req = typename C::input, class Rep = typename C::output>
+listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
+               serve_options<Rep> options = {}, C proto = C{}) {
+  auto on_connection = [svc, options](actor& self, connection<C> conn) -> behavior {
+    auto q = std::make_shared<detail::reply_queue<Rep>>();
+    auto drain = [q, conn, &self, limit = options.max_in_flight]() mutable {
+      while (!q->blocked && !q->closing && !q->slots.empty() && q->slots.front().rep) {
+        Rep& rep = *q->slots.front().rep;
+        bool last = q->slots.front().last || detail::reply_closes(rep);
+        auto status = conn.write(rep);
+        if (status == write_status::full) {
+          q->blocked = true;
+          break;
+        }
+        q->slots.pop_front();
+        ++q->first_seq;
+        if (last || status == write_status::closed) {
+          q->closing = true;
+          conn.close();
+        }
+      }
+      bool want_pause = q->blocked || q->slots.size() > limit;
+      if (want_pause != q->paused && !q->closing) {
+        q->paused = want_pause;
+        want_pause ? conn.pause_reading() : conn.resume_reading();
+      }
+      if (q->ended && q->slots.empty()) self.quit();
+    };
+    return {
+        [svc, options, q, drain, conn](Req& req) mutable {
+          if (q->closing) return;  // after a last reply, further requests are dropped
+          bool keep = detail::request_keeps_alive(req);
+          std::uint64_t seq = q->next_seq++;
+          q->slots.emplace_back();
+          svc(std::move(req)).respond([q, drain, seq, keep, options, conn](const result<Rep>& r) mutable {
+            // Runs in this connection's actor (attached inside it).
+            if (seq < q->first_seq) return;
+            auto& slot = q->slots[seq - q->first_seq];
+            if (r) {
+              slot.rep.emplace(*r);
+            } else if (options.on_error) {
+              slot.rep.emplace(options.on_error(r.error()));
+            } else {
+              q->closing = true;
+              conn.abort();
+              return;
+            }
+            if (!keep) {
+              slot.last = true;
+              detail::mark_closing(*slot.rep);
+            }
+            drain();
+          });
+        },
+        [q, drain](const writable&) mutable {
+          q->blocked = false;
+          drain();
+        },
+        [q, drain](const socket_ended&) mutable {
+          // Replies still due are written before the socket closes.
+          q->ended = true;
+          drain();
+        },
+    };
+  };
+  return listen<C>(io, at, std::move(on_connection), options.socket, std::move(proto));
+}
+
+namespace detail {
+
+template <class Req, class Rep>
+struct client_call {
+  Req request;
+  promise<Rep> reply;
+};
+
+}  // namespace detail
+
+template <codec C, class Req = typename C::output, class Rep = typename C::input>
+future<service<Req, Rep>> client(reactor& io, const endpoint& to, socket_options options = {},
+                                 C proto = C{}) {
+  using call = detail::client_call<Req, Rep>;
+  auto on_connection = [](actor&, connection<C> conn) -> behavior {
+    auto waiting = std::make_shared<std::deque<promise<Rep>>>();
+    return {
+        [conn, waiting](call& c) mutable {
+          auto status = conn.write(c.request);
+          if (status == write_status::ok)
+            waiting->push_back(std::move(c.reply));
+          else
+            c.reply.try_set_error(error(status == write_status::full ? errc::overloaded : errc::closed,
+                                        "connection to " + conn.peer().to_string()));
+        },
+        [waiting](Rep& rep) {
+          if (waiting->empty()) return;  // an unasked reply: ignore
+          auto p = std::move(waiting->front());
+          waiting->pop_front();
+          p.try_set_value(std::move(rep));
+        },
+        [waiting](const closed& why) {
+          for (auto& p : *waiting) p.try_set_error(error(errc::closed, why.reason));
+          waiting->clear();
+        },
+    };
+  };
+  runtime* rt = &io.system();
+  return connect<C>(io, to, std::move(on_connection), std::move(options), std::move(proto))
+      .map([rt](const troupe::pid& conn) {
+        return service<Req, Rep>([rt, conn](Req req) -> future<Rep> {
+          promise<Rep> reply;
+          auto answer = reply.get_future();
+          if (rt->send(conn, call{std::move(req), reply}) != send_status::ok)
+            reply.try_set_error(error(errc::closed, "the connection has ended"));
+          return answer;
+        });
+      });
+}
+
+}  // namespace troupe::io

@@ -1,0 +1,118 @@
+// TCP listeners and outgoing connections whose sockets are actors.
+//
+//   auto server = io::listen<io::line_codec>(io, {"127.0.0.1", 7000},
+//       [](actor& self, io::connection<io::line_codec> conn) -> behavior {
+//         return {[conn](std::string& line) mutable { conn.write("echo: " + line); }};
+//       });
+//   server.local().port;   // the bound port (useful when asking for port 0)
+//
+// The function runs once per connection, as the setup of that connection's
+// actor (see connection.hpp for what the actor receives). Each connection
+// gets its own copy of the codec `proto`.
+#pragma once
+
+#include <memory>
+#include <utility>
+
+#include "troupe/async/future.hpp"
+#include "troupe/core/config.hpp"
+#include "troupe/io/connection.hpp"
+#include "troupe/io/reactor.hpp"
+
+namespace troupe::io {
+
+struct socket_options {
+  connection_options connection;
+  spawn_options actor;  // for each connection's actor
+  int backlog = 1024;   // listeners only
+};
+
+namespace detail {
+
+class listener_core;
+
+// Spawns the actor of a new connection, on that connection's I/O thread.
+struct socket_spawner {
+  virtual ~socket_spawner() = default;
+  virtual std::unique_ptr<conn_reader> spawn(runtime& rt, std::shared_ptr<conn_core> core,
+                                             troupe::pid& actor) = 0;
+};
+
+template <class C, class F>
+struct spawner_of final : socket_spawner {
+  spawner_of(F f, C p, spawn_options o) : fn(std::move(f)), proto(std::move(p)), opts(std::move(o)) {}
+  std::unique_ptr<conn_reader> spawn(runtime& rt, std::shared_ptr<conn_core> core,
+                                     troupe::pid& actor) override {
+    auto body = [fn = fn, proto = proto](troupe::actor& self, std::shared_ptr<conn_core>& c,
+                                         owner_guard&) mutable -> behavior {
+      connection<C> conn(c, proto);
+      behavior user = fn(self, conn);
+      return std::move(user).or_else(conn.socket_handlers(self));
+    };
+    actor = rt.spawn(opts, std::move(body), core, owner_guard(core));
+    return std::make_unique<codec_reader<C>>(proto, rt, actor);
+  }
+  F fn;
+  C proto;
+  spawn_options opts;
+};
+
+// Throws std::system_error when the address cannot be bound.
+std::shared_ptr<listener_core> start_listener(reactor& io, const endpoint& at,
+                                              const socket_options& options,
+                                              std::shared_ptr<socket_spawner> spawner);
+void stop_listener(listener_core& core);
+endpoint listener_local(const listener_core& core);
+void start_connect(reactor& io, const endpoint& to, const socket_options& options,
+                   std::shared_ptr<socket_spawner> spawner, promise<troupe::pid> done);
+
+}  // namespace detail
+
+// Accepts connections until closed or destroyed; connections already made
+// live on (each ends with its own actor).
+class listener {
+ public:
+  listener() = default;
+  explicit listener(std::shared_ptr<detail::listener_core> core) : core_(std::move(core)) {}
+  listener(listener&&) noexcept = default;
+  listener& operator=(listener&& other) noexcept {
+    close();
+    core_ = std::move(other.core_);
+    return *this;
+  }
+  ~listener() { close(); }
+
+  endpoint local() const { return detail::listener_local(*core_); }
+  void close() {
+    if (core_) detail::stop_listener(*core_);
+    core_.reset();
+  }
+  explicit operator bool() const noexcept { return core_ != nullptr; }
+
+ private:
+  std::shared_ptr<detail::listener_core> core_;
+};
+
+template <codec C, class F>
+listener listen(reactor& io, const endpoint& at, F on_connection, socket_options options = {},
+                C proto = C{}) {
+  auto spawner = std::make_shared<detail::spawner_of<C, F>>(std::move(on_connection),
+                                                            std::move(proto), options.actor);
+  return listener(detail::start_listener(io, at, options, std::move(spawner)));
+}
+
+// Connects (resolving a host name first) and spawns the socket's actor;
+// the future gives its pid, or errc::io_error (refused, unreachable,
+// unresolvable).
+template <codec C, class F>
+future<troupe::pid> connect(reactor& io, const endpoint& to, F on_connection,
+                            socket_options options = {}, C proto = C{}) {
+  promise<troupe::pid> done;
+  auto result = done.get_future();
+  auto spawner = std::make_shared<detail::spawner_of<C, F>>(std::move(on_connection),
+                                                            std::move(proto), options.actor);
+  detail::start_connect(io, to, options, std::move(spawner), std::move(done));
+  return result;
+}
+
+}  // namespace troupe::io

@@ -1,0 +1,99 @@
+// conn_core: one TCP connection's socket, buffers and timers.
+//
+// Threads: the socket, the input buffer and the timers belong to the
+// connection's I/O thread (its loop). The output queue is shared with the
+// actor side (write(), close()) under `mu`.
+//
+// Output: writers append encoded bytes to `out` under `mu`; whoever finds
+// no flush scheduled posts one. The I/O thread swaps `out` into `writing`
+// and writes it; while a write is in flight, new bytes gather in `out`, so
+// one syscall carries everything written meanwhile. Queued bytes
+// (out + writing) never exceed the high watermark by more than one message.
+//
+// States: open -> (closing: flush, then close) -> done. Once done, the
+// socket and timers are destroyed (on the I/O thread) and nothing posts to
+// the loop again: every path that posts checks the state under `mu` first.
+// The actor is told closed{reason} then socket_ended{} exactly once, unless
+// it has already ended.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/reactor_impl.hpp"
+#include "troupe/io/connection.hpp"
+
+namespace troupe::io::detail {
+
+class conn_core final : public io_object, public std::enable_shared_from_this<conn_core> {
+ public:
+  conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
+            const connection_options& options);
+  ~conn_core() override;
+
+  // On the I/O thread, once the actor exists.
+  void start(troupe::pid owner, std::unique_ptr<conn_reader> reader);
+  void shut_down(const std::string& reason) override;
+
+  write_status write(encode_fn encode, void* codec, const void* msg);
+  void close(bool abortive);
+  void owner_ended();
+  void pause_reading(bool paused);
+  std::size_t queued_bytes() const;
+  void log_refused(write_status why);
+
+  endpoint peer, local;
+
+ private:
+  enum class state { open, closing, done };
+
+  void start_read();
+  void on_read(const std::error_code& ec, std::size_t n);
+  void flush();
+  void on_written(const std::error_code& ec);
+  // Records why (the first reason wins), tells the actor, and closes:
+  // abortive at once, else after flushing.
+  void finish(const std::string& reason, bool error, bool abortive);
+  void finish_now(bool abortive);
+  void tell_owner();
+  void arm_deadline();
+  void on_deadline();
+  void check_mailbox();
+  void post_locked(std::function<void()> fn);  // requires mu held, state != done
+
+  io_loop& loop_;
+  runtime& rt_;
+  connection_options options_;
+  troupe::pid owner_;
+  std::unique_ptr<conn_reader> reader_;
+  std::optional<asio::ip::tcp::socket> socket_;
+  std::optional<asio::steady_timer> deadline_;
+  std::optional<asio::steady_timer> mailbox_poll_;
+
+  // I/O thread only.
+  std::vector<char> in_;
+  std::size_t in_begin_ = 0, in_end_ = 0;
+  bool reading_ = false;         // a read is in flight
+  bool paused_by_mailbox_ = false;
+  bool read_eof_ = false;
+  bool told_owner_ = false;
+  std::string close_reason_;
+  bool close_error_ = false;
+  asio::steady_timer::time_point last_activity_{};
+  asio::steady_timer::time_point partial_since_{};  // zero when no partial message
+
+  // Shared, under mu.
+  mutable std::mutex mu_;
+  state state_ = state::open;
+  std::string out_, writing_;
+  bool flush_posted_ = false;
+  bool write_in_flight_ = false;
+  bool want_writable_ = false;
+  bool paused_by_owner_ = false;
+  bool owner_ended_ = false;
+  bool abort_requested_ = false;
+};
+
+}  // namespace troupe::io::detail

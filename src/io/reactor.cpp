@@ -1,0 +1,116 @@
+// io::reactor: I/O threads, each running one Asio io_context.
+#include "io/reactor_impl.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace troupe::io {
+namespace detail {
+
+reactor_impl::reactor_impl(runtime& rt, unsigned threads) : rt(rt) {
+  if (threads == 0) throw std::invalid_argument("io::reactor_options::threads must be at least 1");
+  for (unsigned i = 0; i < threads; ++i) {
+    loops_.push_back(std::make_unique<io_loop>());
+    guards_.push_back(asio::make_work_guard(loops_.back()->ctx));
+  }
+  for (unsigned i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, i] {
+      for (;;) {
+        try {
+          loops_[i]->ctx.run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler threw: log it and keep the loop serving the others.
+          this->rt.log(log_level::error, std::string("io: a handler threw: ") + e.what());
+        }
+      }
+    });
+  }
+}
+
+reactor_impl::~reactor_impl() { stop(); }
+
+void reactor_impl::stop() {
+  std::call_once(stopped_, [this] {
+    for (auto& loop : loops_) {
+      io_loop* l = loop.get();
+      asio::post(l->ctx, [l] {
+        l->stopping = true;
+        std::vector<io_object*> objects(l->objects.begin(), l->objects.end());
+        for (io_object* o : objects) o->shut_down("reactor stopped");
+        l->ctx.stop();
+      });
+    }
+    guards_.clear();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  });
+}
+
+endpoint to_endpoint(const asio::ip::tcp::endpoint& e) {
+  return {e.address().to_string(), e.port()};
+}
+endpoint to_endpoint(const asio::ip::udp::endpoint& e) {
+  return {e.address().to_string(), e.port()};
+}
+
+asio::ip::address parse_address(const std::string& host) {
+  std::error_code ec;
+  auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) throw std::system_error(ec, "'" + host + "' is not an IPv4 or IPv6 address");
+  return address;
+}
+
+}  // namespace detail
+
+reactor::reactor(runtime& rt, reactor_options options)
+    : impl_(std::make_unique<detail::reactor_impl>(rt, options.threads)) {}
+
+reactor::~reactor() { impl_->stop(); }
+
+runtime& reactor::system() const noexcept { return impl_->rt; }
+unsigned reactor::thread_count() const noexcept { return static_cast<unsigned>(impl_->loop_count()); }
+
+void reactor::stop() { impl_->stop(); }
+
+void reactor::post(std::function<void()> fn) {
+  auto& loop = impl_->next_loop();
+  asio::post(loop.ctx, [&loop, fn = std::move(fn)] {
+    if (!loop.stopping) fn();
+  });
+}
+
+void reactor::call_after(duration delay, std::function<void()> fn) {
+  auto& loop = impl_->next_loop();
+  asio::post(loop.ctx, [&loop, delay, fn = std::move(fn)]() mutable {
+    if (loop.stopping) return;
+    auto timer = std::make_shared<asio::steady_timer>(loop.ctx, delay);
+    timer->async_wait([timer, &loop, fn = std::move(fn)](const std::error_code& ec) {
+      if (!ec && !loop.stopping) fn();
+    });
+  });
+}
+
+future<std::vector<endpoint>> reactor::resolve(const std::string& host, std::uint16_t port) {
+  promise<std::vector<endpoint>> done;
+  auto result = done.get_future();
+  auto& loop = impl_->next_loop();
+  asio::post(loop.ctx, [&loop, host, port, done]() mutable {
+    auto resolver = std::make_shared<asio::ip::tcp::resolver>(loop.ctx);
+    resolver->async_resolve(
+        host, std::to_string(port),
+        [resolver, host, done](const std::error_code& ec,
+                               const asio::ip::tcp::resolver::results_type& results) mutable {
+          if (ec) {
+            done.try_set_error(error(errc::io_error, "resolve " + host + ": " + ec.message()));
+            return;
+          }
+          std::vector<endpoint> found;
+          for (const auto& entry : results) found.push_back(detail::to_endpoint(entry.endpoint()));
+          done.try_set_value(std::move(found));
+        });
+  });
+  return result;
+}
+
+}  // namespace troupe::io

@@ -1,0 +1,70 @@
+// reactor_impl: the Asio side of io::reactor. Private to src/io.
+//
+// One io_context per I/O thread; a socket lives on one context for its
+// whole life and is touched only by that context's thread. Threads other
+// than that one reach a socket only through asio::post.
+//
+// Shutdown (reactor::stop): a handler posted to each context closes its
+// listeners and sockets (sending their actors closed{}) and then stops the
+// context; the threads are joined and only then are the contexts destroyed.
+// Every socket object is destroyed on its thread before its context is, and
+// after a core is closed nothing posts to its context again (its state is
+// checked under its lock), so no handle outlives the context it names.
+#pragma once
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "troupe/core/runtime.hpp"
+#include "troupe/io/reactor.hpp"
+
+namespace troupe::io::detail {
+
+// What every socket-like object on a context implements, so that stop()
+// can close it on its own thread.
+struct io_object {
+  virtual ~io_object() = default;
+  virtual void shut_down(const std::string& reason) = 0;
+};
+
+struct io_loop {
+  asio::io_context ctx{1};
+  // Touched only on this loop's thread.
+  std::unordered_set<io_object*> objects;
+  bool stopping = false;
+};
+
+class reactor_impl {
+ public:
+  reactor_impl(runtime& rt, unsigned threads);
+  ~reactor_impl();
+
+  io_loop& next_loop() noexcept {
+    return *loops_[next_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
+  }
+  io_loop& loop(std::size_t i) noexcept { return *loops_[i]; }
+  std::size_t loop_count() const noexcept { return loops_.size(); }
+  void stop();
+
+  runtime& rt;
+
+ private:
+  std::vector<std::unique_ptr<io_loop>> loops_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::atomic<std::size_t> next_{0};
+  std::once_flag stopped_;
+};
+
+endpoint to_endpoint(const asio::ip::tcp::endpoint& e);
+endpoint to_endpoint(const asio::ip::udp::endpoint& e);
+// Throws std::system_error for a host that is not a numeric address.
+asio::ip::address parse_address(const std::string& host);
+
+}  // namespace troupe::io::detail

@@ -1,0 +1,105 @@
+// UDP sockets: one receive loop per socket on its I/O thread; sends are
+// posted to that thread. Same lifetime rules as conn_core (conn_core.hpp).
+#include <mutex>
+#include <optional>
+
+#include "io/reactor_impl.hpp"
+#include "troupe/io/udp.hpp"
+
+namespace troupe::io::detail {
+
+class udp_core final : public io_object, public std::enable_shared_from_this<udp_core> {
+ public:
+  udp_core(io_loop& loop, runtime& rt, const endpoint& at) : loop_(loop), rt_(rt), socket_(std::in_place, loop.ctx) {
+    asio::ip::udp::endpoint where(parse_address(at.host), at.port);
+    std::error_code ec;
+    socket_->open(where.protocol(), ec);
+    if (!ec) socket_->bind(where, ec);
+    if (ec) throw std::system_error(ec, "udp bind " + at.to_string());
+    local_ = to_endpoint(socket_->local_endpoint());
+  }
+
+  void start(troupe::pid owner) {
+    std::lock_guard lock(mu_);
+    owner_ = std::move(owner);
+    asio::post(loop_.ctx, [self = shared_from_this()] {
+      if (self->loop_.stopping) {
+        self->shut_down("reactor stopped");
+        return;
+      }
+      self->loop_.objects.insert(self.get());
+      self->receive();
+    });
+  }
+
+  void receive() {
+    if (!socket_) return;
+    socket_->async_receive_from(asio::buffer(buffer_), from_,
+                                [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+                                  if (!self->socket_ || ec == asio::error::operation_aborted) return;
+                                  if (!ec)
+                                    self->rt_.send(self->owner_,
+                                                   datagram{to_endpoint(self->from_),
+                                                            std::string(self->buffer_.data(), n)});
+                                  self->receive();
+                                });
+  }
+
+  bool send(const endpoint& to, std::string data) {
+    std::error_code ec;
+    auto address = asio::ip::make_address(to.host, ec);
+    if (ec) return false;
+    std::lock_guard lock(mu_);
+    if (done_) return false;
+    auto payload = std::make_shared<std::string>(std::move(data));
+    asio::post(loop_.ctx, [self = shared_from_this(), payload, where = asio::ip::udp::endpoint(address, to.port)] {
+      if (!self->socket_) return;
+      self->socket_->async_send_to(asio::buffer(*payload), where,
+                                   [self, payload](const std::error_code&, std::size_t) {});
+    });
+    return true;
+  }
+
+  void close() {
+    std::lock_guard lock(mu_);
+    if (done_) return;
+    asio::post(loop_.ctx, [self = shared_from_this()] { self->shut_down("closed"); });
+  }
+
+  void shut_down(const std::string&) override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    loop_.objects.erase(this);
+    if (socket_) {
+      std::error_code ec;
+      socket_->close(ec);
+      socket_.reset();
+    }
+  }
+
+  endpoint local() const { return local_; }
+
+ private:
+  io_loop& loop_;
+  runtime& rt_;
+  std::optional<asio::ip::udp::socket> socket_;
+  std::array<char, 65536> buffer_{};
+  asio::ip::udp::endpoint from_;
+  endpoint local_;
+  troupe::pid owner_;
+  std::mutex mu_;
+  bool done_ = false;
+};
+
+std::shared_ptr<udp_core> udp_bind(reactor& io, const endpoint& at) {
+  auto& loop = io.impl().next_loop();
+  return std::make_shared<udp_core>(loop, io.system(), at);
+}
+void udp_start(udp_core& core, troupe::pid owner) { core.start(std::move(owner)); }
+bool udp_send(udp_core& core, const endpoint& to, std::string data) { return core.send(to, std::move(data)); }
+void udp_close(udp_core& core) { core.close(); }
+endpoint udp_local(const udp_core& core) { return core.local(); }
+
+}  // namespace troupe::io::detail

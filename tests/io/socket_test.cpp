@@ -1,0 +1,407 @@
+// Socket actors over real loopback sockets: delivery, order, closing,
+// back pressure both ways, timeouts, UDP, name resolution, serve/client.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "raw_socket.hpp"
+#include "troupe/async/service.hpp"
+#include "troupe/io.hpp"
+#include "troupe/troupe.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using troupe::actor;
+using troupe::behavior;
+namespace io = troupe::io;
+using io::testing::raw_socket;
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return pred();
+}
+
+struct fixture : ::testing::Test {
+  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
+  io::reactor reactor{rt};
+};
+
+using Sockets = fixture;
+
+auto echo_lines = [](actor&, io::connection<io::line_codec> conn) -> behavior {
+  return {[conn](std::string& line) mutable { conn.write("echo: " + line); }};
+};
+
+TEST_F(Sockets, LinesAreParsedDeliveredAndAnsweredInOrder) {
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, echo_lines);
+  raw_socket peer(server.local().port);
+  std::string request, expected;
+  for (int i = 0; i < 200; ++i) {
+    request += "line " + std::to_string(i) + (i % 2 ? "\r\n" : "\n");
+    expected += "echo: line " + std::to_string(i) + "\n";
+  }
+  // Byte by byte for the first lines: parse() sees every split point.
+  for (std::size_t i = 0; i < 40; ++i) ASSERT_TRUE(peer.send(request.substr(i, 1)));
+  ASSERT_TRUE(peer.send(request.substr(40)));
+  EXPECT_EQ(peer.read_exactly(expected.size()), expected);
+}
+
+TEST_F(Sockets, ThePeerClosingDeliversClosedAndEndsTheActor) {
+  std::atomic<int> closed_count{0};
+  std::mutex mu;
+  std::string reason;
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0},
+      [&](actor&, io::connection<io::line_codec>) -> behavior {
+        return {[](std::string&) {},
+                [&](const io::closed& c) {
+                  std::lock_guard lock(mu);
+                  reason = c.reason + (c.error ? " (error)" : "");
+                  ++closed_count;
+                }};
+      });
+  std::size_t before = rt.live_actors();
+  {
+    raw_socket peer(server.local().port);
+    ASSERT_TRUE(eventually([&] { return rt.live_actors() == before + 1; }));
+  }
+  ASSERT_TRUE(eventually([&] { return closed_count == 1; }));
+  EXPECT_TRUE(eventually([&] { return rt.live_actors() == before; }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(reason, "peer closed");
+}
+
+TEST_F(Sockets, RepliesAfterThePeerHalfClosesAreStillWritten) {
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, echo_lines);
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(peer.send("a\nb\n"));
+  peer.shutdown_send();
+  std::string got;
+  ASSERT_TRUE(peer.read_to_end(got));
+  EXPECT_EQ(got, "echo: a\necho: b\n");
+}
+
+TEST_F(Sockets, MalformedInputClosesThatConnectionOnlyWithTheCodecsReply) {
+  std::vector<std::string> logs;
+  std::mutex mu;
+  troupe::runtime logged(troupe::config{.workers = 2, .logger = [&](troupe::log_level, std::string_view line) {
+                                          std::lock_guard lock(mu);
+                                          logs.emplace_back(line);
+                                        }});
+  io::reactor r(logged);
+  io::line_codec small;
+  small.max_line = 16;
+  auto server = io::listen<io::line_codec>(r, {"127.0.0.1", 0}, echo_lines, {}, small);
+  raw_socket good(server.local().port), bad(server.local().port);
+  ASSERT_TRUE(bad.send(std::string(100, 'x')));
+  std::string rest;
+  EXPECT_TRUE(bad.read_to_end(rest));  // closed by the server
+  ASSERT_TRUE(good.send("still here\n"));
+  EXPECT_EQ(good.read_exactly(17), "echo: still here\n");
+  std::lock_guard lock(mu);
+  bool found = false;
+  for (auto& l : logs) found = found || l.find("line longer than 16 bytes") != std::string::npos;
+  EXPECT_TRUE(found);
+}
+
+TEST_F(Sockets, AnyActorCanSendTheSocketAMessageToWrite) {
+  std::atomic<bool> ready{false};
+  troupe::pid conn_pid;
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0},
+      [&](actor& self, io::connection<io::line_codec>) -> behavior {
+        conn_pid = self.pid();
+        ready = true;
+        return {[](std::string&) {}};
+      });
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(eventually([&] { return ready.load(); }));
+  rt.send(conn_pid, io::outbound<std::string>{"pushed"});
+  EXPECT_EQ(peer.read_exactly(7), "pushed\n");
+  rt.send(conn_pid, io::close_socket{});
+  std::string rest;
+  EXPECT_TRUE(peer.read_to_end(rest));
+}
+
+TEST_F(Sockets, WritesAreRefusedAtTheHighWatermarkAndWritableFollowsTheDrain) {
+  // The server pushes 32 MiB at a peer that reads nothing for a while: the
+  // kernel's buffers fill, then the queue reaches the high watermark and
+  // write() refuses; each writable{} lets it go on. Everything arrives, and
+  // the queue never held more than the watermark plus one message.
+  const std::size_t total_chunks = 512, chunk_size = 64 * 1024;
+  std::atomic<int> refused{0}, writable{0};
+  std::atomic<std::size_t> worst_queue{0};
+  io::socket_options opts;
+  opts.connection.high_watermark = 256 * 1024;
+  opts.connection.low_watermark = 64 * 1024;
+  auto server = io::listen<io::length_prefixed_codec>(reactor, {"127.0.0.1", 0},
+      [&](actor& self, io::connection<io::length_prefixed_codec> conn) -> behavior {
+        struct fill {};
+        auto sent = std::make_shared<std::size_t>(0);
+        auto push = [&, conn, sent]() mutable {
+          std::string chunk(chunk_size, 'z');
+          while (*sent < total_chunks) {
+            if (conn.write(chunk) != io::write_status::ok) {
+              ++refused;
+              break;
+            }
+            ++*sent;
+            worst_queue = std::max(worst_queue.load(), conn.queued_bytes());
+          }
+        };
+        self.send(self.pid(), fill{});
+        return {
+            [push](fill) mutable { push(); },
+            [&, push](const io::writable&) mutable {
+              ++writable;
+              push();
+            },
+            [](std::string&) {},
+        };
+      },
+      opts);
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(eventually([&] { return refused >= 1; }));
+  // Nobody reads: once the kernel's buffers are full, nothing moves.
+  bool stalled = false;
+  for (int i = 0; i < 50 && !stalled; ++i) {
+    int before = writable;
+    std::this_thread::sleep_for(100ms);
+    stalled = writable == before;
+  }
+  EXPECT_TRUE(stalled);
+  std::string got = peer.read_exactly(total_chunks * (chunk_size + 4), 30s);
+  EXPECT_EQ(got.size(), total_chunks * (chunk_size + 4));
+  EXPECT_GE(writable.load(), 1);
+  EXPECT_LE(worst_queue.load(), 256u * 1024 + chunk_size + 4);
+}
+
+TEST_F(Sockets, ReadsPauseWhileTheActorsMailboxIsOverItsLimit) {
+  std::atomic<bool> release{false};
+  std::atomic<std::size_t> worst{0}, handled{0};
+  troupe::pid conn_pid;
+  io::socket_options opts;
+  opts.connection.max_mailbox = 64;
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0},
+      [&](actor& self, io::connection<io::line_codec>) -> behavior {
+        conn_pid = self.pid();
+        return {[&](std::string&) {
+          while (!release) std::this_thread::sleep_for(1ms);  // a slow consumer
+          ++handled;
+        }};
+      },
+      opts);
+  raw_socket peer(server.local().port);
+  std::thread watcher([&] {
+    while (handled < 20000) {
+      if (conn_pid) worst = std::max(worst.load(), rt.mailbox_size(conn_pid));
+      std::this_thread::sleep_for(100us);
+    }
+  });
+  std::string lots;
+  for (int i = 0; i < 20000; ++i) lots += "x\n";
+  std::thread sender([&] { peer.send(lots); });
+  std::this_thread::sleep_for(200ms);
+  release = true;
+  sender.join();
+  ASSERT_TRUE(eventually([&] { return handled == 20000; }));
+  watcher.join();
+  // One read's worth past the limit at most (a 16 KiB read is 8192 lines).
+  EXPECT_LT(worst.load(), 64u + 8192u + 1);
+  EXPECT_GT(worst.load(), 0u);
+}
+
+TEST_F(Sockets, IdleAndReadTimeoutsClose) {
+  io::socket_options opts;
+  opts.connection.idle_timeout = 100ms;
+  std::atomic<int> idle_closes{0};
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0},
+      [&](actor&, io::connection<io::line_codec>) -> behavior {
+        return {[](std::string&) {},
+                [&](const io::closed& c) { if (c.reason == "idle timeout" && c.error) ++idle_closes; }};
+      },
+      opts);
+  raw_socket idle(server.local().port);
+  std::string rest;
+  EXPECT_TRUE(idle.read_to_end(rest, 5s));
+  EXPECT_TRUE(eventually([&] { return idle_closes == 1; }));
+
+  io::socket_options slow;
+  slow.connection.read_timeout = 100ms;
+  auto server2 = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, echo_lines, slow);
+  raw_socket loris(server2.local().port);
+  ASSERT_TRUE(loris.send("complete\n"));
+  EXPECT_EQ(loris.read_exactly(15), "echo: complete\n");
+  ASSERT_TRUE(loris.send("incompl"));  // never finished
+  EXPECT_TRUE(loris.read_to_end(rest, 5s));
+}
+
+TEST_F(Sockets, GracefulCloseFlushesEverythingQueued) {
+  const std::size_t total = 4u << 20;
+  auto server = io::listen<io::length_prefixed_codec>(reactor, {"127.0.0.1", 0},
+      [&](actor&, io::connection<io::length_prefixed_codec> conn) -> behavior {
+        return {[conn, total](std::string&) mutable {
+          io::connection<io::length_prefixed_codec> c = conn;
+          std::string chunk(64 * 1024, 'q');
+          for (std::size_t sent = 0; sent < total; sent += chunk.size() + 4) {
+            if (c.write(chunk) != io::write_status::ok) break;
+          }
+          c.close();
+        }};
+      },
+      io::socket_options{.connection = {.high_watermark = 64u << 20}});
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(peer.send(std::string("\0\0\0\0", 4)));
+  std::string got;
+  ASSERT_TRUE(peer.read_to_end(got, 20s));
+  EXPECT_EQ(got.size(), (total / (64 * 1024 + 4) + 1) * (64 * 1024 + 4));
+}
+
+TEST_F(Sockets, TheActorEndingClosesTheSocket) {
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0},
+      [&](actor& self, io::connection<io::line_codec> conn) -> behavior {
+        return {[&self, conn](std::string& line) mutable {
+          conn.write("bye " + line);
+          if (line == "crash") throw std::runtime_error("boom");
+          self.quit();
+        }};
+      });
+  for (std::string how : {"quit", "crash"}) {
+    raw_socket peer(server.local().port);
+    ASSERT_TRUE(peer.send(how + "\n"));
+    std::string got;
+    ASSERT_TRUE(peer.read_to_end(got));
+    EXPECT_EQ(got, "bye " + how + "\n");
+  }
+}
+
+TEST_F(Sockets, ConnectAndClientMatchRepliesToRequests) {
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, echo_lines);
+  auto call = io::client<io::line_codec>(reactor, {"localhost", server.local().port}).get();
+  std::vector<troupe::future<std::string>> replies;
+  for (int i = 0; i < 500; ++i) replies.push_back(call(std::to_string(i)));
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(replies[i].get(), "echo: " + std::to_string(i));
+}
+
+TEST_F(Sockets, ConnectingToAClosedPortFailsWithIoError) {
+  std::uint16_t port;
+  {
+    auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, echo_lines);
+    port = server.local().port;
+  }
+  std::this_thread::sleep_for(50ms);
+  auto attempt = io::client<io::line_codec>(reactor, {"127.0.0.1", port}).outcome();
+  ASSERT_FALSE(attempt);
+  EXPECT_EQ(attempt.error().code(), troupe::errc::io_error);
+}
+
+TEST_F(Sockets, ListeningOnATakenPortThrowsNamingTheAddress) {
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, echo_lines);
+  try {
+    auto again = io::listen<io::line_codec>(reactor, server.local(), echo_lines);
+    FAIL() << "bound twice";
+  } catch (const std::system_error& e) {
+    EXPECT_NE(std::string(e.what()).find(server.local().to_string()), std::string::npos);
+  }
+}
+
+TEST_F(Sockets, IPv6Loopback) {
+  io::listener server;
+  try {
+    server = io::listen<io::line_codec>(reactor, {"::1", 0}, echo_lines);
+  } catch (const std::system_error&) {
+    GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  auto call = io::client<io::line_codec>(reactor, {"::1", server.local().port}).get();
+  EXPECT_EQ(call("six").get(), "echo: six");
+}
+
+TEST_F(Sockets, ServeWritesRepliesInRequestOrderAndMapsFailures) {
+  troupe::service<std::string, std::string> svc = [this](std::string req) -> troupe::future<std::string> {
+    if (req == "fail") return troupe::make_failed<std::string>(troupe::error(troupe::errc::overloaded));
+    // Later requests finish first: the reply order must still be the request order.
+    int delay = 20 - std::min(20, std::stoi(req.empty() ? "0" : req));
+    troupe::promise<std::string> p;
+    auto f = p.get_future();
+    reactor.call_after(std::chrono::milliseconds(delay), [p, req]() mutable { p.set_value("r" + req); });
+    return f;
+  };
+  io::serve_options<std::string> opts;
+  opts.on_error = [](const troupe::error& e) { return "error: " + e.message(); };
+  auto server = io::serve<io::line_codec>(reactor, {"127.0.0.1", 0}, svc, opts);
+  raw_socket peer(server.local().port);
+  std::string req, expected;
+  for (int i = 0; i < 20; ++i) {
+    req += std::to_string(i) + "\n";
+    expected += "r" + std::to_string(i) + "\n";
+  }
+  req += "fail\n";
+  expected += "error: overloaded\n";
+  ASSERT_TRUE(peer.send(req));
+  EXPECT_EQ(peer.read_exactly(expected.size()), expected);
+}
+
+TEST_F(Sockets, StoppingTheReactorClosesEverySocket) {
+  std::atomic<int> stopped{0};
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0},
+      [&](actor&, io::connection<io::line_codec>) -> behavior {
+        return {[](std::string&) {},
+                [&](const io::closed& c) { if (c.reason == "reactor stopped") ++stopped; }};
+      });
+  raw_socket a(server.local().port), b(server.local().port);
+  ASSERT_TRUE(eventually([&] { return rt.live_actors() >= 2; }));
+  reactor.stop();
+  EXPECT_TRUE(eventually([&] { return stopped == 2; }));
+  std::string rest;
+  EXPECT_TRUE(a.read_to_end(rest));
+}
+
+TEST_F(Sockets, UdpDatagramsAreMessages) {
+  std::atomic<std::uint16_t> echo_port{0};
+  auto echo = io::open_udp(reactor, {"127.0.0.1", 0}, [&](actor&, io::udp_socket sock) -> behavior {
+    echo_port = sock.local().port;
+    return {[sock](io::datagram& d) mutable { sock.send_to(d.peer, "echo " + d.data); }};
+  });
+  std::atomic<bool> got{false};
+  std::mutex mu;
+  std::string answer;
+  auto probe = io::open_udp(reactor, {"127.0.0.1", 0}, [&](actor&, io::udp_socket) -> behavior {
+    return {[&](io::datagram& d) {
+      std::lock_guard lock(mu);
+      answer = d.data;
+      got = true;
+    }};
+  });
+  ASSERT_TRUE(eventually([&] { return echo_port != 0; }));
+  // UDP may drop a datagram; try a few times.
+  for (int attempt = 0; attempt < 50 && !got; ++attempt) {
+    rt.send(probe, io::outbound<io::datagram>{{{"127.0.0.1", echo_port}, "ping"}});
+    eventually([&] { return got.load(); }, 100ms);
+  }
+  ASSERT_TRUE(got);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(answer, "echo ping");
+  (void)echo;
+}
+
+TEST_F(Sockets, ResolvesLocalhost) {
+  auto found = reactor.resolve("localhost", 80).get();
+  ASSERT_FALSE(found.empty());
+  bool loopback = false;
+  for (auto& e : found) loopback = loopback || e.host == "127.0.0.1" || e.host == "::1";
+  EXPECT_TRUE(loopback);
+  auto missing = reactor.resolve("no-such-host.invalid", 80).outcome();
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), troupe::errc::io_error);
+}
+
+}  // namespace
