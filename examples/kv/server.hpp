@@ -1,0 +1,40 @@
+// kv::make_service: a Redis-compatible command service over sharded actors.
+//
+// Keys are spread over `shards` actors by hash (one per worker by
+// default); each owns a kv::store. A command on one key is a message to its
+// shard; a command on many keys (DEL, EXISTS, MGET, MSET) is split by shard
+// and the answers combined; DBSIZE, FLUSHALL, KEYS and INFO ask every shard.
+// The connection's actor runs the service (io::serve), so its replies go
+// out in request order even when different shards answer in another.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "troupe/async/service.hpp"
+#include "troupe/io/codecs/resp.hpp"
+#include "troupe/troupe.hpp"
+
+namespace kv {
+
+// A reply, and whether the connection closes after it (QUIT).
+struct reply {
+  troupe::io::resp::value data;
+  bool close = false;
+};
+
+// RESP on the wire, kv::reply out.
+struct codec : troupe::io::resp::codec {
+  using output = reply;
+  void encode(const reply& r, std::string& out) const { troupe::io::resp::codec::encode(r.data, out); }
+};
+
+struct server_info {
+  std::uint16_t port = 0;
+};
+
+troupe::service<troupe::io::resp::value, reply> make_service(troupe::runtime& rt, unsigned shards,
+                                                             std::shared_ptr<server_info> info = {});
+
+}  // namespace kv

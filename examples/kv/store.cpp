@@ -1,0 +1,230 @@
+#include "store.hpp"
+
+#include <charconv>
+#include <limits>
+
+namespace kv {
+
+namespace {
+
+value syntax_error() { return value::error("ERR syntax error"); }
+value not_an_integer() { return value::error("ERR value is not an integer or out of range"); }
+
+bool parse_int(std::string_view s, std::int64_t& out) {
+  if (s.empty()) return false;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return out;
+}
+
+}  // namespace
+
+bool glob_match(std::string_view p, std::string_view t) {
+  std::size_t pi = 0, ti = 0, star_p = std::string_view::npos, star_t = 0;
+  while (ti < t.size()) {
+    if (pi < p.size()) {
+      char c = p[pi];
+      if (c == '*') {
+        star_p = pi++;
+        star_t = ti;
+        continue;
+      }
+      if (c == '?') {
+        ++pi, ++ti;
+        continue;
+      }
+      if (c == '[') {
+        std::size_t q = pi + 1;
+        bool negate = q < p.size() && p[q] == '^';
+        if (negate) ++q;
+        bool matched = false;
+        while (q < p.size() && p[q] != ']') {
+          if (p[q] == '\\' && q + 1 < p.size()) {
+            matched = matched || p[q + 1] == t[ti];
+            q += 2;
+          } else if (q + 2 < p.size() && p[q + 1] == '-' && p[q + 2] != ']') {
+            char lo = p[q], hi = p[q + 2];
+            if (lo > hi) std::swap(lo, hi);
+            matched = matched || (t[ti] >= lo && t[ti] <= hi);
+            q += 3;
+          } else {
+            matched = matched || p[q] == t[ti];
+            ++q;
+          }
+        }
+        if (q < p.size() && matched != negate) {
+          pi = q + 1;
+          ++ti;
+          continue;
+        }
+      } else {
+        if (c == '\\' && pi + 1 < p.size()) c = p[++pi];
+        if (c == t[ti]) {
+          ++pi, ++ti;
+          continue;
+        }
+      }
+    }
+    if (star_p == std::string_view::npos) return false;
+    pi = star_p + 1;
+    ti = ++star_t;
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+store::entry* store::find(const std::string& key, clock::time_point now) {
+  auto it = data_.find(key);
+  if (it == data_.end()) return nullptr;
+  if (it->second.expires != clock::time_point{} && it->second.expires <= now) {
+    data_.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+value store::execute(const std::vector<std::string>& args, clock::time_point now) {
+  const std::string& cmd = args[0];
+  if (cmd == "GET") {
+    entry* e = find(args[1], now);
+    return e ? value::bulk(e->data) : value::null();
+  }
+  if (cmd == "SET") return set(args, now);
+  if (cmd == "DEL" || cmd == "EXISTS") {
+    std::int64_t n = 0;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      if (!find(args[i], now)) continue;
+      ++n;
+      if (cmd == "DEL") data_.erase(args[i]);
+    }
+    return value::number(n);
+  }
+  if (cmd == "INCR") return incr_by(args[1], 1, now);
+  if (cmd == "DECR") return incr_by(args[1], -1, now);
+  if (cmd == "INCRBY" || cmd == "DECRBY") {
+    std::int64_t by;
+    if (!parse_int(args[2], by)) return not_an_integer();
+    if (cmd == "DECRBY") {
+      if (by == std::numeric_limits<std::int64_t>::min())
+        return value::error("ERR decrement would overflow");
+      by = -by;
+    }
+    return incr_by(args[1], by, now);
+  }
+  if (cmd == "MGET") {
+    std::vector<value> out;
+    out.reserve(args.size() - 1);
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      entry* e = find(args[i], now);
+      out.push_back(e ? value::bulk(e->data) : value::null());
+    }
+    return value::array(std::move(out));
+  }
+  if (cmd == "MSET") {
+    for (std::size_t i = 1; i + 1 < args.size(); i += 2) data_[args[i]] = entry{args[i + 1], {}};
+    return value::simple("OK");
+  }
+  if (cmd == "EXPIRE" || cmd == "PEXPIRE") {
+    std::int64_t amount;
+    if (!parse_int(args[2], amount)) return not_an_integer();
+    if (args.size() > 3) return value::error("ERR Unsupported option " + args[3]);
+    entry* e = find(args[1], now);
+    if (!e) return value::number(0);
+    auto delta = cmd == "EXPIRE" ? std::chrono::milliseconds(amount) * 1000 : std::chrono::milliseconds(amount);
+    if (amount <= 0) {
+      data_.erase(args[1]);
+    } else {
+      e->expires = now + delta;
+    }
+    return value::number(1);
+  }
+  if (cmd == "TTL" || cmd == "PTTL") {
+    entry* e = find(args[1], now);
+    if (!e) return value::number(-2);
+    if (e->expires == clock::time_point{}) return value::number(-1);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e->expires - now).count();
+    return value::number(cmd == "TTL" ? (ms + 500) / 1000 : ms);
+  }
+  if (cmd == "DBSIZE") return value::number(static_cast<std::int64_t>(data_.size()));
+  if (cmd == "FLUSHALL") {
+    data_.clear();
+    return value::simple("OK");
+  }
+  if (cmd == "KEYS") {
+    std::vector<value> out;
+    for (auto& [key, e] : data_)
+      if ((e.expires == clock::time_point{} || e.expires > now) && glob_match(args[1], key))
+        out.push_back(value::bulk(key));
+    return value::array(std::move(out));
+  }
+  return value::error("ERR unknown command '" + cmd + "'");
+}
+
+value store::set(const std::vector<std::string>& args, clock::time_point now) {
+  bool nx = false, xx = false, keep_ttl = false, get = false;
+  clock::time_point expires{};
+  for (std::size_t i = 3; i < args.size(); ++i) {
+    std::string opt = upper(args[i]);
+    if (opt == "NX" && !xx) {
+      nx = true;
+    } else if (opt == "XX" && !nx) {
+      xx = true;
+    } else if (opt == "KEEPTTL" && expires == clock::time_point{}) {
+      keep_ttl = true;
+    } else if (opt == "GET") {
+      get = true;
+    } else if ((opt == "EX" || opt == "PX") && !keep_ttl && expires == clock::time_point{} &&
+               i + 1 < args.size()) {
+      std::int64_t amount;
+      if (!parse_int(args[++i], amount)) return not_an_integer();
+      if (amount <= 0 || amount > std::numeric_limits<std::int64_t>::max() / 1000)
+        return value::error("ERR invalid expire time in 'set' command");
+      expires = now + (opt == "EX" ? std::chrono::milliseconds(amount) * 1000
+                                   : std::chrono::milliseconds(amount));
+    } else {
+      return syntax_error();
+    }
+  }
+  entry* old = find(args[1], now);
+  value previous = get ? (old ? value::bulk(old->data) : value::null()) : value::null();
+  if ((nx && old) || (xx && !old)) return get ? previous : value::null();
+  if (old) {
+    old->data = args[2];
+    if (!keep_ttl) old->expires = expires;
+  } else {
+    data_.emplace(args[1], entry{args[2], expires});
+  }
+  return get ? previous : value::simple("OK");
+}
+
+value store::incr_by(const std::string& key, std::int64_t by, clock::time_point now) {
+  entry* e = find(key, now);
+  std::int64_t current = 0;
+  if (e && !parse_int(e->data, current)) return not_an_integer();
+  if ((by > 0 && current > std::numeric_limits<std::int64_t>::max() - by) ||
+      (by < 0 && current < std::numeric_limits<std::int64_t>::min() - by))
+    return value::error("ERR increment or decrement would overflow");
+  current += by;
+  if (e)
+    e->data = std::to_string(current);
+  else
+    data_.emplace(key, entry{std::to_string(current), {}});
+  return value::number(current);
+}
+
+void store::drop_expired(clock::time_point now) {
+  for (auto it = data_.begin(); it != data_.end();) {
+    if (it->second.expires != clock::time_point{} && it->second.expires <= now)
+      it = data_.erase(it);
+    else
+      ++it;
+  }
+}
+
+}  // namespace kv

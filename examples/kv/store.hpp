@@ -1,0 +1,44 @@
+// kv::store: one shard's keys and the commands that touch one shard.
+// Not thread-safe: each shard actor owns one.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "troupe/io/codecs/resp.hpp"
+
+namespace kv {
+
+using clock = std::chrono::steady_clock;
+using troupe::io::resp::value;
+
+// Redis's glob: * ? [abc] [^a] [a-z] and \ to escape.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+class store {
+ public:
+  // Runs a command whose keys all live in this shard. args[0] is the
+  // command name in upper case. Arity has been checked by the router.
+  value execute(const std::vector<std::string>& args, clock::time_point now);
+
+  // Drops every expired key (run now and then: reads already skip them).
+  void drop_expired(clock::time_point now);
+  std::size_t size() const noexcept { return data_.size(); }
+
+ private:
+  struct entry {
+    std::string data;
+    clock::time_point expires{};  // epoch: never
+  };
+  entry* find(const std::string& key, clock::time_point now);
+  value set(const std::vector<std::string>& args, clock::time_point now);
+  value incr_by(const std::string& key, std::int64_t by, clock::time_point now);
+
+  std::unordered_map<std::string, entry> data_;
+};
+
+}  // namespace kv
