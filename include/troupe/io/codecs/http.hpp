@@ -1,0 +1,156 @@
+// http: HTTP/1.1 message codecs (RFC 9112). server_codec turns bytes into
+// requests and responses into bytes; client_codec does the reverse.
+//
+// Parsing. A message is a head (start line, header fields, an empty line)
+// and a body framed by Content-Length or by Transfer-Encoding: chunked.
+// parse() returns one message and the bytes it used, so pipelined messages
+// come out one per call. Lines of the head may end in "\r\n" or "\n"; the
+// lines of a chunked body must end in "\r\n" (lenient chunk parsing is a
+// request-smuggling vector). Empty lines before a request line are skipped.
+// Refused, with the status a server answers:
+//   400  a malformed start line or field (no colon, space before the colon,
+//        obs-fold line continuation, control characters), a bad or
+//        conflicting Content-Length, both Content-Length and
+//        Transfer-Encoding, Transfer-Encoding not ending in chunked or in an
+//        HTTP/1.0 message, a malformed chunk;
+//   413  a body over lim.max_body_bytes, decided from Content-Length as soon
+//        as the head is read, or as chunks arrive;
+//   431  a head over lim.max_header_bytes (decided before its end arrives),
+//        more than lim.max_headers fields, trailers over max_header_bytes;
+//   501  a transfer coding other than chunked (gzip, chunked);
+//   505  an HTTP version other than 1.x.
+// server_codec's parse_error.reply is then a complete response with
+// "Connection: close" and a one-line text body saying why; client_codec's
+// reply is empty. Fields keep their order, case and repeats; values have
+// surrounding spaces and tabs trimmed. Chunk extensions and trailers are
+// read and dropped.
+//
+// State. A codec remembers how far it has read into a message whose head it
+// has parsed, so a long body arriving in many reads is read once, not from
+// the start on each call. It relies on the codec contract (the same buffer
+// start, plus more bytes); a buffer shorter than what was read starts over.
+// One connection's thread uses a codec at a time.
+//
+// Not supported: "Expect: 100-continue" is not answered (the codec cannot
+// write; clients send the body after their timeout), responses framed by the
+// connection closing, and responses to HEAD (their Content-Length describes a
+// body that is not sent: client_codec would wait for it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "troupe/io/codec.hpp"
+
+namespace troupe::io::http {
+
+struct header {
+  std::string name;
+  std::string value;
+  friend bool operator==(const header&, const header&) = default;
+};
+
+struct limits {
+  std::size_t max_header_bytes = 8192;   // start line and fields, up to and including the empty line
+  std::size_t max_body_bytes = 1u << 20;  // Content-Length, or the sum of the chunks
+  std::size_t max_headers = 100;          // fields in the head
+};
+
+struct request {
+  std::string method;  // "GET"
+  std::string target;  // "/path?query", as sent
+  int version_minor = 1;
+  std::vector<header> headers;
+  std::string body;  // decoded if it was chunked
+
+  // The first field of that name (any case), or nullptr.
+  const std::string* find_header(std::string_view name) const;
+  // Whether the connection stays open after this request: for HTTP/1.1
+  // unless a Connection field lists "close", for HTTP/1.0 only if one lists
+  // "keep-alive".
+  bool keep_alive() const;
+};
+
+struct response {
+  int status = 200;
+  std::string reason;  // empty: reason_phrase(status)
+  int version_minor = 1;
+  std::vector<header> headers;
+  std::string body;
+  // Encoding: send the body with Transfer-Encoding: chunked (one chunk and
+  // the last chunk). Parsing: the body came chunked.
+  bool chunked = false;
+  // Encoding: add "Connection: close" (the server closes after writing it).
+  // Parsing: a Connection field lists "close".
+  bool close = false;
+
+  const std::string* find_header(std::string_view name) const;
+  // A response with body and a Content-Type field.
+  static response text(int status, std::string body, std::string content_type = "text/plain");
+};
+
+// "OK", "Not Found", ...; empty for a status it does not know.
+std::string_view reason_phrase(int status);
+
+namespace detail {
+// How far parse() has read into a message whose head it has parsed.
+struct body_cursor {
+  bool active = false;             // a head is parsed; its body is not complete yet
+  bool chunked = false;            // else framed by Content-Length
+  std::uint8_t phase = 0;          // chunked: size line, chunk data, CRLF after it, trailers
+  std::size_t offset = 0;          // next byte to read, from the message's first byte
+  std::size_t remaining = 0;       // Content-Length bytes, or bytes of the chunk, not yet read
+  std::size_t trailer_bytes = 0;   // trailer section read so far
+};
+}  // namespace detail
+
+// Requests in, responses out.
+class server_codec {
+ public:
+  using input = request;
+  using output = response;
+
+  limits lim;
+
+  parsed<request> parse(std::string_view bytes);
+  // Appends the response: status line (reason_phrase if r.reason is empty),
+  // r's fields, then the framing, which is the codec's: "Content-Length: N"
+  // unless r has one already, or "Transfer-Encoding: chunked" for r.chunked
+  // (r's own Content-Length and Transfer-Encoding fields are then dropped;
+  // an HTTP/1.0 response is never chunked), and "Connection: close" for
+  // r.close (replacing r's Connection fields). 1xx, 204 and 304 responses
+  // get no body and no added Content-Length. CR and LF in a reason, name or
+  // value are sent as spaces.
+  void encode(const response& r, std::string& out) const;
+
+ private:
+  request pending_;  // the message whose body is being read
+  detail::body_cursor cursor_;
+};
+
+// Responses in, requests out.
+class client_codec {
+ public:
+  using input = response;
+  using output = request;
+
+  limits lim;
+
+  // 1xx, 204 and 304 responses have no body; any other needs Content-Length
+  // or chunked (one delimited by the connection closing is a parse_error).
+  parsed<response> parse(std::string_view bytes);
+  // Appends the request ("GET" and "/" if method or target are empty), with
+  // "Content-Length: N" added when the body is not empty or the method is
+  // POST or PUT, unless the request has Content-Length or
+  // Transfer-Encoding already. The caller supplies Host.
+  void encode(const request& q, std::string& out) const;
+
+ private:
+  response pending_;
+  detail::body_cursor cursor_;
+};
+
+}  // namespace troupe::io::http
