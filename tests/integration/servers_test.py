@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Integration tests for examples/kv and examples/http with real clients.
+
+  servers_test.py BUILD_DIR kv_redis_cli|http_curl|garbage
+
+kv_redis_cli: drives troupe_kv with the real redis-cli and checks each reply.
+http_curl:    drives troupe_http with curl (keep-alive, chunked, limits).
+garbage:      1,000 connections to troupe_kv at once; half send malformed
+              RESP, half a valid command: every valid one is answered, every
+              malformed one gets the protocol error and is closed, and the
+              server still serves afterwards.
+"""
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(binary, port):
+    proc = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"{binary} did not start listening on {port}")
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise SystemExit("server did not stop on SIGTERM")
+    if proc.returncode != 0:
+        raise SystemExit(f"server exited with {proc.returncode}:\n{out}")
+    return out
+
+
+failures = []
+
+
+def check(what, got, want):
+    if got != want:
+        failures.append(f"{what}: got {got!r}, want {want!r}")
+
+
+def kv_redis_cli(build):
+    if not shutil.which("redis-cli"):
+        print("SKIP: redis-cli is not installed")
+        return
+    port = free_port()
+    proc = start(os.path.join(build, "examples/kv/troupe_kv"), port)
+    try:
+        def cli(*args):
+            r = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=10)
+            return r.stdout.strip()
+        cases = [
+            (["PING"], "PONG"), (["ECHO", "hi there"], "hi there"),
+            (["SET", "a", "1"], "OK"), (["GET", "a"], "1"), (["INCR", "a"], "2"),
+            (["INCRBY", "a", "40"], "42"), (["DECR", "a"], "41"), (["GET", "missing"], ""),
+            (["SET", "a", "x", "NX"], ""), (["SET", "fresh", "y", "XX"], ""),
+            (["SET", "t", "v", "EX", "100"], "OK"), (["TTL", "t"], "100"), (["TTL", "a"], "-1"),
+            (["TTL", "missing"], "-2"), (["EXPIRE", "a", "50"], "1"), (["TTL", "a"], "50"),
+            (["MSET", "k1", "v1", "k2", "v2", "k3", "v3"], "OK"),
+            (["MGET", "k1", "nope", "k3"], "v1\n\nv3"),
+            (["EXISTS", "k1", "k2", "nope", "k1"], "3"), (["DEL", "k1", "k2", "nope"], "2"),
+            (["KEYS", "k*"], "k3"), (["DBSIZE"], "3"),
+            (["INCR", "k3"], "ERR value is not an integer or out of range"),
+            (["GET"], "ERR wrong number of arguments for 'get' command"),
+            (["NOSUCH", "x"], "ERR unknown command 'NOSUCH', with args beginning with: 'x'"),
+            (["SET", "a", "1", "PX", "-5"], "ERR invalid expire time in 'set' command"),
+            (["SET", "a", "1", "BOGUS"], "ERR syntax error"),
+            (["FLUSHALL"], "OK"), (["DBSIZE"], "0"),
+            (["SET", "p", "1", "PX", "30"], "OK"),
+        ]
+        for args, want in cases:
+            check("redis-cli " + " ".join(args), cli(*args), want)
+        time.sleep(0.1)
+        check("GET after PX expiry", cli("GET", "p"), "")
+        info = cli("INFO")
+        check("INFO has redis_version", "redis_version:" in info, True)
+        count = cli("COMMAND", "COUNT")
+        check("COMMAND COUNT is a number", count.isdigit() and int(count) >= 20, True)
+        # Pipe mode: many commands over one connection, answered in order.
+        script = "".join(f"SET key{i} {i}\nGET key{i}\n" for i in range(500))
+        r = subprocess.run(["redis-cli", "-p", str(port)], input=script, capture_output=True, text=True, timeout=20)
+        lines = r.stdout.split()
+        check("500 pipelined SET/GET pairs", lines, [x for i in range(500) for x in ("OK", str(i))])
+        # QUIT answers OK and closes.
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"*1\r\n$4\r\nQUIT\r\n")
+            s.settimeout(5)
+            data = b""
+            while True:
+                chunk = s.recv(100)
+                if not chunk:
+                    break
+                data += chunk
+            check("QUIT", data, b"+OK\r\n")
+    finally:
+        stop(proc)
+
+
+def http_curl(build):
+    if not shutil.which("curl"):
+        print("SKIP: curl is not installed")
+        return
+    port = free_port()
+    proc = start(os.path.join(build, "examples/http/troupe_http"), port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def curl(*args):
+            r = subprocess.run(["curl", "-s", *args], capture_output=True, text=True, timeout=10)
+            return r.stdout
+        check("GET /", curl(base + "/"), "hello")
+        check("POST /echo", curl("--data-binary", "some body", base + "/echo"), "some body")
+        check("chunked POST /echo",
+              curl("-H", "Transfer-Encoding: chunked", "--data-binary", "chunked body", base + "/echo"),
+              "chunked body")
+        check("404", curl("-o", "/dev/null", "-w", "%{http_code}", base + "/nope"), "404")
+        check("431 for a huge header",
+              curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Big: " + "a" * 9000, base + "/"), "431")
+        big = "b" * (2 << 20)
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@-",
+                            base + "/echo"], input=big, capture_output=True, text=True, timeout=20)
+        check("413 for a 2 MiB body", r.stdout, "413")
+        # Keep-alive: curl reuses one connection for several URLs.
+        r = subprocess.run(["curl", "-s", "-v", base + "/", base + "/"], capture_output=True, text=True, timeout=10)
+        check("keep-alive bodies", r.stdout, "hellohello")
+        check("keep-alive reused the connection", "Re-using existing connection" in r.stderr
+              or "Reusing existing connection" in r.stderr, True)
+        metrics = curl(base + "/metrics")
+        check("metrics has troupe_http_requests_total", "troupe_http_requests_total" in metrics, True)
+        check("metrics has troupe_live_actors", "troupe_live_actors" in metrics, True)
+        # Pipelining: two requests in one write, two responses in order.
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: 3\r\nConnection: close\r\n\r\nabc")
+            s.settimeout(5)
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            text = data.decode()
+            check("pipelined responses in order", text.count("HTTP/1.1 200"), 2)
+            check("pipelined bodies", text.endswith("abc") and "hello" in text.split("HTTP/1.1 200")[1], True)
+    finally:
+        stop(proc)
+
+
+def garbage(build):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 8192)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    if want < 2200:
+        print(f"SKIP: only {want} file descriptors allowed")
+        return
+    port = free_port()
+    proc = start(os.path.join(build, "examples/kv/troupe_kv"), port)  # inherits the raised limit
+    try:
+        conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
+        for i, s in enumerate(conns):
+            if i % 2:
+                s.sendall(f"*3\r\n$3\r\nSET\r\n$4\r\nk{i:03d}\r\n$1\r\n{i % 10}\r\n*1\r\n$4\r\nPING\r\n".encode())
+            else:
+                s.sendall(b"*2\r\n$3\r\nGET\r\n$-7\r\n" if i % 4 == 0 else b"*x\r\n\x00\xff garbage")
+        served = malformed = 0
+        for i, s in enumerate(conns):
+            s.settimeout(10)
+            data = b""
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                    if i % 2 and data.endswith(b"+PONG\r\n"):
+                        break
+            except socket.timeout:
+                pass
+            if i % 2:
+                served += data == b"+OK\r\n+PONG\r\n"
+            else:
+                malformed += data.startswith(b"-ERR Protocol error")
+        for s in conns:
+            s.close()
+        check("valid connections served", served, 500)
+        check("malformed connections answered with a protocol error and closed", malformed, 500)
+        r = subprocess.run(["redis-cli", "-p", str(port), "DBSIZE"], capture_output=True, text=True, timeout=10) \
+            if shutil.which("redis-cli") else None
+        if r:
+            check("every valid SET stored", r.stdout.strip(), "500")
+    finally:
+        out = stop(proc)
+    check("the server logged why it closed", "Protocol error" in out or "closing" in out, True)
+
+
+if __name__ == "__main__":
+    build, which = sys.argv[1], sys.argv[2]
+    {"kv_redis_cli": kv_redis_cli, "http_curl": http_curl, "garbage": garbage}[which](build)
+    if failures:
+        print("\n".join("FAIL " + f for f in failures))
+        sys.exit(1)
+    print("ok")
