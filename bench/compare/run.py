@@ -223,6 +223,37 @@ def better(metric):
     return "higher" if metric.endswith("per_sec") else "lower"
 
 
+def summarize(bench, values, failed=()):
+    """Emits, for one bench, a median line per (runtime, metric) in values
+    ({(runtime, metric): [value, ...]}) and a ratio line "troupe/<peer>" per
+    peer metric that troupe also has. Runtimes in failed are left out."""
+    medians = {}
+    for (name, metric), vals in values.items():
+        if name in failed:
+            continue
+        med = statistics.median(vals)
+        medians[(name, metric)] = med
+        emit({"bench": bench, "runtime": name, "metric": metric,
+              "median": med, "min": min(vals), "max": max(vals),
+              "runs": len(vals)})
+    for (name, metric), med in medians.items():
+        if name == "troupe":
+            continue
+        t = medians.get(("troupe", metric))
+        if t is None or med == 0:
+            continue
+        emit({"bench": bench, "metric": metric, "ratio": "troupe/" + name,
+              "value": t / med, "better": better(metric)})
+        # A troupe variant of the same metric ("ns_per_roundtrip@threads":
+        # the same work done by plain threads) is compared to it too.
+        for (tname, tmetric), tmed in medians.items():
+            if tname == "troupe" and tmetric.startswith(metric + "@"):
+                variant = tmetric.split("@", 1)[1]
+                emit({"bench": bench, "metric": metric,
+                      "ratio": "troupe(%s)/%s" % (variant, name),
+                      "value": tmed / med, "better": better(metric)})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-dir", required=True)
@@ -284,31 +315,7 @@ def main():
                     emit({"bench": bench, "runtime": name, "metric": metric,
                           "value": value})
                     values.setdefault((name, metric), []).append(value)
-        medians = {}
-        for (name, metric), vals in values.items():
-            if name in failed:
-                continue
-            med = statistics.median(vals)
-            medians[(name, metric)] = med
-            emit({"bench": bench, "runtime": name, "metric": metric,
-                  "median": med, "min": min(vals), "max": max(vals),
-                  "runs": len(vals)})
-        for (name, metric), med in medians.items():
-            if name == "troupe":
-                continue
-            t = medians.get(("troupe", metric))
-            if t is None or med == 0:
-                continue
-            emit({"bench": bench, "metric": metric, "ratio": "troupe/" + name,
-                  "value": t / med, "better": better(metric)})
-            # A troupe variant of the same metric ("ns_per_roundtrip@threads":
-            # the same work done by plain threads) is compared to it too.
-            for (tname, tmetric), tmed in medians.items():
-                if tname == "troupe" and tmetric.startswith(metric + "@"):
-                    variant = tmetric.split("@", 1)[1]
-                    emit({"bench": bench, "metric": metric,
-                          "ratio": "troupe(%s)/%s" % (variant, name),
-                          "value": tmed / med, "better": better(metric)})
+        summarize(bench, values, failed)
     if troupe_failed:
         note("troupe failed at least one run")
         return 1

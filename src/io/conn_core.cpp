@@ -102,23 +102,28 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
 
 void conn_core::check_mailbox() {
   if (options_.max_mailbox != 0 && rt_.mailbox_size(owner_) > options_.max_mailbox) {
-    // Polled rather than signalled: the mailbox has no drain hook, and a
-    // paused connection is the exception, not the rule.
     paused_by_mailbox_ = true;
-    if (!mailbox_poll_) mailbox_poll_.emplace(loop_.ctx);
-    mailbox_poll_->expires_after(std::chrono::milliseconds(1));
-    mailbox_poll_->async_wait([self = shared_from_this()](const std::error_code& ec) {
-      if (ec || !self->socket_) return;
-      if (self->rt_.mailbox_size(self->owner_) > self->options_.max_mailbox / 2) {
-        self->check_mailbox();
-        return;
-      }
-      self->paused_by_mailbox_ = false;
-      self->start_read();
-    });
+    poll_mailbox();
     return;
   }
   start_read();
+}
+
+// Polled rather than signalled: the mailbox has no drain hook, and a paused
+// connection is the exception, not the rule. Reading resumes once the
+// mailbox is down to half the limit (hysteresis: not one read per message).
+void conn_core::poll_mailbox() {
+  if (!mailbox_poll_) mailbox_poll_.emplace(loop_.ctx);
+  mailbox_poll_->expires_after(std::chrono::milliseconds(1));
+  mailbox_poll_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (ec || !self->socket_) return;
+    if (self->rt_.mailbox_size(self->owner_) > self->options_.max_mailbox / 2) {
+      self->poll_mailbox();
+      return;
+    }
+    self->paused_by_mailbox_ = false;
+    self->start_read();
+  });
 }
 
 void conn_core::pause_reading(bool paused) {

@@ -61,6 +61,7 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   void arm_deadline();
   void on_deadline();
   void check_mailbox();
+  void poll_mailbox();
   void post_locked(std::function<void()> fn);  // requires mu held, state != done
 
   io_loop& loop_;

@@ -305,7 +305,7 @@ step parse_status_line(std::string_view line, response& r, failure& f) {
   if (rest.size() < 3 || !digit(rest[0]) || !digit(rest[1]) || !digit(rest[2]) || rest[0] == '0' ||
       (rest.size() > 3 && rest[3] != ' '))
     return fail(f, 400, "malformed status line");
-  const std::string_view reason = rest.size() > 3 ? rest.substr(4) : std::string_view{};
+  const std::string_view reason = rest.size() > 3 ? rest.substr(4) : std::string_view("");
   if (!is_field_text(reason)) return fail(f, 400, "malformed status line");
   r.status = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
   r.reason.assign(reason.data(), reason.size());
@@ -590,7 +590,7 @@ std::string_view reason_phrase(int status) {
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
-    default: return {};
+    default: return "";
   }
 }
 

@@ -131,3 +131,20 @@ TEST(behavior, quit_ends_the_actor_after_the_current_message) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), errc::receiver_down);
 }
+
+TEST(behavior, or_else_falls_back_in_order_and_the_first_match_wins) {
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  auto a = rt.spawn([](actor&) -> behavior {
+    behavior first{[](int x) { return x + 1; }};
+    behavior second{[](int) { return -1; }, [](const std::string& s) { return s + "!"; }};
+    behavior third{[](double) { return std::string("third"); }};
+    return std::move(first).or_else(std::move(second)).or_else(std::move(third));
+  });
+  EXPECT_EQ(*self.request<int>(a, 41, 5s), 42);                              // first, not second
+  EXPECT_EQ(*self.request<std::string>(a, std::string("hi"), 5s), "hi!");     // second
+  EXPECT_EQ(*self.request<std::string>(a, 1.5, 5s), "third");                 // end of the chain
+  auto missing = self.request<int>(a, query{}, 5s);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), errc::no_handler);
+}
