@@ -233,7 +233,13 @@ void conn_core::owner_ended() {
   });
 }
 
-void conn_core::shut_down(const std::string& reason) { finish(reason, false, true); }
+void conn_core::shut_down(const std::string& reason) {
+  // Called through the loop's raw registry: hold a reference while closing,
+  // so the last one (maybe an actor's, on a worker) is dropped after, and
+  // the socket's reset happens-before the destructor.
+  auto self = weak_from_this().lock();
+  if (self) finish(reason, false, true);
+}
 
 void conn_core::finish(const std::string& reason, bool error, bool abortive) {
   if (close_reason_.empty() || close_reason_ == "peer closed") {

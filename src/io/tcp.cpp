@@ -89,6 +89,8 @@ class listener_core final : public io_object, public std::enable_shared_from_thi
   }
   // The loop's thread.
   void shut_down(const std::string&) override {
+    auto self = weak_from_this().lock();  // as conn_core::shut_down
+    if (!self) return;
     {
       std::lock_guard lock(mu_);
       done_ = true;

@@ -189,11 +189,13 @@ TEST_F(Sockets, ReadsPauseWhileTheActorsMailboxIsOverItsLimit) {
   std::atomic<bool> release{false};
   std::atomic<std::size_t> worst{0}, handled{0};
   troupe::pid conn_pid;
+  std::atomic<bool> have_pid{false};
   io::socket_options opts;
   opts.connection.max_mailbox = 64;
   auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0},
       [&](actor& self, io::connection<io::line_codec>) -> behavior {
         conn_pid = self.pid();
+        have_pid = true;
         return {[&](std::string&) {
           while (!release) std::this_thread::sleep_for(1ms);  // a slow consumer
           ++handled;
@@ -203,7 +205,7 @@ TEST_F(Sockets, ReadsPauseWhileTheActorsMailboxIsOverItsLimit) {
   raw_socket peer(server.local().port);
   std::thread watcher([&] {
     while (handled < 20000) {
-      if (conn_pid) worst = std::max(worst.load(), rt.mailbox_size(conn_pid));
+      if (have_pid) worst = std::max(worst.load(), rt.mailbox_size(conn_pid));
       std::this_thread::sleep_for(100us);
     }
   });
