@@ -47,12 +47,9 @@ int main(int argc, char** argv) {
   troupe::runtime rt(cfg);
   troupe::io::reactor io(rt, {.threads = static_cast<unsigned>(io_threads)});
   auto info = std::make_shared<kv::server_info>();
-  auto svc = kv::make_service(rt, shards ? shards : rt.worker_count(), info);
-  troupe::io::serve_options<kv::reply> opts;
-  opts.on_error = [](const troupe::error& e) { return kv::reply{troupe::io::resp::value::error("ERR " + e.message())}; };
   troupe::io::listener server;
   try {
-    server = troupe::io::serve<kv::codec>(io, {host, static_cast<std::uint16_t>(port)}, svc, opts);
+    server = kv::serve(io, {host, static_cast<std::uint16_t>(port)}, shards ? shards : rt.worker_count(), info);
   } catch (const std::exception& e) {
     std::cerr << "troupe_kv: " << e.what() << '\n';
     return 1;

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 
 #include "store.hpp"
@@ -23,28 +25,39 @@ struct shard_op {
   troupe::promise<reply> done;
 };
 struct expiry_tick {};
+// One connection's one-key commands for one shard, gathered while its
+// requests arrived in a burst, and the answers, in the same order.
+struct shard_batch {
+  std::vector<std::vector<std::string>> commands;
+  std::vector<std::uint64_t> seqs;
+  troupe::pid reply_to;
+};
+struct batch_reply {
+  std::vector<std::uint64_t> seqs;
+  std::vector<value> replies;
+};
 
-enum class route { local, one_key, many_keys, every_shard };
+enum class route_kind { local, one_key, many_keys, every_shard };
 
 struct command_spec {
   int arity;  // Redis's convention: n exactly, -n at least n
-  route how;
+  route_kind how;
 };
 
 const std::unordered_map<std::string, command_spec>& commands() {
   static const std::unordered_map<std::string, command_spec> table = {
-      {"PING", {-1, route::local}},       {"ECHO", {2, route::local}},
-      {"QUIT", {-1, route::local}},       {"COMMAND", {-1, route::local}},
-      {"CONFIG", {-2, route::local}},     {"SELECT", {2, route::local}},
-      {"INFO", {-1, route::every_shard}}, {"GET", {2, route::one_key}},
-      {"SET", {-3, route::one_key}},      {"INCR", {2, route::one_key}},
-      {"DECR", {2, route::one_key}},      {"INCRBY", {3, route::one_key}},
-      {"DECRBY", {3, route::one_key}},    {"EXPIRE", {-3, route::one_key}},
-      {"PEXPIRE", {-3, route::one_key}},  {"TTL", {2, route::one_key}},
-      {"PTTL", {2, route::one_key}},      {"DEL", {-2, route::many_keys}},
-      {"EXISTS", {-2, route::many_keys}}, {"MGET", {-2, route::many_keys}},
-      {"MSET", {-3, route::many_keys}},   {"DBSIZE", {1, route::every_shard}},
-      {"FLUSHALL", {-1, route::every_shard}}, {"KEYS", {2, route::every_shard}},
+      {"PING", {-1, route_kind::local}},       {"ECHO", {2, route_kind::local}},
+      {"QUIT", {-1, route_kind::local}},       {"COMMAND", {-1, route_kind::local}},
+      {"CONFIG", {-2, route_kind::local}},     {"SELECT", {2, route_kind::local}},
+      {"INFO", {-1, route_kind::every_shard}}, {"GET", {2, route_kind::one_key}},
+      {"SET", {-3, route_kind::one_key}},      {"INCR", {2, route_kind::one_key}},
+      {"DECR", {2, route_kind::one_key}},      {"INCRBY", {3, route_kind::one_key}},
+      {"DECRBY", {3, route_kind::one_key}},    {"EXPIRE", {-3, route_kind::one_key}},
+      {"PEXPIRE", {-3, route_kind::one_key}},  {"TTL", {2, route_kind::one_key}},
+      {"PTTL", {2, route_kind::one_key}},      {"DEL", {-2, route_kind::many_keys}},
+      {"EXISTS", {-2, route_kind::many_keys}}, {"MGET", {-2, route_kind::many_keys}},
+      {"MSET", {-3, route_kind::many_keys}},   {"DBSIZE", {1, route_kind::every_shard}},
+      {"FLUSHALL", {-1, route_kind::every_shard}}, {"KEYS", {2, route_kind::every_shard}},
   };
   return table;
 }
@@ -67,6 +80,13 @@ class router {
         self.send_interval(std::chrono::milliseconds(100), self.pid(), expiry_tick{});
         return {
             [data](shard_op& op) { op.done.try_set_value(reply{data->execute(op.args, clock::now())}); },
+            [data, &self](shard_batch& b) {
+              auto now = clock::now();
+              batch_reply out{std::move(b.seqs), {}};
+              out.replies.reserve(b.commands.size());
+              for (auto& c : b.commands) out.replies.push_back(data->execute(c, now));
+              self.send(b.reply_to, std::move(out));
+            },
             [data](expiry_tick) { data->drop_expired(clock::now()); },
         };
       }));
@@ -76,7 +96,31 @@ class router {
     for (auto& s : shards_) rt_.send_exit(s, troupe::exit_reason::kill());
   }
 
+  // A command is answered now or later (a future), or is a one-key
+  // command for one shard, which the caller sends (alone or in a batch).
+  struct routed {
+    std::optional<future<reply>> answer;
+    std::size_t shard = 0;
+    std::vector<std::string> args;
+  };
+
   future<reply> operator()(value cmd) {
+    routed r = route(std::move(cmd));
+    if (r.answer) return std::move(*r.answer);
+    return to_shard(r.shard, std::move(r.args));
+  }
+
+  routed route(value cmd) {
+    routed r;
+    r.answer = classify(std::move(cmd), r);
+    return r;
+  }
+
+  std::size_t shard_count() const noexcept { return shards_.size(); }
+  const troupe::pid& shard(std::size_t i) const noexcept { return shards_[i]; }
+
+ private:
+  std::optional<future<reply>> classify(value cmd, routed& r) {
     if (cmd.type != kind::array || cmd.elements.empty())
       return now(value::error("ERR Protocol error: expected a command array"));
     std::vector<std::string> args;
@@ -99,18 +143,17 @@ class router {
         (args[0] == "MSET" && n % 2 == 0))
       return now(value::error("ERR wrong number of arguments for '" + lower(args[0]) + "' command"));
     switch (found->second.how) {
-      case route::local: return local(args);
-      case route::one_key: {
-        std::size_t shard = shard_of(args[1]);  // before args is moved
-        return to_shard(shard, std::move(args));
-      }
-      case route::many_keys: return many_keys(std::move(args));
-      case route::every_shard: return every_shard(std::move(args));
+      case route_kind::local: return local(args);
+      case route_kind::one_key:
+        r.shard = shard_of(args[1]);
+        r.args = std::move(args);
+        return std::nullopt;
+      case route_kind::many_keys: return many_keys(std::move(args));
+      case route_kind::every_shard: return every_shard(std::move(args));
     }
     return now(value::error("ERR internal"));
   }
 
- private:
   std::size_t shard_of(const std::string& key) const { return std::hash<std::string>{}(key) % shards_.size(); }
 
   future<reply> to_shard(std::size_t shard, std::vector<std::string> args) {
@@ -150,7 +193,7 @@ class router {
     for (auto& [name, spec] : commands()) {
       bool write = name == "SET" || name == "DEL" || name.starts_with("INCR") || name.starts_with("DECR") ||
                    name == "MSET" || name.ends_with("EXPIRE") || name == "FLUSHALL";
-      int first = spec.how == route::one_key || spec.how == route::many_keys ? 1 : 0;
+      int first = spec.how == route_kind::one_key || spec.how == route_kind::many_keys ? 1 : 0;
       list.push_back(value::array({value::bulk(lower(name)), value::number(spec.arity),
                                    value::array({value::simple(write ? "write" : "readonly")}),
                                    value::number(first), value::number(name == "MSET" ? -1 : first ? -1 : 0),
@@ -232,7 +275,118 @@ class router {
   std::vector<troupe::pid> shards_;
 };
 
+// One connection's actor state for kv::serve.
+struct connection_state {
+  std::deque<std::optional<reply>> slots;  // replies in request order
+  std::uint64_t first_seq = 0, next_seq = 0;
+  std::vector<shard_batch> batches;        // one per shard, being gathered
+  bool send_scheduled = false, blocked = false, paused = false, ended = false, closing = false;
+};
+struct send_now {};
+
+constexpr std::size_t max_in_flight = 1024;
+
 }  // namespace
+
+troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& at, unsigned shards,
+                           std::shared_ptr<server_info> info) {
+  auto r = std::make_shared<router>(io.system(), std::max(1u, shards), std::move(info));
+  auto on_connection = [r](troupe::actor& self, troupe::io::connection<codec> conn) -> troupe::behavior {
+    auto st = std::make_shared<connection_state>();
+    st->batches.resize(r->shard_count());
+    // Writes the replies that are ready, in order, without sending yet.
+    auto write_ready = [st, conn, &self]() mutable {
+      while (!st->blocked && !st->closing && !st->slots.empty() && st->slots.front()) {
+        reply& rep = *st->slots.front();
+        auto status = conn.queue(rep);
+        if (status == troupe::io::write_status::full) {
+          st->blocked = true;
+          break;
+        }
+        bool last = rep.close || status == troupe::io::write_status::closed;
+        st->slots.pop_front();
+        ++st->first_seq;
+        if (last) {
+          st->closing = true;
+          conn.close();
+        }
+      }
+      if (st->ended && st->slots.empty()) self.quit();
+    };
+    // Sends the gathered batches and the queued replies: at once when no
+    // other message waits (a lone request), else after those messages, so a
+    // burst of pipelined requests makes one batch per shard and one write.
+    auto flush = [st, conn, r, &self]() mutable {
+      for (std::size_t s = 0; s < st->batches.size(); ++s) {
+        auto& b = st->batches[s];
+        if (b.commands.empty()) continue;
+        b.reply_to = self.pid();
+        self.send(r->shard(s), std::move(b));
+        b = shard_batch{};
+      }
+      conn.send_queued();
+      bool want_pause = st->blocked || st->slots.size() > max_in_flight;
+      if (want_pause != st->paused && !st->closing) {
+        st->paused = want_pause;
+        want_pause ? conn.pause_reading() : conn.resume_reading();
+      }
+    };
+    auto settle = [st, flush, &self]() mutable {
+      if (self.system().mailbox_size(self.pid()) == 0) {
+        flush();
+      } else if (!st->send_scheduled) {
+        st->send_scheduled = true;
+        self.send(self.pid(), send_now{});
+      }
+    };
+    return {
+        [st, r, write_ready, settle](value& cmd) mutable {
+          if (st->closing) return;
+          std::uint64_t seq = st->next_seq++;
+          st->slots.emplace_back();
+          auto routed = r->route(std::move(cmd));
+          if (!routed.answer) {
+            auto& b = st->batches[routed.shard];
+            b.commands.push_back(std::move(routed.args));
+            b.seqs.push_back(seq);
+          } else {
+            // Answered now (most are) or by several shards later; the
+            // continuation runs in this actor.
+            routed.answer->respond([st, seq, write_ready, settle](const troupe::result<reply>& got) mutable {
+              if (seq < st->first_seq) return;
+              st->slots[seq - st->first_seq] =
+                  got ? *got : reply{value::error("ERR " + got.error().message())};
+              write_ready();
+              settle();
+            });
+          }
+          settle();
+        },
+        [st, write_ready, settle](batch_reply& got) mutable {
+          for (std::size_t i = 0; i < got.seqs.size(); ++i)
+            if (got.seqs[i] >= st->first_seq)
+              st->slots[got.seqs[i] - st->first_seq] = reply{std::move(got.replies[i])};
+          write_ready();
+          settle();
+        },
+        [st, flush](send_now) mutable {
+          st->send_scheduled = false;
+          flush();
+        },
+        [st, write_ready, settle](const troupe::io::writable&) mutable {
+          st->blocked = false;
+          write_ready();
+          settle();
+        },
+        [st, write_ready](const troupe::io::socket_ended&) mutable {
+          st->ended = true;  // replies still due are written first
+          write_ready();
+        },
+    };
+  };
+  return troupe::io::listen<codec>(io, at, std::move(on_connection));
+}
+
 
 troupe::service<value, reply> make_service(troupe::runtime& rt, unsigned shards,
                                            std::shared_ptr<server_info> info) {

@@ -14,6 +14,7 @@
 
 #include "troupe/async/service.hpp"
 #include "troupe/io/codecs/resp.hpp"
+#include "troupe/io/tcp.hpp"
 #include "troupe/troupe.hpp"
 
 namespace kv {
@@ -33,6 +34,13 @@ struct codec : troupe::io::resp::codec {
 struct server_info {
   std::uint16_t port = 0;
 };
+
+// The server: each connection is an actor that gathers a burst of
+// pipelined one-key commands into one message per shard, and writes the
+// replies in request order with one system call; the other commands go
+// through the same routing as make_service's.
+troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& at, unsigned shards,
+                           std::shared_ptr<server_info> info = {});
 
 troupe::service<troupe::io::resp::value, reply> make_service(troupe::runtime& rt, unsigned shards,
                                                              std::shared_ptr<server_info> info = {});

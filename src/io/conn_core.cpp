@@ -2,6 +2,8 @@
 #include "io/conn_core.hpp"
 
 #include <algorithm>
+#include <sys/socket.h>
+
 #include <cstring>
 
 namespace troupe::io::detail {
@@ -15,6 +17,7 @@ conn_core::conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
                      const connection_options& options)
     : loop_(loop), rt_(rt), options_(options), socket_(std::move(socket)) {
   std::error_code ec;
+  fd_ = socket_->native_handle();
   peer = to_endpoint(socket_->remote_endpoint(ec));
   local = to_endpoint(socket_->local_endpoint(ec));
   if (options_.no_delay) socket_->set_option(asio::ip::tcp::no_delay(true), ec);
@@ -137,7 +140,7 @@ void conn_core::pause_reading(bool paused) {
 
 // ---- writing ----
 
-write_status conn_core::write(encode_fn encode, void* codec, const void* msg) {
+write_status conn_core::write(encode_fn encode, void* codec, const void* msg, bool send_now) {
   std::lock_guard lock(mu_);
   if (state_ != state::open) return write_status::closed;
   if (out_.size() + writing_.size() >= options_.high_watermark) {
@@ -145,11 +148,34 @@ write_status conn_core::write(encode_fn encode, void* codec, const void* msg) {
     return write_status::full;
   }
   encode(codec, msg, out_);
-  if (!flush_posted_ && !write_in_flight_) {
-    flush_posted_ = true;
-    post_locked([self = shared_from_this()] { self->flush(); });
-  }
+  if (send_now) send_locked();
   return write_status::ok;
+}
+
+void conn_core::send_queued() {
+  std::lock_guard lock(mu_);
+  if (state_ == state::open) send_locked();
+}
+
+// The writer's thread sends what it can at once when the I/O thread is not
+// writing: a reply leaves without waking the I/O thread, which gets only
+// what the kernel would not take. Safe beside the I/O thread's reads: the
+// fd stays open while `mu_` is held (finish_now marks the core done under
+// `mu_` before it closes the socket), and no async_write is in flight.
+void conn_core::send_locked() {
+  if (flush_posted_ || write_in_flight_ || out_.empty()) return;
+  ssize_t sent = ::send(fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent > 0) {
+    out_.erase(0, static_cast<std::size_t>(sent));
+    if (out_.empty()) {
+      write_activity_.store(true, std::memory_order_relaxed);
+      return;
+    }
+  }
+  // The rest (or an error, which the I/O thread's write reports) goes the
+  // asynchronous way.
+  flush_posted_ = true;
+  post_locked([self = shared_from_this()] { self->flush(); });
 }
 
 void conn_core::flush() {
@@ -310,6 +336,7 @@ void conn_core::arm_deadline() {
 
 void conn_core::on_deadline() {
   auto now = asio::steady_timer::clock_type::now();
+  if (write_activity_.exchange(false, std::memory_order_relaxed)) last_activity_ = now;
   if (options_.idle_timeout > duration::zero() && now - last_activity_ >= options_.idle_timeout) {
     finish("idle timeout", true, true);
     return;
@@ -324,9 +351,10 @@ void conn_core::on_deadline() {
 
 // ---- the handle's functions ----
 
-write_status conn_write(conn_core& core, encode_fn encode, void* codec, const void* msg) {
-  return core.write(encode, codec, msg);
+write_status conn_write(conn_core& core, encode_fn encode, void* codec, const void* msg, bool send_now) {
+  return core.write(encode, codec, msg, send_now);
 }
+void conn_send_queued(conn_core& core) { core.send_queued(); }
 void conn_close(conn_core& core, bool abortive) { core.close(abortive); }
 void conn_owner_ended(conn_core& core) { core.owner_ended(); }
 std::size_t conn_queued_bytes(const conn_core& core) { return core.queued_bytes(); }

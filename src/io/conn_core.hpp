@@ -17,6 +17,7 @@
 // it has already ended.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,7 +38,8 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   void start(troupe::pid owner, std::unique_ptr<conn_reader> reader);
   void shut_down(const std::string& reason) override;
 
-  write_status write(encode_fn encode, void* codec, const void* msg);
+  write_status write(encode_fn encode, void* codec, const void* msg, bool send_now);
+  void send_queued();
   void close(bool abortive);
   void owner_ended();
   void pause_reading(bool paused);
@@ -63,6 +65,7 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   void check_mailbox();
   void poll_mailbox();
   void post_locked(std::function<void()> fn);  // requires mu held, state != done
+  void send_locked();                           // requires mu held, state open
 
   io_loop& loop_;
   runtime& rt_;
@@ -70,6 +73,8 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   troupe::pid owner_;
   std::unique_ptr<conn_reader> reader_;
   std::optional<asio::ip::tcp::socket> socket_;
+  int fd_ = -1;  // socket_'s descriptor, for writers' direct sends
+  std::atomic<bool> write_activity_{false};  // a direct send happened (idle timeout)
   std::optional<asio::steady_timer> deadline_;
   std::optional<asio::steady_timer> mailbox_poll_;
 

@@ -95,7 +95,8 @@ struct conn_reader {
 
 using encode_fn = void (*)(void* codec, const void* msg, std::string& out);
 
-write_status conn_write(conn_core& core, encode_fn encode, void* codec, const void* msg);
+write_status conn_write(conn_core& core, encode_fn encode, void* codec, const void* msg, bool send_now);
+void conn_send_queued(conn_core& core);
 void conn_close(conn_core& core, bool abortive);
 void conn_owner_ended(conn_core& core);
 std::size_t conn_queued_bytes(const conn_core& core);
@@ -156,9 +157,18 @@ class connection {
   connection(std::shared_ptr<detail::conn_core> core, C proto)
       : core_(std::move(core)), encoder_(std::make_shared<C>(std::move(proto))) {}
 
+  // Encodes msg, queues it, and starts sending. The writer's thread sends
+  // at once what the kernel takes when nothing else is being written; the
+  // I/O thread sends the rest.
   write_status write(const output& msg) {
-    return detail::conn_write(*core_, &encode, encoder_.get(), &msg);
+    return detail::conn_write(*core_, &encode, encoder_.get(), &msg, true);
   }
+  // Queues without starting to send, to send several messages with one
+  // system call: queue(a); queue(b); send_queued();
+  write_status queue(const output& msg) {
+    return detail::conn_write(*core_, &encode, encoder_.get(), &msg, false);
+  }
+  void send_queued() { detail::conn_send_queued(*core_); }
   // Flushes what is queued, then closes; the actor gets closed{}.
   void close() { detail::conn_close(*core_, false); }
   // Closes at once with a reset, dropping what is queued.

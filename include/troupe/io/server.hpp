@@ -82,7 +82,12 @@ struct reply_queue {
   bool blocked = false;         // write queue full: wait for writable
   bool paused = false;
   bool closing = false;
+  bool send_scheduled = false;  // a send_replies message is on its way to us
 };
+
+// Sent by a connection's actor to itself: the replies queued meanwhile go
+// out in one system call (pipelined requests answered in a burst).
+struct send_replies {};
 
 }  // namespace detail
 
@@ -92,20 +97,28 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
   auto on_connection = [svc, options](actor& self, connection<C> conn) -> behavior {
     auto q = std::make_shared<detail::reply_queue<Rep>>();
     auto drain = [q, conn, &self, limit = options.max_in_flight]() mutable {
+      bool queued = false;
       while (!q->blocked && !q->closing && !q->slots.empty() && q->slots.front().rep) {
         Rep& rep = *q->slots.front().rep;
         bool last = q->slots.front().last || detail::reply_closes(rep);
-        auto status = conn.write(rep);
+        auto status = conn.queue(rep);
         if (status == write_status::full) {
           q->blocked = true;
           break;
         }
         q->slots.pop_front();
         ++q->first_seq;
+        queued = true;
         if (last || status == write_status::closed) {
           q->closing = true;
           conn.close();
         }
+      }
+      if (queued && !q->send_scheduled && !q->closing) {
+        // Not at once: continuations and requests already in the mailbox
+        // come first, and their replies join these in one system call.
+        q->send_scheduled = true;
+        self.send(self.pid(), detail::send_replies{});
       }
       bool want_pause = q->blocked || q->slots.size() > limit;
       if (want_pause != q->paused && !q->closing) {
@@ -139,6 +152,10 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
             }
             drain();
           });
+        },
+        [q, conn](detail::send_replies) mutable {
+          q->send_scheduled = false;
+          conn.send_queued();
         },
         [q, drain](const writable&) mutable {
           q->blocked = false;
