@@ -116,6 +116,16 @@ class router {
     return r;
   }
 
+  // Whether route() would hand this command back as a one-key command.
+  static bool is_one_key(const value& cmd) {
+    if (cmd.type != kind::array || cmd.elements.empty() || !cmd.elements[0].is_string()) return false;
+    std::string name = cmd.elements[0].str;
+    for (char& c : name)
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    auto found = commands().find(name);
+    return found != commands().end() && found->second.how == route_kind::one_key;
+  }
+
   std::size_t shard_count() const noexcept { return shards_.size(); }
   const troupe::pid& shard(std::size_t i) const noexcept { return shards_[i]; }
 
@@ -159,7 +169,12 @@ class router {
   future<reply> to_shard(std::size_t shard, std::vector<std::string> args) {
     troupe::promise<reply> done;
     auto answer = done.get_future();
-    rt_.send(shards_[shard], shard_op{std::move(args), done});
+    // From the calling actor when there is one: its batches to the same
+    // shard then keep their order with these (FIFO per sender).
+    if (troupe::actor* self = troupe::current_actor())
+      self->send(shards_[shard], shard_op{std::move(args), done});
+    else
+      rt_.send(shards_[shard], shard_op{std::move(args), done});
     return answer;
   }
 
@@ -281,6 +296,8 @@ struct connection_state {
   std::uint64_t first_seq = 0, next_seq = 0;
   std::vector<shard_batch> batches;        // one per shard, being gathered
   bool send_scheduled = false, blocked = false, paused = false, ended = false, closing = false;
+  bool last_request = false;               // QUIT or malformed input: no more commands
+  std::optional<std::string> error_reply;  // the codec's, after the replies due
 };
 struct send_now {};
 
@@ -311,12 +328,22 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
           conn.close();
         }
       }
+      if (st->error_reply && st->slots.empty() && !st->closing) {
+        conn.write_bytes(*st->error_reply);
+        st->error_reply.reset();
+        st->closing = true;
+        conn.close();
+      }
+      if (st->closing) {
+        st->first_seq = st->next_seq;  // replies still due are not wanted
+        st->slots.clear();
+      }
       if (st->ended && st->slots.empty()) self.quit();
     };
     // Sends the gathered batches and the queued replies: at once when no
     // other message waits (a lone request), else after those messages, so a
     // burst of pipelined requests makes one batch per shard and one write.
-    auto flush = [st, conn, r, &self]() mutable {
+    auto send_batches = [st, r, &self]() {
       for (std::size_t s = 0; s < st->batches.size(); ++s) {
         auto& b = st->batches[s];
         if (b.commands.empty()) continue;
@@ -324,6 +351,9 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         self.send(r->shard(s), std::move(b));
         b = shard_batch{};
       }
+    };
+    auto flush = [st, conn, send_batches]() mutable {
+      send_batches();
       conn.send_queued();
       bool want_pause = st->blocked || st->slots.size() > max_in_flight;
       if (want_pause != st->paused && !st->closing) {
@@ -340,8 +370,13 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
       }
     };
     return {
-        [st, r, write_ready, settle](value& cmd) mutable {
-          if (st->closing) return;
+        [st, r, write_ready, settle, send_batches](value& cmd) mutable {
+          if (st->closing || st->last_request) return;
+          // Commands run in the order they came: a command that is not
+          // batched goes after the batches gathered before it.
+          if (!router::is_one_key(cmd)) send_batches();
+          if (cmd.is_array() && !cmd.elements.empty() && lower(cmd.elements[0].str) == "quit")
+            st->last_request = true;
           std::uint64_t seq = st->next_seq++;
           st->slots.emplace_back();
           auto routed = r->route(std::move(cmd));
@@ -353,7 +388,7 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
             // Answered now (most are) or by several shards later; the
             // continuation runs in this actor.
             routed.answer->respond([st, seq, write_ready, settle](const troupe::result<reply>& got) mutable {
-              if (seq < st->first_seq) return;
+              if (seq < st->first_seq || seq - st->first_seq >= st->slots.size()) return;
               st->slots[seq - st->first_seq] =
                   got ? *got : reply{value::error("ERR " + got.error().message())};
               write_ready();
@@ -364,7 +399,7 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         },
         [st, write_ready, settle](batch_reply& got) mutable {
           for (std::size_t i = 0; i < got.seqs.size(); ++i)
-            if (got.seqs[i] >= st->first_seq)
+            if (got.seqs[i] >= st->first_seq && got.seqs[i] - st->first_seq < st->slots.size())
               st->slots[got.seqs[i] - st->first_seq] = reply{std::move(got.replies[i])};
           write_ready();
           settle();
@@ -375,6 +410,12 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         },
         [st, write_ready, settle](const troupe::io::writable&) mutable {
           st->blocked = false;
+          write_ready();
+          settle();
+        },
+        [st, write_ready, settle](const troupe::io::malformed& m) mutable {
+          st->last_request = true;
+          st->error_reply = m.reply;
           write_ready();
           settle();
         },

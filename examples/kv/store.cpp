@@ -10,8 +10,12 @@ namespace {
 value syntax_error() { return value::error("ERR syntax error"); }
 value not_an_integer() { return value::error("ERR value is not an integer or out of range"); }
 
+// As Redis's string2ll: no sign but '-', no leading zeros, no "-0".
 bool parse_int(std::string_view s, std::int64_t& out) {
-  if (s.empty()) return false;
+  if (s.empty() || s.size() > 20) return false;
+  std::size_t digits = s[0] == '-' ? 1 : 0;
+  if (digits == s.size()) return false;
+  if (s[digits] == '0' && (s.size() > digits + 1 || digits == 1)) return false;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && end == s.data() + s.size();
 }
@@ -136,6 +140,10 @@ value store::execute(const std::vector<std::string>& args, clock::time_point now
     if (args.size() > 3) return value::error("ERR Unsupported option " + args[3]);
     entry* e = find(args[1], now);
     if (!e) return value::number(0);
+    // Past about 292 years from now the clock overflows: Redis refuses too.
+    constexpr std::int64_t max_ms = std::int64_t{9'000'000'000'000'000} / 1'000'000;
+    if (amount > (cmd == "EXPIRE" ? max_ms / 1000 : max_ms))
+      return value::error("ERR invalid expire time in '" + std::string(cmd == "EXPIRE" ? "expire" : "pexpire") + "' command");
     auto delta = cmd == "EXPIRE" ? std::chrono::milliseconds(amount) * 1000 : std::chrono::milliseconds(amount);
     if (amount <= 0) {
       data_.erase(args[1]);
@@ -183,7 +191,8 @@ value store::set(const std::vector<std::string>& args, clock::time_point now) {
                i + 1 < args.size()) {
       std::int64_t amount;
       if (!parse_int(args[++i], amount)) return not_an_integer();
-      if (amount <= 0 || amount > std::numeric_limits<std::int64_t>::max() / 1000)
+      constexpr std::int64_t max_ms = std::int64_t{9'000'000'000'000'000} / 1'000'000;  // clock range
+      if (amount <= 0 || amount > (opt == "EX" ? max_ms / 1000 : max_ms))
         return value::error("ERR invalid expire time in 'set' command");
       expires = now + (opt == "EX" ? std::chrono::milliseconds(amount) * 1000
                                    : std::chrono::milliseconds(amount));

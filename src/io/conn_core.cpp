@@ -41,6 +41,7 @@ void conn_core::post_locked(std::function<void()> fn) {
 // ---- reading (I/O thread) ----
 
 void conn_core::start_read() {
+  if (lingering_) return;
   if (reading_ || read_eof_ || paused_by_mailbox_ || paused_by_owner_ || !socket_) return;
   {
     std::lock_guard lock(mu_);
@@ -64,6 +65,13 @@ void conn_core::start_read() {
 void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   reading_ = false;
   if (!socket_) return;  // finished meanwhile
+  if (lingering_) {
+    if (ec)
+      release_socket(false);
+    else
+      discard_input();
+    return;
+  }
   if (ec) {
     if (ec == asio::error::operation_aborted) return;
     if (ec == asio::error::eof) {
@@ -71,6 +79,7 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
       // from the actor: it hears closed{} and, when it ends, the socket is
       // flushed and closed (owner_ended).
       read_eof_ = true;
+      peer_closed_ = true;
       close_reason_ = "peer closed";
       tell_owner();
       return;
@@ -82,15 +91,19 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   auto now = asio::steady_timer::clock_type::now();
   last_activity_ = now;
   parse_error err;
+  if (read_eof_) return;  // a malformed message came before: ignore the rest
   std::size_t used =
       reader_->on_bytes(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_), err);
   if (used == std::string_view::npos) {
+    // Reading stops here. The actor hears malformed{} after every message
+    // parsed before it, so it can answer those first; then it writes the
+    // codec's reply and closes (the default handler does).
     rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + err.reason);
-    if (!err.reply.empty()) {
-      std::lock_guard lock(mu_);
-      out_ += err.reply;
-    }
-    finish(err.reason, true, false);
+    read_eof_ = true;
+    close_reason_ = err.reason;
+    close_error_ = true;
+    rt_.send(owner_, malformed{err.reason, err.reply});
+    arm_close_deadline();  // an actor that never closes does not keep the socket
     return;
   }
   in_begin_ += used;
@@ -169,6 +182,14 @@ void conn_core::send_locked() {
     out_.erase(0, static_cast<std::size_t>(sent));
     if (out_.empty()) {
       write_activity_.store(true, std::memory_order_relaxed);
+      if (want_writable_) {
+        // A write was refused and the kernel took everything since: the
+        // I/O thread (which knows the owner) tells the actor.
+        want_writable_ = false;
+        post_locked([self = shared_from_this()] {
+          if (self->reader_ && !self->owner_gone()) self->rt_.send(self->owner_, writable{});
+        });
+      }
       return;
     }
   }
@@ -192,7 +213,9 @@ void conn_core::flush() {
   }
   std::swap(out_, writing_);
   write_in_flight_ = true;
+  bool closing = state_ == state::closing;
   lock.unlock();
+  if (closing) arm_close_deadline();
   asio::async_write(*socket_, asio::buffer(writing_),
                     [self = shared_from_this()](const std::error_code& ec, std::size_t) {
                       self->on_written(ec);
@@ -296,26 +319,86 @@ void conn_core::tell_owner() {
   rt_.send(owner_, socket_ended{});
 }
 
+bool conn_core::owner_gone() const {
+  std::lock_guard lock(mu_);
+  return owner_ended_;
+}
+
 void conn_core::finish_now(bool abortive) {
+  bool already_done;
   {
     std::lock_guard lock(mu_);
-    if (state_ == state::done) return;
+    already_done = state_ == state::done;
     state_ = state::done;
     out_.clear();
   }
+  if (already_done) {
+    // Lingering, and now told to stop (reactor shutdown, a reset).
+    if (abortive && socket_) release_socket(true);
+    return;
+  }
   tell_owner();
+  if (socket_ && !abortive) {
+    // Lingering close: send our FIN, then read and drop what the peer still
+    // sends until its FIN (or linger_timeout). Closing with unread input
+    // would make the kernel reset the connection and drop replies not yet
+    // delivered, such as the error reply to a malformed request.
+    std::error_code ec;
+    socket_->shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    if (!ec && !peer_closed_) {
+      lingering_ = true;
+      if (!deadline_) deadline_.emplace(loop_.ctx);
+      deadline_->expires_after(options_.linger_timeout);
+      deadline_->async_wait([self = shared_from_this()](const std::error_code& e) {
+        if (!e) self->release_socket(false);
+      });
+      if (!reading_) discard_input();  // else the read in flight leads there (on_read)
+      return;
+    }
+  }
+  release_socket(abortive);
+}
+
+void conn_core::discard_input() {
+  if (!socket_) return;
+  if (in_.size() < initial_input) in_.resize(initial_input);
+  socket_->async_read_some(asio::buffer(in_.data(), in_.size()),
+                           [self = shared_from_this()](const std::error_code& ec, std::size_t) {
+                             if (!self->socket_) return;
+                             if (ec) {
+                               self->release_socket(false);
+                               return;
+                             }
+                             self->discard_input();
+                           });
+}
+
+void conn_core::release_socket(bool abortive) {
   loop_.objects.erase(this);
   std::error_code ec;
   if (socket_) {
-    if (abortive)
-      socket_->set_option(asio::socket_base::linger(true, 0), ec);
-    else
-      socket_->shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    if (abortive) socket_->set_option(asio::socket_base::linger(true, 0), ec);
     socket_->close(ec);
     socket_.reset();
   }
   deadline_.reset();
   mailbox_poll_.reset();
+  close_timer_.reset();
+}
+
+// Closing waits for the queue to drain; a peer that never reads must not
+// keep the socket forever.
+void conn_core::arm_close_deadline() {
+  if (close_deadline_armed_ || !socket_) return;
+  close_deadline_armed_ = true;
+  if (!close_timer_) close_timer_.emplace(loop_.ctx);
+  close_timer_->expires_after(options_.close_timeout);
+  close_timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (ec || !self->socket_ || self->lingering_) return;
+    self->rt_.log(log_level::warning,
+                  "io: " + self->peer.to_string() + " did not take its last bytes; resetting");
+    self->finish("close timed out", true, true);
+  });
 }
 
 // ---- timeouts ----
@@ -330,7 +413,7 @@ void conn_core::arm_deadline() {
   if (!deadline_) deadline_.emplace(loop_.ctx);
   deadline_->expires_after(tick);
   deadline_->async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (!ec && self->socket_) self->on_deadline();
+    if (!ec && self->socket_ && !self->lingering_) self->on_deadline();
   });
 }
 
@@ -355,6 +438,10 @@ write_status conn_write(conn_core& core, encode_fn encode, void* codec, const vo
   return core.write(encode, codec, msg, send_now);
 }
 void conn_send_queued(conn_core& core) { core.send_queued(); }
+write_status conn_write_bytes(conn_core& core, std::string_view bytes, bool send_now) {
+  auto append = [](void*, const void* msg, std::string& out) { out += *static_cast<const std::string_view*>(msg); };
+  return core.write(append, nullptr, &bytes, send_now);
+}
 void conn_close(conn_core& core, bool abortive) { core.close(abortive); }
 void conn_owner_ended(conn_core& core) { core.owner_ended(); }
 std::size_t conn_queued_bytes(const conn_core& core) { return core.queued_bytes(); }

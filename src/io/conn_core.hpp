@@ -10,9 +10,14 @@
 // one syscall carries everything written meanwhile. Queued bytes
 // (out + writing) never exceed the high watermark by more than one message.
 //
-// States: open -> (closing: flush, then close) -> done. Once done, the
-// socket and timers are destroyed (on the I/O thread) and nothing posts to
-// the loop again: every path that posts checks the state under `mu` first.
+// States: open -> (closing: flush, then close) -> done. Closing is bounded
+// by options.close_timeout (then a reset). A graceful close lingers: FIN
+// sent, the peer's remaining input read and dropped until its FIN or
+// options.linger_timeout, so the kernel does not reset the connection
+// over unread input and lose our last bytes. Once the socket is released,
+// it and the timers are destroyed (on the I/O thread); from `done` on
+// nothing posts to the loop again: every path that posts checks the state
+// under `mu` first.
 // The actor is told closed{reason} then socket_ended{} exactly once, unless
 // it has already ended.
 #pragma once
@@ -63,6 +68,10 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   void arm_deadline();
   void on_deadline();
   void check_mailbox();
+  void discard_input();
+  void release_socket(bool abortive);
+  void arm_close_deadline();
+  bool owner_gone() const;
   void poll_mailbox();
   void post_locked(std::function<void()> fn);  // requires mu held, state != done
   void send_locked();                           // requires mu held, state open
@@ -77,14 +86,18 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   std::atomic<bool> write_activity_{false};  // a direct send happened (idle timeout)
   std::optional<asio::steady_timer> deadline_;
   std::optional<asio::steady_timer> mailbox_poll_;
+  std::optional<asio::steady_timer> close_timer_;
 
   // I/O thread only.
   std::vector<char> in_;
   std::size_t in_begin_ = 0, in_end_ = 0;
   bool reading_ = false;         // a read is in flight
   bool paused_by_mailbox_ = false;
-  bool read_eof_ = false;
+  bool read_eof_ = false;     // reading has ended (the peer's FIN, or malformed input)
+  bool peer_closed_ = false;  // the peer's FIN arrived
   bool told_owner_ = false;
+  bool lingering_ = false;            // done; draining the peer's input before close
+  bool close_deadline_armed_ = false;
   std::string close_reason_;
   bool close_error_ = false;
   asio::steady_timer::time_point last_activity_{};

@@ -67,9 +67,15 @@ class listener_core final : public io_object, public std::enable_shared_from_thi
                                            const std::error_code& ec, asio::ip::tcp::socket s) {
       if (ec == asio::error::operation_aborted || !self->acceptor_) return;
       if (ec) {
-        // Out of file descriptors, say: log, and keep accepting.
+        // Out of file descriptors, say: log, and try again a little later
+        // (at once would spin and flood the log).
         self->reactor_.rt.log(log_level::warning, "io: accept on " + self->local_.to_string() +
                                                       " failed: " + ec.message());
+        auto retry = std::make_shared<asio::steady_timer>(self->loop_.ctx, std::chrono::milliseconds(50));
+        retry->async_wait([self, retry](const std::error_code& e) {
+          if (!e && self->acceptor_) self->accept_next();
+        });
+        return;
       } else if (&target == &self->loop_) {
         adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr);
       } else {

@@ -23,6 +23,10 @@ class udp_core final : public io_object, public std::enable_shared_from_this<udp
     std::lock_guard lock(mu_);
     owner_ = std::move(owner);
     asio::post(loop_.ctx, [self = shared_from_this()] {
+      {
+        std::lock_guard lock(self->mu_);
+        if (self->done_ || !self->socket_) return;  // closed before it started
+      }
       if (self->loop_.stopping) {
         self->shut_down("reactor stopped");
         return;

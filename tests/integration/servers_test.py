@@ -101,9 +101,33 @@ def kv_redis_cli(build):
         r = subprocess.run(["redis-cli", "-p", str(port)], input=script, capture_output=True, text=True, timeout=20)
         lines = r.stdout.split()
         check("500 pipelined SET/GET pairs", lines, [x for i in range(500) for x in ("OK", str(i))])
+        # Pipelined commands run in order even when some are batched per
+        # shard and others are not (DEL goes through another path than SET).
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"*3\r\n$3\r\nSET\r\n$2\r\nok\r\n$1\r\nv\r\n*2\r\n$3\r\nDEL\r\n$2\r\nok\r\n"
+                      b"*2\r\n$3\r\nGET\r\n$2\r\nok\r\n")
+            s.settimeout(5)
+            data = b""
+            while data.count(b"\r\n") < 3:
+                chunk = s.recv(100)
+                if not chunk:
+                    break
+                data += chunk
+            check("SET, DEL, GET pipelined", data, b"+OK\r\n:1\r\n$-1\r\n")
+        # A malformed command after a good one: the good one's reply first.
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n")
+            s.settimeout(5)
+            data = b""
+            while True:
+                chunk = s.recv(100)
+                if not chunk:
+                    break
+                data += chunk
+            check("PING then garbage", data.startswith(b"+PONG\r\n-ERR Protocol error"), True)
         # QUIT answers OK and closes.
         with socket.create_connection(("127.0.0.1", port)) as s:
-            s.sendall(b"*1\r\n$4\r\nQUIT\r\n")
+            s.sendall(b"*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n")  # nothing after QUIT
             s.settimeout(5)
             data = b""
             while True:

@@ -12,6 +12,7 @@
 #include "raw_socket.hpp"
 #include "troupe/async/service.hpp"
 #include "troupe/io.hpp"
+#include "troupe/io/codecs/http.hpp"
 #include "troupe/troupe.hpp"
 
 namespace {
@@ -404,6 +405,62 @@ TEST_F(Sockets, ResolvesLocalhost) {
   auto missing = reactor.resolve("no-such-host.invalid", 80).outcome();
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), troupe::errc::io_error);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Sockets, MalformedInputIsAnsweredAfterTheRepliesDueBeforeIt) {
+  // The reply to "a" comes late (20 ms); the malformed line right behind
+  // it must not cost it: the client gets the reply, then the close.
+  troupe::service<std::string, std::string> slow = [this](std::string req) {
+    troupe::promise<std::string> p;
+    auto f = p.get_future();
+    reactor.call_after(20ms, [p, req]() mutable { p.set_value("late " + req); });
+    return f;
+  };
+  io::line_codec small;
+  small.max_line = 16;
+  auto server = io::serve<io::line_codec>(reactor, {"127.0.0.1", 0}, slow, {}, small);
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(peer.send("a\n" + std::string(100, 'x')));
+  std::string got;
+  ASSERT_TRUE(peer.read_to_end(got));
+  EXPECT_EQ(got, "late a\n");
+}
+
+TEST_F(Sockets, ALastRequestEndsTheConnectionAndItsActorEvenWithMorePipelinedBehindIt) {
+  std::atomic<int> calls{0};
+  troupe::service<io::http::request, io::http::response> app = [&](io::http::request req) {
+    ++calls;
+    return io::http::response::text(200, "you asked for " + req.target);
+  };
+  std::size_t before = rt.live_actors();
+  auto server = io::serve<io::http::server_codec>(reactor, {"127.0.0.1", 0}, app);
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(peer.send("GET /one HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                        "GET /two HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string got;
+  ASSERT_TRUE(peer.read_to_end(got));
+  EXPECT_NE(got.find("you asked for /one"), std::string::npos);
+  EXPECT_EQ(got.find("/two"), std::string::npos);
+  EXPECT_EQ(calls.load(), 1);  // the request after the last one never reached the service
+  EXPECT_TRUE(eventually([&] { return rt.live_actors() == before; }));
+}
+
+TEST_F(Sockets, AFailedCallWithoutAnErrorReplyResetsAndTheActorEnds) {
+  troupe::service<std::string, std::string> failing = [](std::string) {
+    return troupe::make_failed<std::string>(troupe::error(troupe::errc::overloaded));
+  };
+  std::size_t before = rt.live_actors();
+  auto server = io::serve<io::line_codec>(reactor, {"127.0.0.1", 0}, failing);
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(peer.send("a\nb\nc\n"));
+  std::string got;
+  EXPECT_TRUE(peer.read_to_end(got));
+  EXPECT_EQ(got, "");
+  EXPECT_TRUE(eventually([&] { return rt.live_actors() == before; }));
 }
 
 }  // namespace

@@ -53,6 +53,14 @@ struct writable {};
 struct close_socket {};
 // Sent to a socket actor after closed{}; by default it ends the actor.
 struct socket_ended {};
+// The peer sent bytes the codec cannot parse: reading has stopped, after
+// every message parsed before them. `reply` is the codec's answer (an HTTP
+// 400, a RESP -ERR; may be empty). The default handler writes it and
+// closes; a server with replies still due writes those first.
+struct malformed {
+  std::string reason;
+  std::string reply;
+};
 // A message for the socket to encode and write, from any actor.
 template <class T>
 struct outbound {
@@ -76,6 +84,12 @@ struct connection_options {
   // Close when a message has started arriving but is not complete after
   // this long (a slow-loris peer); zero: never.
   duration read_timeout = duration::zero();
+  // A closing connection whose peer does not take the last bytes within
+  // this long is reset.
+  duration close_timeout = std::chrono::seconds(10);
+  // After our FIN, how long to read and drop the peer's input waiting for
+  // its FIN before closing.
+  duration linger_timeout = std::chrono::seconds(2);
   // Disable Nagle's algorithm (small replies leave at once).
   bool no_delay = true;
 };
@@ -96,6 +110,7 @@ struct conn_reader {
 using encode_fn = void (*)(void* codec, const void* msg, std::string& out);
 
 write_status conn_write(conn_core& core, encode_fn encode, void* codec, const void* msg, bool send_now);
+write_status conn_write_bytes(conn_core& core, std::string_view bytes, bool send_now);
 void conn_send_queued(conn_core& core);
 void conn_close(conn_core& core, bool abortive);
 void conn_owner_ended(conn_core& core);
@@ -169,6 +184,8 @@ class connection {
     return detail::conn_write(*core_, &encode, encoder_.get(), &msg, false);
   }
   void send_queued() { detail::conn_send_queued(*core_); }
+  // Bytes already encoded (a codec's error reply).
+  write_status write_bytes(std::string_view bytes) { return detail::conn_write_bytes(*core_, bytes, true); }
   // Flushes what is queued, then closes; the actor gets closed{}.
   void close() { detail::conn_close(*core_, false); }
   // Closes at once with a reset, dropping what is queued.
@@ -197,10 +214,14 @@ class connection {
     auto ended = [&self](const socket_ended&) { self.quit(); };
     auto ignore_closed = [](const closed&) {};
     auto ignore_writable = [](const writable&) {};
+    auto refuse = [conn](const malformed& m) mutable {
+      if (!m.reply.empty()) conn.write_bytes(m.reply);
+      conn.close();
+    };
     if constexpr (std::is_same_v<input, output>)
-      return behavior{send_wrapped, close_it, ended, ignore_closed, ignore_writable};
+      return behavior{send_wrapped, close_it, ended, ignore_closed, ignore_writable, refuse};
     else
-      return behavior{send_out, send_wrapped, close_it, ended, ignore_closed, ignore_writable};
+      return behavior{send_out, send_wrapped, close_it, ended, ignore_closed, ignore_writable, refuse};
   }
 
   detail::conn_core& core() const noexcept { return *core_; }

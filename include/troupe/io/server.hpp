@@ -82,6 +82,8 @@ struct reply_queue {
   bool blocked = false;         // write queue full: wait for writable
   bool paused = false;
   bool closing = false;
+  bool last_request = false;    // a request said it was the last (or input was malformed)
+  std::optional<std::string> error_reply;  // the codec's, sent after the replies due
   bool send_scheduled = false;  // a send_replies message is on its way to us
 };
 
@@ -114,6 +116,18 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
           conn.close();
         }
       }
+      if (q->error_reply && q->slots.empty() && !q->closing) {
+        conn.write_bytes(*q->error_reply);
+        q->error_reply.reset();
+        q->closing = true;
+        conn.close();
+      }
+      if (q->closing) {
+        // Replies still due after the last one are not wanted; their
+        // continuations find seq < first_seq and drop them.
+        q->first_seq = q->next_seq;
+        q->slots.clear();
+      }
       if (queued && !q->send_scheduled && !q->closing) {
         // Not at once: continuations and requests already in the mailbox
         // come first, and their replies join these in one system call.
@@ -129,13 +143,14 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
     };
     return {
         [svc, options, q, drain, conn](Req& req) mutable {
-          if (q->closing) return;  // after a last reply, further requests are dropped
+          if (q->closing || q->last_request) return;  // after the last request, the rest are dropped
           bool keep = detail::request_keeps_alive(req);
+          if (!keep) q->last_request = true;
           std::uint64_t seq = q->next_seq++;
           q->slots.emplace_back();
           svc(std::move(req)).respond([q, drain, seq, keep, options, conn](const result<Rep>& r) mutable {
             // Runs in this connection's actor (attached inside it).
-            if (seq < q->first_seq) return;
+            if (seq < q->first_seq || seq - q->first_seq >= q->slots.size()) return;
             auto& slot = q->slots[seq - q->first_seq];
             if (r) {
               slot.rep.emplace(*r);
@@ -144,6 +159,7 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
             } else {
               q->closing = true;
               conn.abort();
+              drain();
               return;
             }
             if (!keep) {
@@ -156,6 +172,11 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
         [q, conn](detail::send_replies) mutable {
           q->send_scheduled = false;
           conn.send_queued();
+        },
+        [q, drain](const malformed& m) mutable {
+          q->last_request = true;
+          q->error_reply = m.reply;
+          drain();
         },
         [q, drain](const writable&) mutable {
           q->blocked = false;
