@@ -4,7 +4,10 @@
 Usage:
   run.py --build-dir DIR [--troupe-bin PATH] [--benches pingpong,fanin,...]
          [--runs 3] [--scale 1.0] [--peers caf,erlang,go,fiber]
-         [--timeout 300]
+         [--timeout 300] [--servers]
+
+--servers adds bench/compare/servers.py's results (redis-benchmark against
+troupe_kv and redis-server, wrk against troupe_http and nginx).
 
 Every program follows one contract: `<program> <bench> [scale]` prints one
 JSON line per metric, e.g.
@@ -264,6 +267,9 @@ def main():
     ap.add_argument("--peers", default=",".join(ALL_PEERS))
     ap.add_argument("--timeout", type=float, default=300.0,
                     help="per-run timeout in seconds (default 300)")
+    ap.add_argument("--servers", action="store_true",
+                    help="also run servers.py (troupe_kv vs redis-server, troupe_http "
+                         "vs nginx) and add its lines; peers not installed are skipped")
     args = ap.parse_args()
 
     benches = [b for b in args.benches.split(",") if b]
@@ -316,6 +322,11 @@ def main():
                           "value": value})
                     values.setdefault((name, metric), []).append(value)
         summarize(bench, values, failed)
+    if args.servers:
+        # Same JSON lines, same alternation; servers.py skips missing peers.
+        code = subprocess.call([sys.executable, os.path.join(HERE, "servers.py"),
+                                "--build-dir", build_dir, "--runs", str(args.runs)])
+        troupe_failed |= code != 0
     if troupe_failed:
         note("troupe failed at least one run")
         return 1

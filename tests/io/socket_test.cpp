@@ -2,6 +2,7 @@
 // back pressure both ways, timeouts, UDP, name resolution, serve/client.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "troupe/async/service.hpp"
 #include "troupe/io.hpp"
 #include "troupe/io/codecs/http.hpp"
+#include "troupe/io/codecs/resp.hpp"
 #include "troupe/troupe.hpp"
 
 namespace {
@@ -461,6 +463,41 @@ TEST_F(Sockets, AFailedCallWithoutAnErrorReplyResetsAndTheActorEnds) {
   EXPECT_TRUE(peer.read_to_end(got));
   EXPECT_EQ(got, "");
   EXPECT_TRUE(eventually([&] { return rt.live_actors() == before; }));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Sockets, RespAndHttpClientsAreServices) {
+  namespace resp = io::resp;
+  namespace http = io::http;
+  // A RESP server that answers a command with its arguments reversed.
+  troupe::service<resp::value, resp::value> reverse = [](resp::value cmd) {
+    std::reverse(cmd.elements.begin(), cmd.elements.end());
+    return cmd;
+  };
+  auto resp_server = io::serve<resp::codec>(reactor, {"127.0.0.1", 0}, reverse);
+  auto redis = io::client<resp::codec>(reactor, {"127.0.0.1", resp_server.local().port}).get();
+  EXPECT_EQ(redis(resp::value::command({"a", "b", "c"})).get(), resp::value::command({"c", "b", "a"}));
+
+  troupe::service<http::request, http::response> hello = [](http::request req) {
+    return http::response::text(200, req.method + " " + req.target + " " + req.body);
+  };
+  auto http_server = io::serve<http::server_codec>(reactor, {"127.0.0.1", 0}, hello);
+  auto web = io::client<http::client_codec>(reactor, {"127.0.0.1", http_server.local().port}).get();
+  http::request post;
+  post.method = "POST";
+  post.target = "/x";
+  post.headers.push_back({"Host", "test"});
+  post.body = "body";
+  std::vector<troupe::future<http::response>> replies;
+  for (int i = 0; i < 10; ++i) replies.push_back(web(post));  // pipelined on one connection
+  for (auto& r : replies) {
+    auto rep = r.get();
+    EXPECT_EQ(rep.status, 200);
+    EXPECT_EQ(rep.body, "POST /x body");
+  }
 }
 
 }  // namespace
