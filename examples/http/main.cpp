@@ -9,9 +9,6 @@
 // Keep-alive, pipelining and chunked bodies come from the codec; limits on
 // header and body sizes are answered 431/413 by the codec before the service
 // sees anything. Works with curl and wrk. Serves until SIGINT or SIGTERM.
-#include <csignal>
-#include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -22,6 +19,7 @@
 #include "troupe/async/timer_source.hpp"
 #include "troupe/io.hpp"
 #include "troupe/io/codecs/http.hpp"
+#include "server_main.hpp"
 
 namespace http = troupe::io::http;
 
@@ -51,36 +49,11 @@ std::string metrics(troupe::runtime& rt, const troupe::stats& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string host = "127.0.0.1";
-  int port = 8080, io_threads = 1;
-  troupe::config cfg;
-  cfg.warn_unhandled = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "troupe_http: " << a << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--port") port = std::stoi(next());
-    else if (a == "--host") host = next();
-    else if (a == "--workers") cfg.workers = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--io-threads") io_threads = std::stoi(next());
-    else {
-      std::cerr << "usage: troupe_http [--port N] [--host ADDR] [--workers N] [--io-threads N]\n";
-      return 2;
-    }
-  }
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  auto args = examples::parse_server_args("troupe_http", 8080, false, argc, argv);
+  auto stop = examples::block_stop_signals();
 
-  troupe::runtime rt(cfg);
-  troupe::io::reactor io(rt, {.threads = static_cast<unsigned>(io_threads)});
+  troupe::runtime rt(args.runtime);
+  troupe::io::reactor io(rt, {.threads = args.io_threads});
   troupe::runtime_timers timers(rt);
   auto counters = std::make_shared<troupe::stats>();
 
@@ -103,16 +76,14 @@ int main(int argc, char** argv) {
   };
   troupe::io::listener server;
   try {
-    server = troupe::io::serve<http::server_codec>(io, {host, static_cast<std::uint16_t>(port)}, app, opts);
+    server = troupe::io::serve<http::server_codec>(io, {args.host, static_cast<std::uint16_t>(args.port)}, app, opts);
   } catch (const std::exception& e) {
     std::cerr << "troupe_http: " << e.what() << '\n';
     return 1;
   }
   std::cout << "troupe_http listening on http://" << server.local().to_string() << "/ (" << rt.worker_count()
             << " workers)" << std::endl;
-  int sig = 0;
-  sigwait(&stop, &sig);
-  std::cout << "troupe_http: stopping (" << strsignal(sig) << ")" << std::endl;
+  std::cout << "troupe_http: stopping (" << examples::wait_for_stop_signal(stop) << ")" << std::endl;
   server.close();
   io.stop();
 }

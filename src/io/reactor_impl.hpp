@@ -40,6 +40,51 @@ struct io_loop {
   bool stopping = false;
 };
 
+// An object on one loop (a listener, a UDP socket) that any thread may
+// close. After shut_down has run on the loop's thread, nothing posts to the
+// loop again: it may be gone.
+class closable_object : public io_object {
+ public:
+  explicit closable_object(io_loop& loop) : loop_(loop) {}
+
+ protected:
+  // Any thread: runs self->shut_down on the loop's thread, unless done.
+  void request_close(std::shared_ptr<io_object> self) {
+    std::lock_guard lock(mu_);
+    if (done_) return;
+    asio::post(loop_.ctx, [self = std::move(self)] { self->shut_down("closed"); });
+  }
+  // Any thread: posts fn to the loop unless done (checked under the lock
+  // the close takes, so the loop is alive while posting).
+  template <class F>
+  bool post_if_open(F&& fn) {
+    std::lock_guard lock(mu_);
+    if (done_) return false;
+    asio::post(loop_.ctx, std::forward<F>(fn));
+    return true;
+  }
+  // The loop's thread, first thing in shut_down: false if already done.
+  bool begin_shut_down() {
+    {
+      std::lock_guard lock(mu_);
+      if (done_) return false;
+      done_ = true;
+    }
+    loop_.objects.erase(this);
+    return true;
+  }
+  bool done() const {
+    std::lock_guard lock(mu_);
+    return done_;
+  }
+
+  io_loop& loop_;
+
+ private:
+  mutable std::mutex mu_;
+  bool done_ = false;
+};
+
 class reactor_impl {
  public:
   reactor_impl(runtime& rt, unsigned threads);

@@ -35,11 +35,12 @@ void adopt(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket, const socke
 
 }  // namespace
 
-class listener_core final : public io_object, public std::enable_shared_from_this<listener_core> {
+class listener_core final : public closable_object, public std::enable_shared_from_this<listener_core> {
  public:
   listener_core(reactor_impl& r, io_loop& loop, const socket_options& options,
                 std::shared_ptr<socket_spawner> spawner)
-      : reactor_(r), loop_(loop), options_(options), spawner_(std::move(spawner)), acceptor_(std::in_place, loop.ctx) {}
+      : closable_object(loop), reactor_(r), options_(options), spawner_(std::move(spawner)),
+        acceptor_(std::in_place, loop.ctx) {}
 
   void open(const endpoint& at) {
     asio::ip::tcp::endpoint where(parse_address(at.host), at.port);
@@ -87,21 +88,10 @@ class listener_core final : public io_object, public std::enable_shared_from_thi
     });
   }
 
-  // Any thread. After shut_down nothing posts to the loop (it may be gone).
-  void stop() {
-    std::lock_guard lock(mu_);
-    if (done_) return;
-    asio::post(loop_.ctx, [self = shared_from_this()] { self->shut_down("closed"); });
-  }
-  // The loop's thread.
+  void stop() { request_close(shared_from_this()); }
   void shut_down(const std::string&) override {
     auto self = weak_from_this().lock();  // as conn_core::shut_down
-    if (!self) return;
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    loop_.objects.erase(this);
+    if (!self || !begin_shut_down()) return;
     if (acceptor_) {
       std::error_code ec;
       acceptor_->close(ec);
@@ -113,13 +103,10 @@ class listener_core final : public io_object, public std::enable_shared_from_thi
 
  private:
   reactor_impl& reactor_;
-  io_loop& loop_;
   socket_options options_;
   std::shared_ptr<socket_spawner> spawner_;
   std::optional<asio::ip::tcp::acceptor> acceptor_;  // reset on the loop's thread
   endpoint local_;
-  std::mutex mu_;
-  bool done_ = false;
 };
 
 std::shared_ptr<listener_core> start_listener(reactor& io, const endpoint& at,

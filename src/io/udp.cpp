@@ -8,9 +8,10 @@
 
 namespace troupe::io::detail {
 
-class udp_core final : public io_object, public std::enable_shared_from_this<udp_core> {
+class udp_core final : public closable_object, public std::enable_shared_from_this<udp_core> {
  public:
-  udp_core(io_loop& loop, runtime& rt, const endpoint& at) : loop_(loop), rt_(rt), socket_(std::in_place, loop.ctx) {
+  udp_core(io_loop& loop, runtime& rt, const endpoint& at)
+      : closable_object(loop), rt_(rt), socket_(std::in_place, loop.ctx) {
     asio::ip::udp::endpoint where(parse_address(at.host), at.port);
     std::error_code ec;
     socket_->open(where.protocol(), ec);
@@ -19,14 +20,12 @@ class udp_core final : public io_object, public std::enable_shared_from_this<udp
     local_ = to_endpoint(socket_->local_endpoint());
   }
 
+  // Called once, before any close can be requested (the owner is spawned
+  // just before; a close it asks for is posted after this).
   void start(troupe::pid owner) {
-    std::lock_guard lock(mu_);
     owner_ = std::move(owner);
-    asio::post(loop_.ctx, [self = shared_from_this()] {
-      {
-        std::lock_guard lock(self->mu_);
-        if (self->done_ || !self->socket_) return;  // closed before it started
-      }
+    post_if_open([self = shared_from_this()] {
+      if (self->done() || !self->socket_) return;  // closed before it started
       if (self->loop_.stopping) {
         self->shut_down("reactor stopped");
         return;
@@ -53,31 +52,19 @@ class udp_core final : public io_object, public std::enable_shared_from_this<udp
     std::error_code ec;
     auto address = asio::ip::make_address(to.host, ec);
     if (ec) return false;
-    std::lock_guard lock(mu_);
-    if (done_) return false;
     auto payload = std::make_shared<std::string>(std::move(data));
-    asio::post(loop_.ctx, [self = shared_from_this(), payload, where = asio::ip::udp::endpoint(address, to.port)] {
+    return post_if_open([self = shared_from_this(), payload, where = asio::ip::udp::endpoint(address, to.port)] {
       if (!self->socket_) return;
       self->socket_->async_send_to(asio::buffer(*payload), where,
                                    [self, payload](const std::error_code&, std::size_t) {});
     });
-    return true;
   }
 
-  void close() {
-    std::lock_guard lock(mu_);
-    if (done_) return;
-    asio::post(loop_.ctx, [self = shared_from_this()] { self->shut_down("closed"); });
-  }
+  void close() { request_close(shared_from_this()); }
 
   void shut_down(const std::string&) override {
     auto self = weak_from_this().lock();  // as conn_core::shut_down
-    if (!self) return;
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    loop_.objects.erase(this);
+    if (!self || !begin_shut_down()) return;
     if (socket_) {
       std::error_code ec;
       socket_->close(ec);
@@ -88,15 +75,12 @@ class udp_core final : public io_object, public std::enable_shared_from_this<udp
   endpoint local() const { return local_; }
 
  private:
-  io_loop& loop_;
   runtime& rt_;
   std::optional<asio::ip::udp::socket> socket_;
   std::array<char, 65536> buffer_{};
   asio::ip::udp::endpoint from_;
   endpoint local_;
   troupe::pid owner_;
-  std::mutex mu_;
-  bool done_ = false;
 };
 
 std::shared_ptr<udp_core> udp_bind(reactor& io, const endpoint& at) {

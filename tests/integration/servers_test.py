@@ -54,6 +54,17 @@ def stop(proc):
 failures = []
 
 
+def read_until_closed(s, timeout=5):
+    """Everything the server sends on socket s until it closes."""
+    s.settimeout(timeout)
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def check(what, got, want):
     if got != want:
         failures.append(f"{what}: got {got!r}, want {want!r}")
@@ -117,24 +128,12 @@ def kv_redis_cli(build):
         # A malformed command after a good one: the good one's reply first.
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.sendall(b"*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n")
-            s.settimeout(5)
-            data = b""
-            while True:
-                chunk = s.recv(100)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_until_closed(s)
             check("PING then garbage", data.startswith(b"+PONG\r\n-ERR Protocol error"), True)
         # QUIT answers OK and closes.
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.sendall(b"*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n")  # nothing after QUIT
-            s.settimeout(5)
-            data = b""
-            while True:
-                chunk = s.recv(100)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_until_closed(s)
             check("QUIT", data, b"+OK\r\n")
     finally:
         stop(proc)
@@ -175,13 +174,7 @@ def http_curl(build):
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\n"
                       b"Content-Length: 3\r\nConnection: close\r\n\r\nabc")
-            s.settimeout(5)
-            data = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_until_closed(s)
             text = data.decode()
             check("pipelined responses in order", text.count("HTTP/1.1 200"), 2)
             check("pipelined bodies", text.endswith("abc") and "hello" in text.split("HTTP/1.1 200")[1], True)

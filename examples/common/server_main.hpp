@@ -1,0 +1,71 @@
+// What the example servers' main()s share: their command line and waiting
+// for SIGINT or SIGTERM.
+#pragma once
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "troupe/core/config.hpp"
+
+namespace examples {
+
+struct server_args {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  troupe::config runtime;
+  unsigned io_threads = 1;
+  unsigned shards = 0;  // kv only; 0: one per worker
+};
+
+// --port N --host ADDR --workers N --io-threads N [--shards N]. Exits with
+// usage on anything else.
+inline server_args parse_server_args(const char* name, int default_port, bool takes_shards, int argc,
+                                     char** argv) {
+  server_args a;
+  a.port = default_port;
+  a.runtime.warn_unhandled = false;
+  std::string usage = std::string("usage: ") + name + " [--port N] [--host ADDR] [--workers N] [--io-threads N]" +
+                      (takes_shards ? " [--shards N]" : "");
+  for (int i = 1; i < argc; ++i) {
+    std::string opt = argv[i];
+    if (i + 1 >= argc) {
+      std::cerr << usage << '\n';
+      std::exit(2);
+    }
+    std::string value = argv[++i];
+    if (opt == "--port") a.port = std::stoi(value);
+    else if (opt == "--host") a.host = value;
+    else if (opt == "--workers") a.runtime.workers = static_cast<unsigned>(std::stoul(value));
+    else if (opt == "--io-threads") a.io_threads = static_cast<unsigned>(std::stoul(value));
+    else if (opt == "--shards" && takes_shards) a.shards = static_cast<unsigned>(std::stoul(value));
+    else {
+      std::cerr << usage << '\n';
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+// Call before any thread starts (the threads inherit the mask); then
+// wait_for_stop_signal() returns the signal's name.
+inline sigset_t block_stop_signals() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  return stop;
+}
+
+inline std::string wait_for_stop_signal(const sigset_t& stop) {
+  int sig = 0;
+  sigwait(&stop, &sig);
+  return strsignal(sig);
+}
+
+}  // namespace examples
