@@ -1,6 +1,8 @@
 // conn_core: see conn_core.hpp for the threading and state rules.
 #include "io/conn_core.hpp"
 
+#include "core/runtime_impl.hpp"
+
 #include <algorithm>
 #include <sys/socket.h>
 
@@ -92,8 +94,13 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   last_activity_ = now;
   parse_error err;
   if (read_eof_) return;  // a malformed message came before: ignore the rest
-  std::size_t used =
-      reader_->on_bytes(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_), err);
+  std::size_t used;
+  {
+    // The messages of one read reach the actor as one chain: one push and
+    // at most one wake-up, not one per pipelined request.
+    troupe::detail::runtime_impl::batch_sends batch;
+    used = reader_->on_bytes(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_), err);
+  }
   if (used == std::string_view::npos) {
     // Reading stops here. The actor hears malformed{} after every message
     // parsed before it, so it can answer those first; then it writes the
