@@ -2,6 +2,8 @@
 // the top of scheduler.hpp.
 #include "scheduler.hpp"
 
+#include "futex.hpp"
+
 #include <algorithm>
 
 namespace troupe::detail {
@@ -39,7 +41,7 @@ void scheduler::stop() {
   }
   for (auto& w : workers_) {
     w->wake.store(1, std::memory_order_release);
-    w->wake.notify_one();
+    futex_wake_one(w->wake);
   }
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
@@ -112,7 +114,7 @@ void scheduler::notify_parked() noexcept {
     chosen->searching = true;
   }
   chosen->wake.store(1, std::memory_order_release);
-  chosen->wake.notify_one();
+  futex_wake_one(chosen->wake);
 }
 
 void scheduler::leave_searching(worker& self) noexcept {
@@ -184,7 +186,7 @@ void scheduler::park(worker& self) {
     }
     // Someone already chose us: fall through and consume its wake-up.
   }
-  while (self.wake.exchange(0, std::memory_order_acquire) == 0) self.wake.wait(0);
+  while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
 }
 
 void scheduler::work(worker& self) {

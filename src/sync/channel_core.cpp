@@ -4,12 +4,10 @@
 // channels locked in address order, cases polled in random order).
 #include "troupe/sync/detail/channel_core.hpp"
 
+#include "core/futex.hpp"
 #include "core/spin_lock.hpp"
 
-#include <linux/futex.h>
 #include <mutex>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -320,9 +318,7 @@ void unlink_entries(chan_entry* entries, int count) {
 
 // ---- a blocked thread ------------------------------------------------------------------
 
-long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value, const timespec* timeout) {
-  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout, nullptr, 0);
-}
+using troupe::detail::futex_call;
 
 // `woken`: 0 the owner is waiting (spinning), 2 it is asleep on the futex,
 // 1 woken. The waker pays for a futex call only when the owner went to
@@ -335,7 +331,7 @@ struct thread_waiter final : chan_waiter {
     // `woke`: the futex call uses only the address, harmless even then (at
     // worst a spurious wake-up of an unrelated futex waiter).
     if (woken.exchange(woke, std::memory_order_acq_rel) == asleep)
-      futex(&woken, FUTEX_WAKE_PRIVATE, 1, nullptr);
+      futex_call(&woken, FUTEX_WAKE_PRIVATE, 1, nullptr);
   }
   // False on timeout.
   bool wait_until(std::chrono::steady_clock::time_point deadline) {
@@ -352,7 +348,7 @@ struct thread_waiter final : chan_waiter {
           !woken.compare_exchange_strong(seen, asleep, std::memory_order_acq_rel))
         continue;  // woken meanwhile
       if (deadline == std::chrono::steady_clock::time_point::max()) {
-        futex(&woken, FUTEX_WAIT_PRIVATE, asleep, nullptr);
+        futex_call(&woken, FUTEX_WAIT_PRIVATE, asleep, nullptr);
         continue;
       }
       auto left = deadline - std::chrono::steady_clock::now();
@@ -364,7 +360,7 @@ struct thread_waiter final : chan_waiter {
       }
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
       timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-      futex(&woken, FUTEX_WAIT_PRIVATE, asleep, &ts);
+      futex_call(&woken, FUTEX_WAIT_PRIVATE, asleep, &ts);
     }
   }
 };
