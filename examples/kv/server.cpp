@@ -7,12 +7,30 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 
 #include "store.hpp"
 #include "troupe/async/combinators.hpp"
 
 namespace kv {
+
+troupe::io::parsed<codec::input> codec::parse(std::string_view bytes) const {
+  input burst;
+  std::size_t used = 0;
+  while (used < bytes.size() && burst.size() < max_burst) {
+    auto step = troupe::io::resp::codec::parse(bytes.substr(used));
+    if (step.needs_more()) break;
+    if (step.failed()) {
+      if (burst.empty()) return step.error();
+      break;  // deliver the good ones first
+    }
+    used += step.consumed();
+    burst.push_back(std::move(step).message());
+  }
+  if (burst.empty()) return troupe::io::need_more{};
+  return {std::move(burst), used};
+}
 
 namespace {
 
@@ -44,8 +62,9 @@ struct command_spec {
   route_kind how;
 };
 
-const std::unordered_map<std::string, command_spec>& commands() {
-  static const std::unordered_map<std::string, command_spec> table = {
+// Keys are the upper-case names (string literals, so views are safe).
+const std::unordered_map<std::string_view, command_spec>& commands() {
+  static const std::unordered_map<std::string_view, command_spec> table = {
       {"PING", {-1, route_kind::local}},       {"ECHO", {2, route_kind::local}},
       {"QUIT", {-1, route_kind::local}},       {"COMMAND", {-1, route_kind::local}},
       {"CONFIG", {-2, route_kind::local}},     {"SELECT", {2, route_kind::local}},
@@ -104,6 +123,20 @@ class router {
     std::vector<std::string> args;
   };
 
+  // The command's entry, by its name in any case; null for a malformed or
+  // unknown command. No allocation: names are short.
+  static const std::pair<const std::string_view, command_spec>* find_command(const value& cmd) {
+    if (cmd.type != kind::array || cmd.elements.empty() || !cmd.elements[0].is_string()) return nullptr;
+    const std::string& name = cmd.elements[0].str;
+    char upper[16];
+    if (name.size() > sizeof upper) return nullptr;
+    for (std::size_t i = 0; i < name.size(); ++i)
+      upper[i] = (name[i] >= 'a' && name[i] <= 'z') ? static_cast<char>(name[i] - 'a' + 'A') : name[i];
+    auto found = commands().find(std::string_view(upper, name.size()));
+    return found == commands().end() ? nullptr : &*found;
+  }
+  using command_entry = std::pair<const std::string_view, command_spec>;
+
   future<reply> operator()(value cmd) {
     routed r = route(std::move(cmd));
     if (r.answer) return std::move(*r.answer);
@@ -111,26 +144,21 @@ class router {
   }
 
   routed route(value cmd) {
-    routed r;
-    r.answer = classify(std::move(cmd), r);
-    return r;
+    const command_entry* entry = find_command(cmd);  // before cmd is moved
+    return route(std::move(cmd), entry);
   }
-
-  // Whether route() would hand this command back as a one-key command.
-  static bool is_one_key(const value& cmd) {
-    if (cmd.type != kind::array || cmd.elements.empty() || !cmd.elements[0].is_string()) return false;
-    std::string name = cmd.elements[0].str;
-    for (char& c : name)
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    auto found = commands().find(name);
-    return found != commands().end() && found->second.how == route_kind::one_key;
+  // With the entry find_command gave (the caller looked already).
+  routed route(value cmd, const command_entry* entry) {
+    routed r;
+    r.answer = classify(std::move(cmd), entry, r);
+    return r;
   }
 
   std::size_t shard_count() const noexcept { return shards_.size(); }
   const troupe::pid& shard(std::size_t i) const noexcept { return shards_[i]; }
 
  private:
-  std::optional<future<reply>> classify(value cmd, routed& r) {
+  std::optional<future<reply>> classify(value cmd, const command_entry* found, routed& r) {
     if (cmd.type != kind::array || cmd.elements.empty())
       return now(value::error("ERR Protocol error: expected a command array"));
     std::vector<std::string> args;
@@ -139,19 +167,16 @@ class router {
       if (!e.is_string()) return now(value::error("ERR Protocol error: expected bulk strings"));
       args.push_back(std::move(e.str));
     }
-    std::string name = args[0];
-    for (char& c : args[0])
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    auto found = commands().find(args[0]);
-    if (found == commands().end()) {
-      std::string msg = "ERR unknown command '" + name + "', with args beginning with: ";
+    if (!found) {
+      std::string msg = "ERR unknown command '" + args[0] + "', with args beginning with: ";
       for (std::size_t i = 1; i < args.size() && i < 4; ++i) msg += "'" + args[i] + "' ";
       return now(value::error(msg));
     }
+    args[0] = found->first;  // the upper-case name
     int arity = found->second.arity, n = static_cast<int>(args.size());
     if ((arity > 0 && n != arity) || (arity < 0 && n < -arity) ||
         (args[0] == "MSET" && n % 2 == 0))
-      return now(value::error("ERR wrong number of arguments for '" + lower(args[0]) + "' command"));
+      return now(value::error("ERR wrong number of arguments for '" + lower(std::string(args[0])) + "' command"));
     switch (found->second.how) {
       case route_kind::local: return local(args);
       case route_kind::one_key:
@@ -209,7 +234,7 @@ class router {
       bool write = name == "SET" || name == "DEL" || name.starts_with("INCR") || name.starts_with("DECR") ||
                    name == "MSET" || name.ends_with("EXPIRE") || name == "FLUSHALL";
       int first = spec.how == route_kind::one_key || spec.how == route_kind::many_keys ? 1 : 0;
-      list.push_back(value::array({value::bulk(lower(name)), value::number(spec.arity),
+      list.push_back(value::array({value::bulk(lower(std::string(name))), value::number(spec.arity),
                                    value::array({value::simple(write ? "write" : "readonly")}),
                                    value::number(first), value::number(name == "MSET" ? -1 : first ? -1 : 0),
                                    value::number(name == "MSET" ? 2 : first)}));
@@ -369,32 +394,37 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         self.send(self.pid(), send_now{});
       }
     };
+    // One command: a slot for its reply, then a shard's batch, or an
+    // answer now or later (a future whose continuation runs here).
+    auto handle_one = [st, r, write_ready, settle, send_batches](value& cmd) mutable {
+      if (st->closing || st->last_request) return;
+      // Commands run in the order they came: a command that is not
+      // batched goes after the batches gathered before it.
+      const auto* entry = router::find_command(cmd);
+      if (!entry || entry->second.how != route_kind::one_key) send_batches();
+      if (entry && entry->first == "QUIT") st->last_request = true;
+      std::uint64_t seq = st->next_seq++;
+      st->slots.emplace_back();
+      auto routed = r->route(std::move(cmd), entry);
+      if (!routed.answer) {
+        auto& b = st->batches[routed.shard];
+        b.commands.push_back(std::move(routed.args));
+        b.seqs.push_back(seq);
+      } else {
+        // Answered now (most are) or by several shards later; the
+        // continuation runs in this actor.
+        routed.answer->respond([st, seq, write_ready, settle](const troupe::result<reply>& got) mutable {
+          if (seq < st->first_seq || seq - st->first_seq >= st->slots.size()) return;
+          st->slots[seq - st->first_seq] =
+              got ? *got : reply{value::error("ERR " + got.error().message())};
+          write_ready();
+          settle();
+        });
+      }
+    };
     return {
-        [st, r, write_ready, settle, send_batches](value& cmd) mutable {
-          if (st->closing || st->last_request) return;
-          // Commands run in the order they came: a command that is not
-          // batched goes after the batches gathered before it.
-          if (!router::is_one_key(cmd)) send_batches();
-          if (cmd.is_array() && !cmd.elements.empty() && lower(cmd.elements[0].str) == "quit")
-            st->last_request = true;
-          std::uint64_t seq = st->next_seq++;
-          st->slots.emplace_back();
-          auto routed = r->route(std::move(cmd));
-          if (!routed.answer) {
-            auto& b = st->batches[routed.shard];
-            b.commands.push_back(std::move(routed.args));
-            b.seqs.push_back(seq);
-          } else {
-            // Answered now (most are) or by several shards later; the
-            // continuation runs in this actor.
-            routed.answer->respond([st, seq, write_ready, settle](const troupe::result<reply>& got) mutable {
-              if (seq < st->first_seq || seq - st->first_seq >= st->slots.size()) return;
-              st->slots[seq - st->first_seq] =
-                  got ? *got : reply{value::error("ERR " + got.error().message())};
-              write_ready();
-              settle();
-            });
-          }
+        [handle_one, settle](codec::input& burst) mutable {
+          for (value& cmd : burst) handle_one(cmd);
           settle();
         },
         [st, write_ready, settle](batch_reply& got) mutable {

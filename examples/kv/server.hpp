@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "troupe/async/service.hpp"
@@ -25,9 +26,17 @@ struct reply {
   bool close = false;
 };
 
-// RESP on the wire, kv::reply out.
+// RESP on the wire, kv::reply out. A parse yields every complete command
+// in the bytes at hand (up to max_burst): a client's pipelined burst
+// reaches the connection's actor as one message, not one per command. A
+// malformed command after good ones is reported by the next parse, once
+// those have been delivered.
 struct codec : troupe::io::resp::codec {
+  using input = std::vector<troupe::io::resp::value>;
   using output = reply;
+  std::size_t max_burst = 256;
+
+  troupe::io::parsed<input> parse(std::string_view bytes) const;
   void encode(const reply& r, std::string& out) const { troupe::io::resp::codec::encode(r.data, out); }
 };
 
