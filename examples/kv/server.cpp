@@ -46,7 +46,7 @@ struct expiry_tick {};
 // One connection's one-key commands for one shard, gathered while its
 // requests arrived in a burst, and the answers, in the same order.
 struct shard_batch {
-  std::vector<std::vector<std::string>> commands;
+  std::vector<std::vector<value>> commands;  // the parsed arrays, name upper-cased
   std::vector<std::uint64_t> seqs;
   troupe::pid reply_to;
 };
@@ -120,7 +120,7 @@ class router {
   struct routed {
     std::optional<future<reply>> answer;
     std::size_t shard = 0;
-    std::vector<std::string> args;
+    std::vector<value> args;  // a one-key command: the parsed array, name upper-cased
   };
 
   // The command's entry, by its name in any case; null for a malformed or
@@ -140,7 +140,9 @@ class router {
   future<reply> operator()(value cmd) {
     routed r = route(std::move(cmd));
     if (r.answer) return std::move(*r.answer);
-    return to_shard(r.shard, std::move(r.args));
+    std::vector<std::string> args;
+    for (auto& v : r.args) args.push_back(std::move(v.str));
+    return to_shard(r.shard, std::move(args));
   }
 
   routed route(value cmd) {
@@ -161,6 +163,18 @@ class router {
   std::optional<future<reply>> classify(value cmd, const command_entry* found, routed& r) {
     if (cmd.type != kind::array || cmd.elements.empty())
       return now(value::error("ERR Protocol error: expected a command array"));
+    bool all_strings = true;
+    for (auto& e : cmd.elements) all_strings = all_strings && e.is_string();
+    if (found && all_strings && found->second.how == route_kind::one_key) {
+      int arity = found->second.arity, n = static_cast<int>(cmd.elements.size());
+      if ((arity > 0 && n == arity) || (arity < 0 && n >= -arity)) {
+        // The hot path: the parsed array goes to its shard as it is.
+        cmd.elements[0].str = found->first;
+        r.shard = shard_of(cmd.elements[1].str);
+        r.args = std::move(cmd.elements);
+        return std::nullopt;
+      }
+    }
     std::vector<std::string> args;
     args.reserve(cmd.elements.size());
     for (auto& e : cmd.elements) {
@@ -179,10 +193,7 @@ class router {
       return now(value::error("ERR wrong number of arguments for '" + lower(std::string(args[0])) + "' command"));
     switch (found->second.how) {
       case route_kind::local: return local(args);
-      case route_kind::one_key:
-        r.shard = shard_of(args[1]);
-        r.args = std::move(args);
-        return std::nullopt;
+      case route_kind::one_key: break;  // taken above unless its arity was wrong
       case route_kind::many_keys: return many_keys(std::move(args));
       case route_kind::every_shard: return every_shard(std::move(args));
     }
@@ -336,21 +347,28 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
   auto on_connection = [r](troupe::actor& self, troupe::io::connection<codec> conn) -> troupe::behavior {
     auto st = std::make_shared<connection_state>();
     st->batches.resize(r->shard_count());
-    // Writes the replies that are ready, in order, without sending yet.
+    // Writes the replies that are ready, in order, without sending yet:
+    // encoded together, queued with one call.
     auto write_ready = [st, conn, &self]() mutable {
-      while (!st->blocked && !st->closing && !st->slots.empty() && st->slots.front()) {
-        reply& rep = *st->slots.front();
-        auto status = conn.queue(rep);
-        if (status == troupe::io::write_status::full) {
-          st->blocked = true;
-          break;
+      if (!st->blocked && !st->closing && !st->slots.empty() && st->slots.front()) {
+        thread_local std::string encoded;
+        encoded.clear();
+        std::size_t ready = 0;
+        bool last = false;
+        for (auto it = st->slots.begin(); it != st->slots.end() && *it && !last; ++it, ++ready) {
+          codec{}.encode(**it, encoded);
+          last = (*it)->close;
         }
-        bool last = rep.close || status == troupe::io::write_status::closed;
-        st->slots.pop_front();
-        ++st->first_seq;
-        if (last) {
-          st->closing = true;
-          conn.close();
+        auto status = conn.queue_bytes(encoded);
+        if (status == troupe::io::write_status::full) {
+          st->blocked = true;  // writable{} resumes
+        } else {
+          st->slots.erase(st->slots.begin(), st->slots.begin() + static_cast<std::ptrdiff_t>(ready));
+          st->first_seq += ready;
+          if (last || status == troupe::io::write_status::closed) {
+            st->closing = true;
+            conn.close();
+          }
         }
       }
       if (st->error_reply && st->slots.empty() && !st->closing) {

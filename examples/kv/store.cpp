@@ -93,7 +93,7 @@ store::entry* store::find(const std::string& key, clock::time_point now) {
   return &it->second;
 }
 
-value store::execute(const std::vector<std::string>& args, clock::time_point now) {
+value store::execute(command_args args, clock::time_point now) {
   const std::string& cmd = args[0];
   if (cmd == "GET") {
     entry* e = find(args[1], now);
@@ -174,7 +174,7 @@ value store::execute(const std::vector<std::string>& args, clock::time_point now
   return value::error("ERR unknown command '" + cmd + "'");
 }
 
-value store::set(const std::vector<std::string>& args, clock::time_point now) {
+value store::set(command_args args, clock::time_point now) {
   bool nx = false, xx = false, keep_ttl = false, get = false;
   clock::time_point expires{};
   for (std::size_t i = 3; i < args.size(); ++i) {
