@@ -333,6 +333,7 @@ struct connection_state {
   std::vector<shard_batch> batches;        // one per shard, being gathered
   bool send_scheduled = false, blocked = false, paused = false, ended = false, closing = false;
   bool last_request = false;               // QUIT or malformed input: no more commands
+  bool in_burst = false;                   // handling a burst: settle once, at its end
   std::optional<std::string> error_reply;  // the codec's, after the replies due
 };
 struct send_now {};
@@ -371,11 +372,14 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
           }
         }
       }
-      if (st->error_reply && st->slots.empty() && !st->closing) {
-        conn.write_bytes(*st->error_reply);
-        st->error_reply.reset();
-        st->closing = true;
-        conn.close();
+      if (st->error_reply && st->slots.empty() && !st->closing && !st->blocked) {
+        if (conn.write_bytes(*st->error_reply) == troupe::io::write_status::full) {
+          st->blocked = true;  // sent on writable{}
+        } else {
+          st->error_reply.reset();
+          st->closing = true;
+          conn.close();
+        }
       }
       if (st->closing) {
         st->first_seq = st->next_seq;  // replies still due are not wanted
@@ -435,14 +439,18 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
           if (seq < st->first_seq || seq - st->first_seq >= st->slots.size()) return;
           st->slots[seq - st->first_seq] =
               got ? *got : reply{value::error("ERR " + got.error().message())};
+          if (st->in_burst) return;  // the burst's end writes and sends
           write_ready();
           settle();
         });
       }
     };
     return {
-        [handle_one, settle](codec::input& burst) mutable {
+        [st, handle_one, write_ready, settle](codec::input& burst) mutable {
+          st->in_burst = true;
           for (value& cmd : burst) handle_one(cmd);
+          st->in_burst = false;
+          write_ready();
           settle();
         },
         [st, write_ready, settle](batch_reply& got) mutable {
@@ -469,6 +477,7 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         },
         [st, write_ready](const troupe::io::socket_ended&) mutable {
           st->ended = true;  // replies still due are written first
+          st->blocked = false;  // no writable{} comes after the end: the next write says closed
           write_ready();
         },
     };

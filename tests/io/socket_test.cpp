@@ -501,3 +501,31 @@ TEST_F(Sockets, RespAndHttpClientsAreServices) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Sockets, AServerBlockedOnAFullQueueEndsWhenThePeerResets) {
+  // Replies pile up past the high watermark (the peer reads nothing), the
+  // server stops writing and waits for writable{}; then the peer resets.
+  // No writable{} ever comes: the connection's actor must end anyway.
+  troupe::service<std::string, std::string> big = [](std::string) { return std::string(64 * 1024, 'b'); };
+  io::serve_options<std::string> opts;
+  opts.socket.connection.high_watermark = 256 * 1024;
+  opts.socket.connection.low_watermark = 64 * 1024;
+  std::size_t before = rt.live_actors();
+  auto server = io::serve<io::line_codec>(reactor, {"127.0.0.1", 0}, big, opts);
+  {
+    raw_socket peer(server.local().port);
+    peer.set_receive_buffer(4096);
+    std::string requests;
+    for (int i = 0; i < 400; ++i) requests += "r\n";
+    ASSERT_TRUE(peer.send(requests));
+    ASSERT_TRUE(eventually([&] { return rt.live_actors() == before + 1; }));
+    std::this_thread::sleep_for(300ms);  // the server fills the kernel's buffers and its queue
+    linger reset{1, 0};
+    ::setsockopt(peer.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }  // closed with a reset
+  EXPECT_TRUE(eventually([&] { return rt.live_actors() == before; }));
+}
+
+}  // namespace

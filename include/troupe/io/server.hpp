@@ -116,11 +116,14 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
           conn.close();
         }
       }
-      if (q->error_reply && q->slots.empty() && !q->closing) {
-        conn.write_bytes(*q->error_reply);
-        q->error_reply.reset();
-        q->closing = true;
-        conn.close();
+      if (q->error_reply && q->slots.empty() && !q->closing && !q->blocked) {
+        if (conn.write_bytes(*q->error_reply) == write_status::full) {
+          q->blocked = true;  // sent on writable{}
+        } else {
+          q->error_reply.reset();
+          q->closing = true;
+          conn.close();
+        }
       }
       if (q->closing) {
         // Replies still due after the last one are not wanted; their
@@ -185,6 +188,7 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
         [q, drain](const socket_ended&) mutable {
           // Replies still due are written before the socket closes.
           q->ended = true;
+          q->blocked = false;  // no writable{} comes after the end: the next write says closed
           drain();
         },
     };
