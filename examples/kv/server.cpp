@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string_view>
@@ -12,6 +11,7 @@
 
 #include "store.hpp"
 #include "troupe/async/combinators.hpp"
+#include "troupe/io/ordered_replies.hpp"
 
 namespace kv {
 
@@ -328,13 +328,10 @@ class router {
 
 // One connection's actor state for kv::serve.
 struct connection_state {
-  std::deque<std::optional<reply>> slots;  // replies in request order
-  std::uint64_t first_seq = 0, next_seq = 0;
-  std::vector<shard_batch> batches;        // one per shard, being gathered
-  bool send_scheduled = false, blocked = false, paused = false, ended = false, closing = false;
-  bool last_request = false;               // QUIT or malformed input: no more commands
-  bool in_burst = false;                   // handling a burst: settle once, at its end
-  std::optional<std::string> error_reply;  // the codec's, after the replies due
+  troupe::io::ordered_replies<reply> replies;
+  std::vector<shard_batch> batches;  // one per shard, being gathered
+  bool send_scheduled = false;       // a send_now message is on its way to us
+  bool in_burst = false;             // handling a burst: settle once, at its end
 };
 struct send_now {};
 
@@ -348,44 +345,10 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
   auto on_connection = [r](troupe::actor& self, troupe::io::connection<codec> conn) -> troupe::behavior {
     auto st = std::make_shared<connection_state>();
     st->batches.resize(r->shard_count());
-    // Writes the replies that are ready, in order, without sending yet:
-    // encoded together, queued with one call.
+    // Writes the replies that are ready, in order, without sending yet.
     auto write_ready = [st, conn, &self]() mutable {
-      if (!st->blocked && !st->closing && !st->slots.empty() && st->slots.front()) {
-        thread_local std::string encoded;
-        encoded.clear();
-        std::size_t ready = 0;
-        bool last = false;
-        for (auto it = st->slots.begin(); it != st->slots.end() && *it && !last; ++it, ++ready) {
-          codec{}.encode(**it, encoded);
-          last = (*it)->close;
-        }
-        auto status = conn.queue_bytes(encoded);
-        if (status == troupe::io::write_status::full) {
-          st->blocked = true;  // writable{} resumes
-        } else {
-          st->slots.erase(st->slots.begin(), st->slots.begin() + static_cast<std::ptrdiff_t>(ready));
-          st->first_seq += ready;
-          if (last || status == troupe::io::write_status::closed) {
-            st->closing = true;
-            conn.close();
-          }
-        }
-      }
-      if (st->error_reply && st->slots.empty() && !st->closing && !st->blocked) {
-        if (conn.write_bytes(*st->error_reply) == troupe::io::write_status::full) {
-          st->blocked = true;  // sent on writable{}
-        } else {
-          st->error_reply.reset();
-          st->closing = true;
-          conn.close();
-        }
-      }
-      if (st->closing) {
-        st->first_seq = st->next_seq;  // replies still due are not wanted
-        st->slots.clear();
-      }
-      if (st->ended && st->slots.empty()) self.quit();
+      st->replies.write_ready(conn);
+      if (st->replies.done()) self.quit();
     };
     // Sends the gathered batches and the queued replies: at once when no
     // other message waits (a lone request), else after those messages, so a
@@ -402,11 +365,7 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
     auto flush = [st, conn, send_batches]() mutable {
       send_batches();
       conn.send_queued();
-      bool want_pause = st->blocked || st->slots.size() > max_in_flight;
-      if (want_pause != st->paused && !st->closing) {
-        st->paused = want_pause;
-        want_pause ? conn.pause_reading() : conn.resume_reading();
-      }
+      st->replies.pause_if_behind(conn, max_in_flight);
     };
     auto settle = [st, flush, &self]() mutable {
       if (self.system().mailbox_size(self.pid()) == 0) {
@@ -419,14 +378,13 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
     // One command: a slot for its reply, then a shard's batch, or an
     // answer now or later (a future whose continuation runs here).
     auto handle_one = [st, r, write_ready, settle, send_batches](value& cmd) mutable {
-      if (st->closing || st->last_request) return;
+      if (!st->replies.accepting()) return;
       // Commands run in the order they came: a command that is not
       // batched goes after the batches gathered before it.
       const auto* entry = router::find_command(cmd);
       if (!entry || entry->second.how != route_kind::one_key) send_batches();
-      if (entry && entry->first == "QUIT") st->last_request = true;
-      std::uint64_t seq = st->next_seq++;
-      st->slots.emplace_back();
+      if (entry && entry->first == "QUIT") st->replies.stop_accepting();
+      std::uint64_t seq = st->replies.reserve();
       auto routed = r->route(std::move(cmd), entry);
       if (!routed.answer) {
         auto& b = st->batches[routed.shard];
@@ -436,9 +394,8 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         // Answered now (most are) or by several shards later; the
         // continuation runs in this actor.
         routed.answer->respond([st, seq, write_ready, settle](const troupe::result<reply>& got) mutable {
-          if (seq < st->first_seq || seq - st->first_seq >= st->slots.size()) return;
-          st->slots[seq - st->first_seq] =
-              got ? *got : reply{value::error("ERR " + got.error().message())};
+          if (!st->replies.fill(seq, got ? *got : reply{value::error("ERR " + got.error().message())}))
+            return;
           if (st->in_burst) return;  // the burst's end writes and sends
           write_ready();
           settle();
@@ -455,8 +412,7 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         },
         [st, write_ready, settle](batch_reply& got) mutable {
           for (std::size_t i = 0; i < got.seqs.size(); ++i)
-            if (got.seqs[i] >= st->first_seq && got.seqs[i] - st->first_seq < st->slots.size())
-              st->slots[got.seqs[i] - st->first_seq] = reply{std::move(got.replies[i])};
+            st->replies.fill(got.seqs[i], reply{std::move(got.replies[i])});
           write_ready();
           settle();
         },
@@ -465,19 +421,17 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
           flush();
         },
         [st, write_ready, settle](const troupe::io::writable&) mutable {
-          st->blocked = false;
+          st->replies.on_writable();
           write_ready();
           settle();
         },
         [st, write_ready, settle](const troupe::io::malformed& m) mutable {
-          st->last_request = true;
-          st->error_reply = m.reply;
+          st->replies.refuse(m.reply);
           write_ready();
           settle();
         },
         [st, write_ready](const troupe::io::socket_ended&) mutable {
-          st->ended = true;  // replies still due are written first
-          st->blocked = false;  // no writable{} comes after the end: the next write says closed
+          st->replies.on_socket_ended();  // replies still due are written first
           write_ready();
         },
     };

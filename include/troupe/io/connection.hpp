@@ -184,9 +184,8 @@ class connection {
     return detail::conn_write(*core_, &encode, encoder_.get(), &msg, false);
   }
   void send_queued() { detail::conn_send_queued(*core_); }
-  // Bytes already encoded (a codec's error reply, a burst encoded at once).
+  // Bytes already encoded (a codec's error reply).
   write_status write_bytes(std::string_view bytes) { return detail::conn_write_bytes(*core_, bytes, true); }
-  write_status queue_bytes(std::string_view bytes) { return detail::conn_write_bytes(*core_, bytes, false); }
   // Flushes what is queued, then closes; the actor gets closed{}.
   void close() { detail::conn_close(*core_, false); }
   // Closes at once with a reset, dropping what is queued.

@@ -32,6 +32,7 @@
 
 #include "troupe/async/future.hpp"
 #include "troupe/async/service.hpp"
+#include "troupe/io/ordered_replies.hpp"
 #include "troupe/io/tcp.hpp"
 
 namespace troupe::io {
@@ -55,37 +56,9 @@ bool request_keeps_alive(const Req& req) {
 }
 
 template <class Rep>
-bool reply_closes(const Rep& rep) {
-  if constexpr (requires { { rep.close } -> std::convertible_to<bool>; })
-    return rep.close;
-  else
-    return false;
-}
-template <class Rep>
 void mark_closing(Rep& rep) {
   if constexpr (requires { rep.close = true; }) rep.close = true;
 }
-
-template <class Rep>
-struct reply_slot {
-  std::optional<Rep> rep;
-  bool last = false;  // the connection closes after this reply
-};
-
-// One connection's replies, kept in request order.
-template <class Rep>
-struct reply_queue {
-  std::deque<reply_slot<Rep>> slots;
-  std::uint64_t first_seq = 0;  // the sequence number of slots.front()
-  std::uint64_t next_seq = 0;
-  bool ended = false;           // the socket is gone: quit when empty
-  bool blocked = false;         // write queue full: wait for writable
-  bool paused = false;
-  bool closing = false;
-  bool last_request = false;    // a request said it was the last (or input was malformed)
-  std::optional<std::string> error_reply;  // the codec's, sent after the replies due
-  bool send_scheduled = false;  // a send_replies message is on its way to us
-};
 
 // Sent by a connection's actor to itself: the replies queued meanwhile go
 // out in one system call (pipelined requests answered in a burst).
@@ -97,98 +70,57 @@ template <codec C, class Req = typename C::input, class Rep = typename C::output
 listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
                serve_options<Rep> options = {}, C proto = C{}) {
   auto on_connection = [svc, options](actor& self, connection<C> conn) -> behavior {
-    auto q = std::make_shared<detail::reply_queue<Rep>>();
-    auto drain = [q, conn, &self, limit = options.max_in_flight]() mutable {
-      bool queued = false;
-      while (!q->blocked && !q->closing && !q->slots.empty() && q->slots.front().rep) {
-        Rep& rep = *q->slots.front().rep;
-        bool last = q->slots.front().last || detail::reply_closes(rep);
-        auto status = conn.queue(rep);
-        if (status == write_status::full) {
-          q->blocked = true;
-          break;
-        }
-        q->slots.pop_front();
-        ++q->first_seq;
-        queued = true;
-        if (last || status == write_status::closed) {
-          q->closing = true;
-          conn.close();
-        }
-      }
-      if (q->error_reply && q->slots.empty() && !q->closing && !q->blocked) {
-        if (conn.write_bytes(*q->error_reply) == write_status::full) {
-          q->blocked = true;  // sent on writable{}
-        } else {
-          q->error_reply.reset();
-          q->closing = true;
-          conn.close();
-        }
-      }
-      if (q->closing) {
-        // Replies still due after the last one are not wanted; their
-        // continuations find seq < first_seq and drop them.
-        q->first_seq = q->next_seq;
-        q->slots.clear();
-      }
-      if (queued && !q->send_scheduled && !q->closing) {
+    struct state {
+      ordered_replies<Rep> replies;
+      bool send_scheduled = false;  // a send_replies message is on its way to us
+    };
+    auto st = std::make_shared<state>();
+    auto drain = [st, conn, &self, limit = options.max_in_flight]() mutable {
+      bool queued = st->replies.write_ready(conn);
+      if (queued && !st->send_scheduled && !st->replies.closing()) {
         // Not at once: continuations and requests already in the mailbox
         // come first, and their replies join these in one system call.
-        q->send_scheduled = true;
+        st->send_scheduled = true;
         self.send(self.pid(), detail::send_replies{});
       }
-      bool want_pause = q->blocked || q->slots.size() > limit;
-      if (want_pause != q->paused && !q->closing) {
-        q->paused = want_pause;
-        want_pause ? conn.pause_reading() : conn.resume_reading();
-      }
-      if (q->ended && q->slots.empty()) self.quit();
+      st->replies.pause_if_behind(conn, limit);
+      if (st->replies.done()) self.quit();
     };
     return {
-        [svc, options, q, drain, conn](Req& req) mutable {
-          if (q->closing || q->last_request) return;  // after the last request, the rest are dropped
+        [svc, options, st, drain, conn](Req& req) mutable {
+          if (!st->replies.accepting()) return;  // after the last request, the rest are dropped
           bool keep = detail::request_keeps_alive(req);
-          if (!keep) q->last_request = true;
-          std::uint64_t seq = q->next_seq++;
-          q->slots.emplace_back();
-          svc(std::move(req)).respond([q, drain, seq, keep, options, conn](const result<Rep>& r) mutable {
+          if (!keep) st->replies.stop_accepting();
+          std::uint64_t seq = st->replies.reserve();
+          svc(std::move(req)).respond([st, drain, seq, keep, options, conn](const result<Rep>& r) mutable {
             // Runs in this connection's actor (attached inside it).
-            if (seq < q->first_seq || seq - q->first_seq >= q->slots.size()) return;
-            auto& slot = q->slots[seq - q->first_seq];
-            if (r) {
-              slot.rep.emplace(*r);
-            } else if (options.on_error) {
-              slot.rep.emplace(options.on_error(r.error()));
-            } else {
-              q->closing = true;
+            if (!r && !options.on_error) {
+              st->replies.drop_all();
               conn.abort();
               drain();
               return;
             }
-            if (!keep) {
-              slot.last = true;
-              detail::mark_closing(*slot.rep);
-            }
+            Rep rep = r ? *r : options.on_error(r.error());
+            if (!keep) detail::mark_closing(rep);
+            st->replies.fill(seq, std::move(rep), !keep);
             drain();
           });
         },
-        [q, conn](detail::send_replies) mutable {
-          q->send_scheduled = false;
+        [st, conn](detail::send_replies) mutable {
+          st->send_scheduled = false;
           conn.send_queued();
         },
-        [q, drain](const malformed& m) mutable {
-          q->last_request = true;
-          q->error_reply = m.reply;
+        [st, drain](const malformed& m) mutable {
+          st->replies.refuse(m.reply);
           drain();
         },
-        [q, drain](const writable&) mutable {
-          q->blocked = false;
+        [st, drain](const writable&) mutable {
+          st->replies.on_writable();
           drain();
         },
-        [q, drain](const socket_ended&) mutable {
+        [st, drain](const socket_ended&) mutable {
           // Replies still due are written before the socket closes.
-          q->ended = true;
-          q->blocked = false;  // no writable{} comes after the end: the next write says closed
+          st->replies.on_socket_ended();
           drain();
         },
     };
