@@ -302,17 +302,21 @@ void conn_core::finish(const std::string& reason, bool error, bool abortive) {
     close_reason_ = reason;
     close_error_ = error;
   }
-  tell_owner();
+  // The actor hears closed{} only once writes refuse with `closed`: told
+  // earlier, it could see `full`, wait for a writable{} that never comes,
+  // and never end. finish_now marks the core done, then tells it.
   if (abortive) {
     finish_now(true);
     return;
   }
+  bool already_done;
   {
     std::lock_guard lock(mu_);
-    if (state_ == state::done) return;
-    state_ = state::closing;
+    already_done = state_ == state::done;
+    if (!already_done) state_ = state::closing;
   }
-  flush();
+  tell_owner();
+  if (!already_done) flush();
 }
 
 void conn_core::tell_owner() {
