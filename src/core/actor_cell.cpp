@@ -69,7 +69,23 @@ actor_cell::actor_cell(runtime_impl& runtime, kind k, const spawn_options& optio
       kind_(k),
       detached(options.detached) {}
 
+actor_cell::actor_cell(runtime_impl& runtime, std::shared_ptr<forwarder> to)
+    : cell_base(runtime.next_actor_id()),
+      rt(runtime),
+      forwarder_(std::move(to)),
+      limit_(0),
+      on_full_(overflow_policy::reject),
+      kind_(kind::proxy),
+      detached(false) {}
+
 actor_cell::~actor_cell() = default;
+
+troupe::pid make_proxy(runtime_impl& rt, std::shared_ptr<forwarder> to) {
+  auto* cell = new actor_cell(rt, std::move(to));
+  troupe::pid result(cell);
+  cell->release();  // the construction reference: the pid holds the cell now
+  return result;
+}
 
 actor_cell::extras& actor_cell::more() {
   if (!extras_) extras_ = std::make_unique<extras>();
@@ -77,6 +93,7 @@ actor_cell::extras& actor_cell::more() {
 }
 
 send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
+  if (forwarder_) return forwarder_->forward(msg, context);
   const bool user = msg->kind == message_kind::user;
   if (user && limit_ != 0 && queued() >= limit_ && !box.closed()) {
     troupe::pid self(this);
@@ -103,6 +120,15 @@ send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
 
 void actor_cell::enqueue_chain(message* newest, message* oldest, std::size_t user_count,
                                runtime_impl& context) {
+  if (forwarder_) {  // not batched (batchable() is false), but to be whole
+    std::vector<message*> chain;
+    for (message* m = newest;; m = m->next) {
+      chain.push_back(m);
+      if (m == oldest) break;
+    }
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) forwarder_->forward(*it, context);
+    return;
+  }
   if (user_count) enqueued_.fetch_add(user_count, std::memory_order_relaxed);
   switch (box.push_chain(newest, oldest)) {
     case mailbox::push_result::queued:

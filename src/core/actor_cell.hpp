@@ -63,12 +63,28 @@ struct current_actor_scope {
   bool saved_masked;
 };
 
+// Where a proxy cell's messages go (a remote actor's local stand-in, made by
+// the distribution layer). forward() runs on the sender's thread, for every
+// kind of message (user, replies, exits, link and monitor control), and
+// takes ownership of `msg`.
+struct forwarder {
+  virtual ~forwarder() = default;
+  virtual send_status forward(message* msg, runtime_impl& context) = 0;
+};
+
+class actor_cell;
+// A new proxy's pid; sends to it reach `to` (the distribution layer's).
+troupe::pid make_proxy(runtime_impl& rt, std::shared_ptr<forwarder> to);
+
 class actor_cell final : public cell_base, public actor {
  public:
-  enum class kind : std::uint8_t { event, coroutine, scoped };
+  enum class kind : std::uint8_t { event, coroutine, scoped, proxy };
   enum class turn : std::uint8_t { idle, again, ended };
 
   actor_cell(runtime_impl& rt, kind k, const spawn_options& options);
+  // A proxy: it never runs, is not among the live actors, and hands every
+  // message sent to it to `to`.
+  actor_cell(runtime_impl& rt, std::shared_ptr<forwarder> to);
   ~actor_cell() override;
 
   static actor_cell& of(actor& self) noexcept { return static_cast<actor_cell&>(self); }
@@ -82,7 +98,9 @@ class actor_cell final : public cell_base, public actor {
                      runtime_impl& context);
   // Sends to this actor may be batched: unbounded mailboxes only, since a
   // bound needs a decision per message.
-  bool batchable() const noexcept { return limit_ == 0; }
+  bool batchable() const noexcept { return limit_ == 0 && !forwarder_; }
+  bool is_proxy() const noexcept { return forwarder_ != nullptr; }
+  forwarder* forward_target() const noexcept { return forwarder_.get(); }
   std::size_t queued() const noexcept {
     return enqueued_.load(std::memory_order_relaxed) - dequeued_.load(std::memory_order_relaxed);
   }
@@ -108,6 +126,7 @@ class actor_cell final : public cell_base, public actor {
 
  private:
   std::atomic<std::size_t> enqueued_{0};
+  const std::shared_ptr<forwarder> forwarder_;  // set for proxies only; immutable
   const std::size_t limit_;
   const overflow_policy on_full_;
   kind kind_;

@@ -44,6 +44,8 @@ std::string_view to_string(errc code) noexcept {
     case errc::circuit_open: return "circuit_open";
     case errc::closed: return "closed";
     case errc::io_error: return "io_error";
+    case errc::noconnection: return "noconnection";
+    case errc::node_suspected: return "node_suspected";
   }
   return "unknown";
 }

@@ -1,10 +1,12 @@
-// troupe: the command-line tool. For now it reports what this build of the
-// runtime is and checks it on this machine; process inspection and the
-// observer (capability 21 of DESIGN.md) will live here.
+// troupe: the command-line tool. It reports what this build of the runtime
+// is and checks it on this machine, and runs nodes; process inspection and
+// the observer (capability 21 of DESIGN.md) will live here.
 //
 //   troupe version      the library version and build settings
 //   troupe selftest     spawns actors on every core, checks a ring and a
 //                       request/response exchange, prints what it measured
+//   troupe node ...     runs a node (node_cmd.cpp)
+//   troupe ping NODE    checks that a node answers
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -59,6 +61,9 @@ int selftest() {
 
 }  // namespace
 
+int run_node(int argc, char** argv);
+int run_ping(int argc, char** argv);
+
 int main(int argc, char** argv) {
   const char* command = argc > 1 ? argv[1] : "help";
   if (std::strcmp(command, "version") == 0) {
@@ -67,6 +72,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (std::strcmp(command, "selftest") == 0) return selftest();
-  std::printf("usage: troupe <version|selftest>\n");
+  try {
+    if (std::strcmp(command, "node") == 0) return run_node(argc, argv);
+    if (std::strcmp(command, "ping") == 0) return run_ping(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "troupe %s: %s\n", command, e.what());
+    return 2;
+  }
+  std::printf("usage: troupe <version|selftest|node|ping> ...\n");
   return std::strcmp(command, "help") == 0 ? 0 : 2;
 }

@@ -82,7 +82,7 @@ struct node_of final : callback_node {
 // Attaches fn(const result<T>&) to `s`, in the caller's context (or on
 // `exec`); `internal` plumbing runs inline wherever the state completes.
 template <class T, class F>
-void attach(state<T>& s, F fn, executor* exec, bool internal) {
+void attach(state<T>& s, F fn, troupe::executor* exec, bool internal) {
   auto* node = new node_of<T, F>(std::move(fn));
   if (internal)
     node->plumbing = true;

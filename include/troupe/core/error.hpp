@@ -29,6 +29,8 @@ enum class errc {
   circuit_open,       // a circuit breaker is failing requests fast
   closed,             // the channel or connection is closed
   io_error,           // a socket operation failed (refused, reset, unresolvable)
+  noconnection,       // the node holding the actor is unreachable (its link went down)
+  node_suspected,     // the node holding the actor is silent (temp_fail), the caller asked not to wait
 };
 
 std::string_view to_string(errc code) noexcept;

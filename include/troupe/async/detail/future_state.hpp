@@ -53,7 +53,7 @@ struct callback_node : pool_allocated {
   // Where it must run: the actor that attached it (run there, between its
   // messages), an executor, or (both empty) inline on the completing thread.
   troupe::pid home;
-  executor* exec = nullptr;
+  troupe::executor* exec = nullptr;
   // The runtime's own plumbing (linking one future to another, counting):
   // runs as is wherever it completes, attaches nothing of the user's.
   bool plumbing = false;
@@ -72,7 +72,7 @@ struct callback_node : pool_allocated {
 
 // Attaches the caller's context to a fresh node: its actor (if the caller
 // is inside one) or the given executor, and the request context.
-void capture_context(callback_node& node, executor* exec);
+void capture_context(callback_node& node, troupe::executor* exec);
 
 struct interrupt_handler {
   virtual ~interrupt_handler() = default;

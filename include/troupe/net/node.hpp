@@ -1,0 +1,144 @@
+// node: this runtime as a member of a cluster of troupe nodes.
+//
+//   net::node a(rt, io, {.name = "a@127.0.0.1", .cookie = secret});
+//   a.connect({"127.0.0.1", 9100}).get();           // -> "b@127.0.0.1"
+//   pid counter = a.whereis("troupe://b@127.0.0.1/counter").get();
+//   self.send(counter, add{5});                     // as if it were local
+//
+// Location transparency: a remote actor is reached through a local proxy
+// pid. send, request (with its timeout), link, monitor and exit signals
+// work on it as on a local pid, and pids travel inside messages (either
+// way, also a third node's). Per sender and receiver, messages arrive in
+// the order sent. A message's type must be registered on both nodes
+// (wire_type.hpp).
+//
+// Failures. When the connection to a node goes down, links across it fire
+// with reason `noconnection`, monitors deliver down{noconnection},
+// requests in flight fail with errc::noconnection, and sends to its actors
+// go to dead letters. Heartbeats flow on every connection; a node silent
+// for temp_fail_after is suspected (fault_state::temp_fail), and one
+// silent for perm_fail_after is declared down (perm_fail): its connection
+// is closed and everything above fires. A suspected node that speaks again
+// is ok again. Watchers hear every change: monitor_node() as messages
+// (node_up, node_fault, node_down), watch() as callbacks.
+//
+// Security. The handshake proves both nodes know the cookie (HMAC-SHA256
+// over fresh nonces; the cookie never crosses the wire); a wrong cookie is
+// refused and logged on both sides. A local actor is reachable from the
+// network only through a pid this node has sent out (in a message, or by
+// whereis): such a pid carries a random 64-bit tag, and a frame whose tag
+// does not match the actor's is refused. Knowing or guessing an actor's
+// number gives a peer nothing.
+//
+// Threads: every method is thread-safe. Watch callbacks run on the
+// connection's actor: keep them short.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "troupe/async/future.hpp"
+#include "troupe/core/pid.hpp"
+#include "troupe/core/runtime.hpp"
+#include "troupe/io/endpoint.hpp"
+#include "troupe/io/reactor.hpp"
+#include "troupe/net/wire_type.hpp"
+
+namespace troupe::net {
+
+enum class fault_state { ok, temp_fail, perm_fail };
+std::string_view to_string(fault_state state) noexcept;
+
+// Sent to monitor_node() watchers.
+struct node_up {
+  std::string node;
+};
+struct node_fault {  // temp_fail, or ok again after one
+  std::string node;
+  fault_state state;
+};
+struct node_down {
+  std::string node;
+  std::string reason;
+};
+
+// For watch() callbacks: every change of a node's state.
+struct node_event {
+  std::string node;
+  fault_state state;   // ok: up (or recovered), temp_fail, perm_fail: down
+  std::string reason;  // why it went down
+};
+
+// The reason links and monitors across a lost connection fire with.
+inline exit_reason noconnection() { return exit_reason::user("noconnection"); }
+
+struct node_options {
+  std::string name;    // "name@host"; unique in the cluster
+  std::string cookie;  // the cluster's shared secret; must not be empty
+  io::endpoint listen{"127.0.0.1", 0};
+  duration heartbeat = std::chrono::milliseconds(200);
+  duration temp_fail_after = std::chrono::seconds(1);
+  duration perm_fail_after = std::chrono::seconds(5);
+  // Requests to a suspected node fail at once with errc::node_suspected
+  // (else they wait for a reply, their timeout, or perm_fail).
+  bool fail_calls_on_temp_fail = false;
+  std::uint32_t max_message = 16u << 20;  // bytes; larger frames close the connection
+  duration handshake_timeout = std::chrono::seconds(5);
+};
+
+namespace detail {
+class node_impl;
+}
+
+class node {
+ public:
+  // Listens at once; throws std::invalid_argument for bad options and
+  // std::system_error when the address cannot be bound.
+  node(runtime& rt, io::reactor& io, node_options options);
+  ~node();  // closes every connection (their links fire on the peers)
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  const std::string& name() const noexcept;
+  std::uint64_t incarnation() const noexcept;  // random per start: a restarted node differs
+  io::endpoint address() const;                // where it listens
+
+  // Connects (if not already) and completes when the handshake does: the
+  // peer's name, or errc::io_error (unreachable, refused, wrong cookie).
+  // Nodes the peer knows are connected to as well (a mesh).
+  future<std::string> connect(const io::endpoint& to);
+  void disconnect(const std::string& node);
+
+  // "troupe://b@host/name" (or a bare local name): the actor registered
+  // under `name` on that node, or a null pid if none; errc::noconnection
+  // if the node is not connected.
+  future<troupe::pid> whereis(const std::string& uri);
+
+  void monitor_node(const troupe::pid& watcher, const std::string& node);
+  void demonitor_node(const troupe::pid& watcher, const std::string& node);
+  std::uint64_t watch(std::function<void(const node_event&)> fn);
+  void unwatch(std::uint64_t id);
+
+  std::vector<std::string> connected_nodes() const;
+  // perm_fail for a node that is not connected.
+  fault_state state_of(const std::string& node) const;
+  // The node a pid's actor lives on (this node's name for a local pid).
+  std::string node_of(const troupe::pid& p) const;
+
+  struct counters {
+    std::uint64_t frames_out = 0, frames_in = 0;
+    std::uint64_t refused_handshakes = 0;  // wrong cookie, version, name
+    std::uint64_t malformed_frames = 0;    // connections closed for them
+    std::uint64_t forged_pids = 0;         // tags that did not match
+    std::uint64_t unknown_types = 0;       // messages of unregistered types
+  };
+  counters stats() const;
+
+ private:
+  std::shared_ptr<detail::node_impl> impl_;
+};
+
+}  // namespace troupe::net

@@ -1,0 +1,251 @@
+// A connection between two nodes: its actor runs the handshake, then reads
+// frames, sends heartbeats and judges the peer's silence.
+//
+// Handshake (each step one frame; any deviation closes the connection with
+// a logged reason):
+//   client -> hello     magic, version, name, incarnation, listen address, nonce
+//   server -> challenge magic, version, name, incarnation, listen address,
+//                       nonce, proof of the cookie over both nonces
+//   client -> proof     its own proof (once the server's checked out)
+//   server -> welcome   (once the client's checked out)
+// Both sides are up once welcome is sent or received. The version spoken
+// is the lower of the two; a node refuses a peer below what it supports.
+#include "net/auth.hpp"
+#include "net/node_impl.hpp"
+
+namespace troupe::net::detail {
+
+namespace {
+
+struct handshake_deadline {};
+struct heartbeat_tick {};
+
+enum class phase { await_hello, await_challenge, await_proof, await_welcome, up, refused };
+
+struct link_state {
+  phase at = phase::await_hello;
+  bool outgoing = false;
+  std::string my_nonce, their_nonce;
+  std::shared_ptr<peer> p;
+  std::shared_ptr<promise<std::string>> connected;  // outgoing only
+  time_point last_heard{};
+  fault_state state = fault_state::ok;
+};
+
+std::string frame_of(frame_tag tag, const std::function<void(writer&)>& fields) {
+  std::string out;
+  writer w(out);
+  w.byte(static_cast<std::uint8_t>(tag));
+  fields(w);
+  return out;
+}
+
+void write_identity(writer& w, const node_impl& node, const std::string& nonce) {
+  w.bytes(protocol_magic);
+  w.varint(protocol_version);
+  w.bytes(node.options.name);
+  w.fixed64(node.incarnation);
+  w.bytes(node.address.host);
+  w.varint(node.address.port);
+  w.bytes(nonce);
+}
+
+// Reads what write_identity wrote into `p`; the peer's nonce is returned.
+std::string read_identity(reader& r, peer& p) {
+  if (r.bytes() != protocol_magic) throw decode_error("not a troupe node");
+  auto version = r.varint();
+  if (version < protocol_version)
+    throw decode_error("protocol version " + std::to_string(version) + " is not supported");
+  p.name = std::string(r.bytes());
+  p.incarnation = r.fixed64();
+  p.address.host = std::string(r.bytes());
+  p.address.port = static_cast<std::uint16_t>(r.varint());
+  auto nonce = r.bytes();
+  if (nonce.size() != nonce_size) throw decode_error("bad nonce");
+  return std::string(nonce);
+}
+
+}  // namespace
+
+behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
+                                   std::shared_ptr<promise<std::string>> connected) {
+  auto node = shared_from_this();
+  auto st = std::make_shared<link_state>();
+  st->outgoing = outgoing;
+  st->connected = std::move(connected);
+  st->p = std::make_shared<peer>(conn);
+  st->p->actor = self.pid();
+  st->my_nonce = random_bytes(nonce_size);
+  st->last_heard = rt.now();
+  self.send_after(options.handshake_timeout, self.pid(), handshake_deadline{});
+  if (outgoing) {
+    conn.write(frame_of(frame_tag::hello, [&](writer& w) { write_identity(w, *this, st->my_nonce); }));
+    st->at = phase::await_challenge;
+  }
+
+  // Ends the handshake with a logged refusal.
+  auto refuse = [node, st](const std::string& why) mutable {
+    node->counters.refused_handshakes.fetch_add(1, std::memory_order_relaxed);
+    node->rt.log(log_level::warning, "node " + node->options.name + ": refused " +
+                                         st->p->conn.peer().to_string() +
+                                         (st->p->name.empty() ? "" : " (" + st->p->name + ")") + ": " + why);
+    if (st->connected) st->connected->try_set_error(error(errc::io_error, "handshake refused: " + why));
+    st->at = phase::refused;
+    st->p->conn.abort();
+  };
+
+  auto become_up = [node, st, &self, refuse]() mutable {
+    if (!node->add_peer(st->p)) {
+      // Another connection to that node won (or it is us): keep that one.
+      bool dup = node->find_peer(st->p->name) != nullptr;
+      if (dup && st->connected) st->connected->try_set_value(st->p->name);
+      refuse(dup ? "already connected to " + st->p->name : "it has this node's own name");
+      return;
+    }
+    st->at = phase::up;
+    if (st->connected) st->connected->try_set_value(st->p->name);
+    self.send_interval(node->options.heartbeat, self.pid(), heartbeat_tick{});
+    node->share_peers(st->p);
+  };
+
+  auto on_handshake = [node, st, refuse, become_up](std::string_view frame) mutable {
+    reader r(frame);
+    auto tag = static_cast<frame_tag>(r.byte());
+    auto& cookie = node->options.cookie;
+    auto& me = node->options.name;
+    switch (st->at) {
+      case phase::await_hello: {
+        if (tag != frame_tag::hello) return refuse("expected hello");
+        st->their_nonce = read_identity(r, *st->p);
+        auto mine = handshake_proof(cookie, 's', st->their_nonce, st->my_nonce, st->p->name, me);
+        st->p->conn.write(frame_of(frame_tag::challenge, [&](writer& w) {
+          write_identity(w, *node, st->my_nonce);
+          w.bytes(mine);
+        }));
+        st->at = phase::await_proof;
+        return;
+      }
+      case phase::await_challenge: {
+        if (tag != frame_tag::challenge) return refuse("expected challenge");
+        st->their_nonce = read_identity(r, *st->p);
+        auto theirs = r.bytes();
+        if (!same_proof(theirs, handshake_proof(cookie, 's', st->my_nonce, st->their_nonce, me, st->p->name)))
+          return refuse("wrong cookie");
+        auto mine = handshake_proof(cookie, 'c', st->my_nonce, st->their_nonce, me, st->p->name);
+        st->p->conn.write(frame_of(frame_tag::proof, [&](writer& w) { w.bytes(mine); }));
+        st->at = phase::await_welcome;
+        return;
+      }
+      case phase::await_proof: {
+        if (tag != frame_tag::proof) return refuse("expected proof");
+        if (!same_proof(r.bytes(), handshake_proof(cookie, 'c', st->their_nonce, st->my_nonce, st->p->name, me)))
+          return refuse("wrong cookie");
+        st->p->conn.write(frame_of(frame_tag::welcome, [](writer&) {}));
+        return become_up();
+      }
+      case phase::await_welcome:
+        if (tag != frame_tag::welcome) return refuse("expected welcome");
+        return become_up();
+      case phase::up:
+      case phase::refused:
+        return;
+    }
+  };
+
+  return {
+      [node, st, &self, on_handshake, refuse](std::string& frame) mutable {
+        if (st->at == phase::refused) return;
+        st->last_heard = node->rt.now();
+        if (st->at != phase::up) {
+          try {
+            on_handshake(frame);
+          } catch (const decode_error& e) {
+            refuse(std::string("malformed handshake: ") + e.what());
+          }
+          return;
+        }
+        node->counters.frames_in.fetch_add(1, std::memory_order_relaxed);
+        if (st->state == fault_state::temp_fail) {
+          st->state = fault_state::ok;
+          st->p->state.store(fault_state::ok, std::memory_order_relaxed);
+          node->set_fault(st->p, fault_state::ok, "heard from again");
+        }
+        try {
+          node->on_frame(self, st->p, frame);
+        } catch (const decode_error& e) {
+          node->counters.malformed_frames.fetch_add(1, std::memory_order_relaxed);
+          std::string why = std::string("malformed frame: ") + e.what();
+          node->peer_lost(st->p, why);
+          st->at = phase::refused;
+          st->p->conn.abort();
+        }
+      },
+      [st, refuse](const handshake_deadline&) mutable {
+        if (st->at != phase::up && st->at != phase::refused) refuse("handshake timed out");
+      },
+      [node, st](const heartbeat_tick&) mutable {
+        if (st->at != phase::up) return;
+        static const std::string beat(1, static_cast<char>(frame_tag::heartbeat));
+        st->p->conn.write(beat);
+        auto silent = node->rt.now() - st->last_heard;
+        auto ms = [](duration d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
+        if (silent >= node->options.perm_fail_after) {
+          st->state = fault_state::perm_fail;
+          st->p->state.store(fault_state::perm_fail, std::memory_order_relaxed);
+          node->peer_lost(st->p, "perm_fail: silent for " + ms(silent) + " ms");
+          st->at = phase::refused;
+          st->p->conn.abort();
+        } else if (silent >= node->options.temp_fail_after && st->state == fault_state::ok) {
+          st->state = fault_state::temp_fail;
+          st->p->state.store(fault_state::temp_fail, std::memory_order_relaxed);
+          node->set_fault(st->p, fault_state::temp_fail, "silent for " + ms(silent) + " ms");
+        }
+      },
+      [node, st](const io::closed& why) {
+        if (st->connected) st->connected->try_set_error(error(errc::io_error, "connection closed: " + why.reason));
+        if (st->at == phase::up) node->peer_lost(st->p, why.reason);
+      },
+  };
+}
+
+void node_impl::share_peers(const std::shared_ptr<peer>& with) {
+  std::vector<std::shared_ptr<peer>> others;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, p] : peers_)
+      if (p != with) others.push_back(p);
+  }
+  auto list_of = [](const std::vector<std::shared_ptr<peer>>& ps) {
+    return frame_of(frame_tag::peers, [&](writer& w) {
+      w.varint(ps.size());
+      for (auto& p : ps) {
+        w.bytes(p->name);
+        w.bytes(p->address.host);
+        w.varint(p->address.port);
+      }
+    });
+  };
+  if (!others.empty()) write_frame(*with, list_of(others));
+  auto about_new = list_of({with});
+  for (auto& p : others) write_frame(*p, about_new);
+}
+
+// Nodes we hear of are connected to by the one with the smaller name, so
+// two nodes never dial each other at once.
+void node_impl::learn_peers(reader& in) {
+  auto count = in.varint();
+  if (count > in.remaining()) throw decode_error("peer list longer than its frame");
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::string name(in.bytes());
+    io::endpoint at{std::string(in.bytes()), static_cast<std::uint16_t>(in.varint())};
+    if (name == options.name || !(options.name < name) || find_peer(name)) continue;
+    (void)connect(at);  // its outcome shows as node_up (or a logged failure)
+  }
+}
+
+void node_impl::write_frame(peer& to, const std::string& frame) {
+  counters.frames_out.fetch_add(1, std::memory_order_relaxed);
+  to.conn.write(frame);
+}
+
+}  // namespace troupe::net::detail

@@ -1,0 +1,399 @@
+// Frames after the handshake: what a proxy writes for each kind of message
+// sent to it, and what the connection's actor makes of each frame read.
+//
+// A frame names its local target by (number, tag); the tag is the random
+// one given when the pid was exported (node_impl.hpp), so a peer can only
+// reach actors whose pids it was given. Bookkeeping for failures: links,
+// monitors and requests that cross a connection are remembered in its
+// peer's tables on the way out and forgotten when answered, so that a lost
+// connection can fire each one with noconnection.
+#include <cstring>
+
+#include "net/node_impl.hpp"
+
+namespace troupe::net::detail {
+
+using troupe::detail::bounce;
+using troupe::detail::make_error_reply;
+using troupe::detail::typed_message;
+
+void encode_reason(writer& out, const exit_reason& r) {
+  out.byte(static_cast<std::uint8_t>(r.what()));
+  out.bytes(r.text());
+}
+
+exit_reason decode_reason(reader& in) {
+  auto kind = in.byte();
+  std::string text(in.bytes());
+  switch (static_cast<exit_reason::kind>(kind)) {
+    case exit_reason::kind::normal: return exit_reason::normal();
+    case exit_reason::kind::shutdown: return exit_reason::shutdown();
+    case exit_reason::kind::kill: return exit_reason::kill();
+    case exit_reason::kind::killed: return exit_reason::killed();
+    case exit_reason::kind::error: return exit_reason::error(std::move(text));
+    case exit_reason::kind::user: return exit_reason::user(std::move(text));
+  }
+  throw decode_error("unknown exit reason kind " + std::to_string(kind));
+}
+
+send_status proxy_forwarder::forward(message* msg, runtime_impl& context) {
+  auto node = node_.lock();
+  if (!node) {
+    auto why = noconnection();
+    bounce(context, msg, troupe::pid(cell), "the node has stopped", errc::noconnection, &why);
+    return send_status::dead_letter;
+  }
+  return node->forward(*this, msg, context);
+}
+
+send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl& context) {
+  troupe::pid proxy(via.cell);
+  const remote_id& to = via.who();
+  std::shared_ptr<peer> p;
+  {
+    std::lock_guard lock(via.mu_);
+    p = via.route_.lock();
+    if (!p || !p->open.load(std::memory_order_acquire)) {
+      p = find_peer(to.node);
+      via.route_ = p;
+    }
+  }
+  auto refuse = [&](const char* why, errc code) {
+    auto reason = noconnection();
+    bounce(context, msg, proxy, why, code, code == errc::noconnection ? &reason : nullptr);
+    return code == errc::mailbox_full ? send_status::mailbox_full : send_status::dead_letter;
+  };
+  if (!p || !p->open.load(std::memory_order_acquire) || p->incarnation != to.incarnation)
+    return refuse("noconnection", errc::noconnection);
+
+  thread_local std::string frame;
+  frame.assign(4, '\0');  // the length, filled in below
+  writer w(frame);
+  w.pids = this;
+  auto header = [&](frame_tag tag) {
+    w.byte(static_cast<std::uint8_t>(tag));
+    w.varint(to.id);
+    w.fixed64(to.tag);
+  };
+  try {
+    switch (msg->kind) {
+      case message_kind::user:
+      case message_kind::reply: {
+        const wire_type_info* type = wire_type_of(msg->key);
+        if (!type) {
+          rt.log(log_level::warning, "node " + options.name + ": " + msg->type_name() +
+                                         " is not a wire type (net::register_type); not sent to " + to.node);
+          return refuse("not a wire type", errc::no_handler);
+        }
+        bool user = msg->kind == message_kind::user;
+        header(user ? frame_tag::send : frame_tag::reply);
+        if (user) encode(w, msg->sender);
+        w.varint(msg->request_id);
+        w.bytes(type->name);
+        type->encode(w, msg->payload());
+        if (user && msg->request_id != 0 && msg->sender) {
+          std::lock_guard lock(p->mu);
+          p->requests.emplace(msg->sender, msg->request_id);
+        }
+        break;
+      }
+      case message_kind::error_reply: {
+        auto& err = msg->as<error>();
+        header(frame_tag::error_reply);
+        w.varint(msg->request_id);
+        w.varint(static_cast<std::uint64_t>(err.code()));
+        w.bytes(err.detail());
+        break;
+      }
+      case message_kind::exit: {
+        auto& sig = msg->as<troupe::detail::signal>();
+        header(frame_tag::exit);
+        encode(w, sig.from);
+        encode_reason(w, sig.reason);
+        w.byte(sig.untrappable ? 1 : 0);
+        w.byte(msg->request_id == 1 ? 1 : 0);
+        if (msg->request_id == 1) {
+          std::lock_guard lock(p->mu);
+          p->links.erase({sig.from, proxy});
+        }
+        break;
+      }
+      case message_kind::link:
+      case message_kind::unlink: {
+        bool link = msg->kind == message_kind::link;
+        header(link ? frame_tag::link : frame_tag::unlink);
+        encode(w, msg->sender);
+        std::lock_guard lock(p->mu);
+        if (link)
+          p->links.emplace(msg->sender, proxy);
+        else
+          p->links.erase({msg->sender, proxy});
+        break;
+      }
+      case message_kind::monitor:
+      case message_kind::demonitor: {
+        bool monitor = msg->kind == message_kind::monitor;
+        header(monitor ? frame_tag::monitor : frame_tag::demonitor);
+        encode(w, msg->sender);
+        w.varint(msg->request_id);
+        std::lock_guard lock(p->mu);
+        if (monitor)
+          p->monitors[{msg->sender, msg->request_id}] = proxy;
+        else
+          p->monitors.erase({msg->sender, msg->request_id});
+        break;
+      }
+      case message_kind::down_notice: {
+        auto& d = msg->as<down>();
+        header(frame_tag::down);
+        w.varint(d.ref.id);
+        encode(w, d.who);
+        encode_reason(w, d.reason);
+        break;
+      }
+      default:  // timeouts and context tasks do not cross nodes
+        delete msg;
+        return send_status::ok;
+    }
+  } catch (const std::exception& e) {
+    rt.log(log_level::warning, "node " + options.name + ": could not encode " + msg->type_name() +
+                                   " for " + to.node + ": " + e.what());
+    return refuse("could not encode", errc::no_handler);
+  }
+  std::size_t len = frame.size() - 4;
+  if (len > options.max_message) {
+    rt.log(log_level::warning, "node " + options.name + ": a " + msg->type_name() + " of " +
+                                   std::to_string(len) + " bytes is over max_message; not sent");
+    return refuse("over the size limit", errc::no_handler);
+  }
+  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>(len >> (24 - 8 * i));
+  switch (p->conn.write_bytes(frame)) {
+    case io::write_status::ok:
+      counters.frames_out.fetch_add(1, std::memory_order_relaxed);
+      delete msg;
+      return send_status::ok;
+    case io::write_status::full:
+      return refuse("the connection's write queue is full", errc::mailbox_full);
+    case io::write_status::closed:
+      break;
+  }
+  return refuse("noconnection", errc::noconnection);
+}
+
+namespace {
+message* control(message_kind kind, const troupe::pid& from, std::uint64_t id) {
+  auto* msg = new typed_message<troupe::detail::timeout_marker>();
+  msg->kind = kind;
+  msg->sender = from;
+  msg->request_id = id;
+  return msg;
+}
+}  // namespace
+
+void node_impl::on_frame(actor&, const std::shared_ptr<peer>& from, std::string_view bytes) {
+  reader r(bytes);
+  r.pids = this;
+  auto& impl = rt.impl();
+  auto tag = static_cast<frame_tag>(r.byte());
+  auto target = [&] {
+    auto id = r.varint();
+    auto t = r.fixed64();
+    troupe::pid who = local_actor(id, t);
+    if (!who) counters.forged_pids.fetch_add(1, std::memory_order_relaxed);
+    return who;
+  };
+  auto deliver = [&](const troupe::pid& to, message* msg) {
+    if (to)
+      runtime_impl::deliver(impl, to, msg);
+    else
+      bounce(impl, msg, to, "no such actor (or not given to that node)", errc::receiver_down);
+  };
+  switch (tag) {
+    case frame_tag::send:
+    case frame_tag::reply: {
+      bool user = tag == frame_tag::send;
+      troupe::pid to = target();
+      troupe::pid sender = user ? decode(r) : troupe::pid();
+      auto request_id = r.varint();
+      auto name = r.bytes();
+      const wire_type_info* type = wire_type_named(name);
+      if (!type) {
+        counters.unknown_types.fetch_add(1, std::memory_order_relaxed);
+        auto* msg = new typed_message<unknown_wire_type>(unknown_wire_type{std::string(name)});
+        msg->sender = sender;
+        msg->request_id = request_id;
+        if (!user) msg->kind = message_kind::reply;
+        impl.record_dead_letter(msg, to, "unknown wire type");
+        if (user && request_id != 0 && sender)
+          runtime_impl::deliver(impl, sender,
+                                make_error_reply(request_id, errc::no_handler,
+                                                 options.name + " does not know the type " + std::string(name)));
+        if (!user && to)
+          runtime_impl::deliver(impl, to, make_error_reply(request_id, errc::bad_reply_type,
+                                                           "a reply of unknown type " + std::string(name)));
+        delete msg;
+        return;
+      }
+      message* msg = type->decode(r);
+      msg->sender = std::move(sender);
+      msg->request_id = request_id;
+      if (!user) {
+        msg->kind = message_kind::reply;
+        std::lock_guard lock(from->mu);
+        from->requests.erase({to, request_id});
+      }
+      deliver(to, msg);
+      return;
+    }
+    case frame_tag::error_reply: {
+      troupe::pid to = target();
+      auto request_id = r.varint();
+      auto code = static_cast<errc>(r.varint());
+      std::string detail(r.bytes());
+      {
+        std::lock_guard lock(from->mu);
+        from->requests.erase({to, request_id});
+      }
+      if (to) runtime_impl::deliver(impl, to, make_error_reply(request_id, code, std::move(detail)));
+      return;
+    }
+    case frame_tag::exit: {
+      troupe::pid to = target();
+      troupe::pid sender = decode(r);
+      exit_reason reason = decode_reason(r);
+      bool untrappable = r.byte() != 0;
+      bool from_link = r.byte() != 0;
+      if (from_link) {
+        std::lock_guard lock(from->mu);
+        from->links.erase({to, sender});
+      }
+      auto* sig = new typed_message<troupe::detail::signal>(troupe::detail::signal{sender, reason, untrappable});
+      sig->kind = message_kind::exit;
+      sig->sender = sender;
+      sig->request_id = from_link ? 1 : 0;
+      if (to) runtime_impl::deliver(impl, to, sig); else delete sig;
+      return;
+    }
+    case frame_tag::link:
+    case frame_tag::unlink: {
+      bool link = tag == frame_tag::link;
+      troupe::pid to = target();
+      troupe::pid sender = decode(r);
+      if (to && sender) {
+        std::lock_guard lock(from->mu);
+        if (link)
+          from->links.emplace(to, sender);
+        else
+          from->links.erase({to, sender});
+      }
+      // To a missing actor, bounce answers a link with an exit (noproc).
+      deliver(to, control(link ? message_kind::link : message_kind::unlink, sender, 0));
+      return;
+    }
+    case frame_tag::monitor:
+    case frame_tag::demonitor: {
+      bool monitor = tag == frame_tag::monitor;
+      troupe::pid to = target();
+      troupe::pid sender = decode(r);
+      auto ref = r.varint();
+      deliver(to, control(monitor ? message_kind::monitor : message_kind::demonitor, sender, ref));
+      return;
+    }
+    case frame_tag::down: {
+      troupe::pid to = target();
+      auto ref = r.varint();
+      troupe::pid who = decode(r);
+      exit_reason reason = decode_reason(r);
+      {
+        std::lock_guard lock(from->mu);
+        from->monitors.erase({to, ref});
+      }
+      auto* note = new typed_message<down>(down{monitor_ref{ref}, who, std::move(reason)});
+      note->kind = message_kind::down_notice;
+      note->sender = who;
+      if (to) runtime_impl::deliver(impl, to, note); else delete note;
+      return;
+    }
+    case frame_tag::whereis: {
+      auto query = r.varint();
+      troupe::pid found = rt.whereis(std::string(r.bytes()));
+      std::string reply;
+      writer w(reply);
+      w.pids = this;
+      w.byte(static_cast<std::uint8_t>(frame_tag::whereis_reply));
+      w.varint(query);
+      encode(w, found);
+      write_frame(*from, reply);
+      return;
+    }
+    case frame_tag::whereis_reply: {
+      auto query = r.varint();
+      troupe::pid found = decode(r);
+      promise<troupe::pid> waiting;
+      {
+        std::lock_guard lock(from->mu);
+        auto it = from->queries.find(query);
+        if (it == from->queries.end()) return;
+        waiting = std::move(it->second);
+        from->queries.erase(it);
+      }
+      waiting.try_set_value(std::move(found));
+      return;
+    }
+    case frame_tag::heartbeat:
+      return;
+    case frame_tag::peers:
+      learn_peers(r);
+      return;
+    default:
+      throw decode_error("unknown frame tag " + std::to_string(static_cast<int>(tag)));
+  }
+}
+
+future<troupe::pid> node_impl::whereis(const std::string& uri) {
+  static constexpr std::string_view scheme = "troupe://";
+  promise<troupe::pid> answer;
+  auto result = answer.get_future();
+  std::string node = options.name, name = uri;
+  if (uri.rfind(scheme, 0) == 0) {
+    auto rest = std::string_view(uri).substr(scheme.size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size()) {
+      answer.try_set_error(error(errc::no_handler, "not a troupe://node/name address: " + uri));
+      return result;
+    }
+    node = std::string(rest.substr(0, slash));
+    name = std::string(rest.substr(slash + 1));
+  }
+  if (node == options.name) {
+    answer.try_set_value(rt.whereis(name));
+    return result;
+  }
+  auto p = find_peer(node);
+  if (!p) {
+    answer.try_set_error(error(errc::noconnection, node + " is not connected"));
+    return result;
+  }
+  std::uint64_t query;
+  {
+    std::lock_guard lock(p->mu);
+    query = p->next_query++;
+    p->queries.emplace(query, std::move(answer));
+  }
+  std::string frame;
+  writer w(frame);
+  w.byte(static_cast<std::uint8_t>(frame_tag::whereis));
+  w.varint(query);
+  w.bytes(name);
+  write_frame(*p, frame);
+  if (!p->open.load(std::memory_order_acquire)) {  // lost meanwhile: nobody will answer
+    std::lock_guard lock(p->mu);
+    if (auto it = p->queries.find(query); it != p->queries.end()) {
+      it->second.try_set_error(error(errc::noconnection, node + " went down"));
+      p->queries.erase(it);
+    }
+  }
+  return result;
+}
+
+}  // namespace troupe::net::detail

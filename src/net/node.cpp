@@ -1,0 +1,376 @@
+// net::node and the node-wide tables: peers, exports, proxies, watchers.
+#include <stdexcept>
+
+#include "net/auth.hpp"
+#include "net/node_impl.hpp"
+
+namespace troupe::net {
+
+std::string_view to_string(fault_state state) noexcept {
+  switch (state) {
+    case fault_state::ok: return "ok";
+    case fault_state::temp_fail: return "temp_fail";
+    case fault_state::perm_fail: return "perm_fail";
+  }
+  return "?";
+}
+
+namespace detail {
+
+namespace {
+// Sent to the janitor: watch an exported actor, forget it when it ends.
+struct watch_export {
+  troupe::pid who;
+};
+
+node_options checked(node_options o) {
+  if (o.name.empty() || o.name.find('/') != std::string::npos)
+    throw std::invalid_argument("node_options::name must be non-empty and without '/' (\"" + o.name + "\")");
+  if (o.cookie.empty()) throw std::invalid_argument("node_options::cookie must not be empty");
+  if (o.heartbeat <= duration::zero() || o.temp_fail_after <= o.heartbeat ||
+      o.perm_fail_after < o.temp_fail_after)
+    throw std::invalid_argument(
+        "node_options: need 0 < heartbeat < temp_fail_after <= perm_fail_after");
+  return o;
+}
+}  // namespace
+
+node_impl::node_impl(runtime& runtime, io::reactor& reactor, node_options opts)
+    : rt(runtime), io(reactor), options(checked(std::move(opts))), incarnation(random_u64()) {}
+
+void node_impl::start() {
+  std::weak_ptr<node_impl> weak = weak_from_this();
+  janitor_ = rt.spawn([weak](actor& self) -> behavior {
+    return {
+        [&self](const watch_export& w) { self.monitor(w.who); },
+        [weak](const down& d) {
+          if (auto node = weak.lock()) node->forget_export(d.who.id());
+        },
+    };
+  });
+  io::socket_options sock;
+  sock.connection.max_mailbox = 1u << 16;
+  sock.connection.high_watermark = 64u << 20;
+  sock.connection.low_watermark = 16u << 20;
+  io::length_prefixed_codec codec{options.max_message};
+  listener_ = io::listen<io::length_prefixed_codec>(
+      io, options.listen,
+      [weak](actor& self, frame_conn conn) -> behavior {
+        auto node = weak.lock();
+        if (!node) return {[](const io::closed&) {}};
+        return node->run_connection(self, std::move(conn), false, nullptr);
+      },
+      sock, codec);
+  address = listener_.local();
+}
+
+void node_impl::stop() {
+  std::vector<std::shared_ptr<peer>> all;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& [name, p] : peers_) all.push_back(p);
+  }
+  listener_.close();
+  for (auto& p : all) p->conn.close();
+  rt.send_exit(janitor_, exit_reason::shutdown());
+}
+
+// ---- peers ----
+
+future<std::string> node_impl::connect(const io::endpoint& to) {
+  auto connected = std::make_shared<promise<std::string>>();
+  auto result = connected->get_future();
+  std::weak_ptr<node_impl> weak = weak_from_this();
+  io::socket_options sock;
+  sock.connection.max_mailbox = 1u << 16;
+  sock.connection.high_watermark = 64u << 20;
+  sock.connection.low_watermark = 16u << 20;
+  io::connect<io::length_prefixed_codec>(
+      io, to,
+      [weak, connected](actor& self, frame_conn conn) -> behavior {
+        auto node = weak.lock();
+        if (!node) return {[](const io::closed&) {}};
+        return node->run_connection(self, std::move(conn), true, connected);
+      },
+      sock, io::length_prefixed_codec{options.max_message})
+      .respond([connected, to](const troupe::result<troupe::pid>& r) {
+        if (!r) connected->try_set_error(error(errc::io_error, "connecting to " + to.to_string() + ": " +
+                                                                  r.error().message()));
+      });
+  return result;
+}
+
+bool node_impl::add_peer(const std::shared_ptr<peer>& p) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_ || p->name == options.name) return false;
+    if (!peers_.emplace(p->name, p).second) return false;
+  }
+  rt.log(log_level::info, "node " + options.name + ": connected to " + p->name + " at " +
+                              p->address.to_string());
+  std::vector<troupe::pid> to_tell;
+  {
+    std::lock_guard lock(mu_);
+    for (auto [it, end] = node_monitors_.equal_range(p->name); it != end; ++it) to_tell.push_back(it->second);
+  }
+  for (auto& w : to_tell) rt.send(w, node_up{p->name});
+  tell_watchers({p->name, fault_state::ok, {}});
+  return true;
+}
+
+std::shared_ptr<peer> node_impl::find_peer(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = peers_.find(name);
+  return it == peers_.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> node_impl::connected_nodes() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (auto& [name, p] : peers_) out.push_back(name);
+  return out;
+}
+
+void node_impl::disconnect(const std::string& name) {
+  if (auto p = find_peer(name)) p->conn.close();
+}
+
+void node_impl::peer_lost(const std::shared_ptr<peer>& p, const std::string& reason) {
+  std::vector<troupe::pid> to_tell;
+  {
+    std::lock_guard lock(mu_);
+    auto it = peers_.find(p->name);
+    if (it == peers_.end() || it->second != p) return;
+    peers_.erase(it);
+    p->open.store(false, std::memory_order_release);
+    for (auto [w, end] = node_monitors_.equal_range(p->name); w != end; ++w) to_tell.push_back(w->second);
+  }
+  rt.log(log_level::warning, "node " + options.name + ": lost " + p->name + ": " + reason);
+  fire_noconnection(*p, reason);
+  drop_proxies_of(p->name);
+  for (auto& w : to_tell) rt.send(w, node_down{p->name, reason});
+  tell_watchers({p->name, fault_state::perm_fail, reason});
+}
+
+// Everything that crossed this connection and waits on it learns it is gone.
+void node_impl::fire_noconnection(peer& p, const std::string& reason) {
+  decltype(p.links) links;
+  decltype(p.monitors) monitors;
+  decltype(p.requests) requests;
+  decltype(p.queries) queries;
+  {
+    std::lock_guard lock(p.mu);
+    links.swap(p.links);
+    monitors.swap(p.monitors);
+    requests.swap(p.requests);
+    queries.swap(p.queries);
+  }
+  auto& impl = rt.impl();
+  for (auto& [local, proxy] : links) {
+    auto* sig = new troupe::detail::typed_message<troupe::detail::signal>(
+        troupe::detail::signal{proxy, noconnection(), false});
+    sig->kind = message_kind::exit;
+    sig->sender = proxy;
+    sig->request_id = 1;  // from a link
+    runtime_impl::deliver(impl, local, sig);
+  }
+  for (auto& [key, proxy] : monitors) {
+    auto* note = new troupe::detail::typed_message<down>(down{monitor_ref{key.second}, proxy, noconnection()});
+    note->kind = message_kind::down_notice;
+    note->sender = proxy;
+    runtime_impl::deliver(impl, key.first, note);
+  }
+  for (auto& [requester, id] : requests)
+    runtime_impl::deliver(impl, requester,
+                          troupe::detail::make_error_reply(id, errc::noconnection, p.name + ": " + reason));
+  for (auto& [id, query] : queries) query.try_set_error(error(errc::noconnection, p.name + ": " + reason));
+}
+
+void node_impl::set_fault(const std::shared_ptr<peer>& p, fault_state state, const std::string& reason) {
+  std::vector<troupe::pid> to_tell;
+  {
+    std::lock_guard lock(mu_);
+    for (auto [w, end] = node_monitors_.equal_range(p->name); w != end; ++w) to_tell.push_back(w->second);
+  }
+  rt.log(log_level::warning, "node " + options.name + ": " + p->name + " is " +
+                                 std::string(to_string(state)) + (reason.empty() ? "" : ": " + reason));
+  if (state == fault_state::temp_fail && options.fail_calls_on_temp_fail) {
+    decltype(p->requests) requests;
+    {
+      std::lock_guard lock(p->mu);
+      requests.swap(p->requests);
+    }
+    for (auto& [requester, id] : requests)
+      runtime_impl::deliver(rt.impl(), requester,
+                            troupe::detail::make_error_reply(id, errc::node_suspected, p->name + " is silent"));
+  }
+  for (auto& w : to_tell) rt.send(w, node_fault{p->name, state});
+  tell_watchers({p->name, state, reason});
+}
+
+// ---- watchers ----
+
+void node_impl::monitor_node(const troupe::pid& watcher, const std::string& node) {
+  bool up;
+  {
+    std::lock_guard lock(mu_);
+    node_monitors_.emplace(node, watcher);
+    up = peers_.count(node) > 0 || node == options.name;
+  }
+  if (!up) rt.send(watcher, node_down{node, "not connected"});
+}
+
+void node_impl::demonitor_node(const troupe::pid& watcher, const std::string& node) {
+  std::lock_guard lock(mu_);
+  for (auto [it, end] = node_monitors_.equal_range(node); it != end; ++it)
+    if (it->second == watcher) {
+      node_monitors_.erase(it);
+      return;
+    }
+}
+
+std::uint64_t node_impl::watch(std::function<void(const node_event&)> fn) {
+  std::lock_guard lock(mu_);
+  watchers_.emplace(next_watcher_, std::move(fn));
+  return next_watcher_++;
+}
+
+void node_impl::unwatch(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  watchers_.erase(id);
+}
+
+void node_impl::tell_watchers(const node_event& event) {
+  std::vector<std::function<void(const node_event&)>> fns;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, fn] : watchers_) fns.push_back(fn);
+  }
+  for (auto& fn : fns) fn(event);
+}
+
+// ---- identities ----
+
+remote_id node_impl::export_local(const troupe::pid& p) {
+  bool fresh = false;
+  std::uint64_t tag;
+  {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = exports_.try_emplace(p.id());
+    if (inserted) {
+      it->second = {p, random_u64()};
+      fresh = true;
+    }
+    tag = it->second.tag;
+  }
+  if (fresh) rt.send(janitor_, watch_export{p});
+  return {options.name, incarnation, p.id(), tag};
+}
+
+void node_impl::forget_export(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  exports_.erase(id);
+}
+
+troupe::pid node_impl::local_actor(std::uint64_t id, std::uint64_t tag) {
+  std::lock_guard lock(mu_);
+  auto it = exports_.find(id);
+  if (it == exports_.end() || it->second.tag != tag) return {};
+  return it->second.who;
+}
+
+troupe::pid node_impl::proxy_for(const remote_id& who) {
+  std::lock_guard lock(mu_);
+  auto key = std::make_tuple(who.node, who.incarnation, who.id);
+  if (auto it = proxies_.find(key); it != proxies_.end()) return it->second;
+  auto fwd = std::make_shared<proxy_forwarder>(weak_from_this(), who);
+  auto* raw = fwd.get();
+  troupe::pid made = troupe::detail::make_proxy(rt.impl(), std::move(fwd));
+  raw->cell = troupe::detail::actor_cell::of(made);
+  proxies_.emplace(key, made);
+  return made;
+}
+
+void node_impl::drop_proxies_of(const std::string& node) {
+  std::lock_guard lock(mu_);
+  for (auto it = proxies_.lower_bound({node, 0, 0});
+       it != proxies_.end() && std::get<0>(it->first) == node;)
+    it = proxies_.erase(it);
+}
+
+std::string node_impl::node_of(const troupe::pid& p) const {
+  auto* cell = troupe::detail::actor_cell::of(p);
+  if (cell && cell->is_proxy())
+    if (auto* fwd = dynamic_cast<proxy_forwarder*>(cell->forward_target())) return fwd->who().node;
+  return options.name;
+}
+
+void node_impl::encode(writer& out, const troupe::pid& p) {
+  if (!p) {
+    out.byte(0);
+    return;
+  }
+  remote_id who;
+  auto* cell = troupe::detail::actor_cell::of(p);
+  proxy_forwarder* fwd = cell->is_proxy() ? dynamic_cast<proxy_forwarder*>(cell->forward_target()) : nullptr;
+  who = fwd ? fwd->who() : export_local(p);
+  out.byte(1);
+  out.bytes(who.node);
+  out.fixed64(who.incarnation);
+  out.varint(who.id);
+  out.fixed64(who.tag);
+}
+
+troupe::pid node_impl::decode(reader& in) {
+  if (in.byte() == 0) return {};
+  remote_id who;
+  who.node = std::string(in.bytes());
+  who.incarnation = in.fixed64();
+  who.id = in.varint();
+  who.tag = in.fixed64();
+  if (who.node == options.name) {
+    if (who.incarnation != incarnation) return {};  // a pid of an earlier run of this node
+    auto local = local_actor(who.id, who.tag);
+    if (!local) counters.forged_pids.fetch_add(1, std::memory_order_relaxed);
+    return local;
+  }
+  return proxy_for(who);
+}
+
+}  // namespace detail
+
+// ---- the public face ----
+
+node::node(runtime& rt, io::reactor& io, node_options options)
+    : impl_(std::make_shared<detail::node_impl>(rt, io, std::move(options))) {
+  impl_->start();
+}
+node::~node() { impl_->stop(); }
+const std::string& node::name() const noexcept { return impl_->options.name; }
+std::uint64_t node::incarnation() const noexcept { return impl_->incarnation; }
+io::endpoint node::address() const { return impl_->address; }
+future<std::string> node::connect(const io::endpoint& to) { return impl_->connect(to); }
+void node::disconnect(const std::string& name) { impl_->disconnect(name); }
+future<troupe::pid> node::whereis(const std::string& uri) { return impl_->whereis(uri); }
+void node::monitor_node(const troupe::pid& w, const std::string& n) { impl_->monitor_node(w, n); }
+void node::demonitor_node(const troupe::pid& w, const std::string& n) { impl_->demonitor_node(w, n); }
+std::uint64_t node::watch(std::function<void(const node_event&)> fn) { return impl_->watch(std::move(fn)); }
+void node::unwatch(std::uint64_t id) { impl_->unwatch(id); }
+std::vector<std::string> node::connected_nodes() const { return impl_->connected_nodes(); }
+fault_state node::state_of(const std::string& name) const {
+  if (name == impl_->options.name) return fault_state::ok;
+  auto p = impl_->find_peer(name);
+  if (!p) return fault_state::perm_fail;
+  return p->state.load(std::memory_order_relaxed);
+}
+std::string node::node_of(const troupe::pid& p) const { return impl_->node_of(p); }
+node::counters node::stats() const {
+  auto& c = impl_->counters;
+  auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };
+  return {get(c.frames_out), get(c.frames_in), get(c.refused_handshakes),
+          get(c.malformed_frames), get(c.forged_pids), get(c.unknown_types)};
+}
+
+}  // namespace troupe::net

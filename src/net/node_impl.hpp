@@ -1,0 +1,196 @@
+// node_impl: the state behind net::node. Private to src/net.
+//
+// Threads. `mu_` guards the maps of peers, exports, proxies and watchers.
+// Each peer's own tables (links, monitors, requests in flight across it)
+// are under the peer's `mu`. Frames are written from any thread (a proxy
+// forwards on its sender's thread, straight into the connection's write
+// queue, which is thread-safe) and read by the connection's actor only.
+// Lock order: node_impl::mu_ before peer::mu; neither is held while
+// delivering a message or calling a watcher.
+//
+// Identity on the wire. A pid travels as (node name, incarnation, number,
+// tag). A local pid is exported when it first leaves the node: it gets a
+// random tag, and the exports table maps its number to it; frames that
+// name a local actor must carry that tag. A remote pid maps to one proxy
+// per (node, incarnation, number): the same remote actor always has the
+// same local pid, so pids compare equal across round trips.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/actor_cell.hpp"
+#include "core/runtime_impl.hpp"
+#include "troupe/io/codecs/length_prefixed.hpp"
+#include "troupe/io/tcp.hpp"
+#include "troupe/net/node.hpp"
+#include "troupe/net/serialize.hpp"
+
+namespace troupe::net::detail {
+
+using troupe::detail::message;
+using troupe::detail::message_kind;
+using troupe::detail::runtime_impl;
+using frame_conn = io::connection<io::length_prefixed_codec>;
+
+inline constexpr char protocol_magic[] = "troupe-node";
+inline constexpr std::uint64_t protocol_version = 1;
+
+enum class frame_tag : std::uint8_t {
+  // Handshake (see handshake.cpp).
+  hello = 1,
+  challenge,
+  proof,
+  welcome,
+  // After it.
+  send = 16,     // to, sender, request id, type name, value
+  reply,         // to, request id, type name, value
+  error_reply,   // to, request id, code, detail
+  exit,          // to, from, reason, untrappable, from a link
+  link,          // to, from
+  unlink,        // to, from
+  monitor,       // to, from, ref
+  demonitor,     // to, from, ref
+  down,          // to, ref, who, reason
+  whereis,       // query id, name
+  whereis_reply, // query id, pid
+  heartbeat,
+  peers,         // [(name, host, port)]
+};
+
+struct remote_id {
+  std::string node;
+  std::uint64_t incarnation = 0;
+  std::uint64_t id = 0;
+  std::uint64_t tag = 0;
+};
+
+class node_impl;
+
+// One live connection to another node, once its handshake is done.
+struct peer {
+  std::string name;
+  std::uint64_t incarnation = 0;
+  io::endpoint address;  // where it listens
+  frame_conn conn;
+  troupe::pid actor;     // the connection's actor
+  std::atomic<bool> open{true};
+  std::atomic<fault_state> state{fault_state::ok};  // written by the connection's actor
+
+  std::mutex mu;  // the tables below
+  std::set<std::pair<troupe::pid, troupe::pid>> links;                     // (local, proxy)
+  std::map<std::pair<troupe::pid, std::uint64_t>, troupe::pid> monitors;  // (local, ref) -> proxy
+  std::set<std::pair<troupe::pid, std::uint64_t>> requests;              // (local requester, id)
+  std::map<std::uint64_t, promise<troupe::pid>> queries;
+  std::uint64_t next_query = 1;
+
+  explicit peer(frame_conn c) : conn(std::move(c)) {}
+};
+
+// A proxy's forwarder: messages to the remote actor `who`.
+class proxy_forwarder final : public troupe::detail::forwarder {
+ public:
+  proxy_forwarder(std::weak_ptr<node_impl> node, remote_id who)
+      : node_(std::move(node)), who_(std::move(who)) {}
+  send_status forward(message* msg, runtime_impl& context) override;
+  const remote_id& who() const noexcept { return who_; }
+  troupe::detail::actor_cell* cell = nullptr;  // set once, right after the cell is made
+
+ private:
+  std::weak_ptr<node_impl> node_;
+  const remote_id who_;
+  std::mutex mu_;
+  std::weak_ptr<peer> route_;  // the peer last used, while open
+  friend class node_impl;
+};
+
+class node_impl final : public pid_codec, public std::enable_shared_from_this<node_impl> {
+ public:
+  node_impl(runtime& rt, io::reactor& io, node_options options);
+  void start();  // listens; separate from the constructor for shared_from_this
+  void stop();
+
+  runtime& rt;
+  io::reactor& io;
+  const node_options options;
+  const std::uint64_t incarnation;
+  io::endpoint address;
+
+  // pid_codec: pids inside messages.
+  void encode(writer& out, const troupe::pid& p) override;
+  troupe::pid decode(reader& in) override;
+
+  // Connections.
+  future<std::string> connect(const io::endpoint& to);
+  behavior run_connection(actor& self, frame_conn conn, bool outgoing,
+                          std::shared_ptr<promise<std::string>> connected);
+  // The handshake succeeded: false if that node already has a connection.
+  bool add_peer(const std::shared_ptr<peer>& p);
+  void peer_lost(const std::shared_ptr<peer>& p, const std::string& reason);
+  void set_fault(const std::shared_ptr<peer>& p, fault_state state, const std::string& reason);
+  std::shared_ptr<peer> find_peer(const std::string& name) const;
+  void disconnect(const std::string& name);
+  std::vector<std::string> connected_nodes() const;
+  void share_peers(const std::shared_ptr<peer>& with);
+  void learn_peers(reader& in);
+
+  // Frames (frames.cpp).
+  send_status forward(proxy_forwarder& via, message* msg, runtime_impl& context);
+  void on_frame(actor& self, const std::shared_ptr<peer>& from, std::string_view frame);
+  future<troupe::pid> whereis(const std::string& uri);
+  void write_frame(peer& to, const std::string& frame);
+
+  // Watchers.
+  void monitor_node(const troupe::pid& watcher, const std::string& node);
+  void demonitor_node(const troupe::pid& watcher, const std::string& node);
+  std::uint64_t watch(std::function<void(const node_event&)> fn);
+  void unwatch(std::uint64_t id);
+  void tell_watchers(const node_event& event);
+
+  troupe::pid proxy_for(const remote_id& who);
+  std::string node_of(const troupe::pid& p) const;
+  troupe::pid local_actor(std::uint64_t id, std::uint64_t tag);
+
+  struct atomic_counters {
+    std::atomic<std::uint64_t> frames_out{0}, frames_in{0}, refused_handshakes{0},
+        malformed_frames{0}, forged_pids{0}, unknown_types{0};
+  } counters;
+
+ private:
+  remote_id export_local(const troupe::pid& p);
+  void forget_export(std::uint64_t id);
+  void drop_proxies_of(const std::string& node);
+  void fire_noconnection(peer& p, const std::string& reason);
+
+  io::listener listener_;
+  troupe::pid janitor_;  // monitors exported actors, to forget them when they end
+  mutable std::mutex mu_;
+  bool stopped_ = false;
+  std::unordered_map<std::string, std::shared_ptr<peer>> peers_;
+  struct exported {
+    troupe::pid who;
+    std::uint64_t tag;
+  };
+  std::unordered_map<std::uint64_t, exported> exports_;
+  std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, troupe::pid> proxies_;
+  std::multimap<std::string, troupe::pid> node_monitors_;
+  std::map<std::uint64_t, std::function<void(const node_event&)>> watchers_;
+  std::uint64_t next_watcher_ = 1;
+};
+
+// Frame building helpers (frames.cpp).
+void write_pid(writer& out, const troupe::pid& p);
+std::string exit_reason_text(const exit_reason& r);
+void encode_reason(writer& out, const exit_reason& r);
+exit_reason decode_reason(reader& in);
+
+}  // namespace troupe::net::detail

@@ -1,0 +1,301 @@
+// Nodes over real loopback sockets, each with its own runtime and reactor
+// in this process: remote send, request, pids in messages, links and
+// monitors across nodes, connection loss, the handshake's refusals, the
+// failure detector, names, the mesh.
+#include "troupe/net/node.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "troupe/core/scoped_actor.hpp"
+#include "troupe/io/reactor.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using troupe::actor;
+using troupe::behavior;
+using troupe::pid;
+namespace net = troupe::net;
+namespace io = troupe::io;
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return pred();
+}
+
+struct order {
+  std::string item;
+  int quantity = 0;
+  std::vector<std::string> notes;
+};
+struct receipt {
+  std::string item;
+  int total = 0;
+  pid clerk;
+};
+struct forward_to {
+  pid target;
+  std::string text;
+};
+struct register_types {
+  register_types() {
+    net::register_type<order>("test.order");
+    net::register_type<receipt>("test.receipt");
+    net::register_type<forward_to>("test.forward_to");
+  }
+} const registered;
+
+// One node: a runtime, its reactor and the node.
+struct site {
+  explicit site(const std::string& name, net::node_options base = {})
+      : rt(troupe::config{.workers = 2, .warn_unhandled = false}), reactor(rt), node(rt, reactor, opts(name, base)) {}
+  static net::node_options opts(const std::string& name, net::node_options o) {
+    o.name = name;
+    if (o.cookie.empty()) o.cookie = "secret";
+    return o;
+  }
+  troupe::runtime rt;
+  io::reactor reactor;
+  net::node node;
+};
+
+// An actor that monitors (or links to, trapping exits) `target` and tells
+// `reporter` what it hears.
+pid spawn_watcher(troupe::runtime& rt, pid target, pid reporter, bool link) {
+  return rt.spawn([=](actor& self) -> behavior {
+    if (link) {
+      self.trap_exit(true);
+      self.link(target);
+    } else {
+      self.monitor(target);
+    }
+    return {
+        [=, &self](const troupe::down& d) { self.send(reporter, d); },
+        [=, &self](const troupe::exit_signal& e) { self.send(reporter, e); },
+    };
+  });
+}
+
+pid spawn_clerk(troupe::runtime& rt) {
+  return rt.spawn([](actor& self) -> behavior {
+    return {[&self](const order& o) { return receipt{o.item, o.quantity * 10, self.pid()}; }};
+  });
+}
+
+TEST(Node, ConnectsWhereisAndRequests) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  ASSERT_TRUE(b.rt.register_name("clerk", spawn_clerk(b.rt)));
+  auto peer = a.node.connect(b.node.address()).get();
+  EXPECT_EQ(peer, "b@127.0.0.1");
+  EXPECT_TRUE(eventually([&] { return b.node.connected_nodes().size() == 1; }));
+
+  pid clerk = a.node.whereis("troupe://b@127.0.0.1/clerk").get();
+  ASSERT_TRUE(clerk);
+  EXPECT_EQ(a.node.node_of(clerk), "b@127.0.0.1");
+  EXPECT_EQ(a.node.whereis("troupe://b@127.0.0.1/nobody").get(), pid());
+  // The same remote actor is the same local pid each time it is seen.
+  EXPECT_EQ(a.node.whereis("troupe://b@127.0.0.1/clerk").get(), clerk);
+
+  troupe::scoped_actor me(a.rt);
+  auto r = me.request<receipt>(clerk, order{"tea", 3, {"green", "no sugar"}}, 5s);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->item, "tea");
+  EXPECT_EQ(r->total, 30);
+  EXPECT_EQ(r->clerk, clerk);  // b's pid came back to a as the same proxy
+}
+
+TEST(Node, PidsTravelBothWaysAndKeepTheirIdentity) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  // b's relay sends `text` to whatever pid it is given.
+  pid relay = b.rt.spawn([&](actor& self) -> behavior {
+    return {[&self](const forward_to& f) { self.send(f.target, f.text); }};
+  });
+  ASSERT_TRUE(b.rt.register_name("relay", relay));
+  a.node.connect(b.node.address()).get();
+  pid remote_relay = a.node.whereis("troupe://b@127.0.0.1/relay").get();
+  troupe::scoped_actor me(a.rt);
+  for (int i = 0; i < 3; ++i) me.send(remote_relay, forward_to{me.pid(), "hello " + std::to_string(i)});
+  for (int i = 0; i < 3; ++i) {
+    auto got = me.receive<std::string>(5s);
+    ASSERT_TRUE(got) << got.error().message();
+    EXPECT_EQ(*got, "hello " + std::to_string(i));  // in order
+  }
+}
+
+TEST(Node, MessagesFromOneSenderArriveInOrder) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  constexpr int n = 20000;
+  std::atomic<int> next{0}, out_of_order{0};
+  pid sink = b.rt.spawn([&](actor&) -> behavior {
+    return {[&](std::int64_t i) {
+      if (i != next.load()) out_of_order.fetch_add(1);
+      next.store(static_cast<int>(i) + 1);
+    }};
+  });
+  b.rt.register_name("sink", sink);
+  a.node.connect(b.node.address()).get();
+  pid remote = a.node.whereis("troupe://b@127.0.0.1/sink").get();
+  for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(a.rt.send(remote, i), troupe::send_status::ok);
+  EXPECT_TRUE(eventually([&] { return next.load() == n; })) << next.load();
+  EXPECT_EQ(out_of_order.load(), 0);
+}
+
+TEST(Node, RemoteMonitorAndLinkCarryTheReason) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  pid victim = b.rt.spawn([](actor& self) -> behavior {
+    return {[&self](const std::string& why) { self.quit(troupe::exit_reason::error(why)); }};
+  });
+  b.rt.register_name("victim", victim);
+  a.node.connect(b.node.address()).get();
+  pid remote = a.node.whereis("troupe://b@127.0.0.1/victim").get();
+
+  troupe::scoped_actor watcher(a.rt), partner(a.rt);
+  spawn_watcher(a.rt, remote, watcher.pid(), false);
+  spawn_watcher(a.rt, remote, partner.pid(), true);
+  std::this_thread::sleep_for(100ms);  // the monitor and link reach b first
+  watcher.send(remote, std::string("boom"));
+
+  auto d = watcher.receive<troupe::down>(5s);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(d->who, remote);
+  EXPECT_EQ(d->reason, troupe::exit_reason::error("boom"));
+  auto e = partner.receive<troupe::exit_signal>(5s);
+  ASSERT_TRUE(e) << e.error().message();
+  EXPECT_EQ(e->from, remote);
+  EXPECT_EQ(e->reason, troupe::exit_reason::error("boom"));
+}
+
+TEST(Node, ALocalCrashReachesALinkedRemoteActor) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  std::atomic<bool> got_exit{false};
+  troupe::exit_reason seen = troupe::exit_reason::normal();
+  std::mutex mu;
+  pid keeper = b.rt.spawn([&](actor& self) -> behavior {
+    self.trap_exit(true);
+    return {
+        [&self](const pid& who) { self.link(who); },
+        [&](const troupe::exit_signal& s) {
+          std::lock_guard lock(mu);
+          seen = s.reason;
+          got_exit = true;
+        },
+    };
+  });
+  b.rt.register_name("keeper", keeper);
+  a.node.connect(b.node.address()).get();
+  pid remote = a.node.whereis("troupe://b@127.0.0.1/keeper").get();
+  pid doomed = a.rt.spawn([](actor& self) -> behavior {
+    return {[&self](int) { self.quit(troupe::exit_reason::error("doomed")); }};
+  });
+  a.rt.send(remote, doomed);  // b's keeper links to a's actor
+  std::this_thread::sleep_for(200ms);
+  a.rt.send(doomed, 1);
+  ASSERT_TRUE(eventually([&] { return got_exit.load(); }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, troupe::exit_reason::error("doomed"));
+}
+
+TEST(Node, LosingANodeFiresNoconnectionEverywhere) {
+  site a("a@127.0.0.1");
+  auto b = std::make_unique<site>("b@127.0.0.1");
+  pid silent = b->rt.spawn([](actor& self) -> behavior {
+    auto held = std::make_shared<std::vector<troupe::response_promise>>();
+    return {[&self, held](const order&) { held->push_back(self.make_response_promise()); }};  // never answered
+  });
+  b->rt.register_name("silent", silent);
+  a.node.connect(b->node.address()).get();
+  pid remote = a.node.whereis("troupe://b@127.0.0.1/silent").get();
+
+  troupe::scoped_actor watcher(a.rt), partner(a.rt), node_watcher(a.rt);
+  a.node.monitor_node(node_watcher.pid(), "b@127.0.0.1");
+  spawn_watcher(a.rt, remote, watcher.pid(), false);
+  spawn_watcher(a.rt, remote, partner.pid(), true);
+  std::atomic<bool> request_failed{false};
+  std::thread caller([&] {
+    troupe::scoped_actor me(a.rt);
+    auto r = me.request<receipt>(remote, order{"x", 1, {}}, 30s);
+    request_failed = !r && r.error().code() == troupe::errc::noconnection;
+    if (!request_failed) ADD_FAILURE() << (r ? "a reply" : r.error().message());
+  });
+  std::this_thread::sleep_for(200ms);
+  b.reset();  // the whole node goes away
+
+  auto d = watcher.receive<troupe::down>(5s);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->who, remote);
+  EXPECT_EQ(d->reason, net::noconnection());
+  auto e = partner.receive<troupe::exit_signal>(5s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->reason, net::noconnection());
+  auto down = node_watcher.receive<net::node_down>(5s);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->node, "b@127.0.0.1");
+  caller.join();
+  EXPECT_TRUE(request_failed.load());
+  EXPECT_EQ(a.node.state_of("b@127.0.0.1"), net::fault_state::perm_fail);
+  // Sends to the lost node's actors are dead letters now.
+  auto before = a.rt.dead_letter_count();
+  EXPECT_EQ(a.rt.send(remote, order{}), troupe::send_status::dead_letter);
+  EXPECT_EQ(a.rt.dead_letter_count(), before + 1);
+}
+
+TEST(Node, AWrongCookieIsRefusedOnBothSides) {
+  site a("a@127.0.0.1");
+  net::node_options other;
+  other.cookie = "not the secret";
+  site b("b@127.0.0.1", other);
+  auto r = a.node.connect(b.node.address()).outcome();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), troupe::errc::io_error);
+  EXPECT_TRUE(a.node.connected_nodes().empty());
+  EXPECT_TRUE(b.node.connected_nodes().empty());
+  EXPECT_TRUE(eventually([&] { return a.node.stats().refused_handshakes + b.node.stats().refused_handshakes >= 1; }));
+}
+
+TEST(Node, NodesMeetThroughACommonPeer) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1"), c("c@127.0.0.1");
+  a.node.connect(b.node.address()).get();
+  c.node.connect(b.node.address()).get();
+  // b tells a about c; a (the smaller name) dials c.
+  EXPECT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 2 && c.node.connected_nodes().size() == 2; }));
+  // A pid of c's, learned from b, works from a.
+  ASSERT_TRUE(c.rt.register_name("clerk", spawn_clerk(c.rt)));
+  pid clerk_via_b = b.node.whereis("troupe://c@127.0.0.1/clerk").get();
+  pid relay = b.rt.spawn([clerk_via_b](actor&) -> behavior {
+    return {[clerk_via_b](const std::string&) { return clerk_via_b; }};
+  });
+  b.rt.register_name("directory", relay);
+  troupe::scoped_actor me(a.rt);
+  auto directory = a.node.whereis("troupe://b@127.0.0.1/directory").get();
+  auto clerk = me.request<pid>(directory, std::string("clerk?"), 5s);
+  ASSERT_TRUE(clerk) << clerk.error().message();
+  EXPECT_EQ(a.node.node_of(*clerk), "c@127.0.0.1");
+  auto r = me.request<receipt>(*clerk, order{"cake", 2, {}}, 5s);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->total, 20);
+}
+
+TEST(Node, UnregisteredTypesStayHome) {
+  struct not_a_wire_type {
+    int x = 0;
+  };
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  b.rt.register_name("clerk", spawn_clerk(b.rt));
+  a.node.connect(b.node.address()).get();
+  pid clerk = a.node.whereis("troupe://b@127.0.0.1/clerk").get();
+  auto before = a.rt.dead_letter_count();
+  EXPECT_EQ(a.rt.send(clerk, not_a_wire_type{1}), troupe::send_status::dead_letter);
+  EXPECT_EQ(a.rt.dead_letter_count(), before + 1);
+}
+
+}  // namespace

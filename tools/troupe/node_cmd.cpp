@@ -1,0 +1,154 @@
+// `troupe node` and `troupe ping`: a node from the command line.
+//
+//   troupe node --name b@127.0.0.1 --cookie SECRET --listen 127.0.0.1:9101 \
+//               [--connect 127.0.0.1:9100]... [--heartbeat-ms 200]
+//               [--temp-fail-ms 1000] [--perm-fail-ms 5000]
+//   troupe ping b@127.0.0.1 --cookie SECRET --connect 127.0.0.1:9101
+//
+// A node serves until stdin closes or it gets SIGINT/SIGTERM. It registers
+// "echo" (a string or integer request is answered with itself; a pid
+// received is sent "pong") and "crash" (ends with error(<text>) on a string,
+// so that links and monitors across nodes can be shown), and prints one line
+// per event on stdout: "listening <addr>", "node_up <name>",
+// "node_fault <name> <state>", "node_down <name> <reason>".
+// ping prints "pong <name> <µs>" and exits 0, or "pang <name>: <why>" and 1.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "troupe/io/reactor.hpp"
+#include "troupe/net/node.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+io::endpoint parse_endpoint(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::invalid_argument("expected HOST:PORT, got " + text);
+  return {text.substr(0, colon), static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)))};
+}
+
+struct node_args {
+  net::node_options options;
+  std::vector<io::endpoint> connect;
+  std::string target;  // ping
+};
+
+node_args parse(int argc, char** argv, int first) {
+  node_args a;
+  for (int i = first; i < argc; ++i) {
+    std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
+      return argv[++i];
+    };
+    auto ms = [&] { return std::chrono::milliseconds(std::stoi(value())); };
+    if (flag == "--name") a.options.name = value();
+    else if (flag == "--cookie") a.options.cookie = value();
+    else if (flag == "--listen") a.options.listen = parse_endpoint(value());
+    else if (flag == "--connect") a.connect.push_back(parse_endpoint(value()));
+    else if (flag == "--heartbeat-ms") a.options.heartbeat = ms();
+    else if (flag == "--temp-fail-ms") a.options.temp_fail_after = ms();
+    else if (flag == "--perm-fail-ms") a.options.perm_fail_after = ms();
+    else if (flag.rfind("--", 0) != 0 && a.target.empty()) a.target = flag;
+    else throw std::invalid_argument("unknown option " + flag);
+  }
+  return a;
+}
+
+std::mutex print_mu;
+void say(const std::string& line) {
+  std::lock_guard lock(print_mu);
+  std::cout << line << std::endl;
+}
+
+void register_services(runtime& rt) {
+  auto echo = rt.spawn([](actor& self) -> behavior {
+    return {
+        [](const std::string& s) { return s; },
+        [](std::int64_t n) { return n; },
+        [&self](const pid& who) { self.send(who, std::string("pong")); },
+    };
+  });
+  auto crash = rt.spawn([](actor& self) -> behavior {
+    return {[&self](const std::string& why) { self.quit(exit_reason::error(why)); }};
+  });
+  rt.register_name("echo", echo);
+  rt.register_name("crash", crash);
+}
+
+}  // namespace
+
+int run_node(int argc, char** argv) {
+  node_args a = parse(argc, argv, 2);
+  runtime rt(config{.warn_unhandled = false});
+  io::reactor reactor(rt);
+  net::node node(rt, reactor, a.options);
+  node.watch([](const net::node_event& e) {
+    if (e.state == net::fault_state::ok)
+      say("node_up " + e.node);
+    else if (e.state == net::fault_state::temp_fail)
+      say("node_fault " + e.node + " temp_fail");
+    else
+      say("node_down " + e.node + " " + e.reason);
+  });
+  register_services(rt);
+  say("listening " + node.address().to_string());
+  for (auto& to : a.connect) {
+    auto r = node.connect(to).outcome();
+    if (!r) say("connect_failed " + to.to_string() + " " + r.error().message());
+  }
+  // Serve until stdin closes or a signal asks us to stop.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::thread stdin_watch([] {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+    }
+    kill(getpid(), SIGTERM);
+  });
+  stdin_watch.detach();
+  int sig = 0;
+  sigwait(&stop, &sig);
+  say("stopping");
+  return 0;
+}
+
+int run_ping(int argc, char** argv) {
+  node_args a = parse(argc, argv, 2);
+  if (a.target.empty() || a.connect.empty()) {
+    std::fprintf(stderr, "usage: troupe ping NODE --cookie C --connect HOST:PORT\n");
+    return 2;
+  }
+  if (a.options.name.empty()) a.options.name = "ping-" + std::to_string(getpid()) + "@127.0.0.1";
+  runtime rt(config{.workers = 1, .warn_unhandled = false});
+  io::reactor reactor(rt);
+  try {
+    net::node node(rt, reactor, a.options);
+    auto t0 = std::chrono::steady_clock::now();
+    auto name = node.connect(a.connect.front()).outcome();
+    if (!name) throw std::runtime_error(name.error().message());
+    if (*name != a.target) throw std::runtime_error("the node there is " + *name);
+    auto echo = node.whereis("troupe://" + a.target + "/echo").get();
+    scoped_actor me(rt);
+    auto reply = me.request<std::string>(echo, std::string("ping"), 5s);
+    if (!reply) throw std::runtime_error(reply.error().message());
+    auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    say("pong " + a.target + " " + std::to_string(static_cast<long>(us)));
+    return 0;
+  } catch (const std::exception& e) {
+    say("pang " + a.target + ": " + e.what());
+    return 1;
+  }
+}
