@@ -1,17 +1,13 @@
 // serialize: the wire encoding of values sent between troupe nodes.
 //
-//   std::string out;
-//   net::writer w(out, pids);              // pids: the node's pid_codec (may be null)
+//   net::writer w(out, pids);           // appends to std::string out; pids: the node's codec
 //   net::encode(w, order{"tea", 2});
 //   net::reader r(out, pids);
-//   auto o = net::decode<order>(r);         // throws net::decode_error if malformed
+//   auto o = net::decode<order>(r);      // throws net::decode_error if malformed
 //
-// No registration code per type. Built in: bool, integers, character types,
-// enums, float, double, std::string, vector, deque, list, array, map, set
-// (and the unordered ones), pair, tuple, optional, variant, chrono
-// durations, troupe::pid, and plain aggregates (public fields, no base
-// class, no constructors), field by field. A type takes over its own
-// encoding with both of these, found by ADL:
+// No per-type registration code. Plain aggregates (public fields, no base
+// class, no constructors) are encoded field by field; the kinds below are
+// built in. A type takes over its own encoding with both of these, found by ADL:
 //   void troupe_encode(troupe::net::writer&, const T&);
 //   void troupe_decode(troupe::net::reader&, T&);
 //
@@ -20,12 +16,12 @@
 //   signed integers                            zigzag, then varint
 //   bool; optional                             byte 0/1; byte 0/1, then the value
 //   float, double                              IEEE bits, 4 or 8 bytes little-endian
-//   string                                     varint length, bytes
-//   vector, deque, list, set, map              varint count, elements (map: key, value)
-//   array, pair, tuple                         the elements, no count
+//   std::string                                varint length, bytes
+//   vector, deque, list, (unordered) set, map  varint count, elements (map: key, value)
+//   std::array, pair, tuple                    the elements, no count
 //   variant                                    varint index, the alternative
-//   enum; duration                             its underlying integer; its count
-//   pid                                        whatever the node's pid_codec writes
+//   enum; chrono duration                      its underlying integer; its count
+//   troupe::pid                                whatever the node's pid_codec writes
 //   aggregate                                  varint field count, varint byte length, fields
 //
 // Versioning. An integer decodes into any integer type of the same
@@ -37,12 +33,11 @@
 //
 // Safety. The reader never reads outside its input: every read checks the
 // bytes left and throws decode_error. A length or element count larger than
-// the bytes left is refused before anything is allocated for it (so every
-// element must encode to at least one byte: containers of std::monostate,
-// std::tuple<> or std::array<T, 0> do not compile, and a troupe_encode hook
-// for a type kept in containers must write at least one byte). Containers
-// and structs nest at most 100 deep. On decode_error the target holds a
-// valid but unspecified value.
+// the bytes left is refused before anything is allocated for it, so every
+// element must encode to at least one byte (containers of std::monostate or
+// std::tuple<> do not compile; a troupe_encode hook for a type kept in
+// containers must write a byte). Containers and structs nest at most 100
+// deep. On decode_error the target holds a valid but unspecified value.
 //
 // Not supported (compile errors): aggregates with a base class, C-array,
 // reference or bit-field members, or more than 24 fields; pointers;
