@@ -17,25 +17,6 @@ using troupe::detail::bounce;
 using troupe::detail::make_error_reply;
 using troupe::detail::typed_message;
 
-void encode_reason(writer& out, const exit_reason& r) {
-  out.byte(static_cast<std::uint8_t>(r.what()));
-  out.bytes(r.text());
-}
-
-exit_reason decode_reason(reader& in) {
-  auto kind = in.byte();
-  std::string text(in.bytes());
-  switch (static_cast<exit_reason::kind>(kind)) {
-    case exit_reason::kind::normal: return exit_reason::normal();
-    case exit_reason::kind::shutdown: return exit_reason::shutdown();
-    case exit_reason::kind::kill: return exit_reason::kill();
-    case exit_reason::kind::killed: return exit_reason::killed();
-    case exit_reason::kind::error: return exit_reason::error(std::move(text));
-    case exit_reason::kind::user: return exit_reason::user(std::move(text));
-  }
-  throw decode_error("unknown exit reason kind " + std::to_string(kind));
-}
-
 send_status proxy_forwarder::forward(message* msg, runtime_impl& context) {
   auto node = node_.lock();
   if (!node) {
@@ -191,162 +172,139 @@ message* control(message_kind kind, const troupe::pid& from, std::uint64_t id) {
 }  // namespace
 
 void node_impl::on_frame(actor&, const std::shared_ptr<peer>& from, std::string_view bytes) {
-  reader r(bytes);
-  r.pids = this;
+  reader r(bytes, this);
+  wire_frame f = read_frame(r);
   auto& impl = rt.impl();
-  auto tag = static_cast<frame_tag>(r.byte());
-  auto target = [&] {
-    auto id = r.varint();
-    auto t = r.fixed64();
-    troupe::pid who = local_actor(id, t);
-    if (!who) counters.forged_pids.fetch_add(1, std::memory_order_relaxed);
-    return who;
-  };
-  auto deliver = [&](const troupe::pid& to, message* msg) {
+  troupe::pid to;
+  switch (f.tag) {
+    case frame_tag::whereis:
+    case frame_tag::whereis_reply:
+    case frame_tag::heartbeat:
+    case frame_tag::peers:
+      break;
+    default:
+      to = local_actor(f.to_id, f.to_tag);
+      if (!to) counters.forged_pids.fetch_add(1, std::memory_order_relaxed);
+  }
+  auto deliver = [&](message* msg) {
     if (to)
       runtime_impl::deliver(impl, to, msg);
     else
       bounce(impl, msg, to, "no such actor (or not given to that node)", errc::receiver_down);
   };
-  switch (tag) {
+  auto forget_request = [&] {
+    std::lock_guard lock(from->mu);
+    from->requests.erase({to, f.id});
+  };
+  switch (f.tag) {
     case frame_tag::send:
     case frame_tag::reply: {
-      bool user = tag == frame_tag::send;
-      troupe::pid to = target();
-      troupe::pid sender = user ? decode(r) : troupe::pid();
-      auto request_id = r.varint();
-      auto name = r.bytes();
-      const wire_type_info* type = wire_type_named(name);
+      bool user = f.tag == frame_tag::send;
+      const wire_type_info* type = wire_type_named(f.type_name);
       if (!type) {
         counters.unknown_types.fetch_add(1, std::memory_order_relaxed);
-        auto* msg = new typed_message<unknown_wire_type>(unknown_wire_type{std::string(name)});
-        msg->sender = sender;
-        msg->request_id = request_id;
-        if (!user) msg->kind = message_kind::reply;
-        impl.record_dead_letter(msg, to, "unknown wire type");
-        if (user && request_id != 0 && sender)
-          runtime_impl::deliver(impl, sender,
-                                make_error_reply(request_id, errc::no_handler,
-                                                 options.name + " does not know the type " + std::string(name)));
-        if (!user && to)
-          runtime_impl::deliver(impl, to, make_error_reply(request_id, errc::bad_reply_type,
-                                                           "a reply of unknown type " + std::string(name)));
-        delete msg;
+        std::string name(f.type_name);
+        std::unique_ptr<message> msg(new typed_message<unknown_wire_type>(unknown_wire_type{name}));
+        msg->sender = f.from;
+        msg->request_id = f.id;
+        impl.record_dead_letter(msg.get(), to, "unknown wire type");
+        if (user && f.id != 0 && f.from)
+          runtime_impl::deliver(impl, f.from, make_error_reply(f.id, errc::no_handler,
+                                                               options.name + " does not know the type " + name));
+        if (!user) {
+          forget_request();
+          if (to) runtime_impl::deliver(impl, to, make_error_reply(f.id, errc::bad_reply_type,
+                                                                   "a reply of unknown type " + name));
+        }
         return;
       }
-      message* msg = type->decode(r);
-      msg->sender = std::move(sender);
-      msg->request_id = request_id;
+      reader value(f.value, this);
+      message* msg = type->decode(value);
+      msg->sender = std::move(f.from);
+      msg->request_id = f.id;
       if (!user) {
         msg->kind = message_kind::reply;
-        std::lock_guard lock(from->mu);
-        from->requests.erase({to, request_id});
+        forget_request();
       }
-      deliver(to, msg);
+      deliver(msg);
       return;
     }
-    case frame_tag::error_reply: {
-      troupe::pid to = target();
-      auto request_id = r.varint();
-      auto code = static_cast<errc>(r.varint());
-      std::string detail(r.bytes());
-      {
-        std::lock_guard lock(from->mu);
-        from->requests.erase({to, request_id});
-      }
-      if (to) runtime_impl::deliver(impl, to, make_error_reply(request_id, code, std::move(detail)));
+    case frame_tag::error_reply:
+      forget_request();
+      if (to) runtime_impl::deliver(impl, to, make_error_reply(f.id, f.code, std::move(f.detail)));
       return;
-    }
     case frame_tag::exit: {
-      troupe::pid to = target();
-      troupe::pid sender = decode(r);
-      exit_reason reason = decode_reason(r);
-      bool untrappable = r.byte() != 0;
-      bool from_link = r.byte() != 0;
-      if (from_link) {
+      if (f.from_link) {
         std::lock_guard lock(from->mu);
-        from->links.erase({to, sender});
+        from->links.erase({to, f.from});
       }
-      auto* sig = new typed_message<troupe::detail::signal>(troupe::detail::signal{sender, reason, untrappable});
+      auto* sig = new typed_message<troupe::detail::signal>(troupe::detail::signal{f.from, f.reason, f.untrappable});
       sig->kind = message_kind::exit;
-      sig->sender = sender;
-      sig->request_id = from_link ? 1 : 0;
+      sig->sender = f.from;
+      sig->request_id = f.from_link ? 1 : 0;
       if (to) runtime_impl::deliver(impl, to, sig); else delete sig;
       return;
     }
     case frame_tag::link:
     case frame_tag::unlink: {
-      bool link = tag == frame_tag::link;
-      troupe::pid to = target();
-      troupe::pid sender = decode(r);
-      if (to && sender) {
+      bool link = f.tag == frame_tag::link;
+      if (to && f.from) {
         std::lock_guard lock(from->mu);
         if (link)
-          from->links.emplace(to, sender);
+          from->links.emplace(to, f.from);
         else
-          from->links.erase({to, sender});
+          from->links.erase({to, f.from});
       }
       // To a missing actor, bounce answers a link with an exit (noproc).
-      deliver(to, control(link ? message_kind::link : message_kind::unlink, sender, 0));
+      deliver(control(link ? message_kind::link : message_kind::unlink, f.from, 0));
       return;
     }
     case frame_tag::monitor:
-    case frame_tag::demonitor: {
-      bool monitor = tag == frame_tag::monitor;
-      troupe::pid to = target();
-      troupe::pid sender = decode(r);
-      auto ref = r.varint();
-      deliver(to, control(monitor ? message_kind::monitor : message_kind::demonitor, sender, ref));
+    case frame_tag::demonitor:
+      deliver(control(f.tag == frame_tag::monitor ? message_kind::monitor : message_kind::demonitor, f.from, f.id));
       return;
-    }
     case frame_tag::down: {
-      troupe::pid to = target();
-      auto ref = r.varint();
-      troupe::pid who = decode(r);
-      exit_reason reason = decode_reason(r);
       {
         std::lock_guard lock(from->mu);
-        from->monitors.erase({to, ref});
+        from->monitors.erase({to, f.id});
       }
-      auto* note = new typed_message<down>(down{monitor_ref{ref}, who, std::move(reason)});
+      auto* note = new typed_message<down>(down{monitor_ref{f.id}, f.from, std::move(f.reason)});
       note->kind = message_kind::down_notice;
-      note->sender = who;
+      note->sender = f.from;
       if (to) runtime_impl::deliver(impl, to, note); else delete note;
       return;
     }
     case frame_tag::whereis: {
-      auto query = r.varint();
-      troupe::pid found = rt.whereis(std::string(r.bytes()));
+      troupe::pid found = rt.whereis(f.detail);
       std::string reply;
-      writer w(reply);
-      w.pids = this;
+      writer w(reply, this);
       w.byte(static_cast<std::uint8_t>(frame_tag::whereis_reply));
-      w.varint(query);
+      w.varint(f.id);
       encode(w, found);
       write_frame(*from, reply);
       return;
     }
     case frame_tag::whereis_reply: {
-      auto query = r.varint();
-      troupe::pid found = decode(r);
       promise<troupe::pid> waiting;
       {
         std::lock_guard lock(from->mu);
-        auto it = from->queries.find(query);
+        auto it = from->queries.find(f.id);
         if (it == from->queries.end()) return;
         waiting = std::move(it->second);
         from->queries.erase(it);
       }
-      waiting.try_set_value(std::move(found));
+      waiting.try_set_value(std::move(f.from));
       return;
     }
     case frame_tag::heartbeat:
       return;
-    case frame_tag::peers:
-      learn_peers(r);
+    case frame_tag::peers: {
+      reader list(f.rest);
+      learn_peers(list);
       return;
+    }
     default:
-      throw decode_error("unknown frame tag " + std::to_string(static_cast<int>(tag)));
+      throw decode_error("a handshake frame after the handshake");
   }
 }
 

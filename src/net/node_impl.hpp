@@ -34,6 +34,7 @@
 #include "troupe/io/tcp.hpp"
 #include "troupe/net/node.hpp"
 #include "troupe/net/serialize.hpp"
+#include "net/wire_frame.hpp"
 
 namespace troupe::net::detail {
 
@@ -45,27 +46,6 @@ using frame_conn = io::connection<io::length_prefixed_codec>;
 inline constexpr char protocol_magic[] = "troupe-node";
 inline constexpr std::uint64_t protocol_version = 1;
 
-enum class frame_tag : std::uint8_t {
-  // Handshake (see handshake.cpp).
-  hello = 1,
-  challenge,
-  proof,
-  welcome,
-  // After it.
-  send = 16,     // to, sender, request id, type name, value
-  reply,         // to, request id, type name, value
-  error_reply,   // to, request id, code, detail
-  exit,          // to, from, reason, untrappable, from a link
-  link,          // to, from
-  unlink,        // to, from
-  monitor,       // to, from, ref
-  demonitor,     // to, from, ref
-  down,          // to, ref, who, reason
-  whereis,       // query id, name
-  whereis_reply, // query id, pid
-  heartbeat,
-  peers,         // [(name, host, port)]
-};
 
 struct remote_id {
   std::string node;
@@ -186,11 +166,5 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   std::map<std::uint64_t, std::function<void(const node_event&)>> watchers_;
   std::uint64_t next_watcher_ = 1;
 };
-
-// Frame building helpers (frames.cpp).
-void write_pid(writer& out, const troupe::pid& p);
-std::string exit_reason_text(const exit_reason& r);
-void encode_reason(writer& out, const exit_reason& r);
-exit_reason decode_reason(reader& in);
 
 }  // namespace troupe::net::detail
