@@ -120,8 +120,14 @@ void scheduler::notify_parked() noexcept {
 void scheduler::leave_searching(worker& self) noexcept {
   if (!self.searching) return;
   self.searching = false;
-  // The last searcher to find work wakes another one: there may be more.
-  if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) notify_parked();
+  // The last searcher to find work wakes another one if there is more
+  // (producers woke nobody while it searched). ordering: the fence pairs
+  // with notify_parked's: a producer that saw us searching published its
+  // work before we look.
+  if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (any_work_visible()) notify_parked();
+  }
 }
 
 actor_cell* scheduler::next_task(worker& self) {

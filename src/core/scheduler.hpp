@@ -22,7 +22,8 @@
 // Parking protocol (invariants).
 //   1. At most one wake-up is in flight per unit of new work: a producer
 //      wakes a parked worker only if no worker is searching; a searcher that
-//      finds work and was the last searcher wakes another (a chain).
+//      finds work and was the last searcher wakes another (a chain) if it
+//      then sees more work queued (a lone message wakes one worker, not two).
 //   2. No lost wake-up: a producer publishes work, fences (seq_cst), then
 //      reads `searching_`/`parked_`; a parker publishes itself in `parked_`
 //      and leaves `searching_`, fences (seq_cst), then re-checks every

@@ -28,7 +28,7 @@ struct link_state {
   std::string my_nonce, their_nonce;
   std::shared_ptr<peer> p;
   std::shared_ptr<promise<std::string>> connected;  // outgoing only
-  time_point last_heard{};
+  std::shared_ptr<link_shared> link;
   fault_state state = fault_state::ok;
 };
 
@@ -76,7 +76,10 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
   st->p = std::make_shared<peer>(conn);
   st->p->actor = self.pid();
   st->my_nonce = random_bytes(nonce_size);
-  st->last_heard = rt.now();
+  st->link = std::make_shared<link_shared>();
+  st->link->p = st->p;
+  st->link->last_heard.store(now_ns(), std::memory_order_relaxed);
+  add_link(self.pid().id(), st->link);
   self.send_after(options.handshake_timeout, self.pid(), handshake_deadline{});
   if (outgoing) {
     conn.write(frame_of(frame_tag::hello, [&](writer& w) { write_identity(w, *this, st->my_nonce); }));
@@ -103,6 +106,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
       return;
     }
     st->at = phase::up;
+    st->link->up.store(true, std::memory_order_release);
     if (st->connected) st->connected->try_set_value(st->p->name);
     self.send_interval(node->options.heartbeat, self.pid(), heartbeat_tick{});
     node->share_peers(st->p);
@@ -152,10 +156,30 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
     }
   };
 
+  auto recovered = [node, st]() mutable {
+    if (st->state != fault_state::temp_fail) return;
+    st->state = fault_state::ok;
+    st->p->state.store(fault_state::ok, std::memory_order_relaxed);
+    node->set_fault(st->p, fault_state::ok, "heard from again");
+  };
+  auto malformed = [node, st](const std::string& what) mutable {
+    node->counters.malformed_frames.fetch_add(1, std::memory_order_relaxed);
+    node->peer_lost(st->p, "malformed frame: " + what);
+    st->at = phase::refused;
+    st->link->broken.store(true, std::memory_order_relaxed);
+    st->p->conn.abort();
+  };
+
   return {
-      [node, st, &self, on_handshake, refuse](std::string& frame) mutable {
+      // Frames the I/O thread hands over: the handshake's, and any read
+      // before it ended (node_codec::take).
+      [node, st, on_handshake, refuse, recovered, malformed](std::string& frame) mutable {
+        struct handled {  // the I/O thread may act on frames itself once none wait here
+          link_shared& link;
+          ~handled() { link.queued.fetch_sub(1, std::memory_order_release); }
+        } done{*st->link};
         if (st->at == phase::refused) return;
-        st->last_heard = node->rt.now();
+        st->link->last_heard.store(node->now_ns(), std::memory_order_relaxed);
         if (st->at != phase::up) {
           try {
             on_handshake(frame);
@@ -165,20 +189,16 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
           return;
         }
         node->counters.frames_in.fetch_add(1, std::memory_order_relaxed);
-        if (st->state == fault_state::temp_fail) {
-          st->state = fault_state::ok;
-          st->p->state.store(fault_state::ok, std::memory_order_relaxed);
-          node->set_fault(st->p, fault_state::ok, "heard from again");
-        }
+        recovered();
         try {
-          node->on_frame(self, st->p, frame);
+          node->on_frame(st->p, frame);
         } catch (const decode_error& e) {
-          node->counters.malformed_frames.fetch_add(1, std::memory_order_relaxed);
-          std::string why = std::string("malformed frame: ") + e.what();
-          node->peer_lost(st->p, why);
-          st->at = phase::refused;
-          st->p->conn.abort();
+          malformed(e.what());
         }
+      },
+      [recovered](const heard_again&) mutable { recovered(); },
+      [st, malformed](const bad_frame& b) mutable {
+        if (st->at == phase::up) malformed(b.why);
       },
       [st, refuse](const handshake_deadline&) mutable {
         if (st->at != phase::up && st->at != phase::refused) refuse("handshake timed out");
@@ -187,7 +207,8 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         if (st->at != phase::up) return;
         static const std::string beat(1, static_cast<char>(frame_tag::heartbeat));
         st->p->conn.write(beat);
-        auto silent = node->rt.now() - st->last_heard;
+        auto silent = std::chrono::duration_cast<duration>(std::chrono::nanoseconds(
+            node->now_ns() - st->link->last_heard.load(std::memory_order_relaxed)));
         auto ms = [](duration d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
         if (silent >= node->options.perm_fail_after) {
           st->state = fault_state::perm_fail;
@@ -201,7 +222,8 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
           node->set_fault(st->p, fault_state::temp_fail, "silent for " + ms(silent) + " ms");
         }
       },
-      [node, st](const io::closed& why) {
+      [node, st, &self](const io::closed& why) {
+        node->drop_link(self.pid().id());
         if (st->connected) st->connected->try_set_error(error(errc::io_error, "connection closed: " + why.reason));
         if (st->at == phase::up) node->peer_lost(st->p, why.reason);
       },

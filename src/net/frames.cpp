@@ -171,7 +171,36 @@ message* control(message_kind kind, const troupe::pid& from, std::uint64_t id) {
 }
 }  // namespace
 
-void node_impl::on_frame(actor&, const std::shared_ptr<peer>& from, std::string_view bytes) {
+bool node_codec::take(std::string& frame, const troupe::pid& actor) {
+  if (!link) {
+    auto n = node.lock();
+    if (!n || !(link = n->link_of(actor.id()))) return false;
+  }
+  if (link->broken.load(std::memory_order_relaxed)) return true;  // dropped: the link is closing
+  if (!link->up.load(std::memory_order_acquire) || link->queued.load(std::memory_order_acquire) != 0) {
+    link->queued.fetch_add(1, std::memory_order_relaxed);
+    return false;  // the actor's, in order after those it has
+  }
+  auto n = node.lock();
+  if (!n) return true;
+  n->on_inline_frame(*link, frame);
+  return true;
+}
+
+void node_impl::on_inline_frame(link_shared& link, std::string_view frame) {
+  link.last_heard.store(now_ns(), std::memory_order_relaxed);
+  counters.frames_in.fetch_add(1, std::memory_order_relaxed);
+  if (link.p->state.load(std::memory_order_relaxed) == fault_state::temp_fail)
+    rt.send(link.p->actor, heard_again{});
+  try {
+    on_frame(link.p, frame);
+  } catch (const decode_error& e) {
+    link.broken.store(true, std::memory_order_relaxed);
+    rt.send(link.p->actor, bad_frame{e.what()});
+  }
+}
+
+void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view bytes) {
   reader r(bytes, this);
   wire_frame f = read_frame(r);
   auto& impl = rt.impl();

@@ -52,8 +52,10 @@ void node_impl::start() {
   sock.connection.max_mailbox = 1u << 16;
   sock.connection.high_watermark = 64u << 20;
   sock.connection.low_watermark = 16u << 20;
-  io::length_prefixed_codec codec{options.max_message};
-  listener_ = io::listen<io::length_prefixed_codec>(
+  node_codec codec;
+  codec.max_frame = options.max_message;
+  codec.node = weak;
+  listener_ = io::listen<node_codec>(
       io, options.listen,
       [weak](actor& self, frame_conn conn) -> behavior {
         auto node = weak.lock();
@@ -87,14 +89,17 @@ future<std::string> node_impl::connect(const io::endpoint& to) {
   sock.connection.max_mailbox = 1u << 16;
   sock.connection.high_watermark = 64u << 20;
   sock.connection.low_watermark = 16u << 20;
-  io::connect<io::length_prefixed_codec>(
+  node_codec codec;
+  codec.max_frame = options.max_message;
+  codec.node = weak;
+  io::connect<node_codec>(
       io, to,
       [weak, connected](actor& self, frame_conn conn) -> behavior {
         auto node = weak.lock();
         if (!node) return {[](const io::closed&) {}};
         return node->run_connection(self, std::move(conn), true, connected);
       },
-      sock, io::length_prefixed_codec{options.max_message})
+      sock, codec)
       .respond([connected, to](const troupe::result<troupe::pid>& r) {
         if (!r) connected->try_set_error(error(errc::io_error, "connecting to " + to.to_string() + ": " +
                                                                   r.error().message()));
@@ -208,6 +213,26 @@ void node_impl::set_fault(const std::shared_ptr<peer>& p, fault_state state, con
   }
   for (auto& w : to_tell) rt.send(w, node_fault{p->name, state});
   tell_watchers({p->name, state, reason});
+}
+
+std::shared_ptr<link_shared> node_impl::link_of(std::uint64_t actor_id) const {
+  std::lock_guard lock(mu_);
+  auto it = links_.find(actor_id);
+  return it == links_.end() ? nullptr : it->second;
+}
+
+void node_impl::add_link(std::uint64_t actor_id, std::shared_ptr<link_shared> link) {
+  std::lock_guard lock(mu_);
+  links_[actor_id] = std::move(link);
+}
+
+void node_impl::drop_link(std::uint64_t actor_id) {
+  std::lock_guard lock(mu_);
+  links_.erase(actor_id);
+}
+
+std::int64_t node_impl::now_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(rt.now().time_since_epoch()).count();
 }
 
 // ---- watchers ----

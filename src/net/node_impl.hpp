@@ -41,7 +41,21 @@ namespace troupe::net::detail {
 using troupe::detail::message;
 using troupe::detail::message_kind;
 using troupe::detail::runtime_impl;
-using frame_conn = io::connection<io::length_prefixed_codec>;
+class node_impl;
+struct link_shared;
+
+// A node link's codec: length-prefixed frames, and once the handshake is
+// done, frames are acted on by the I/O thread that read them (take()), not
+// by the connection's actor: a message reaches its target with one thread
+// hop, not two. Frames stay in order: while frames handed to the actor are
+// still unhandled (the handshake's, and any read before it ended), later
+// ones go the same way.
+struct node_codec : io::length_prefixed_codec {
+  std::weak_ptr<node_impl> node;
+  std::shared_ptr<link_shared> link;  // this connection's (the reader's copy finds it on first use)
+  bool take(std::string& frame, const troupe::pid& actor);
+};
+using frame_conn = io::connection<node_codec>;
 
 inline constexpr char protocol_magic[] = "troupe-node";
 inline constexpr std::uint64_t protocol_version = 1;
@@ -74,6 +88,21 @@ struct peer {
   std::uint64_t next_query = 1;
 
   explicit peer(frame_conn c) : conn(std::move(c)) {}
+};
+
+// From the I/O thread to the connection's actor.
+struct heard_again {};  // a frame came while the peer was suspected
+struct bad_frame {      // a malformed frame: close the link
+  std::string why;
+};
+
+// What a connection's actor and its I/O thread share.
+struct link_shared {
+  std::shared_ptr<peer> p;
+  std::atomic<bool> up{false};      // the handshake is done (set by the actor)
+  std::atomic<int> queued{0};       // frames handed to the actor, not yet handled
+  std::atomic<bool> broken{false};  // a malformed frame came: drop the rest
+  std::atomic<std::int64_t> last_heard{0};  // the runtime clock, in ns
 };
 
 // A proxy's forwarder: messages to the remote actor `who`.
@@ -125,7 +154,13 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
 
   // Frames (frames.cpp).
   send_status forward(proxy_forwarder& via, message* msg, runtime_impl& context);
-  void on_frame(actor& self, const std::shared_ptr<peer>& from, std::string_view frame);
+  void on_frame(const std::shared_ptr<peer>& from, std::string_view frame);
+  // On the I/O thread (node_codec::take).
+  void on_inline_frame(link_shared& link, std::string_view frame);
+  std::shared_ptr<link_shared> link_of(std::uint64_t actor_id) const;
+  void add_link(std::uint64_t actor_id, std::shared_ptr<link_shared> link);
+  void drop_link(std::uint64_t actor_id);
+  std::int64_t now_ns() const;
   future<troupe::pid> whereis(const std::string& uri);
   void write_frame(peer& to, const std::string& frame);
 
@@ -156,6 +191,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   mutable std::mutex mu_;
   bool stopped_ = false;
   std::unordered_map<std::string, std::shared_ptr<peer>> peers_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<link_shared>> links_;  // by connection actor id
   struct exported {
     troupe::pid who;
     std::uint64_t tag;

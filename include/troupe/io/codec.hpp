@@ -19,6 +19,13 @@
 // A codec may keep state between calls (to resume a long body, say), but
 // must give the same answer as if it had re-read the bytes from the start.
 // Outside the codec everything is typed: actors never see raw bytes.
+//
+// A codec may also offer `bool take(input& msg, const troupe::pid& actor)`:
+// called on the I/O thread for each parsed message before it goes to the
+// socket's actor; true means the codec handled it (delivered it straight to
+// where it is going), and the actor never sees it. For protocols whose
+// messages are routed rather than handled by the connection (the net
+// layer's node links): one thread hop fewer per message.
 #pragma once
 
 #include <concepts>

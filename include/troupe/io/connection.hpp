@@ -137,6 +137,7 @@ class owner_guard {
 
 template <class C>
 struct codec_reader final : conn_reader {
+  using input_type = typename C::input;
   codec_reader(C proto, runtime& rt, troupe::pid to)
       : codec(std::move(proto)), rt(rt), to(std::move(to)) {}
   std::size_t on_bytes(std::string_view bytes, parse_error& err) override {
@@ -149,7 +150,12 @@ struct codec_reader final : conn_reader {
         return std::string_view::npos;
       }
       used += step.consumed();
-      rt.send(to, std::move(step).message());
+      if constexpr (requires(input_type& m) { { codec.take(m, to) } -> std::same_as<bool>; }) {
+        auto msg = std::move(step).message();
+        if (!codec.take(msg, to)) rt.send(to, std::move(msg));
+      } else {
+        rt.send(to, std::move(step).message());
+      }
     }
     return used;
   }
