@@ -54,7 +54,7 @@ def newer(src, dst):
 
 def build_peers(build_dir, wanted):
     out = {}
-    pdir = os.path.join(build_dir, "peers")
+    pdir = os.path.abspath(os.path.join(build_dir, "peers"))
     if "go_tcp" in wanted:
         if shutil.which("go"):
             src = os.path.join(PEERS, "go_remote", "main.go")

@@ -12,6 +12,7 @@
 // connection takes them; b's sink tells a's waiter when it has 4M. Prints
 // msgs_per_sec. Both check their result (every value back, the sum) and exit
 // non-zero without printing on a mismatch.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -139,14 +140,29 @@ int fanin(std::uint16_t port, long m) {
   scoped_actor me(rt);
   me.send(sink, start_count{senders * m, me.pid()});
   auto t0 = std::chrono::steady_clock::now();
-  for (int s = 0; s < senders; ++s)
-    rt.spawn([sink, m](actor& self) {
-      for (long i = 1; i <= m; ++i) {
-        // A full connection says so; wait and send again (nothing dropped).
-        while (self.send(sink, static_cast<std::int64_t>(i)) == send_status::mailbox_full)
-          std::this_thread::sleep_for(50us);
-      }
+  // Each sender is an actor on the workers: it sends its integers in
+  // slices of 1000 and continues with a message to itself (as the local
+  // fanin bench does), so the four run side by side.
+  struct next_slice {
+    long from;
+  };
+  for (int s = 0; s < senders; ++s) {
+    pid sender = rt.spawn([sink, m](actor& self) -> behavior {
+      return {[&self, sink, m](const next_slice& n) {
+        long end = std::min(m, n.from + 999);
+        for (long i = n.from; i <= end; ++i) {
+          // A full connection says so; wait and send again (nothing dropped).
+          while (self.send(sink, static_cast<std::int64_t>(i)) == send_status::mailbox_full)
+            std::this_thread::sleep_for(50us);
+        }
+        if (end < m)
+          self.send(self.pid(), next_slice{end + 1});
+        else
+          self.quit();
+      }};
     });
+    rt.send(sender, next_slice{1});
+  }
   auto result = me.receive<counted>(120s);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::int64_t want_sum = senders * (m * (m + 1) / 2);

@@ -70,6 +70,7 @@ struct outbox {
   const actor_cell* last_direct = nullptr;
   std::size_t sends = 0;  // since the turn began
   bool congested = false;  // a receiver of this turn has a long backlog
+  void (*after)() = nullptr;  // runs at the end of the handler (after_handler)
 };
 thread_local outbox pending_sends;
 
@@ -100,6 +101,14 @@ runtime_impl::batch_sends::~batch_sends() {
 void runtime_impl::end_handler() noexcept {
   flush_sends();
   pending_sends.last_direct = nullptr;
+  if (auto* fn = std::exchange(pending_sends.after, nullptr)) fn();
+}
+
+bool runtime_impl::batching() noexcept { return pending_sends.active; }
+
+void runtime_impl::after_handler(void (*fn)()) noexcept {
+  auto* previous = std::exchange(pending_sends.after, fn);
+  if (previous && previous != fn) previous();
 }
 
 void runtime_impl::flush_sends() noexcept {

@@ -57,6 +57,12 @@ class runtime_impl {
   static bool turn_congested() noexcept;
   // After each handler: flush, and forget the last direct target.
   static void end_handler() noexcept;
+  // Whether this thread is inside a batch (an actor's handler, or an I/O
+  // read's deliveries); `fn` then runs when the current handler ends. One
+  // slot per thread: the net layer's socket flush, so that a handler's
+  // many sends to one node leave in one system call.
+  static bool batching() noexcept;
+  static void after_handler(void (*fn)()) noexcept;
   void record_dead_letter(message* msg, const pid& receiver, const char* reason);
   void log(log_level level, const std::string& text) const;
 

@@ -17,6 +17,48 @@ using troupe::detail::bounce;
 using troupe::detail::make_error_reply;
 using troupe::detail::typed_message;
 
+namespace {
+
+// Frames written by this thread's current handler, not yet sent: they go
+// out together when the handler ends (one system call for a burst of sends
+// to one node), or once `flush_at` bytes wait.
+constexpr std::size_t flush_at = 64 * 1024;
+struct unsent {
+  std::shared_ptr<peer> to;
+  std::size_t bytes = 0;
+};
+thread_local std::vector<unsent> unsent_frames;
+
+void send_unsent() {
+  auto frames = std::move(unsent_frames);
+  unsent_frames.clear();
+  for (auto& u : frames) u.to->conn.send_queued();
+}
+
+}  // namespace
+
+// Inside an actor's handler the frame is queued and sent when the handler
+// ends; elsewhere (a plain thread, a scoped actor) it is sent at once.
+io::write_status write_or_queue(const std::shared_ptr<peer>& p, const std::string& frame) {
+  if (!runtime_impl::batching()) return p->conn.write_bytes(frame);
+  auto status = p->conn.queue_bytes(frame);
+  if (status != io::write_status::ok) return status;
+  unsent* entry = nullptr;
+  for (auto& u : unsent_frames)
+    if (u.to == p) entry = &u;
+  if (!entry) {
+    unsent_frames.push_back({p, 0});
+    entry = &unsent_frames.back();
+    runtime_impl::after_handler(&send_unsent);
+  }
+  entry->bytes += frame.size();
+  if (entry->bytes >= flush_at) {
+    entry->bytes = 0;
+    p->conn.send_queued();
+  }
+  return status;
+}
+
 send_status proxy_forwarder::forward(message* msg, runtime_impl& context) {
   auto node = node_.lock();
   if (!node) {
@@ -148,7 +190,7 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
     return refuse("over the size limit", errc::no_handler);
   }
   for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>(len >> (24 - 8 * i));
-  switch (p->conn.write_bytes(frame)) {
+  switch (write_or_queue(p, frame)) {
     case io::write_status::ok:
       counters.frames_out.fetch_add(1, std::memory_order_relaxed);
       delete msg;

@@ -90,6 +90,9 @@ struct peer {
   explicit peer(frame_conn c) : conn(std::move(c)) {}
 };
 
+// Writes a frame: at once, or (inside an actor's handler) when the handler ends.
+io::write_status write_or_queue(const std::shared_ptr<peer>& p, const std::string& frame);
+
 // From the I/O thread to the connection's actor.
 struct heard_again {};  // a frame came while the peer was suspected
 struct bad_frame {      // a malformed frame: close the link

@@ -190,6 +190,8 @@ class connection {
     return detail::conn_write(*core_, &encode, encoder_.get(), &msg, false);
   }
   void send_queued() { detail::conn_send_queued(*core_); }
+  // Queues encoded bytes without sending them (send_queued() does).
+  write_status queue_bytes(std::string_view bytes) { return detail::conn_write_bytes(*core_, bytes, false); }
   // Bytes already encoded (a codec's error reply).
   write_status write_bytes(std::string_view bytes) { return detail::conn_write_bytes(*core_, bytes, true); }
   // Flushes what is queued, then closes; the actor gets closed{}.
