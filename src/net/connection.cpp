@@ -97,7 +97,9 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
     st->p->conn.abort();
   };
 
-  auto become_up = [node, st, &self, refuse]() mutable {
+  // The server registers the peer before it sends welcome, so a client
+  // never sees welcome on a connection the server then drops.
+  auto become_up = [node, st, &self, refuse](bool send_welcome) mutable {
     if (!node->add_peer(st->p)) {
       // Another connection to that node won (or it is us): keep that one.
       bool dup = node->find_peer(st->p->name) != nullptr;
@@ -105,6 +107,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
       refuse(dup ? "already connected to " + st->p->name : "it has this node's own name");
       return;
     }
+    if (send_welcome) st->p->conn.write(frame_of(frame_tag::welcome, [](writer&) {}));
     st->at = phase::up;
     st->link->up.store(true, std::memory_order_release);
     if (st->connected) st->connected->try_set_value(st->p->name);
@@ -144,12 +147,11 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         if (tag != frame_tag::proof) return refuse("expected proof");
         if (!same_proof(r.bytes(), handshake_proof(cookie, 'c', st->their_nonce, st->my_nonce, st->p->name, me)))
           return refuse("wrong cookie");
-        st->p->conn.write(frame_of(frame_tag::welcome, [](writer&) {}));
-        return become_up();
+        return become_up(true);
       }
       case phase::await_welcome:
         if (tag != frame_tag::welcome) return refuse("expected welcome");
-        return become_up();
+        return become_up(false);
       case phase::up:
       case phase::refused:
         return;
@@ -162,12 +164,14 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
     st->p->state.store(fault_state::ok, std::memory_order_relaxed);
     node->set_fault(st->p, fault_state::ok, "heard from again");
   };
+  // Closed first, then lost: nothing new crosses the link once its tables
+  // have fired.
   auto malformed = [node, st](const std::string& what) mutable {
     node->counters.malformed_frames.fetch_add(1, std::memory_order_relaxed);
-    node->peer_lost(st->p, "malformed frame: " + what);
     st->at = phase::refused;
     st->link->broken.store(true, std::memory_order_relaxed);
     st->p->conn.abort();
+    node->peer_lost(st->p, "malformed frame: " + what);
   };
 
   return {
@@ -183,7 +187,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         if (st->at != phase::up) {
           try {
             on_handshake(frame);
-          } catch (const decode_error& e) {
+          } catch (const std::exception& e) {
             refuse(std::string("malformed handshake: ") + e.what());
           }
           return;
@@ -192,7 +196,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         recovered();
         try {
           node->on_frame(st->p, frame);
-        } catch (const decode_error& e) {
+        } catch (const std::exception& e) {  // decode_error, or a user decode hook's
           malformed(e.what());
         }
       },
@@ -213,9 +217,10 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         if (silent >= node->options.perm_fail_after) {
           st->state = fault_state::perm_fail;
           st->p->state.store(fault_state::perm_fail, std::memory_order_relaxed);
-          node->peer_lost(st->p, "perm_fail: silent for " + ms(silent) + " ms");
           st->at = phase::refused;
+          st->link->broken.store(true, std::memory_order_relaxed);
           st->p->conn.abort();
+          node->peer_lost(st->p, "perm_fail: silent for " + ms(silent) + " ms");
         } else if (silent >= node->options.temp_fail_after && st->state == fault_state::ok) {
           st->state = fault_state::temp_fail;
           st->p->state.store(fault_state::temp_fail, std::memory_order_relaxed);
@@ -261,7 +266,18 @@ void node_impl::learn_peers(reader& in) {
     std::string name(in.bytes());
     io::endpoint at{std::string(in.bytes()), static_cast<std::uint16_t>(in.varint())};
     if (name == options.name || !(options.name < name) || find_peer(name)) continue;
-    (void)connect(at);  // its outcome shows as node_up (or a logged failure)
+    {
+      std::lock_guard lock(mu_);
+      if (!dialing_.insert(name).second) continue;  // already on its way
+    }
+    std::weak_ptr<node_impl> weak = weak_from_this();
+    // Its outcome shows as node_up (or a logged failure).
+    connect(at).respond([weak, name](const troupe::result<std::string>&) {
+      if (auto self = weak.lock()) {
+        std::lock_guard lock(self->mu_);
+        self->dialing_.erase(name);
+      }
+    });
   }
 }
 

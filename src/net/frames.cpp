@@ -61,9 +61,10 @@ io::write_status write_or_queue(const std::shared_ptr<peer>& p, const std::strin
 
 send_status proxy_forwarder::forward(message* msg, runtime_impl& context) {
   auto node = node_.lock();
-  if (!node) {
+  if (!node || dead.load(std::memory_order_acquire)) {
     auto why = noconnection();
-    bounce(context, msg, troupe::pid(cell), "the node has stopped", errc::noconnection, &why);
+    bounce(context, msg, troupe::pid(cell), node ? "noconnection" : "the node has stopped", errc::noconnection,
+           &why);
     return send_status::dead_letter;
   }
   return node->forward(*this, msg, context);
@@ -89,7 +90,16 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
   if (!p || !p->open.load(std::memory_order_acquire) || p->incarnation != to.incarnation)
     return refuse("noconnection", errc::noconnection);
 
-  thread_local std::string frame;
+  // A thread-local buffer, unless this is a nested forward (exporting a pid
+  // sends to the janitor, which may flush sends that bounce to a proxy).
+  thread_local std::string shared_buffer;
+  thread_local int depth = 0;
+  struct nesting {
+    int& d;
+    ~nesting() { --d; }
+  } nested{++depth};
+  std::string own_buffer;
+  std::string& frame = depth == 1 ? shared_buffer : own_buffer;
   frame.assign(4, '\0');  // the length, filled in below
   writer w(frame);
   w.pids = this;
@@ -116,6 +126,7 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
         type->encode(w, msg->payload());
         if (user && msg->request_id != 0 && msg->sender) {
           std::lock_guard lock(p->mu);
+          if (p->lost) return refuse("noconnection", errc::noconnection);
           p->requests.emplace(msg->sender, msg->request_id);
         }
         break;
@@ -147,6 +158,7 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
         header(link ? frame_tag::link : frame_tag::unlink);
         encode(w, msg->sender);
         std::lock_guard lock(p->mu);
+        if (p->lost) return refuse("noconnection", errc::noconnection);
         if (link)
           p->links.emplace(msg->sender, proxy);
         else
@@ -160,6 +172,7 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
         encode(w, msg->sender);
         w.varint(msg->request_id);
         std::lock_guard lock(p->mu);
+        if (p->lost) return refuse("noconnection", errc::noconnection);
         if (monitor)
           p->monitors[{msg->sender, msg->request_id}] = proxy;
         else
@@ -196,6 +209,14 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
       delete msg;
       return send_status::ok;
     case io::write_status::full:
+      if (msg->kind != message_kind::user) {
+        // A link that cannot carry an exit, a down or a reply is as good as
+        // down: close it, so that everything across it fires noconnection.
+        rt.log(log_level::warning, "node " + options.name + ": the link to " + to.node +
+                                       " is full with a control message to send; closing it");
+        p->conn.abort();
+        return refuse("noconnection", errc::noconnection);
+      }
       return refuse("the connection's write queue is full", errc::mailbox_full);
     case io::write_status::closed:
       break;
@@ -213,19 +234,33 @@ message* control(message_kind kind, const troupe::pid& from, std::uint64_t id) {
 }
 }  // namespace
 
-bool node_codec::take(std::string& frame, const troupe::pid& actor) {
-  if (!link) {
-    auto n = node.lock();
-    if (!n || !(link = n->link_of(actor.id()))) return false;
+io::parsed<std::string> node_codec::parse(std::string_view bytes) {
+  if (frames_parsed < 2 && bytes.size() >= 4) {
+    auto byte = [&](int i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])); };
+    std::uint32_t len = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
+    if (len > handshake_frame_limit)
+      return io::parse_error{"a handshake frame of " + std::to_string(len) + " bytes", {}};
   }
-  if (link->broken.load(std::memory_order_relaxed)) return true;  // dropped: the link is closing
-  if (!link->up.load(std::memory_order_acquire) || link->queued.load(std::memory_order_acquire) != 0) {
-    link->queued.fetch_add(1, std::memory_order_relaxed);
+  auto step = io::length_prefixed_codec::parse(bytes);
+  if (step.has_message() && frames_parsed < 2) ++frames_parsed;
+  return step;
+}
+
+bool node_codec::take(std::string& frame, const troupe::pid& actor) {
+  std::shared_ptr<link_shared> l = link.lock();
+  if (!l) {
+    auto n = node.lock();
+    if (!n || !(l = n->link_of(actor.id()))) return false;
+    link = l;
+  }
+  if (l->broken.load(std::memory_order_relaxed)) return true;  // dropped: the link is closing
+  if (!l->up.load(std::memory_order_acquire) || l->queued.load(std::memory_order_acquire) != 0) {
+    l->queued.fetch_add(1, std::memory_order_relaxed);
     return false;  // the actor's, in order after those it has
   }
   auto n = node.lock();
   if (!n) return true;
-  n->on_inline_frame(*link, frame);
+  n->on_inline_frame(*l, frame);
   return true;
 }
 
@@ -236,7 +271,7 @@ void node_impl::on_inline_frame(link_shared& link, std::string_view frame) {
     rt.send(link.p->actor, heard_again{});
   try {
     on_frame(link.p, frame);
-  } catch (const decode_error& e) {
+  } catch (const std::exception& e) {  // decode_error, or a user decode hook's
     link.broken.store(true, std::memory_order_relaxed);
     rt.send(link.p->actor, bad_frame{e.what()});
   }
@@ -255,17 +290,27 @@ void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view byt
       break;
     default:
       to = local_actor(f.to_id, f.to_tag);
-      if (!to) counters.forged_pids.fetch_add(1, std::memory_order_relaxed);
   }
   auto deliver = [&](message* msg) {
-    if (to)
+    if (to) {
       runtime_impl::deliver(impl, to, msg);
-    else
-      bounce(impl, msg, to, "no such actor (or not given to that node)", errc::receiver_down);
+    } else {
+      // A link or monitor to an actor that has ended (or never was) is
+      // answered as from that actor, so the peer's proxy of it fires noproc.
+      auto why = noproc();
+      bounce(impl, msg, gone_actor(f.to_id, f.to_tag), "no such actor (or not given to that node)",
+             errc::receiver_down, &why);
+    }
+  };
+  // Answers (replies, downs, exits of links) are delivered only to whoever
+  // waits for them across this link: a peer cannot make up answers.
+  auto expected = [&](std::size_t erased) {
+    if (erased == 0) counters.unasked.fetch_add(1, std::memory_order_relaxed);
+    return erased != 0;
   };
   auto forget_request = [&] {
     std::lock_guard lock(from->mu);
-    from->requests.erase({to, f.id});
+    return expected(from->requests.erase({to, f.id}));
   };
   switch (f.tag) {
     case frame_tag::send:
@@ -282,11 +327,9 @@ void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view byt
         if (user && f.id != 0 && f.from)
           runtime_impl::deliver(impl, f.from, make_error_reply(f.id, errc::no_handler,
                                                                options.name + " does not know the type " + name));
-        if (!user) {
-          forget_request();
-          if (to) runtime_impl::deliver(impl, to, make_error_reply(f.id, errc::bad_reply_type,
-                                                                   "a reply of unknown type " + name));
-        }
+        if (!user && forget_request())
+          runtime_impl::deliver(impl, to, make_error_reply(f.id, errc::bad_reply_type,
+                                                           "a reply of unknown type " + name));
         return;
       }
       reader value(f.value, this);
@@ -295,19 +338,21 @@ void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view byt
       msg->request_id = f.id;
       if (!user) {
         msg->kind = message_kind::reply;
-        forget_request();
+        if (!forget_request()) {
+          delete msg;
+          return;
+        }
       }
       deliver(msg);
       return;
     }
     case frame_tag::error_reply:
-      forget_request();
-      if (to) runtime_impl::deliver(impl, to, make_error_reply(f.id, f.code, std::move(f.detail)));
+      if (forget_request()) runtime_impl::deliver(impl, to, make_error_reply(f.id, f.code, std::move(f.detail)));
       return;
     case frame_tag::exit: {
       if (f.from_link) {
         std::lock_guard lock(from->mu);
-        from->links.erase({to, f.from});
+        if (!expected(from->links.erase({to, f.from}))) return;
       }
       auto* sig = new typed_message<troupe::detail::signal>(troupe::detail::signal{f.from, f.reason, f.untrappable});
       sig->kind = message_kind::exit;
@@ -321,6 +366,7 @@ void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view byt
       bool link = f.tag == frame_tag::link;
       if (to && f.from) {
         std::lock_guard lock(from->mu);
+        if (from->lost) return;
         if (link)
           from->links.emplace(to, f.from);
         else
@@ -337,7 +383,7 @@ void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view byt
     case frame_tag::down: {
       {
         std::lock_guard lock(from->mu);
-        from->monitors.erase({to, f.id});
+        if (!expected(from->monitors.erase({to, f.id}))) return;
       }
       auto* note = new typed_message<down>(down{monitor_ref{f.id}, f.from, std::move(f.reason)});
       note->kind = message_kind::down_notice;

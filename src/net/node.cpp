@@ -167,6 +167,7 @@ void node_impl::fire_noconnection(peer& p, const std::string& reason) {
   decltype(p.queries) queries;
   {
     std::lock_guard lock(p.mu);
+    p.lost = true;
     links.swap(p.links);
     monitors.swap(p.monitors);
     requests.swap(p.requests);
@@ -273,7 +274,15 @@ void node_impl::tell_watchers(const node_event& event) {
     std::lock_guard lock(mu_);
     for (auto& [id, fn] : watchers_) fns.push_back(fn);
   }
-  for (auto& fn : fns) fn(event);
+  for (auto& fn : fns) {
+    try {
+      fn(event);
+    } catch (const std::exception& e) {
+      rt.log(log_level::error, "node " + options.name + ": a watch callback threw: " + e.what());
+    } catch (...) {
+      rt.log(log_level::error, "node " + options.name + ": a watch callback threw");
+    }
+  }
 }
 
 // ---- identities ----
@@ -302,13 +311,25 @@ void node_impl::forget_export(std::uint64_t id) {
 troupe::pid node_impl::local_actor(std::uint64_t id, std::uint64_t tag) {
   std::lock_guard lock(mu_);
   auto it = exports_.find(id);
-  if (it == exports_.end() || it->second.tag != tag) return {};
+  if (it == exports_.end()) return {};  // never exported, or ended since
+  if (it->second.tag != tag) {
+    counters.forged_pids.fetch_add(1, std::memory_order_relaxed);
+    return {};
+  }
   return it->second.who;
+}
+
+troupe::pid node_impl::gone_actor(std::uint64_t id, std::uint64_t tag) {
+  auto fwd = std::make_shared<proxy_forwarder>(weak_from_this(), remote_id{options.name, incarnation, id, tag});
+  auto* raw = fwd.get();
+  troupe::pid made = troupe::detail::make_proxy(rt.impl(), std::move(fwd));
+  raw->cell = troupe::detail::actor_cell::of(made);
+  return made;
 }
 
 troupe::pid node_impl::proxy_for(const remote_id& who) {
   std::lock_guard lock(mu_);
-  auto key = std::make_tuple(who.node, who.incarnation, who.id);
+  auto key = std::make_tuple(who.node, who.incarnation, who.id, who.tag);
   if (auto it = proxies_.find(key); it != proxies_.end()) return it->second;
   auto fwd = std::make_shared<proxy_forwarder>(weak_from_this(), who);
   auto* raw = fwd.get();
@@ -320,9 +341,12 @@ troupe::pid node_impl::proxy_for(const remote_id& who) {
 
 void node_impl::drop_proxies_of(const std::string& node) {
   std::lock_guard lock(mu_);
-  for (auto it = proxies_.lower_bound({node, 0, 0});
-       it != proxies_.end() && std::get<0>(it->first) == node;)
+  for (auto it = proxies_.lower_bound({node, 0, 0, 0});
+       it != proxies_.end() && std::get<0>(it->first) == node;) {
+    auto* cell = troupe::detail::actor_cell::of(it->second);
+    static_cast<proxy_forwarder*>(cell->forward_target())->dead.store(true, std::memory_order_release);
     it = proxies_.erase(it);
+  }
 }
 
 std::string node_impl::node_of(const troupe::pid& p) const {
@@ -357,9 +381,7 @@ troupe::pid node_impl::decode(reader& in) {
   who.tag = in.fixed64();
   if (who.node == options.name) {
     if (who.incarnation != incarnation) return {};  // a pid of an earlier run of this node
-    auto local = local_actor(who.id, who.tag);
-    if (!local) counters.forged_pids.fetch_add(1, std::memory_order_relaxed);
-    return local;
+    return local_actor(who.id, who.tag);
   }
   return proxy_for(who);
 }
@@ -395,7 +417,7 @@ node::counters node::stats() const {
   auto& c = impl_->counters;
   auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };
   return {get(c.frames_out), get(c.frames_in), get(c.refused_handshakes),
-          get(c.malformed_frames), get(c.forged_pids), get(c.unknown_types)};
+          get(c.malformed_frames), get(c.forged_pids), get(c.unknown_types), get(c.unasked)};
 }
 
 }  // namespace troupe::net

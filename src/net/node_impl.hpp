@@ -50,9 +50,18 @@ struct link_shared;
 // hop, not two. Frames stay in order: while frames handed to the actor are
 // still unhandled (the handshake's, and any read before it ended), later
 // ones go the same way.
+//
+// A peer's first two frames are its half of the handshake (hello and proof,
+// or challenge and welcome): over `handshake_frame_limit` they close the
+// connection, so an unauthenticated peer cannot make us buffer megabytes.
+// The codec holds its link weakly: the link holds the peer, which holds the
+// connection, which holds this codec (a strong reference would be a cycle).
 struct node_codec : io::length_prefixed_codec {
+  static constexpr std::uint32_t handshake_frame_limit = 64 * 1024;
   std::weak_ptr<node_impl> node;
-  std::shared_ptr<link_shared> link;  // this connection's (the reader's copy finds it on first use)
+  std::weak_ptr<link_shared> link;  // this connection's (the reader's copy finds it on first use)
+  int frames_parsed = 0;            // the reader's copy: up to 2
+  io::parsed<std::string> parse(std::string_view bytes);
   bool take(std::string& frame, const troupe::pid& actor);
 };
 using frame_conn = io::connection<node_codec>;
@@ -84,6 +93,7 @@ struct peer {
   std::set<std::pair<troupe::pid, troupe::pid>> links;                     // (local, proxy)
   std::map<std::pair<troupe::pid, std::uint64_t>, troupe::pid> monitors;  // (local, ref) -> proxy
   std::set<std::pair<troupe::pid, std::uint64_t>> requests;              // (local requester, id)
+  bool lost = false;  // the tables have fired: nothing may be added
   std::map<std::uint64_t, promise<troupe::pid>> queries;
   std::uint64_t next_query = 1;
 
@@ -111,6 +121,9 @@ struct link_shared {
 // A proxy's forwarder: messages to the remote actor `who`.
 class proxy_forwarder final : public troupe::detail::forwarder {
  public:
+  // Set when its node's connection is lost: a proxy stands for one
+  // connection's actor, and a reconnection makes new proxies.
+  std::atomic<bool> dead{false};
   proxy_forwarder(std::weak_ptr<node_impl> node, remote_id who)
       : node_(std::move(node)), who_(std::move(who)) {}
   send_status forward(message* msg, runtime_impl& context) override;
@@ -176,11 +189,16 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
 
   troupe::pid proxy_for(const remote_id& who);
   std::string node_of(const troupe::pid& p) const;
+  // The exported actor `id` if `tag` is its tag; counts a wrong tag.
   troupe::pid local_actor(std::uint64_t id, std::uint64_t tag);
+  // A pid that names this node's actor `id` on the wire (an actor that has
+  // ended): what a peer linking to or monitoring it is answered from.
+  troupe::pid gone_actor(std::uint64_t id, std::uint64_t tag);
+  std::set<std::string> dialing_;  // under mu_: names being connected to (learn_peers)
 
   struct atomic_counters {
     std::atomic<std::uint64_t> frames_out{0}, frames_in{0}, refused_handshakes{0},
-        malformed_frames{0}, forged_pids{0}, unknown_types{0};
+        malformed_frames{0}, forged_pids{0}, unknown_types{0}, unasked{0};
   } counters;
 
  private:
@@ -200,7 +218,9 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
     std::uint64_t tag;
   };
   std::unordered_map<std::uint64_t, exported> exports_;
-  std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, troupe::pid> proxies_;
+  // By (node, incarnation, number, tag): a pid with a forged tag gets a
+  // proxy of its own and cannot spoil the real one.
+  std::map<std::tuple<std::string, std::uint64_t, std::uint64_t, std::uint64_t>, troupe::pid> proxies_;
   std::multimap<std::string, troupe::pid> node_monitors_;
   std::map<std::uint64_t, std::function<void(const node_event&)>> watchers_;
   std::uint64_t next_watcher_ = 1;

@@ -81,6 +81,10 @@ TEST(stress, a_supervision_tree_heals_under_random_crashes) {
       }
     });
 
+  // The crashes begin once every client is asking: on a loaded machine the
+  // rounds can otherwise be over before a client thread has run at all.
+  for (int wait = 0; wait < 10000 && sent.load() < 3; ++wait) std::this_thread::sleep_for(1ms);
+
   std::mt19937 rng(12345);
   long injected = 0;
   std::vector<pid> before = workers_of(self, sups);

@@ -33,7 +33,9 @@ namespace {
 io::endpoint parse_endpoint(const std::string& text) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos) throw std::invalid_argument("expected HOST:PORT, got " + text);
-  return {text.substr(0, colon), static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)))};
+  int port = std::stoi(text.substr(colon + 1));
+  if (port < 0 || port > 65535) throw std::invalid_argument("no such port: " + text);
+  return {text.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
 struct node_args {

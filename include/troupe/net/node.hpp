@@ -134,6 +134,7 @@ class node {
     std::uint64_t malformed_frames = 0;    // connections closed for them
     std::uint64_t forged_pids = 0;         // tags that did not match
     std::uint64_t unknown_types = 0;       // messages of unregistered types
+    std::uint64_t unasked = 0;             // replies, downs, link exits nobody waits for (dropped)
   };
   counters stats() const;
 
