@@ -298,4 +298,26 @@ TEST(Node, UnregisteredTypesStayHome) {
   EXPECT_EQ(a.rt.dead_letter_count(), before + 1);
 }
 
+TEST(Node, LinkingToAnEndedRemoteActorGivesNoproc) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  pid brief = b.rt.spawn([](actor& self) -> behavior { return {[&self](int) { self.quit(); }}; });
+  b.rt.register_name("brief", brief);
+  a.node.connect(b.node.address()).get();
+  pid remote = a.node.whereis("troupe://b@127.0.0.1/brief").get();  // exported to a
+  a.rt.send(remote, 1);
+  ASSERT_TRUE(eventually([&] { return !b.rt.whereis("brief"); }));  // it ended
+  std::this_thread::sleep_for(50ms);  // and b forgot its export
+  troupe::scoped_actor reports(a.rt);
+  spawn_watcher(a.rt, remote, reports.pid(), false);
+  spawn_watcher(a.rt, remote, reports.pid(), true);
+  auto d = reports.receive<troupe::down>(5s);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(d->who, remote);
+  EXPECT_EQ(d->reason, troupe::noproc());
+  auto e = reports.receive<troupe::exit_signal>(5s);
+  ASSERT_TRUE(e) << e.error().message();
+  EXPECT_EQ(e->from, remote);
+  EXPECT_EQ(e->reason, troupe::noproc());
+}
+
 }  // namespace

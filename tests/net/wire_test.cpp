@@ -190,4 +190,24 @@ TEST_F(wire_fixture, ASilentPeerIsSuspectedThenDeclaredDown) {
   EXPECT_TRUE(peer.socket().read_to_end(rest, 5s));
 }
 
+TEST_F(wire_fixture, RepliesNobodyAskedForAreDropped) {
+  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  ASSERT_EQ(peer.handshake(), "a@127.0.0.1");
+  auto [id, tag] = lookup(peer, "counter");
+  auto dead = rt.dead_letter_count();
+  // A reply to a request the counter never made, with the right tag.
+  peer.send_frame(raw_node::frame(wire::frame_tag::reply, [&](net::writer& w) {
+    w.varint(id);
+    w.fixed64(tag);
+    w.varint(12345);
+    w.bytes("string");
+    w.bytes("made up");
+  }));
+  EXPECT_TRUE(eventually([&] { return node.stats().unasked == 1; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(rt.dead_letter_count(), dead);  // dropped at the door, not delivered
+  EXPECT_EQ(node.connected_nodes().size(), 1u);
+}
+
 }  // namespace
+
