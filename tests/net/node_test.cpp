@@ -183,7 +183,10 @@ TEST(Node, ALocalCrashReachesALinkedRemoteActor) {
   pid keeper = b.rt.spawn([&](actor& self) -> behavior {
     self.trap_exit(true);
     return {
-        [&self](const pid& who) { self.link(who); },
+        [&self](const pid& who) {
+          self.link(who);
+          return true;  // the link frame leaves before this reply, on the same connection
+        },
         [&](const troupe::exit_signal& s) {
           std::lock_guard lock(mu);
           seen = s.reason;
@@ -197,8 +200,9 @@ TEST(Node, ALocalCrashReachesALinkedRemoteActor) {
   pid doomed = a.rt.spawn([](actor& self) -> behavior {
     return {[&self](int) { self.quit(troupe::exit_reason::error("doomed")); }};
   });
-  a.rt.send(remote, doomed);  // b's keeper links to a's actor
-  std::this_thread::sleep_for(200ms);
+  troupe::scoped_actor me(a.rt);
+  auto linked = me.request<bool>(remote, doomed, 5s);  // b's keeper links to a's actor
+  ASSERT_TRUE(linked) << linked.error().message();
   a.rt.send(doomed, 1);
   ASSERT_TRUE(eventually([&] { return got_exit.load(); }));
   std::lock_guard lock(mu);
