@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "net_testing.hpp"
+
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,6 +32,7 @@ using troupe::behavior;
 using troupe::pid;
 namespace net = troupe::net;
 namespace io = troupe::io;
+using troupe::net::testing::spawn_watcher;
 
 const char* const cookie = "multiprocess-cookie";
 
@@ -146,22 +149,6 @@ struct here {
     return false;
   }
 };
-
-// An actor that monitors or links to `target` and reports to `reporter`.
-pid spawn_watcher(troupe::runtime& rt, pid target, pid reporter, bool link) {
-  return rt.spawn([=](actor& self) -> behavior {
-    if (link) {
-      self.trap_exit(true);
-      self.link(target);
-    } else {
-      self.monitor(target);
-    }
-    return {
-        [=, &self](const troupe::down& d) { self.send(reporter, d); },
-        [=, &self](const troupe::exit_signal& e) { self.send(reporter, e); },
-    };
-  });
-}
 
 TEST(Multiprocess, ThreeNodesMeshServeAndFailLikeNodesShould) {
   here t;

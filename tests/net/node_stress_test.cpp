@@ -3,6 +3,8 @@
 // monitors cross both ways. Checked by count and sum; run under TSan.
 #include <gtest/gtest.h>
 
+#include "net_testing.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <thread>
@@ -21,18 +23,9 @@ using troupe::behavior;
 using troupe::pid;
 namespace net = troupe::net;
 namespace io = troupe::io;
+using troupe::net::testing::eventually;
 
 using troupe::stress::scaled;
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 60s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return pred();
-}
 
 struct site {
   explicit site(const std::string& name)

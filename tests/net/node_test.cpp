@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "net_testing.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -22,16 +24,8 @@ using troupe::behavior;
 using troupe::pid;
 namespace net = troupe::net;
 namespace io = troupe::io;
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return pred();
-}
+using troupe::net::testing::eventually;
+using troupe::net::testing::spawn_watcher;
 
 struct order {
   std::string item;
@@ -68,23 +62,6 @@ struct site {
   io::reactor reactor;
   net::node node;
 };
-
-// An actor that monitors (or links to, trapping exits) `target` and tells
-// `reporter` what it hears.
-pid spawn_watcher(troupe::runtime& rt, pid target, pid reporter, bool link) {
-  return rt.spawn([=](actor& self) -> behavior {
-    if (link) {
-      self.trap_exit(true);
-      self.link(target);
-    } else {
-      self.monitor(target);
-    }
-    return {
-        [=, &self](const troupe::down& d) { self.send(reporter, d); },
-        [=, &self](const troupe::exit_signal& e) { self.send(reporter, e); },
-    };
-  });
-}
 
 pid spawn_clerk(troupe::runtime& rt) {
   return rt.spawn([](actor& self) -> behavior {

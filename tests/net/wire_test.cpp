@@ -3,6 +3,8 @@
 // judging a peer that falls silent.
 #include <gtest/gtest.h>
 
+#include "net_testing.hpp"
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -21,18 +23,9 @@ using troupe::behavior;
 using troupe::pid;
 namespace net = troupe::net;
 namespace io = troupe::io;
+using troupe::net::testing::eventually;
 namespace wire = troupe::net::detail;
 using net::testing::raw_node;
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return pred();
-}
 
 struct wire_fixture : ::testing::Test {
   net::node_options options() {
