@@ -4,8 +4,11 @@
 Usage:
   run.py --build-dir DIR [--troupe-bin PATH] [--benches pingpong,fanin,...]
          [--runs 3] [--scale 1.0] [--peers caf,erlang,go,fiber]
-         [--timeout 300] [--servers]
+         [--timeout 300] [--servers] [--remote]
 
+--remote adds bench/compare/remote.py's results (two processes on loopback:
+remote pingpong and fan-in against plain Go TCP, Erlang distribution and
+CAF's middleman).
 --servers adds bench/compare/servers.py's results (redis-benchmark against
 troupe_kv and redis-server, wrk against troupe_http and nginx).
 
@@ -267,6 +270,8 @@ def main():
     ap.add_argument("--peers", default=",".join(ALL_PEERS))
     ap.add_argument("--timeout", type=float, default=300.0,
                     help="per-run timeout in seconds (default 300)")
+    ap.add_argument("--remote", action="store_true",
+                    help="also run remote.py (troupe nodes vs Go TCP, Erlang, CAF across two processes)")
     ap.add_argument("--servers", action="store_true",
                     help="also run servers.py (troupe_kv vs redis-server, troupe_http "
                          "vs nginx) and add its lines; peers not installed are skipped")
@@ -325,6 +330,10 @@ def main():
     if args.servers:
         # Same JSON lines, same alternation; servers.py skips missing peers.
         code = subprocess.call([sys.executable, os.path.join(HERE, "servers.py"),
+                                "--build-dir", build_dir, "--runs", str(args.runs)])
+        troupe_failed |= code != 0
+    if args.remote:
+        code = subprocess.call([sys.executable, os.path.join(HERE, "remote.py"),
                                 "--build-dir", build_dir, "--runs", str(args.runs)])
         troupe_failed |= code != 0
     if troupe_failed:
