@@ -257,7 +257,8 @@ void runtime_impl::detached_finished() {
 
 bool runtime_impl::register_name(const std::string& name, const pid& who) {
   actor_cell* cell = actor_cell::of(who);
-  if (!cell || cell->box.closed() || name.empty()) return false;
+  // A proxy (a remote actor's pid) never ends here, so its name would never go.
+  if (!cell || cell->is_proxy() || cell->box.closed() || name.empty()) return false;
   std::lock_guard lock(registry_mutex_);
   auto [it, inserted] = names_.try_emplace(name, who);
   if (!inserted) return false;

@@ -79,6 +79,7 @@ TEST(Node, ConnectsWhereisAndRequests) {
   pid clerk = a.node.whereis("troupe://b@127.0.0.1/clerk").get();
   ASSERT_TRUE(clerk);
   EXPECT_EQ(a.node.node_of(clerk), "b@127.0.0.1");
+  EXPECT_FALSE(a.rt.register_name("alias", clerk));  // names are per node
   EXPECT_EQ(a.node.whereis("troupe://b@127.0.0.1/nobody").get(), pid());
   // The same remote actor is the same local pid each time it is seen.
   EXPECT_EQ(a.node.whereis("troupe://b@127.0.0.1/clerk").get(), clerk);

@@ -157,8 +157,8 @@ class runtime {
   timer_handle call_after(duration delay, std::function<void()> fn);
 
   // Registry. A name maps to one live actor; the name is released when the
-  // actor ends. register_name fails (false) if the name is taken or the
-  // actor is dead.
+  // actor ends. register_name fails (false) if the name is taken, the
+  // actor is dead, or it is a remote actor (names are per node).
   bool register_name(const std::string& name, const pid& who);
   bool unregister_name(const std::string& name);
   pid whereis(const std::string& name) const;  // null pid when unknown
