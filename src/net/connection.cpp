@@ -29,7 +29,6 @@ struct link_state {
   std::shared_ptr<peer> p;
   std::shared_ptr<promise<std::string>> connected;  // outgoing only
   std::shared_ptr<link_shared> link;
-  fault_state state = fault_state::ok;
 };
 
 std::string frame_of(frame_tag tag, const std::function<void(writer&)>& fields) {
@@ -159,8 +158,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
   };
 
   auto recovered = [node, st]() mutable {
-    if (st->state != fault_state::temp_fail) return;
-    st->state = fault_state::ok;
+    if (st->p->state.load(std::memory_order_relaxed) != fault_state::temp_fail) return;
     st->p->state.store(fault_state::ok, std::memory_order_relaxed);
     node->set_fault(st->p, fault_state::ok, "heard from again");
   };
@@ -215,14 +213,13 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
             node->now_ns() - st->link->last_heard.load(std::memory_order_relaxed)));
         auto ms = [](duration d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
         if (silent >= node->options.perm_fail_after) {
-          st->state = fault_state::perm_fail;
           st->p->state.store(fault_state::perm_fail, std::memory_order_relaxed);
           st->at = phase::refused;
           st->link->broken.store(true, std::memory_order_relaxed);
           st->p->conn.abort();
           node->peer_lost(st->p, "perm_fail: silent for " + ms(silent) + " ms");
-        } else if (silent >= node->options.temp_fail_after && st->state == fault_state::ok) {
-          st->state = fault_state::temp_fail;
+        } else if (silent >= node->options.temp_fail_after &&
+                   st->p->state.load(std::memory_order_relaxed) == fault_state::ok) {
           st->p->state.store(fault_state::temp_fail, std::memory_order_relaxed);
           node->set_fault(st->p, fault_state::temp_fail, "silent for " + ms(silent) + " ms");
         }

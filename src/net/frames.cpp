@@ -235,13 +235,8 @@ message* control(message_kind kind, const troupe::pid& from, std::uint64_t id) {
 }  // namespace
 
 io::parsed<std::string> node_codec::parse(std::string_view bytes) {
-  if (frames_parsed < 2 && bytes.size() >= 4) {
-    auto byte = [&](int i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])); };
-    std::uint32_t len = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
-    if (len > handshake_frame_limit)
-      return io::parse_error{"a handshake frame of " + std::to_string(len) + " bytes", {}};
-  }
-  auto step = io::length_prefixed_codec::parse(bytes);
+  auto step = frames_parsed < 2 ? io::length_prefixed_codec{handshake_frame_limit}.parse(bytes)
+                                : io::length_prefixed_codec::parse(bytes);
   if (step.has_message() && frames_parsed < 2) ++frames_parsed;
   return step;
 }

@@ -23,6 +23,16 @@ struct watch_export {
   troupe::pid who;
 };
 
+// A node link: a deep mailbox and write queue (a link carries many actors'
+// traffic), node_codec frames up to max_message.
+io::socket_options link_socket_options() {
+  io::socket_options sock;
+  sock.connection.max_mailbox = 1u << 16;
+  sock.connection.high_watermark = 64u << 20;
+  sock.connection.low_watermark = 16u << 20;
+  return sock;
+}
+
 node_options checked(node_options o) {
   if (o.name.empty() || o.name.find('/') != std::string::npos)
     throw std::invalid_argument("node_options::name must be non-empty and without '/' (\"" + o.name + "\")");
@@ -48,13 +58,6 @@ void node_impl::start() {
         },
     };
   });
-  io::socket_options sock;
-  sock.connection.max_mailbox = 1u << 16;
-  sock.connection.high_watermark = 64u << 20;
-  sock.connection.low_watermark = 16u << 20;
-  node_codec codec;
-  codec.max_frame = options.max_message;
-  codec.node = weak;
   listener_ = io::listen<node_codec>(
       io, options.listen,
       [weak](actor& self, frame_conn conn) -> behavior {
@@ -62,8 +65,22 @@ void node_impl::start() {
         if (!node) return {[](const io::closed&) {}};
         return node->run_connection(self, std::move(conn), false, nullptr);
       },
-      sock, codec);
+      link_socket_options(), make_codec());
   address = listener_.local();
+}
+
+node_codec node_impl::make_codec() {
+  node_codec codec;
+  codec.max_frame = options.max_message;
+  codec.node = weak_from_this();
+  return codec;
+}
+
+std::vector<troupe::pid> node_impl::node_watchers(const std::string& node) const {
+  std::lock_guard lock(mu_);
+  std::vector<troupe::pid> out;
+  for (auto [it, end] = node_monitors_.equal_range(node); it != end; ++it) out.push_back(it->second);
+  return out;
 }
 
 void node_impl::stop() {
@@ -85,13 +102,6 @@ future<std::string> node_impl::connect(const io::endpoint& to) {
   auto connected = std::make_shared<promise<std::string>>();
   auto result = connected->get_future();
   std::weak_ptr<node_impl> weak = weak_from_this();
-  io::socket_options sock;
-  sock.connection.max_mailbox = 1u << 16;
-  sock.connection.high_watermark = 64u << 20;
-  sock.connection.low_watermark = 16u << 20;
-  node_codec codec;
-  codec.max_frame = options.max_message;
-  codec.node = weak;
   io::connect<node_codec>(
       io, to,
       [weak, connected](actor& self, frame_conn conn) -> behavior {
@@ -99,7 +109,7 @@ future<std::string> node_impl::connect(const io::endpoint& to) {
         if (!node) return {[](const io::closed&) {}};
         return node->run_connection(self, std::move(conn), true, connected);
       },
-      sock, codec)
+      link_socket_options(), make_codec())
       .respond([connected, to](const troupe::result<troupe::pid>& r) {
         if (!r) connected->try_set_error(error(errc::io_error, "connecting to " + to.to_string() + ": " +
                                                                   r.error().message()));
@@ -115,12 +125,7 @@ bool node_impl::add_peer(const std::shared_ptr<peer>& p) {
   }
   rt.log(log_level::info, "node " + options.name + ": connected to " + p->name + " at " +
                               p->address.to_string());
-  std::vector<troupe::pid> to_tell;
-  {
-    std::lock_guard lock(mu_);
-    for (auto [it, end] = node_monitors_.equal_range(p->name); it != end; ++it) to_tell.push_back(it->second);
-  }
-  for (auto& w : to_tell) rt.send(w, node_up{p->name});
+  for (auto& w : node_watchers(p->name)) rt.send(w, node_up{p->name});
   tell_watchers({p->name, fault_state::ok, {}});
   return true;
 }
@@ -143,19 +148,17 @@ void node_impl::disconnect(const std::string& name) {
 }
 
 void node_impl::peer_lost(const std::shared_ptr<peer>& p, const std::string& reason) {
-  std::vector<troupe::pid> to_tell;
   {
     std::lock_guard lock(mu_);
     auto it = peers_.find(p->name);
     if (it == peers_.end() || it->second != p) return;
     peers_.erase(it);
     p->open.store(false, std::memory_order_release);
-    for (auto [w, end] = node_monitors_.equal_range(p->name); w != end; ++w) to_tell.push_back(w->second);
   }
   rt.log(log_level::warning, "node " + options.name + ": lost " + p->name + ": " + reason);
   fire_noconnection(*p, reason);
   drop_proxies_of(p->name);
-  for (auto& w : to_tell) rt.send(w, node_down{p->name, reason});
+  for (auto& w : node_watchers(p->name)) rt.send(w, node_down{p->name, reason});
   tell_watchers({p->name, fault_state::perm_fail, reason});
 }
 
@@ -195,11 +198,6 @@ void node_impl::fire_noconnection(peer& p, const std::string& reason) {
 }
 
 void node_impl::set_fault(const std::shared_ptr<peer>& p, fault_state state, const std::string& reason) {
-  std::vector<troupe::pid> to_tell;
-  {
-    std::lock_guard lock(mu_);
-    for (auto [w, end] = node_monitors_.equal_range(p->name); w != end; ++w) to_tell.push_back(w->second);
-  }
   rt.log(log_level::warning, "node " + options.name + ": " + p->name + " is " +
                                  std::string(to_string(state)) + (reason.empty() ? "" : ": " + reason));
   if (state == fault_state::temp_fail && options.fail_calls_on_temp_fail) {
@@ -212,7 +210,7 @@ void node_impl::set_fault(const std::shared_ptr<peer>& p, fault_state state, con
       runtime_impl::deliver(rt.impl(), requester,
                             troupe::detail::make_error_reply(id, errc::node_suspected, p->name + " is silent"));
   }
-  for (auto& w : to_tell) rt.send(w, node_fault{p->name, state});
+  for (auto& w : node_watchers(p->name)) rt.send(w, node_fault{p->name, state});
   tell_watchers({p->name, state, reason});
 }
 
@@ -320,7 +318,11 @@ troupe::pid node_impl::local_actor(std::uint64_t id, std::uint64_t tag) {
 }
 
 troupe::pid node_impl::gone_actor(std::uint64_t id, std::uint64_t tag) {
-  auto fwd = std::make_shared<proxy_forwarder>(weak_from_this(), remote_id{options.name, incarnation, id, tag});
+  return new_proxy({options.name, incarnation, id, tag});
+}
+
+troupe::pid node_impl::new_proxy(const remote_id& who) {
+  auto fwd = std::make_shared<proxy_forwarder>(weak_from_this(), who);
   auto* raw = fwd.get();
   troupe::pid made = troupe::detail::make_proxy(rt.impl(), std::move(fwd));
   raw->cell = troupe::detail::actor_cell::of(made);
@@ -331,10 +333,7 @@ troupe::pid node_impl::proxy_for(const remote_id& who) {
   std::lock_guard lock(mu_);
   auto key = std::make_tuple(who.node, who.incarnation, who.id, who.tag);
   if (auto it = proxies_.find(key); it != proxies_.end()) return it->second;
-  auto fwd = std::make_shared<proxy_forwarder>(weak_from_this(), who);
-  auto* raw = fwd.get();
-  troupe::pid made = troupe::detail::make_proxy(rt.impl(), std::move(fwd));
-  raw->cell = troupe::detail::actor_cell::of(made);
+  troupe::pid made = new_proxy(who);
   proxies_.emplace(key, made);
   return made;
 }

@@ -194,6 +194,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   // A pid that names this node's actor `id` on the wire (an actor that has
   // ended): what a peer linking to or monitoring it is answered from.
   troupe::pid gone_actor(std::uint64_t id, std::uint64_t tag);
+  troupe::pid new_proxy(const remote_id& who);  // not kept in the proxy table
   std::set<std::string> dialing_;  // under mu_: names being connected to (learn_peers)
 
   struct atomic_counters {
@@ -206,6 +207,8 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   void forget_export(std::uint64_t id);
   void drop_proxies_of(const std::string& node);
   void fire_noconnection(peer& p, const std::string& reason);
+  node_codec make_codec();
+  std::vector<troupe::pid> node_watchers(const std::string& node) const;  // monitor_node's
 
   io::listener listener_;
   troupe::pid janitor_;  // monitors exported actors, to forget them when they end

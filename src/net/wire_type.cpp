@@ -43,29 +43,15 @@ void add_locked(registry& r, wire_type_info info) {
   r.by_name.emplace(entry->name, entry);
 }
 
-template <class T>
-wire_type_info builtin(const char* name) {
-  wire_type_info info;
-  info.name = name;
-  info.key = type_key_of<T>;
-  info.encode = [](writer& out, const void* value) { net::encode(out, *static_cast<const T*>(value)); };
-  info.decode = [](reader& in) -> detail::message* {
-    auto msg = std::make_unique<detail::typed_message<T>>();
-    net::decode(in, msg->value);
-    return msg.release();
-  };
-  return info;
-}
-
 void add_builtins(registry& r) {
-  add_locked(r, builtin<std::string>("string"));
-  add_locked(r, builtin<bool>("bool"));
-  add_locked(r, builtin<std::int32_t>("i32"));
-  add_locked(r, builtin<std::uint32_t>("u32"));
-  add_locked(r, builtin<std::int64_t>("i64"));
-  add_locked(r, builtin<std::uint64_t>("u64"));
-  add_locked(r, builtin<double>("f64"));
-  add_locked(r, builtin<troupe::pid>("pid"));
+  add_locked(r, wire_type_for<std::string>("string"));
+  add_locked(r, wire_type_for<bool>("bool"));
+  add_locked(r, wire_type_for<std::int32_t>("i32"));
+  add_locked(r, wire_type_for<std::uint32_t>("u32"));
+  add_locked(r, wire_type_for<std::int64_t>("i64"));
+  add_locked(r, wire_type_for<std::uint64_t>("u64"));
+  add_locked(r, wire_type_for<double>("f64"));
+  add_locked(r, wire_type_for<troupe::pid>("pid"));
 }
 
 thread_local std::unordered_map<type_key, const wire_type_info*> cache_by_key;

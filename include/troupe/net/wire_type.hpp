@@ -37,8 +37,9 @@ void add_wire_type(wire_type_info info);
 const wire_type_info* wire_type_of(type_key key);
 const wire_type_info* wire_type_named(std::string_view name);
 
+// T's entry: its name, and its encoding as a type-erased pair.
 template <class T>
-void register_type(std::string name) {
+wire_type_info wire_type_for(std::string name) {
   static_assert(std::is_default_constructible_v<T>, "a wire type needs a default constructor");
   wire_type_info info;
   info.name = std::move(name);
@@ -49,7 +50,12 @@ void register_type(std::string name) {
     net::decode(in, msg->value);
     return msg.release();
   };
-  add_wire_type(std::move(info));
+  return info;
+}
+
+template <class T>
+void register_type(std::string name) {
+  add_wire_type(wire_type_for<T>(std::move(name)));
 }
 
 // What a receiver makes of a message whose type it does not know: it goes

@@ -70,13 +70,19 @@ int serve(actor_system& sys) {
   return 0;
 }
 
-int pingpong(actor_system& sys, std::uint16_t port, i64 n) {
+// The actor published at `port` on this host; an empty handle if none.
+actor remote_at(actor_system& sys, std::uint16_t port) {
   auto remote = sys.middleman().remote_actor("127.0.0.1", port);
   if (!remote) {
     std::cerr << "caf_remote: cannot connect\n";
-    return 1;
+    return {};
   }
-  auto server = *remote;
+  return *remote;
+}
+
+int pingpong(actor_system& sys, std::uint16_t port, i64 n) {
+  auto server = remote_at(sys, port);
+  if (!server) return 1;
   auto result = std::make_shared<std::promise<i64>>();
   auto run = [&](i64 rounds) {
     auto done = std::make_shared<std::promise<i64>>();
@@ -105,12 +111,8 @@ int pingpong(actor_system& sys, std::uint16_t port, i64 n) {
 }
 
 int fanin(actor_system& sys, std::uint16_t port, i64 m) {
-  auto remote = sys.middleman().remote_actor("127.0.0.1", port);
-  if (!remote) {
-    std::cerr << "caf_remote: cannot connect\n";
-    return 1;
-  }
-  auto sink_actor = *remote;
+  auto sink_actor = remote_at(sys, port);
+  if (!sink_actor) return 1;
   scoped_actor self{sys};
   self->send(sink_actor, start_atom::value, 4 * m, actor{self});
   auto t0 = std::chrono::steady_clock::now();
