@@ -16,8 +16,9 @@ constexpr std::size_t min_read_space = 4 * 1024;
 }  // namespace
 
 conn_core::conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
-                     const connection_options& options)
+                     const connection_options& options, bool accepted)
     : loop_(loop), rt_(rt), options_(options), socket_(std::move(socket)) {
+  if (options_.tls) tls_ = std::make_unique<tls_session>(*options_.tls, accepted);
   std::error_code ec;
   fd_ = socket_->native_handle();
   peer = to_endpoint(socket_->remote_endpoint(ec));
@@ -33,6 +34,15 @@ void conn_core::start(troupe::pid owner, std::unique_ptr<conn_reader> reader) {
   reader_ = std::move(reader);
   last_activity_ = asio::steady_timer::clock_type::now();
   arm_deadline();
+  if (tls_) {
+    std::lock_guard lock(mu_);
+    if (tls_->start(out_) == tls_session::status::failed) {
+      tls_failed_ = true;
+      post_locked([self = shared_from_this()] { self->finish("tls: " + self->tls_error(), true, true); });
+      return;
+    }
+    kick_locked();
+  }
   start_read();
 }
 
@@ -94,12 +104,15 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   last_activity_ = now;
   parse_error err;
   if (read_eof_) return;  // a malformed message came before: ignore the rest
+  if (tls_ && !open_received()) return;
+  std::string_view input = tls_ ? std::string_view(plain_in_)
+                                : std::string_view(in_.data() + in_begin_, in_end_ - in_begin_);
   std::size_t used;
   {
     // The messages of one read reach the actor as one chain: one push and
     // at most one wake-up, not one per pipelined request.
     troupe::detail::runtime_impl::batch_sends batch;
-    used = reader_->on_bytes(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_), err);
+    used = reader_->on_bytes(input, err);
   }
   if (used == std::string_view::npos) {
     // Reading stops here. The actor hears malformed{} after every message
@@ -113,14 +126,57 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
     arm_close_deadline();  // an actor that never closes does not keep the socket
     return;
   }
-  in_begin_ += used;
-  if (in_begin_ == in_end_) {
-    in_begin_ = in_end_ = 0;
-    partial_since_ = {};
-  } else if (used > 0 || partial_since_ == asio::steady_timer::time_point{}) {
-    partial_since_ = now;
+  bool partial;
+  if (tls_) {
+    plain_in_.erase(0, used);
+    partial = !plain_in_.empty();
+  } else {
+    in_begin_ += used;
+    partial = in_begin_ != in_end_;
+    if (!partial) in_begin_ = in_end_ = 0;
   }
+  if (!partial)
+    partial_since_ = {};
+  else if (used > 0 || partial_since_ == asio::steady_timer::time_point{})
+    partial_since_ = now;
   check_mailbox();
+}
+
+bool conn_core::open_received() {
+  std::string_view cipher(in_.data() + in_begin_, in_end_ - in_begin_);
+  in_begin_ = in_end_ = 0;  // the session keeps any partial record
+  tls_session::status status;
+  std::string why;
+  {
+    std::lock_guard lock(mu_);
+    if (state_ == state::done) return false;
+    status = tls_->open(cipher, plain_in_, out_);
+    // A finished handshake releases the plaintext written meanwhile.
+    if (status == tls_session::status::ok && !seal_locked()) return false;
+    kick_locked();  // handshake replies, and an alert before a failure
+    if (status == tls_session::status::failed) {
+      tls_failed_ = true;
+      why = "tls: " + tls_->error();
+    }
+  }
+  if (status == tls_session::status::failed) {
+    // Not abortive: the alert that says why goes out before the close.
+    rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + why);
+    finish(why, true, false);
+    return false;
+  }
+  if (status == tls_session::status::peer_closed) {
+    // close_notify: as the peer's FIN, after what came before it.
+    read_eof_ = true;
+    peer_closed_ = true;
+    close_reason_ = "peer closed";
+    parse_error err;
+    troupe::detail::runtime_impl::batch_sends batch;
+    if (reader_->on_bytes(plain_in_, err) != std::string_view::npos) plain_in_.clear();
+    tell_owner();
+    return false;
+  }
+  return true;
 }
 
 void conn_core::check_mailbox() {
@@ -163,11 +219,11 @@ void conn_core::pause_reading(bool paused) {
 write_status conn_core::write(encode_fn encode, void* codec, const void* msg, bool send_now) {
   std::lock_guard lock(mu_);
   if (state_ != state::open) return write_status::closed;
-  if (out_.size() + writing_.size() >= options_.high_watermark) {
+  if (out_.size() + writing_.size() + plain_out_.size() >= options_.high_watermark) {
     want_writable_ = true;
     return write_status::full;
   }
-  encode(codec, msg, out_);
+  encode(codec, msg, tls_ ? plain_out_ : out_);
   if (send_now) send_locked();
   return write_status::ok;
 }
@@ -183,6 +239,7 @@ void conn_core::send_queued() {
 // fd stays open while `mu_` is held (finish_now marks the core done under
 // `mu_` before it closes the socket), and no async_write is in flight.
 void conn_core::send_locked() {
+  if (tls_ && !seal_locked()) return;
   if (flush_posted_ || write_in_flight_ || out_.empty()) return;
   ssize_t sent = ::send(fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   if (sent > 0) {
@@ -206,10 +263,33 @@ void conn_core::send_locked() {
   post_locked([self = shared_from_this()] { self->flush(); });
 }
 
+bool conn_core::seal_locked() {
+  if (tls_failed_) return false;
+  if (tls_->seal(plain_out_, out_) == tls_session::status::ok) return true;
+  tls_failed_ = true;
+  plain_out_.clear();
+  post_locked([self = shared_from_this()] {
+    auto why = "tls: " + self->tls_error();
+    self->rt_.log(log_level::warning, "io: closing " + self->peer.to_string() + ": " + why);
+    self->finish(why, true, true);
+  });
+  return false;
+}
+
+void conn_core::kick_locked() {
+  if (state_ == state::open) {
+    send_locked();
+  } else if (state_ == state::closing && !flush_posted_ && !out_.empty()) {
+    flush_posted_ = true;
+    post_locked([self = shared_from_this()] { self->flush(); });
+  }
+}
+
 void conn_core::flush() {
   std::unique_lock lock(mu_);
   flush_posted_ = false;
   if (state_ == state::done || write_in_flight_ || !socket_) return;
+  if (tls_) seal_locked();
   if (out_.empty()) {
     if (state_ == state::closing) {
       bool abortive = abort_requested_;
@@ -252,7 +332,12 @@ void conn_core::on_written(const std::error_code& ec) {
 
 std::size_t conn_core::queued_bytes() const {
   std::lock_guard lock(mu_);
-  return out_.size() + writing_.size();
+  return out_.size() + writing_.size() + plain_out_.size();
+}
+
+std::string conn_core::tls_error() const {
+  std::lock_guard lock(mu_);
+  return tls_->error();
 }
 
 void conn_core::log_refused(write_status why) {
@@ -342,6 +427,7 @@ void conn_core::finish_now(bool abortive) {
     already_done = state_ == state::done;
     state_ = state::done;
     out_.clear();
+    plain_out_.clear();
   }
   if (already_done) {
     // Lingering, and now told to stop (reactor shutdown, a reset).

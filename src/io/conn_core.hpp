@@ -20,23 +20,32 @@
 // under `mu` first.
 // The actor is told closed{reason} then socket_ended{} exactly once, unless
 // it has already ended.
+//
+// TLS (options.tls): writers append plaintext to `plain_out_`; it is sealed
+// into `out_` (ciphertext) under `mu_` whenever bytes are about to go out,
+// so every path above that moves `out_` to the socket is unchanged. The I/O
+// thread opens what it reads into `plain_in_` (under `mu_`: the session is
+// shared with the writers), and the codec parses that.
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "io/reactor_impl.hpp"
+#include "io/tls_session.hpp"
 #include "troupe/io/connection.hpp"
 
 namespace troupe::io::detail {
 
 class conn_core final : public io_object, public std::enable_shared_from_this<conn_core> {
  public:
+  // `accepted`: the server's side (it matters for TLS only).
   conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
-            const connection_options& options);
+            const connection_options& options, bool accepted);
   ~conn_core() override;
 
   // On the I/O thread, once the actor exists.
@@ -49,6 +58,7 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   void owner_ended();
   void pause_reading(bool paused);
   std::size_t queued_bytes() const;
+  std::string tls_error() const;
   void log_refused(write_status why);
 
   endpoint peer, local;
@@ -75,6 +85,14 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   void poll_mailbox();
   void post_locked(std::function<void()> fn);  // requires mu held, state != done
   void send_locked();                           // requires mu held, state open
+  // TLS: seals `plain_out_` into `out_`; false (and the connection
+  // closing) when the session failed. Requires mu held.
+  bool seal_locked();
+  // Sends `out_` now or has the I/O thread do it. Requires mu held.
+  void kick_locked();
+  // TLS: the received bytes in_[in_begin_, in_end_) opened into
+  // plain_in_; false when the connection ends (reported already).
+  bool open_received();
 
   io_loop& loop_;
   runtime& rt_;
@@ -113,6 +131,11 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   bool paused_by_owner_ = false;
   bool owner_ended_ = false;
   bool abort_requested_ = false;
+  std::unique_ptr<tls_session> tls_;
+  std::string plain_out_;  // TLS: plaintext written, not yet sealed
+  bool tls_failed_ = false;
+
+  std::string plain_in_;  // TLS, I/O thread only: opened, not yet parsed
 };
 
 }  // namespace troupe::io::detail

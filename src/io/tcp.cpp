@@ -17,7 +17,8 @@ void adopt(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket, const socke
     if (done) done->try_set_error(error(errc::io_error, "the reactor is stopping"));
     return;
   }
-  auto core = std::make_shared<conn_core>(loop, rt, std::move(socket), options.connection);
+  auto core = std::make_shared<conn_core>(loop, rt, std::move(socket), options.connection,
+                                         /*accepted=*/done == nullptr);
   troupe::pid actor;
   std::unique_ptr<conn_reader> reader;
   try {

@@ -224,8 +224,10 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
           node->set_fault(st->p, fault_state::temp_fail, "silent for " + ms(silent) + " ms");
         }
       },
-      [node, st, &self](const io::closed& why) {
+      [node, st, &self, refuse](const io::closed& why) mutable {
         node->drop_link(self.pid().id());
+        // Refused (or refusing) by TLS, before the cookie handshake.
+        if (st->at != phase::up && st->at != phase::refused && why.reason.starts_with("tls: ")) refuse(why.reason);
         if (st->connected) st->connected->try_set_error(error(errc::io_error, "connection closed: " + why.reason));
         if (st->at == phase::up) node->peer_lost(st->p, why.reason);
       },

@@ -25,8 +25,9 @@ struct watch_export {
 
 // A node link: a deep mailbox and write queue (a link carries many actors'
 // traffic), node_codec frames up to max_message.
-io::socket_options link_socket_options() {
+io::socket_options link_socket_options(const node_options& options) {
   io::socket_options sock;
+  sock.connection.tls = options.tls;
   sock.connection.max_mailbox = 1u << 16;
   sock.connection.high_watermark = 64u << 20;
   sock.connection.low_watermark = 16u << 20;
@@ -65,7 +66,7 @@ void node_impl::start() {
         if (!node) return {[](const io::closed&) {}};
         return node->run_connection(self, std::move(conn), false, nullptr);
       },
-      link_socket_options(), make_codec());
+      link_socket_options(options), make_codec());
   address = listener_.local();
 }
 
@@ -109,7 +110,7 @@ future<std::string> node_impl::connect(const io::endpoint& to) {
         if (!node) return {[](const io::closed&) {}};
         return node->run_connection(self, std::move(conn), true, connected);
       },
-      link_socket_options(), make_codec())
+      link_socket_options(options), make_codec())
       .respond([connected, to](const troupe::result<troupe::pid>& r) {
         if (!r) connected->try_set_error(error(errc::io_error, "connecting to " + to.to_string() + ": " +
                                                                   r.error().message()));

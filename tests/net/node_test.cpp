@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "net_testing.hpp"
+#include "../io/test_certs.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -303,3 +304,58 @@ TEST(Node, LinkingToAnEndedRemoteActorGivesNoproc) {
 }
 
 }  // namespace
+
+// TLS: the io layer's tests cover the handshake's refusals; these show a
+// node uses it, and that a node without the cluster's certificate, or
+// without TLS, never gets to the cookie.
+struct tls_cluster {
+  troupe::io::testing::test_ca ca{"cluster CA"};
+  net::node_options member(const std::string& name) const { return with(ca.issue(name), ca.certificate()); }
+  static net::node_options with(const troupe::io::testing::pem_pair& cert, const std::string& trusted) {
+    net::node_options o;
+    o.tls = io::tls_context::make(
+        {.certificate = cert.certificate, .private_key = cert.private_key, .trusted = trusted});
+    return o;
+  }
+};
+
+TEST(Node, TlsNodesConnectAndRequest) {
+  tls_cluster cluster;
+  site a("a@127.0.0.1", cluster.member("a")), b("b@127.0.0.1", cluster.member("b"));
+  ASSERT_TRUE(b.rt.register_name("clerk", spawn_clerk(b.rt)));
+  ASSERT_EQ(a.node.connect(b.node.address()).get(), "b@127.0.0.1");
+  pid clerk = a.node.whereis("troupe://b@127.0.0.1/clerk").get();
+  ASSERT_TRUE(clerk);
+  troupe::scoped_actor me(a.rt);
+  for (int i = 0; i < 100; ++i) {
+    auto r = me.request<receipt>(clerk, order{"tea", i, {}}, 5s);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->total, i * 10);
+  }
+}
+
+TEST(Node, ANodeWithAnotherCasCertificateIsRefused) {
+  tls_cluster cluster;
+  troupe::io::testing::test_ca rogue("rogue CA");
+  // The intruder trusts the cluster's CA and knows the cookie: only its
+  // certificate is wrong.
+  site a("a@127.0.0.1", cluster.member("a"));
+  site intruder("x@127.0.0.1", tls_cluster::with(rogue.issue("x"), cluster.ca.certificate()));
+  auto r = intruder.node.connect(a.node.address()).outcome();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), troupe::errc::io_error);
+  EXPECT_NE(r.error().message().find("tls: "), std::string::npos) << r.error().message();
+  EXPECT_TRUE(eventually([&] { return a.node.stats().refused_handshakes >= 1; }));
+  EXPECT_TRUE(a.node.connected_nodes().empty());
+  EXPECT_TRUE(intruder.node.connected_nodes().empty());
+}
+
+TEST(Node, APlainNodeAndATlsNodeDoNotConnect) {
+  tls_cluster cluster;
+  site secure("a@127.0.0.1", cluster.member("a")), plain("p@127.0.0.1");
+  EXPECT_FALSE(plain.node.connect(secure.node.address()).outcome());
+  EXPECT_FALSE(secure.node.connect(plain.node.address()).outcome());
+  EXPECT_TRUE(eventually([&] { return secure.node.stats().refused_handshakes >= 1; }));
+  EXPECT_TRUE(secure.node.connected_nodes().empty());
+  EXPECT_TRUE(plain.node.connected_nodes().empty());
+}

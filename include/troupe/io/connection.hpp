@@ -40,6 +40,8 @@
 
 namespace troupe::io {
 
+class tls_context;
+
 // The last message a socket actor receives. `error` is true for a reset, a
 // timeout, a malformed message or a failed write; false for an orderly end
 // (the peer closed, or we did).
@@ -92,6 +94,8 @@ struct connection_options {
   duration linger_timeout = std::chrono::seconds(2);
   // Disable Nagle's algorithm (small replies leave at once).
   bool no_delay = true;
+  // TLS 1.3 with mutual certificate verification (tls.hpp); null: plain TCP.
+  std::shared_ptr<const tls_context> tls;
 };
 
 namespace detail {

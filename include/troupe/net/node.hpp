@@ -22,7 +22,8 @@
 // is ok again. Watchers hear every change: monitor_node() as messages
 // (node_up, node_fault, node_down), watch() as callbacks.
 //
-// Security. The handshake proves both nodes know the cookie (HMAC-SHA256
+// Security. With options.tls, links are TLS 1.3 and each node must present
+// a certificate the other trusts. The handshake proves both nodes know the cookie (HMAC-SHA256
 // over fresh nonces; the cookie never crosses the wire); a wrong cookie is
 // refused and logged on both sides. A local actor is reachable from the
 // network only through a pid this node has sent out (in a message, or by
@@ -45,6 +46,7 @@
 #include "troupe/core/runtime.hpp"
 #include "troupe/io/endpoint.hpp"
 #include "troupe/io/reactor.hpp"
+#include "troupe/io/tls.hpp"
 #include "troupe/net/wire_type.hpp"
 
 namespace troupe::net {
@@ -87,6 +89,12 @@ struct node_options {
   bool fail_calls_on_temp_fail = false;
   std::uint32_t max_message = 16u << 20;  // bytes; larger frames close the connection
   duration handshake_timeout = std::chrono::seconds(5);
+  // TLS 1.3 on every link, with mutual certificate verification
+  // (io/tls.hpp): a peer whose certificate does not chain to `trusted` is
+  // refused before the cookie handshake starts. Null: plain TCP (the
+  // cookie still authenticates; the traffic is not encrypted). Nodes of
+  // one cluster must agree.
+  std::shared_ptr<const io::tls_context> tls;
 };
 
 namespace detail {
