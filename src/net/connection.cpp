@@ -112,6 +112,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
     if (st->connected) st->connected->try_set_value(st->p->name);
     self.send_interval(node->options.heartbeat, self.pid(), heartbeat_tick{});
     node->share_peers(st->p);
+    node->replay_parked(st->p);
   };
 
   auto on_handshake = [node, st, refuse, become_up](std::string_view frame) mutable {
@@ -264,19 +265,15 @@ void node_impl::learn_peers(reader& in) {
   for (std::uint64_t i = 0; i < count; ++i) {
     std::string name(in.bytes());
     io::endpoint at{std::string(in.bytes()), static_cast<std::uint16_t>(in.varint())};
-    if (name == options.name || !(options.name < name) || find_peer(name)) continue;
+    if (name == options.name || find_peer(name)) continue;
+    bool they_dial = name < options.name;
+    learn_address(name, at, they_dial);
+    if (they_dial) continue;
     {
       std::lock_guard lock(mu_);
       if (!dialing_.insert(name).second) continue;  // already on its way
     }
-    std::weak_ptr<node_impl> weak = weak_from_this();
-    // Its outcome shows as node_up (or a logged failure).
-    connect(at).respond([weak, name](const troupe::result<std::string>&) {
-      if (auto self = weak.lock()) {
-        std::lock_guard lock(self->mu_);
-        self->dialing_.erase(name);
-      }
-    });
+    dial(name, at);
   }
 }
 

@@ -70,7 +70,7 @@ send_status proxy_forwarder::forward(message* msg, runtime_impl& context) {
   return node->forward(*this, msg, context);
 }
 
-send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl& context) {
+send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl& context, bool replayed) {
   troupe::pid proxy(via.cell);
   const remote_id& to = via.who();
   std::shared_ptr<peer> p;
@@ -87,8 +87,19 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
     bounce(context, msg, proxy, why, code, code == errc::noconnection ? &reason : nullptr);
     return code == errc::mailbox_full ? send_status::mailbox_full : send_status::dead_letter;
   };
-  if (!p || !p->open.load(std::memory_order_acquire) || p->incarnation != to.incarnation)
-    return refuse("noconnection", errc::noconnection);
+  // Not connected (or messages parked before it was are still going out):
+  // wait for the connection (first_use.cpp).
+  if (!p || !p->open.load(std::memory_order_acquire) || (!replayed && p->replaying.load(std::memory_order_acquire))) {
+    switch (park(to.node, proxy, msg)) {
+      case parking::parked: return send_status::ok;
+      case parking::full: return refuse("too many messages wait for the connection", errc::mailbox_full);
+      case parking::unknown: return refuse("noconnection", errc::noconnection);
+      case parking::connected: break;
+    }
+    p = find_peer(to.node);
+    if (!p) return refuse("noconnection", errc::noconnection);
+  }
+  if (p->incarnation != to.incarnation) return refuse("noconnection", errc::noconnection);
 
   // A thread-local buffer, unless this is a nested forward (exporting a pid
   // sends to the janitor, which may flush sends that bounce to a proxy).
@@ -420,25 +431,46 @@ void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view byt
   }
 }
 
+// "troupe://b@host/name", or with the port b listens on,
+// "troupe://b@host:9100/name": then b is connected to on first use.
 future<troupe::pid> node_impl::whereis(const std::string& uri) {
   static constexpr std::string_view scheme = "troupe://";
-  promise<troupe::pid> answer;
-  auto result = answer.get_future();
   std::string node = options.name, name = uri;
+  std::optional<io::endpoint> address;
   if (uri.rfind(scheme, 0) == 0) {
     auto rest = std::string_view(uri).substr(scheme.size());
     auto slash = rest.find('/');
-    if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size()) {
-      answer.try_set_error(error(errc::no_handler, "not a troupe://node/name address: " + uri));
-      return result;
-    }
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size())
+      return make_failed<troupe::pid>(error(errc::no_handler, "not a troupe://node/name address: " + uri));
     node = std::string(rest.substr(0, slash));
     name = std::string(rest.substr(slash + 1));
+    auto colon = node.rfind(':'), at = node.find('@');
+    auto port = colon == std::string::npos ? std::string_view() : std::string_view(node).substr(colon + 1);
+    if (!port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos &&
+        at != std::string::npos && at < colon && node.find(']', colon) == std::string::npos) {
+      std::string host = node.substr(at + 1, colon - at - 1);
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      address = io::endpoint{host, static_cast<std::uint16_t>(std::stoul(std::string(port)))};
+      node.resize(colon);
+    }
   }
-  if (node == options.name) {
-    answer.try_set_value(rt.whereis(name));
-    return result;
+  if (node == options.name) return make_value<troupe::pid>(rt.whereis(name));
+  if (!find_peer(node)) {
+    auto up = when_up(node, address ? &*address : nullptr);
+    if (!up) return make_failed<troupe::pid>(error(errc::noconnection, node + " is not connected"));
+    std::weak_ptr<node_impl> weak = weak_from_this();
+    return up->then([weak, node, name] {
+      auto self = weak.lock();
+      if (!self) return make_failed<troupe::pid>(error(errc::noconnection, "the node has stopped"));
+      return self->query_name(node, name);
+    });
   }
+  return query_name(node, name);
+}
+
+future<troupe::pid> node_impl::query_name(const std::string& node, const std::string& name) {
+  promise<troupe::pid> answer;
+  auto result = answer.get_future();
   auto p = find_peer(node);
   if (!p) {
     answer.try_set_error(error(errc::noconnection, node + " is not connected"));

@@ -57,6 +57,9 @@ void node_impl::start() {
         [weak](const down& d) {
           if (auto node = weak.lock()) node->forget_export(d.who.id());
         },
+        [weak](const pending_deadline& d) {
+          if (auto node = weak.lock()) node->give_up(d.node, d.generation, "not connected in time");
+        },
     };
   });
   listener_ = io::listen<node_codec>(
@@ -93,6 +96,7 @@ void node_impl::stop() {
     for (auto& [name, p] : peers_) all.push_back(p);
   }
   listener_.close();
+  give_up_all("the node has stopped");
   for (auto& p : all) p->conn.close();
   rt.send_exit(janitor_, exit_reason::shutdown());
 }
@@ -123,6 +127,7 @@ bool node_impl::add_peer(const std::shared_ptr<peer>& p) {
     std::lock_guard lock(mu_);
     if (stopped_ || p->name == options.name) return false;
     if (!peers_.emplace(p->name, p).second) return false;
+    start_replay_locked(*p);
   }
   rt.log(log_level::info, "node " + options.name + ": connected to " + p->name + " at " +
                               p->address.to_string());

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -88,6 +89,9 @@ struct peer {
   troupe::pid actor;     // the connection's actor
   std::atomic<bool> open{true};
   std::atomic<fault_state> state{fault_state::ok};  // written by the connection's actor
+  // Messages parked before it came up are being sent (first_use.cpp): new
+  // ones park behind them. Changed under node_impl::mu_.
+  std::atomic<bool> replaying{false};
 
   std::mutex mu;  // the tables below
   std::set<std::pair<troupe::pid, troupe::pid>> links;                     // (local, proxy)
@@ -169,7 +173,8 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   void learn_peers(reader& in);
 
   // Frames (frames.cpp).
-  send_status forward(proxy_forwarder& via, message* msg, runtime_impl& context);
+  // `replayed`: a parked message, sent ahead of any parked after it.
+  send_status forward(proxy_forwarder& via, message* msg, runtime_impl& context, bool replayed = false);
   void on_frame(const std::shared_ptr<peer>& from, std::string_view frame);
   // On the I/O thread (node_codec::take).
   void on_inline_frame(link_shared& link, std::string_view frame);
@@ -178,6 +183,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   void drop_link(std::uint64_t actor_id);
   std::int64_t now_ns() const;
   future<troupe::pid> whereis(const std::string& uri);
+  future<troupe::pid> query_name(const std::string& node, const std::string& name);  // node connected
   void write_frame(peer& to, const std::string& frame);
 
   // Watchers.
@@ -195,7 +201,22 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   // ended): what a peer linking to or monitoring it is answered from.
   troupe::pid gone_actor(std::uint64_t id, std::uint64_t tag);
   troupe::pid new_proxy(const remote_id& who);  // not kept in the proxy table
-  std::set<std::string> dialing_;  // under mu_: names being connected to (learn_peers)
+  std::set<std::string> dialing_;  // under mu_: names being connected to (learn_peers, dial)
+
+  // Connections on first use (first_use.cpp).
+  enum class parking { parked, connected, unknown, full };
+  parking park(const std::string& node, const troupe::pid& proxy, message* msg);
+  // Completes when `node` is up (connecting to it, at `address` or where
+  // it is known to listen); nullopt if where it listens is unknown.
+  std::optional<future<void>> when_up(const std::string& node, const io::endpoint* address);
+  void learn_address(const std::string& node, const io::endpoint& at, bool they_dial);
+  void start_replay_locked(peer& p);
+  void replay_parked(const std::shared_ptr<peer>& p);
+  // Fails what waits for `node` (generation 0: whatever waits).
+  void give_up(const std::string& node, std::uint64_t generation, const std::string& why);
+  void give_up_all(const std::string& why);
+  void dial(const std::string& node, const io::endpoint& at);
+  static constexpr std::size_t max_parked = 1u << 16;  // per node
 
   struct atomic_counters {
     std::atomic<std::uint64_t> frames_out{0}, frames_in{0}, refused_handshakes{0},
@@ -209,6 +230,23 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   void fire_noconnection(peer& p, const std::string& reason);
   node_codec make_codec();
   std::vector<troupe::pid> node_watchers(const std::string& node) const;  // monitor_node's
+
+  struct pending_node {
+    std::vector<std::pair<troupe::pid, message*>> messages;  // (proxy, message), in order
+    std::vector<promise<void>> waiters;                      // when_up
+    std::uint64_t generation = 0;
+  };
+  struct known_node {
+    io::endpoint address;
+    bool they_dial = false;  // heard of in a peer list, and its name is smaller
+  };
+  struct first_use {  // what to start once mu_ is released
+    bool dial = false;
+    io::endpoint at;
+    std::uint64_t generation = 0;  // 0: nothing new
+  };
+  pending_node* pending_for_locked(const std::string& node, const io::endpoint* address, first_use& start);
+  void begin_first_use(const std::string& node, const first_use& start);
 
   io::listener listener_;
   troupe::pid janitor_;  // monitors exported actors, to forget them when they end
@@ -227,6 +265,15 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   std::multimap<std::string, troupe::pid> node_monitors_;
   std::map<std::uint64_t, std::function<void(const node_event&)>> watchers_;
   std::uint64_t next_watcher_ = 1;
+  std::unordered_map<std::string, pending_node> pending_;
+  std::unordered_map<std::string, known_node> known_;
+  std::uint64_t next_generation_ = 1;
+};
+
+// Sent to the janitor: what still waits for `node` then gives up.
+struct pending_deadline {
+  std::string node;
+  std::uint64_t generation;
 };
 
 }  // namespace troupe::net::detail

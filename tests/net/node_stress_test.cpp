@@ -108,3 +108,50 @@ TEST(NodeStress, ConnectionsComeAndGoWhileMessagesFly) {
 }
 
 }  // namespace
+
+// Connections on first use, raced: several threads send to a pid of a node
+// that is not connected while the connection is made; the messages parked
+// before it is up and those sent while they go out keep each sender's
+// order, and none is lost. Over rounds of parting and reconnecting.
+TEST(NodeStress, SendersRaceAConnectionMadeOnFirstUse) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1"), c("c@127.0.0.1");
+  const int threads = 4, per_thread = static_cast<int>(scaled(2000)), rounds = 5;
+  std::atomic<std::int64_t> count{0}, out_of_order{0};
+  std::vector<std::int64_t> next(threads, 0);  // the sink's own: one actor
+  c.rt.register_name("sink", c.rt.spawn([&](actor&) -> behavior {
+    return {[&](std::int64_t v) {
+      auto sender = static_cast<std::size_t>(v / 1000000);
+      std::int64_t seq = v % 1000000;
+      if (seq != next[sender]) out_of_order.fetch_add(1);
+      next[sender] = seq + 1;
+      count.fetch_add(1);
+    }};
+  }));
+  b.node.connect(c.node.address()).get();
+  a.node.connect(b.node.address()).get();
+  ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 2; }));
+  pid sink_at_b = b.node.whereis("troupe://c@127.0.0.1/sink").get();
+  b.rt.register_name("directory", b.rt.spawn([=](actor&) -> behavior {
+    return {[=](const std::string&) { return sink_at_b; }};
+  }));
+  auto directory = a.node.whereis("troupe://b@127.0.0.1/directory").get();
+  for (int round = 0; round < rounds; ++round) {
+    a.node.disconnect("c@127.0.0.1");
+    ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 1 && c.node.connected_nodes().size() == 1; }));
+    troupe::scoped_actor me(a.rt);
+    auto sink = me.request<pid>(directory, std::string("sink"), 5s);  // a fresh pid: no connection behind it
+    ASSERT_TRUE(sink) << sink.error().message();
+    std::vector<std::thread> senders;
+    for (int t = 0; t < threads; ++t)
+      senders.emplace_back([&, t, target = *sink] {
+        for (int i = 0; i < per_thread; ++i) {
+          std::int64_t v = static_cast<std::int64_t>(t) * 1000000 + (static_cast<std::int64_t>(round) * per_thread + i);
+          if (a.rt.send(target, v) != troupe::send_status::ok) out_of_order.fetch_add(1000000);
+        }
+      });
+    for (auto& s : senders) s.join();
+    const std::int64_t expected = static_cast<std::int64_t>(threads) * per_thread * (round + 1);
+    ASSERT_TRUE(eventually([&] { return count.load() == expected; }, 60s)) << count.load() << " of " << expected;
+  }
+  EXPECT_EQ(out_of_order.load(), 0);
+}

@@ -359,3 +359,78 @@ TEST(Node, APlainNodeAndATlsNodeDoNotConnect) {
   EXPECT_TRUE(secure.node.connected_nodes().empty());
   EXPECT_TRUE(plain.node.connected_nodes().empty());
 }
+
+// Connections on first use.
+
+TEST(Node, WhereisWithAPortConnectsOnFirstUse) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  ASSERT_TRUE(b.rt.register_name("clerk", spawn_clerk(b.rt)));
+  auto uri = "troupe://b@127.0.0.1:" + std::to_string(b.node.address().port) + "/clerk";
+  pid clerk = a.node.whereis(uri).get();  // not connected before
+  ASSERT_TRUE(clerk);
+  EXPECT_EQ(a.node.connected_nodes(), std::vector<std::string>{"b@127.0.0.1"});
+  EXPECT_EQ(a.node.node_of(clerk), "b@127.0.0.1");
+  EXPECT_EQ(a.node.whereis(uri).get(), clerk);  // connected now: the same pid
+  troupe::scoped_actor me(a.rt);
+  auto r = me.request<receipt>(clerk, order{"tea", 1, {}}, 5s);
+  ASSERT_TRUE(r) << r.error().message();
+}
+
+TEST(Node, AnUnreachableNodeFailsWhatWaitsForIt) {
+  site a("a@127.0.0.1");
+  std::uint16_t port;
+  {
+    site b("b@127.0.0.1");
+    a.node.connect(b.node.address()).get();
+    port = b.node.address().port;
+  }
+  ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().empty(); }));
+  // a knows where b listened, and tries there; nobody does now.
+  auto r = a.node.whereis("troupe://b@127.0.0.1/clerk").outcome();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), troupe::errc::noconnection);
+  auto wrong = a.node.whereis("troupe://b@127.0.0.1:" + std::to_string(port) + "/clerk").outcome();
+  EXPECT_FALSE(wrong);
+  // A node never heard of: at once.
+  auto unknown = a.node.whereis("troupe://z@127.0.0.1/clerk").outcome();
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), troupe::errc::noconnection);
+}
+
+TEST(Node, MessagesForANodeNotConnectedWaitForItInOrder) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1"), c("c@127.0.0.1");
+  constexpr int n = 5000;
+  std::atomic<int> next{0}, out_of_order{0};
+  c.rt.register_name("sink", c.rt.spawn([&](actor&) -> behavior {
+    return {[&](std::int64_t i) {
+      if (i != next.load()) out_of_order.fetch_add(1);
+      next.store(static_cast<int>(i) + 1);
+    }};
+  }));
+  ASSERT_TRUE(c.rt.register_name("clerk", spawn_clerk(c.rt)));
+  b.node.connect(c.node.address()).get();
+  a.node.connect(b.node.address()).get();
+  ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 2; }));
+  // b hands out c's pids; a and c part, so what a gets next is a pid of a
+  // node it is not connected to.
+  pid sink_at_b = b.node.whereis("troupe://c@127.0.0.1/sink").get();
+  pid clerk_at_b = b.node.whereis("troupe://c@127.0.0.1/clerk").get();
+  b.rt.register_name("directory", b.rt.spawn([=](actor&) -> behavior {
+    return {[=](const std::string& what) { return what == "sink" ? sink_at_b : clerk_at_b; }};
+  }));
+  a.node.disconnect("c@127.0.0.1");
+  ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 1 && c.node.connected_nodes().size() == 1; }));
+  troupe::scoped_actor me(a.rt);
+  auto directory = a.node.whereis("troupe://b@127.0.0.1/directory").get();
+  auto sink = me.request<pid>(directory, std::string("sink"), 5s);
+  auto clerk = me.request<pid>(directory, std::string("clerk"), 5s);
+  ASSERT_TRUE(sink && clerk);
+  ASSERT_EQ(a.node.state_of("c@127.0.0.1"), net::fault_state::perm_fail);  // not connected
+  for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(me.send(*sink, i), troupe::send_status::ok);
+  auto r = me.request<receipt>(*clerk, order{"jam", 4, {}}, 5s);  // a request waits too
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->total, 40);
+  EXPECT_TRUE(eventually([&] { return next.load() == n; })) << next.load();
+  EXPECT_EQ(out_of_order.load(), 0);
+  EXPECT_EQ(a.node.state_of("c@127.0.0.1"), net::fault_state::ok);
+}

@@ -3,7 +3,14 @@
 //   troupe node --name b@127.0.0.1 --cookie SECRET --listen 127.0.0.1:9101 \
 //               [--connect 127.0.0.1:9100]... [--heartbeat-ms 200]
 //               [--temp-fail-ms 1000] [--perm-fail-ms 5000]
-//   troupe ping b@127.0.0.1 --cookie SECRET --connect 127.0.0.1:9101
+//               [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+//   troupe ping b@127.0.0.1 --cookie SECRET --connect 127.0.0.1:9101 \
+//               [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+//
+// With --tls-cert, --tls-key and --tls-ca (PEM files; all three or none),
+// links are TLS 1.3 and both sides must present a certificate that chains
+// to the CA in --tls-ca (io/tls.hpp); a peer whose certificate does not is
+// refused before the cookie handshake. Files that do not load: exit 2.
 //
 // A node serves until stdin closes or it gets SIGINT/SIGTERM. It registers
 // "echo" (a string or integer request is answered with itself; a pid
@@ -17,11 +24,13 @@
 #include <cstring>
 #include <iostream>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "troupe/io/reactor.hpp"
+#include "troupe/io/tls.hpp"
 #include "troupe/net/node.hpp"
 #include "troupe/troupe.hpp"
 
@@ -42,6 +51,7 @@ struct node_args {
   net::node_options options;
   std::vector<io::endpoint> connect;
   std::string target;  // ping
+  io::tls_options tls;  // --tls-cert, --tls-key, --tls-ca: all three or none
 };
 
 node_args parse(int argc, char** argv, int first) {
@@ -53,6 +63,11 @@ node_args parse(int argc, char** argv, int first) {
       return argv[++i];
     };
     auto ms = [&] { return std::chrono::milliseconds(std::stoi(value())); };
+    auto file = [&] {
+      std::string path = value();
+      if (path.empty()) throw std::invalid_argument(flag + " needs a file");
+      return path;
+    };
     if (flag == "--name") a.options.name = value();
     else if (flag == "--cookie") a.options.cookie = value();
     else if (flag == "--listen") a.options.listen = parse_endpoint(value());
@@ -60,10 +75,34 @@ node_args parse(int argc, char** argv, int first) {
     else if (flag == "--heartbeat-ms") a.options.heartbeat = ms();
     else if (flag == "--temp-fail-ms") a.options.temp_fail_after = ms();
     else if (flag == "--perm-fail-ms") a.options.perm_fail_after = ms();
+    else if (flag == "--tls-cert") a.tls.certificate = file();
+    else if (flag == "--tls-key") a.tls.private_key = file();
+    else if (flag == "--tls-ca") a.tls.trusted = file();
     else if (flag.rfind("--", 0) != 0 && a.target.empty()) a.target = flag;
     else throw std::invalid_argument("unknown option " + flag);
   }
+  std::string missing;
+  if (a.tls.certificate.empty()) missing += " --tls-cert";
+  if (a.tls.private_key.empty()) missing += " --tls-key";
+  if (a.tls.trusted.empty()) missing += " --tls-ca";
+  bool no_tls = a.tls.certificate.empty() && a.tls.private_key.empty() && a.tls.trusted.empty();
+  if (!no_tls && !missing.empty())
+    throw std::invalid_argument(
+        "--tls-cert FILE --tls-key FILE --tls-ca FILE: all three or none; missing" + missing);
   return a;
+}
+
+// Loads the --tls-* files into options.tls; false (after saying why on
+// stderr) when they do not load.
+bool load_tls(node_args& a) {
+  if (a.tls.certificate.empty()) return true;  // none given: plain TCP
+  try {
+    a.options.tls = io::tls_context::make(a.tls);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "troupe: %s\n", e.what());
+    return false;
+  }
+  return true;
 }
 
 std::mutex print_mu;
@@ -91,6 +130,7 @@ void register_services(runtime& rt) {
 
 int run_node(int argc, char** argv) {
   node_args a = parse(argc, argv, 2);
+  if (!load_tls(a)) return 2;
   runtime rt(config{.warn_unhandled = false});
   io::reactor reactor(rt);
   net::node node(rt, reactor, a.options);
@@ -130,9 +170,12 @@ int run_node(int argc, char** argv) {
 int run_ping(int argc, char** argv) {
   node_args a = parse(argc, argv, 2);
   if (a.target.empty() || a.connect.empty()) {
-    std::fprintf(stderr, "usage: troupe ping NODE --cookie C --connect HOST:PORT\n");
+    std::fprintf(stderr,
+                 "usage: troupe ping NODE --cookie C --connect HOST:PORT"
+                 " [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n");
     return 2;
   }
+  if (!load_tls(a)) return 2;
   if (a.options.name.empty()) a.options.name = "ping-" + std::to_string(getpid()) + "@127.0.0.1";
   runtime rt(config{.workers = 1, .warn_unhandled = false});
   io::reactor reactor(rt);

@@ -12,6 +12,13 @@
 // the order sent. A message's type must be registered on both nodes
 // (wire_type.hpp).
 //
+// Connections are made on first use, too: a message for a node that is
+// not connected, but whose address is known (see whereis), waits while
+// this node connects to it, and is sent in order once it is up, or fails
+// as below if the node cannot be reached within twice handshake_timeout.
+// A pid that lived through a lost connection stays dead, though (Mozart's
+// perm_fail is permanent): a new one comes from whereis or a message.
+//
 // Failures. When the connection to a node goes down, links across it fire
 // with reason `noconnection`, monitors deliver down{noconnection},
 // requests in flight fail with errc::noconnection, and sends to its actors
@@ -121,8 +128,11 @@ class node {
   void disconnect(const std::string& node);
 
   // "troupe://b@host/name" (or a bare local name): the actor registered
-  // under `name` on that node, or a null pid if none; errc::noconnection
-  // if the node is not connected.
+  // under `name` on that node, or a null pid if none. A node not connected
+  // is connected to first, at the port in the address
+  // ("troupe://b@host:9100/name") or where it is known to listen (it was
+  // connected before, or a peer named it); errc::noconnection if that
+  // fails or where it listens is unknown.
   future<troupe::pid> whereis(const std::string& uri);
 
   void monitor_node(const troupe::pid& watcher, const std::string& node);
