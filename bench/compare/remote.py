@@ -4,7 +4,7 @@
 Usage:
   remote.py --build-dir DIR [--runs 3] [--benches pingpong,fanin]
             [--roundtrips 100000] [--messages 250000]
-            [--peers go_tcp,erlang,caf] [--troupe-bin PATH] [--timeout 300]
+            [--peers troupe_tls,go_tcp,erlang,caf] [--troupe-bin PATH] [--timeout 300]
 
 Benches (each runtime runs a server process and a client process):
   remote_pingpong  an actor on the client sends an integer to the server's
@@ -36,12 +36,13 @@ import os
 import shutil
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "peers")
-ORDER = ["troupe", "go_tcp", "erlang", "caf"]
+ORDER = ["troupe", "troupe_tls", "go_tcp", "erlang", "caf"]
 
 
 def note(msg):
@@ -93,9 +94,9 @@ def build_peers(build_dir, wanted):
 class server:
     """A server process; its first line says where it listens."""
 
-    def __init__(self, argv, timeout=20):
+    def __init__(self, argv, timeout=20, env=None):
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+                                     stderr=subprocess.DEVNULL, text=True, env=env)
         deadline = time.time() + timeout
         self.words = None
         while time.time() < deadline:
@@ -123,8 +124,11 @@ class server:
 
 def run_one(runtime, bench, n, bins, timeout):
     kind = bench.replace("remote_", "")
-    if runtime == "troupe":
-        srv = server([bins["troupe"], "serve"])
+    env = None
+    if runtime in ("troupe", "troupe_tls"):
+        if runtime == "troupe_tls":
+            env = dict(os.environ, TROUPE_REMOTE_TLS=bins["troupe_tls"])
+        srv = server([bins["troupe"], "serve"], env=env)
         client = [bins["troupe"], kind, srv.words[0], str(n)]
     elif runtime == "go_tcp":
         srv = server([bins["go_tcp"], "serve"])
@@ -140,7 +144,7 @@ def run_one(runtime, bench, n, bins, timeout):
         client = ["erl", "-noshell", "-sname", "tra" + tag, "-setcookie", "bench", "-pa", bins["erlang"],
                   "-s", "remote", "main", kind, srv.words[0], str(n)]
     try:
-        r = subprocess.run(client, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(client, capture_output=True, text=True, timeout=timeout, env=env)
     finally:
         srv.stop()
     results = []
@@ -152,6 +156,24 @@ def run_one(runtime, bench, n, bins, timeout):
     return results
 
 
+def make_certs():
+    """A CA and one node certificate (openssl CLI) for troupe_tls; None without openssl."""
+    if not shutil.which("openssl"):
+        note("openssl not installed: skipping troupe_tls")
+        return None
+    d = tempfile.mkdtemp(prefix="troupe_tls_")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem",
+                    "-subj", "/CN=bench CA", "-days", "2", "-addext", "basicConstraints=critical,CA:TRUE"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "req", *ec, "-keyout", f"{d}/node.key", "-out", f"{d}/node.csr",
+                    "-subj", "/CN=node"], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{d}/node.csr", "-CA", f"{d}/ca.pem", "-CAkey",
+                    f"{d}/ca.key", "-CAcreateserial", "-out", f"{d}/node.pem", "-days", "1"],
+                   check=True, capture_output=True)
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", required=True)
@@ -160,7 +182,7 @@ def main():
     ap.add_argument("--benches", default="pingpong,fanin")
     ap.add_argument("--roundtrips", type=int, default=100000)
     ap.add_argument("--messages", type=int, default=250000)
-    ap.add_argument("--peers", default="go_tcp,erlang,caf")
+    ap.add_argument("--peers", default="troupe_tls,go_tcp,erlang,caf")
     ap.add_argument("--timeout", type=int, default=300)
     args = ap.parse_args()
 
@@ -169,6 +191,10 @@ def main():
     if not os.path.exists(bins["troupe"]):
         note(f"{bins['troupe']} not built")
         return 1
+    if "troupe_tls" in args.peers.split(","):
+        certs = make_certs()
+        if certs:
+            bins["troupe_tls"] = certs
     runtimes = [r for r in ORDER if r in bins]
     samples = {}
     status = 0

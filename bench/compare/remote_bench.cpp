@@ -5,6 +5,7 @@
 //                                           until stdin closes
 //   troupe_remote pingpong PORT N           N round trips, one at a time
 //   troupe_remote fanin PORT M              4 senders, M messages each
+//   (env TROUPE_REMOTE_TLS=DIR: the same over TLS; see bench_tls)
 //
 // pingpong: an actor on a sends an integer to b's "echo", which sends it
 // back; the next goes when the last came back. Prints us_per_roundtrip.
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "troupe/io/reactor.hpp"
+#include "troupe/io/tls.hpp"
 #include "troupe/net/node.hpp"
 #include "troupe/troupe.hpp"
 
@@ -44,6 +46,17 @@ struct ping {
   pid from;
 };
 
+// TROUPE_REMOTE_TLS=DIR: links over TLS 1.3, both nodes with DIR/node.pem
+// and DIR/node.key, trusting DIR/ca.pem; results say runtime "troupe_tls".
+std::shared_ptr<const io::tls_context> bench_tls() {
+  const char* dir = std::getenv("TROUPE_REMOTE_TLS");
+  if (!dir) return nullptr;
+  std::string d(dir);
+  return io::tls_context::make(
+      {.certificate = d + "/node.pem", .private_key = d + "/node.key", .trusted = d + "/ca.pem"});
+}
+const char* runtime_name() { return std::getenv("TROUPE_REMOTE_TLS") ? "troupe_tls" : "troupe"; }
+
 // TROUPE_REMOTE_WORKERS: worker threads per process (default: one per core).
 config bench_config() {
   config cfg{.warn_unhandled = false};
@@ -61,7 +74,7 @@ const bool registered = [] {
 int serve() {
   runtime rt(bench_config());
   io::reactor reactor(rt);
-  net::node node(rt, reactor, {.name = "b@127.0.0.1", .cookie = cookie});
+  net::node node(rt, reactor, {.name = "b@127.0.0.1", .cookie = cookie, .tls = bench_tls()});
   rt.register_name("echo", rt.spawn([](actor& self) -> behavior {
     return {[&self](const ping& p) { self.send(p.from, p.n); }};
   }));
@@ -90,7 +103,7 @@ int serve() {
 int pingpong(std::uint16_t port, long n) {
   runtime rt(bench_config());
   io::reactor reactor(rt);
-  net::node node(rt, reactor, {.name = "a@127.0.0.1", .cookie = cookie});
+  net::node node(rt, reactor, {.name = "a@127.0.0.1", .cookie = cookie, .tls = bench_tls()});
   node.connect({"127.0.0.1", port}).get();
   pid echo = node.whereis("troupe://b@127.0.0.1/echo").get();
   scoped_actor me(rt);
@@ -125,7 +138,8 @@ int pingpong(std::uint16_t port, long n) {
   long got = done->get_future().get();
   double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   if (got != n) return 1;
-  std::printf("{\"bench\":\"remote_pingpong\",\"runtime\":\"troupe\",\"metric\":\"us_per_roundtrip\",\"value\":%.3f}\n",
+  std::printf("{\"bench\":\"remote_pingpong\",\"runtime\":\"%s\",\"metric\":\"us_per_roundtrip\",\"value\":%.3f}\n",
+              runtime_name(),
               us / static_cast<double>(n));
   return 0;
 }
@@ -133,7 +147,7 @@ int pingpong(std::uint16_t port, long n) {
 int fanin(std::uint16_t port, long m) {
   runtime rt(bench_config());
   io::reactor reactor(rt);
-  net::node node(rt, reactor, {.name = "a@127.0.0.1", .cookie = cookie});
+  net::node node(rt, reactor, {.name = "a@127.0.0.1", .cookie = cookie, .tls = bench_tls()});
   node.connect({"127.0.0.1", port}).get();
   pid sink = node.whereis("troupe://b@127.0.0.1/sink").get();
   constexpr int senders = 4;
@@ -170,7 +184,8 @@ int fanin(std::uint16_t port, long m) {
     std::fprintf(stderr, "fanin: wrong result\n");
     return 1;
   }
-  std::printf("{\"bench\":\"remote_fanin\",\"runtime\":\"troupe\",\"metric\":\"msgs_per_sec\",\"value\":%.0f}\n",
+  std::printf("{\"bench\":\"remote_fanin\",\"runtime\":\"%s\",\"metric\":\"msgs_per_sec\",\"value\":%.0f}\n",
+              runtime_name(),
               static_cast<double>(senders * m) / secs);
   return 0;
 }

@@ -90,6 +90,9 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
   // Not connected (or messages parked before it was are still going out):
   // wait for the connection (first_use.cpp).
   if (!p || !p->open.load(std::memory_order_acquire) || (!replayed && p->replaying.load(std::memory_order_acquire))) {
+    // A proxy of a lost connection stays dead (node_impl::peer_lost marks
+    // it before the peer closes).
+    if (via.dead.load(std::memory_order_acquire)) return refuse("noconnection", errc::noconnection);
     switch (park(to.node, proxy, msg)) {
       case parking::parked: return send_status::ok;
       case parking::full: return refuse("too many messages wait for the connection", errc::mailbox_full);

@@ -159,11 +159,14 @@ void node_impl::peer_lost(const std::shared_ptr<peer>& p, const std::string& rea
     auto it = peers_.find(p->name);
     if (it == peers_.end() || it->second != p) return;
     peers_.erase(it);
+    // Its proxies die first: a sender that sees the peer closed (or gone)
+    // then sees its proxy dead too, and bounces rather than parking the
+    // message for a new connection (first_use.cpp).
+    drop_proxies_of_locked(p->name);
     p->open.store(false, std::memory_order_release);
   }
   rt.log(log_level::warning, "node " + options.name + ": lost " + p->name + ": " + reason);
   fire_noconnection(*p, reason);
-  drop_proxies_of(p->name);
   for (auto& w : node_watchers(p->name)) rt.send(w, node_down{p->name, reason});
   tell_watchers({p->name, fault_state::perm_fail, reason});
 }
@@ -344,8 +347,7 @@ troupe::pid node_impl::proxy_for(const remote_id& who) {
   return made;
 }
 
-void node_impl::drop_proxies_of(const std::string& node) {
-  std::lock_guard lock(mu_);
+void node_impl::drop_proxies_of_locked(const std::string& node) {
   for (auto it = proxies_.lower_bound({node, 0, 0, 0});
        it != proxies_.end() && std::get<0>(it->first) == node;) {
     auto* cell = troupe::detail::actor_cell::of(it->second);

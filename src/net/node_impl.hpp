@@ -226,7 +226,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
  private:
   remote_id export_local(const troupe::pid& p);
   void forget_export(std::uint64_t id);
-  void drop_proxies_of(const std::string& node);
+  void drop_proxies_of_locked(const std::string& node);  // requires mu_
   void fire_noconnection(peer& p, const std::string& reason);
   node_codec make_codec();
   std::vector<troupe::pid> node_watchers(const std::string& node) const;  // monitor_node's
