@@ -57,7 +57,7 @@ void conn_core::start_read() {
   if (reading_ || read_eof_ || paused_by_mailbox_ || paused_by_owner_ || !socket_) return;
   {
     std::lock_guard lock(mu_);
-    if (state_ != state::open) return;
+    if (state_ != state::open && !(state_ == state::closing && handshake_holds_bytes_locked())) return;
   }
   if (in_.size() - in_end_ < min_read_space) {
     if (in_begin_ > 0) {
@@ -93,6 +93,11 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
       read_eof_ = true;
       peer_closed_ = true;
       close_reason_ = "peer closed";
+      if (tls_ && tls_up_) {
+        // No close_notify first: the stream may have been cut short.
+        close_reason_ = "tls: the peer closed without close_notify";
+        close_error_ = true;
+      }
       tell_owner();
       return;
     }
@@ -129,7 +134,7 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   bool partial;
   if (tls_) {
     plain_in_.erase(0, used);
-    partial = !plain_in_.empty();
+    partial = !plain_in_.empty() || tls_partial_;
   } else {
     in_begin_ += used;
     partial = in_begin_ != in_end_;
@@ -151,13 +156,15 @@ bool conn_core::open_received() {
     std::lock_guard lock(mu_);
     if (state_ == state::done) return false;
     status = tls_->open(cipher, plain_in_, out_);
-    // A finished handshake releases the plaintext written meanwhile.
-    if (status == tls_session::status::ok && !seal_locked()) return false;
-    kick_locked();  // handshake replies, and an alert before a failure
     if (status == tls_session::status::failed) {
       tls_failed_ = true;
       why = "tls: " + tls_->error();
     }
+    tls_partial_ = tls_->partial();
+    tls_up_ = tls_->established();
+    // A finished handshake releases the plaintext written meanwhile.
+    if (status == tls_session::status::ok && !seal_locked()) return false;
+    kick_locked();  // handshake replies, and an alert before a failure
   }
   if (status == tls_session::status::failed) {
     // Not abortive: the alert that says why goes out before the close.
@@ -263,6 +270,10 @@ void conn_core::send_locked() {
   post_locked([self = shared_from_this()] { self->flush(); });
 }
 
+bool conn_core::handshake_holds_bytes_locked() const {
+  return tls_ && !tls_failed_ && !plain_out_.empty() && !tls_->established();
+}
+
 bool conn_core::seal_locked() {
   if (tls_failed_) return false;
   if (tls_->seal(plain_out_, out_) == tls_session::status::ok) return true;
@@ -290,6 +301,20 @@ void conn_core::flush() {
   flush_posted_ = false;
   if (state_ == state::done || write_in_flight_ || !socket_) return;
   if (tls_) seal_locked();
+  if (out_.empty() && state_ == state::closing && !abort_requested_ && tls_ && !tls_failed_) {
+    if (handshake_holds_bytes_locked()) {
+      // Written before the handshake ended: they go once it does (reading
+      // goes on while closing for that), or the close deadline resets.
+      lock.unlock();
+      arm_close_deadline();
+      start_read();
+      return;
+    }
+    if (!close_notify_sent_) {
+      close_notify_sent_ = true;
+      tls_->close(out_);
+    }
+  }
   if (out_.empty()) {
     if (state_ == state::closing) {
       bool abortive = abort_requested_;
@@ -321,7 +346,7 @@ void conn_core::on_written(const std::error_code& ec) {
     std::lock_guard lock(mu_);
     writing_.clear();
     write_in_flight_ = false;
-    if (want_writable_ && out_.size() < options_.low_watermark) {
+    if (want_writable_ && out_.size() + plain_out_.size() < options_.low_watermark) {
       want_writable_ = false;
       notify = !owner_ended_;
     }

@@ -88,6 +88,8 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   // TLS: seals `plain_out_` into `out_`; false (and the connection
   // closing) when the session failed. Requires mu held.
   bool seal_locked();
+  // TLS: plaintext waits for a handshake still under way. Requires mu held.
+  bool handshake_holds_bytes_locked() const;
   // Sends `out_` now or has the I/O thread do it. Requires mu held.
   void kick_locked();
   // TLS: the received bytes in_[in_begin_, in_end_) opened into
@@ -134,8 +136,11 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   std::unique_ptr<tls_session> tls_;
   std::string plain_out_;  // TLS: plaintext written, not yet sealed
   bool tls_failed_ = false;
+  bool close_notify_sent_ = false;
 
   std::string plain_in_;  // TLS, I/O thread only: opened, not yet parsed
+  bool tls_partial_ = false;  // I/O thread: a record or the handshake is incomplete
+  bool tls_up_ = false;       // I/O thread: the handshake ended
 };
 
 }  // namespace troupe::io::detail

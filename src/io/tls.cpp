@@ -148,6 +148,16 @@ tls_session::~tls_session() { SSL_free(ssl_); }
 
 bool tls_session::established() const { return SSL_is_init_finished(ssl_) == 1; }
 
+bool tls_session::partial() const { return !established() || SSL_has_pending(ssl_) == 1; }
+
+void tls_session::close(std::string& cipher_out) {
+  if (!established()) return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);  // 0: sent, the peer's not awaited (we linger and drop input)
+  ERR_clear_error();
+  drain(cipher_out);
+}
+
 void tls_session::drain(std::string& cipher_out) {
   auto pending = BIO_ctrl_pending(out_);
   if (pending == 0) return;

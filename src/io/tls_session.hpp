@@ -43,6 +43,11 @@ class tls_session {
   status open(std::string_view cipher, std::string& plain_in, std::string& cipher_out);
 
   bool established() const;
+  // Bytes of a record (or of the handshake) taken but not yet complete.
+  bool partial() const;
+  // Our close_notify, once established (a graceful close): a peer can then
+  // tell our end from a cut connection.
+  void close(std::string& cipher_out);
   const std::string& error() const noexcept { return error_; }  // why, after `failed`
 
  private:

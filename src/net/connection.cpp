@@ -19,6 +19,7 @@ namespace {
 
 struct handshake_deadline {};
 struct heartbeat_tick {};
+struct replay_more {};  // messages parked for this peer still wait (first_use.cpp)
 
 enum class phase { await_hello, await_challenge, await_proof, await_welcome, up, refused };
 
@@ -112,7 +113,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
     if (st->connected) st->connected->try_set_value(st->p->name);
     self.send_interval(node->options.heartbeat, self.pid(), heartbeat_tick{});
     node->share_peers(st->p);
-    node->replay_parked(st->p);
+    if (node->replay_parked(st->p)) self.send(self.pid(), replay_more{});
   };
 
   auto on_handshake = [node, st, refuse, become_up](std::string_view frame) mutable {
@@ -200,6 +201,9 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         }
       },
       [recovered](const heard_again&) mutable { recovered(); },
+      [node, st, &self](const replay_more&) {
+        if (node->replay_parked(st->p)) self.send(self.pid(), replay_more{});
+      },
       [st, malformed](const bad_frame& b) mutable {
         if (st->at == phase::up) malformed(b.why);
       },

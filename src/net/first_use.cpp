@@ -31,10 +31,18 @@ void node_impl::learn_address(const std::string& node, const io::endpoint& at, b
 
 node_impl::pending_node* node_impl::pending_for_locked(const std::string& node, const io::endpoint* address,
                                                        first_use& start) {
-  if (auto it = pending_.find(node); it != pending_.end()) return &it->second;
   if (stopped_) return nullptr;
   if (address) known_[node] = {*address, false};
   auto known = known_.find(node);
+  if (auto it = pending_.find(node); it != pending_.end()) {
+    // Waiting for the other to dial, and now given an address: dial it.
+    if (address && !dialing_.count(node) && !peers_.count(node)) {
+      dialing_.insert(node);
+      start.dial = true;
+      start.at = *address;
+    }
+    return &it->second;
+  }
   if (known == known_.end()) return nullptr;
   auto& entry = pending_[node];
   entry.generation = next_generation_++;
@@ -45,12 +53,20 @@ node_impl::pending_node* node_impl::pending_for_locked(const std::string& node, 
 }
 
 void node_impl::begin_first_use(const std::string& node, const first_use& start) {
-  if (start.generation == 0) return;
-  rt.send_after(2 * options.handshake_timeout, janitor_, pending_deadline{node, start.generation});
+  if (start.generation != 0)
+    rt.send_after(2 * options.handshake_timeout, janitor_, pending_deadline{node, start.generation});
   if (start.dial) dial(node, start.at);
 }
 
+// The dial's outcome is handled by the janitor, which lives as long as the
+// node: a continuation homed in the actor that happened to send first (or
+// in a connection's actor) would be dropped if that actor ended, and the
+// name would stay in dialing_ for good.
 void node_impl::dial(const std::string& node, const io::endpoint& at) {
+  rt.send(janitor_, dial_request{node, at});
+}
+
+void node_impl::dial_now(const std::string& node, const io::endpoint& at) {
   std::weak_ptr<node_impl> weak = weak_from_this();
   // Its outcome shows as node_up (or a logged failure); what waits for it
   // is sent (replay_parked) or fails (give_up).
@@ -108,20 +124,30 @@ void node_impl::start_replay_locked(peer& p) {
   if (pending_.count(p.name)) p.replaying.store(true, std::memory_order_relaxed);
 }
 
-void node_impl::replay_parked(const std::shared_ptr<peer>& p) {
-  for (;;) {
+bool node_impl::replay_parked(const std::shared_ptr<peer>& p) {
+  // In steps of at most max_replay_step messages: the connection's actor
+  // comes back between them (heartbeats, frames), and senders that keep
+  // parking meanwhile meet the cap (mailbox_full), not an actor that never
+  // returns.
+  constexpr std::size_t max_replay_step = 4096;
+  {
     decltype(pending_node::messages) batch;
     decltype(pending_node::waiters) waiters;
     {
       std::lock_guard lock(mu_);
       auto it = pending_.find(p->name);
-      if (it == pending_.end() || !p->replaying.load(std::memory_order_relaxed)) return;
-      if (it->second.messages.empty()) {
+      if (it == pending_.end() || !p->replaying.load(std::memory_order_relaxed)) return false;
+      auto& parked = it->second.messages;
+      if (parked.empty()) {
         waiters.swap(it->second.waiters);
         pending_.erase(it);
         p->replaying.store(false, std::memory_order_relaxed);
+      } else if (parked.size() <= max_replay_step) {
+        batch.swap(parked);
       } else {
-        batch.swap(it->second.messages);
+        auto cut = parked.begin() + static_cast<std::ptrdiff_t>(max_replay_step);
+        batch.assign(parked.begin(), cut);
+        parked.erase(parked.begin(), cut);
       }
     }
     for (auto& [proxy, msg] : batch) {
@@ -130,9 +156,10 @@ void node_impl::replay_parked(const std::shared_ptr<peer>& p) {
     }
     if (batch.empty()) {
       for (auto& w : waiters) w.try_set_value();
-      return;
+      return false;
     }
   }
+  return true;  // more may wait: call again
 }
 
 void node_impl::give_up(const std::string& node, std::uint64_t generation, const std::string& why) {
@@ -144,6 +171,8 @@ void node_impl::give_up(const std::string& node, std::uint64_t generation, const
     if (peers_.count(node)) return;  // up after all: replay_parked sends them
     gone = std::move(it->second);
     pending_.erase(it);
+    // It was to dial us and did not: next time, this node dials.
+    if (auto known = known_.find(node); known != known_.end()) known->second.they_dial = false;
   }
   if (!gone.messages.empty())
     rt.log(log_level::warning, "node " + options.name + ": " + std::to_string(gone.messages.size()) +

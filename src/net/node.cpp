@@ -57,6 +57,9 @@ void node_impl::start() {
         [weak](const down& d) {
           if (auto node = weak.lock()) node->forget_export(d.who.id());
         },
+        [weak](const dial_request& d) {
+          if (auto node = weak.lock()) node->dial_now(d.node, d.at);
+        },
         [weak](const pending_deadline& d) {
           if (auto node = weak.lock()) node->give_up(d.node, d.generation, "not connected in time");
         },

@@ -211,11 +211,13 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   std::optional<future<void>> when_up(const std::string& node, const io::endpoint* address);
   void learn_address(const std::string& node, const io::endpoint& at, bool they_dial);
   void start_replay_locked(peer& p);
-  void replay_parked(const std::shared_ptr<peer>& p);
+  // Sends a step of what was parked for `p`; true if more may wait.
+  bool replay_parked(const std::shared_ptr<peer>& p);
   // Fails what waits for `node` (generation 0: whatever waits).
   void give_up(const std::string& node, std::uint64_t generation, const std::string& why);
   void give_up_all(const std::string& why);
-  void dial(const std::string& node, const io::endpoint& at);
+  void dial(const std::string& node, const io::endpoint& at);      // through the janitor
+  void dial_now(const std::string& node, const io::endpoint& at);  // on the janitor
   static constexpr std::size_t max_parked = 1u << 16;  // per node
 
   struct atomic_counters {
@@ -270,6 +272,11 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   std::uint64_t next_generation_ = 1;
 };
 
+// Sent to the janitor: connect to `node`, and handle the outcome there.
+struct dial_request {
+  std::string node;
+  io::endpoint at;
+};
 // Sent to the janitor: what still waits for `node` then gives up.
 struct pending_deadline {
   std::string node;

@@ -326,3 +326,36 @@ TEST_F(Tls, ManyThreadsWriteThroughOneSessionWhileItReads) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Tls, BytesWrittenThenClosedBeforeTheHandshakeEndsStillArrive) {
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, recorder(server_side),
+                                           tls_socket(server_cert, ca.certificate()));
+  (void)io::connect<io::line_codec>(reactor, io::endpoint{"127.0.0.1", server.local().port},
+      [](actor&, io::connection<io::line_codec> conn) -> behavior {
+        conn.write("first");
+        conn.write("last");
+        conn.close();  // graceful: after the handshake and these lines
+        return {[](std::string&) {}};
+      },
+      tls_socket(client_cert, ca.certificate()));
+  ASSERT_TRUE(eventually([&] { return server_side.is_closed(); }));
+  std::lock_guard lock(server_side.mu);
+  EXPECT_EQ(server_side.lines, (std::vector<std::string>{"first", "last"}));
+  // Our close sent close_notify: the server tells it from a cut stream.
+  EXPECT_FALSE(server_side.error) << server_side.reason;
+}
+
+TEST_F(Tls, AHandshakeLeftHalfwayHitsTheReadTimeout) {
+  auto opts = tls_socket(server_cert, ca.certificate());
+  opts.connection.read_timeout = 200ms;
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, recorder(server_side), opts);
+  io::testing::raw_socket slow(server.local().port);
+  ASSERT_TRUE(slow.send(std::string("\x16\x03\x01", 3)));  // the start of a record, never the rest
+  ASSERT_TRUE(eventually([&] { return server_side.is_closed(); }));
+  std::lock_guard lock(server_side.mu);
+  EXPECT_EQ(server_side.reason, "read timeout");
+}
+
+}  // namespace

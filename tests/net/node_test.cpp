@@ -434,3 +434,29 @@ TEST(Node, MessagesForANodeNotConnectedWaitForItInOrder) {
   EXPECT_EQ(out_of_order.load(), 0);
   EXPECT_EQ(a.node.state_of("c@127.0.0.1"), net::fault_state::ok);
 }
+
+TEST(Node, AFirstUseBySomeoneWhoLeavesAtOnceStillEndsItsDial) {
+  net::node_options quick;
+  quick.handshake_timeout = 1s;
+  site a("a@127.0.0.1", quick), b("b@127.0.0.1"), c("c@127.0.0.1");
+  std::atomic<int> got{0};
+  c.rt.register_name("sink", c.rt.spawn([&](actor&) -> behavior { return {[&](std::int64_t) { ++got; }}; }));
+  b.node.connect(c.node.address()).get();
+  a.node.connect(b.node.address()).get();
+  ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 2; }));
+  pid sink_at_b = b.node.whereis("troupe://c@127.0.0.1/sink").get();
+  b.rt.register_name("directory", b.rt.spawn([=](actor&) -> behavior {
+    return {[=](const std::string&) { return sink_at_b; }};
+  }));
+  auto directory = a.node.whereis("troupe://b@127.0.0.1/directory").get();
+  for (int round = 1; round <= 2; ++round) {
+    a.node.disconnect("c@127.0.0.1");
+    ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 1; }));
+    troupe::scoped_actor me(a.rt);
+    auto sink = me.request<pid>(directory, std::string("sink"), 5s);
+    ASSERT_TRUE(sink);
+    // The first use comes from an actor that ends right after it.
+    a.rt.spawn([target = *sink](actor& self) { self.send(target, std::int64_t{1}); });
+    ASSERT_TRUE(eventually([&] { return got.load() == round; })) << "round " << round;
+  }
+}
