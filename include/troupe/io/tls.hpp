@@ -15,7 +15,11 @@
 // certificate, or one that does not chain to a trusted CA, or an expired
 // one, is refused. Its connection closes with closed{"tls: <why>", error},
 // the reason is logged, and the peer is sent the TLS alert that says why.
-// Bytes written before the handshake ends wait for it.
+// Bytes written before the handshake ends wait for it (a close waits for
+// them too, within close_timeout). A graceful close sends close_notify; a
+// peer whose stream ends without one is reported as closed{"tls: the peer
+// closed without close_notify", error}: the stream may have been cut. An
+// incomplete record or handshake counts for read_timeout.
 //
 // Not checked: host names (a cluster's private CA vouches for membership,
 // not for a name) and revocation lists.
