@@ -38,7 +38,7 @@ void conn_core::start(troupe::pid owner, std::unique_ptr<conn_reader> reader) {
     std::lock_guard lock(mu_);
     if (tls_->start(out_) == tls_session::status::failed) {
       tls_failed_ = true;
-      post_locked([self = shared_from_this()] { self->finish("tls: " + self->tls_error(), true, true); });
+      post_locked([self = shared_from_this()] { self->fail_tls(true); });
       return;
     }
     kick_locked();
@@ -90,15 +90,11 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
       // The peer will send nothing more. Replies may still be on their way
       // from the actor: it hears closed{} and, when it ends, the socket is
       // flushed and closed (owner_ended).
-      read_eof_ = true;
-      peer_closed_ = true;
-      close_reason_ = "peer closed";
-      if (tls_ && tls_up_) {
-        // No close_notify first: the stream may have been cut short.
-        close_reason_ = "tls: the peer closed without close_notify";
-        close_error_ = true;
-      }
-      tell_owner();
+      // Under TLS, without close_notify first, the stream may have been cut short.
+      if (tls_ && tls_up_)
+        input_ended("tls: the peer closed without close_notify", true);
+      else
+        input_ended("peer closed", false);
       return;
     }
     finish(ec.message(), true, true);
@@ -151,15 +147,11 @@ bool conn_core::open_received() {
   std::string_view cipher(in_.data() + in_begin_, in_end_ - in_begin_);
   in_begin_ = in_end_ = 0;  // the session keeps any partial record
   tls_session::status status;
-  std::string why;
   {
     std::lock_guard lock(mu_);
     if (state_ == state::done) return false;
     status = tls_->open(cipher, plain_in_, out_);
-    if (status == tls_session::status::failed) {
-      tls_failed_ = true;
-      why = "tls: " + tls_->error();
-    }
+    if (status == tls_session::status::failed) tls_failed_ = true;
     tls_partial_ = tls_->partial();
     tls_up_ = tls_->established();
     // A finished handshake releases the plaintext written meanwhile.
@@ -167,23 +159,34 @@ bool conn_core::open_received() {
     kick_locked();  // handshake replies, and an alert before a failure
   }
   if (status == tls_session::status::failed) {
-    // Not abortive: the alert that says why goes out before the close.
-    rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + why);
-    finish(why, true, false);
+    fail_tls(false);  // not abortive: the alert that says why goes out before the close
     return false;
   }
   if (status == tls_session::status::peer_closed) {
     // close_notify: as the peer's FIN, after what came before it.
-    read_eof_ = true;
-    peer_closed_ = true;
-    close_reason_ = "peer closed";
-    parse_error err;
-    troupe::detail::runtime_impl::batch_sends batch;
-    if (reader_->on_bytes(plain_in_, err) != std::string_view::npos) plain_in_.clear();
-    tell_owner();
+    {
+      parse_error err;
+      troupe::detail::runtime_impl::batch_sends batch;
+      if (reader_->on_bytes(plain_in_, err) != std::string_view::npos) plain_in_.clear();
+    }
+    input_ended("peer closed", false);
     return false;
   }
   return true;
+}
+
+void conn_core::input_ended(const std::string& reason, bool error) {
+  read_eof_ = true;
+  peer_closed_ = true;
+  close_reason_ = reason;
+  close_error_ = error;
+  tell_owner();
+}
+
+void conn_core::fail_tls(bool abortive) {
+  auto why = "tls: " + tls_error();
+  rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + why);
+  finish(why, true, abortive);
 }
 
 void conn_core::check_mailbox() {
@@ -279,11 +282,7 @@ bool conn_core::seal_locked() {
   if (tls_->seal(plain_out_, out_) == tls_session::status::ok) return true;
   tls_failed_ = true;
   plain_out_.clear();
-  post_locked([self = shared_from_this()] {
-    auto why = "tls: " + self->tls_error();
-    self->rt_.log(log_level::warning, "io: closing " + self->peer.to_string() + ": " + why);
-    self->finish(why, true, true);
-  });
+  post_locked([self = shared_from_this()] { self->fail_tls(true); });
   return false;
 }
 

@@ -95,6 +95,10 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   // TLS: the received bytes in_[in_begin_, in_end_) opened into
   // plain_in_; false when the connection ends (reported already).
   bool open_received();
+  // The peer will send nothing more (its FIN, or TLS close_notify).
+  void input_ended(const std::string& reason, bool error);
+  // TLS failed: logs why and closes (graceful: the alert goes out first).
+  void fail_tls(bool abortive);
 
   io_loop& loop_;
   runtime& rt_;

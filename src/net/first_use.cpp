@@ -18,6 +18,9 @@
 // the connection's actor sends them in order before the entry goes
 // (replay_parked). The entry and the flag change together under mu_, so a
 // sender either finds the entry and parks, or finds neither and sends.
+#include <algorithm>
+#include <iterator>
+
 #include "net/node_impl.hpp"
 
 namespace troupe::net::detail {
@@ -33,7 +36,6 @@ node_impl::pending_node* node_impl::pending_for_locked(const std::string& node, 
                                                        first_use& start) {
   if (stopped_) return nullptr;
   if (address) known_[node] = {*address, false};
-  auto known = known_.find(node);
   if (auto it = pending_.find(node); it != pending_.end()) {
     // Waiting for the other to dial, and now given an address: dial it.
     if (address && !dialing_.count(node) && !peers_.count(node)) {
@@ -43,6 +45,7 @@ node_impl::pending_node* node_impl::pending_for_locked(const std::string& node, 
     }
     return &it->second;
   }
+  auto known = known_.find(node);
   if (known == known_.end()) return nullptr;
   auto& entry = pending_[node];
   entry.generation = next_generation_++;
@@ -130,34 +133,30 @@ bool node_impl::replay_parked(const std::shared_ptr<peer>& p) {
   // parking meanwhile meet the cap (mailbox_full), not an actor that never
   // returns.
   constexpr std::size_t max_replay_step = 4096;
+  decltype(pending_node::messages) batch;
+  decltype(pending_node::waiters) waiters;
   {
-    decltype(pending_node::messages) batch;
-    decltype(pending_node::waiters) waiters;
-    {
-      std::lock_guard lock(mu_);
-      auto it = pending_.find(p->name);
-      if (it == pending_.end() || !p->replaying.load(std::memory_order_relaxed)) return false;
-      auto& parked = it->second.messages;
-      if (parked.empty()) {
-        waiters.swap(it->second.waiters);
-        pending_.erase(it);
-        p->replaying.store(false, std::memory_order_relaxed);
-      } else if (parked.size() <= max_replay_step) {
-        batch.swap(parked);
-      } else {
-        auto cut = parked.begin() + static_cast<std::ptrdiff_t>(max_replay_step);
-        batch.assign(parked.begin(), cut);
-        parked.erase(parked.begin(), cut);
-      }
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(p->name);
+    if (it == pending_.end() || !p->replaying.load(std::memory_order_relaxed)) return false;
+    auto& parked = it->second.messages;
+    if (parked.empty()) {
+      waiters.swap(it->second.waiters);
+      pending_.erase(it);
+      p->replaying.store(false, std::memory_order_relaxed);
+    } else {
+      auto cut = parked.begin() + static_cast<std::ptrdiff_t>(std::min(parked.size(), max_replay_step));
+      batch.assign(std::make_move_iterator(parked.begin()), std::make_move_iterator(cut));
+      parked.erase(parked.begin(), cut);
     }
-    for (auto& [proxy, msg] : batch) {
-      auto* via = static_cast<proxy_forwarder*>(troupe::detail::actor_cell::of(proxy)->forward_target());
-      forward(*via, msg, rt.impl(), /*replayed=*/true);
-    }
-    if (batch.empty()) {
-      for (auto& w : waiters) w.try_set_value();
-      return false;
-    }
+  }
+  if (batch.empty()) {  // all sent: the node is simply up now
+    for (auto& w : waiters) w.try_set_value();
+    return false;
+  }
+  for (auto& [proxy, msg] : batch) {
+    auto* via = static_cast<proxy_forwarder*>(troupe::detail::actor_cell::of(proxy)->forward_target());
+    forward(*via, msg, rt.impl(), /*replayed=*/true);
   }
   return true;  // more may wait: call again
 }

@@ -449,12 +449,13 @@ future<troupe::pid> node_impl::whereis(const std::string& uri) {
     name = std::string(rest.substr(slash + 1));
     auto colon = node.rfind(':'), at = node.find('@');
     auto port = colon == std::string::npos ? std::string_view() : std::string_view(node).substr(colon + 1);
-    if (!port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos &&
-        at != std::string::npos && at < colon && node.find(']', colon) == std::string::npos &&
-        std::stoul(std::string(port)) <= 65535) {
+    bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos;
+    unsigned long number = digits ? std::stoul(std::string(port)) : 0;
+    if (digits && number <= 65535 && at != std::string::npos && at < colon &&
+        node.find(']', colon) == std::string::npos) {
       std::string host = node.substr(at + 1, colon - at - 1);
       if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-      address = io::endpoint{host, static_cast<std::uint16_t>(std::stoul(std::string(port)))};
+      address = io::endpoint{host, static_cast<std::uint16_t>(number)};
       node.resize(colon);
     }
   }
