@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "burst.hpp"
 #include "troupe/async/service.hpp"
 #include "troupe/io/codecs/resp.hpp"
 #include "troupe/io/tcp.hpp"
@@ -20,34 +21,15 @@
 
 namespace kv {
 
-// A reply, and whether the connection closes after it (QUIT).
-struct reply {
-  troupe::io::resp::value data;
-  bool close = false;
-};
-
-// RESP on the wire, kv::reply out. A parse yields every complete command
-// in the bytes at hand (up to max_burst): a client's pipelined burst
-// reaches the connection's actor as one message, not one per command. A
-// malformed command after good ones is reported by the next parse, once
-// those have been delivered.
-struct codec : troupe::io::resp::codec {
-  using input = std::vector<troupe::io::resp::value>;
-  using output = reply;
-  std::size_t max_burst = 256;
-
-  troupe::io::parsed<input> parse(std::string_view bytes) const;
-  void encode(const reply& r, std::string& out) const { troupe::io::resp::codec::encode(r.data, out); }
-};
-
 struct server_info {
   std::uint16_t port = 0;
 };
 
-// The server: each connection is an actor that gathers a burst of
-// pipelined one-key commands into one message per shard, and writes the
-// replies in request order with one system call; the other commands go
-// through the same routing as make_service's.
+// The server: each connection is an actor that gathers a run of
+// pipelined one-key commands into one message per shard; each shard
+// answers with its replies already encoded, and the run's replies go out
+// as one reply, in request order, with one system call. The other
+// commands go through the same routing as make_service's.
 troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& at, unsigned shards,
                            std::shared_ptr<server_info> info = {});
 

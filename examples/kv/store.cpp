@@ -83,7 +83,12 @@ bool glob_match(std::string_view p, std::string_view t) {
   return pi == p.size();
 }
 
-store::entry* store::find(const std::string& key, clock::time_point now) {
+void store::erase(std::string_view key) {
+  auto it = data_.find(key);
+  if (it != data_.end()) data_.erase(it);
+}
+
+store::entry* store::find(std::string_view key, clock::time_point now) {
   auto it = data_.find(key);
   if (it == data_.end()) return nullptr;
   if (it->second.expires != clock::time_point{} && it->second.expires <= now) {
@@ -94,7 +99,7 @@ store::entry* store::find(const std::string& key, clock::time_point now) {
 }
 
 value store::execute(command_args args, clock::time_point now) {
-  const std::string& cmd = args[0];
+  const std::string_view cmd = args[0];
   if (cmd == "GET") {
     entry* e = find(args[1], now);
     return e ? value::bulk(e->data) : value::null();
@@ -105,7 +110,7 @@ value store::execute(command_args args, clock::time_point now) {
     for (std::size_t i = 1; i < args.size(); ++i) {
       if (!find(args[i], now)) continue;
       ++n;
-      if (cmd == "DEL") data_.erase(args[i]);
+      if (cmd == "DEL") erase(args[i]);
     }
     return value::number(n);
   }
@@ -131,13 +136,19 @@ value store::execute(command_args args, clock::time_point now) {
     return value::array(std::move(out));
   }
   if (cmd == "MSET") {
-    for (std::size_t i = 1; i + 1 < args.size(); i += 2) data_[args[i]] = entry{args[i + 1], {}};
+    for (std::size_t i = 1; i + 1 < args.size(); i += 2) {
+      entry* e = find(args[i], now);
+      if (e)
+        *e = entry{std::string(args[i + 1]), {}};
+      else
+        data_.emplace(std::string(args[i]), entry{std::string(args[i + 1]), {}});
+    }
     return value::simple("OK");
   }
   if (cmd == "EXPIRE" || cmd == "PEXPIRE") {
     std::int64_t amount;
     if (!parse_int(args[2], amount)) return not_an_integer();
-    if (args.size() > 3) return value::error("ERR Unsupported option " + args[3]);
+    if (args.size() > 3) return value::error("ERR Unsupported option " + std::string(args[3]));
     entry* e = find(args[1], now);
     if (!e) return value::number(0);
     // Past about 292 years from now the clock overflows: Redis refuses too.
@@ -146,7 +157,7 @@ value store::execute(command_args args, clock::time_point now) {
       return value::error("ERR invalid expire time in '" + std::string(cmd == "EXPIRE" ? "expire" : "pexpire") + "' command");
     auto delta = cmd == "EXPIRE" ? std::chrono::milliseconds(amount) * 1000 : std::chrono::milliseconds(amount);
     if (amount <= 0) {
-      data_.erase(args[1]);
+      erase(args[1]);
     } else {
       e->expires = now + delta;
     }
@@ -171,7 +182,7 @@ value store::execute(command_args args, clock::time_point now) {
         out.push_back(value::bulk(key));
     return value::array(std::move(out));
   }
-  return value::error("ERR unknown command '" + cmd + "'");
+  return value::error("ERR unknown command '" + std::string(cmd) + "'");
 }
 
 value store::set(command_args args, clock::time_point now) {
@@ -207,12 +218,12 @@ value store::set(command_args args, clock::time_point now) {
     old->data = args[2];
     if (!keep_ttl) old->expires = expires;
   } else {
-    data_.emplace(args[1], entry{args[2], expires});
+    data_.emplace(std::string(args[1]), entry{std::string(args[2]), expires});
   }
   return get ? previous : value::simple("OK");
 }
 
-value store::incr_by(const std::string& key, std::int64_t by, clock::time_point now) {
+value store::incr_by(std::string_view key, std::int64_t by, clock::time_point now) {
   entry* e = find(key, now);
   std::int64_t current = 0;
   if (e && !parse_int(e->data, current)) return not_an_integer();
@@ -223,7 +234,7 @@ value store::incr_by(const std::string& key, std::int64_t by, clock::time_point 
   if (e)
     e->data = std::to_string(current);
   else
-    data_.emplace(key, entry{std::to_string(current), {}});
+    data_.emplace(std::string(key), entry{std::to_string(current), {}});
   return value::number(current);
 }
 

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,18 +21,19 @@ using troupe::io::resp::value;
 // Redis's glob: * ? [abc] [^a] [a-z] and \ to escape.
 bool glob_match(std::string_view pattern, std::string_view text);
 
-// A command's arguments as strings, from either form the router has: the
-// parsed RESP array itself (the fast path: nothing copied) or strings.
+// A command's arguments, from either form the router has: views into a
+// burst's bytes (the pipelined fast path: nothing copied) or strings.
 class command_args {
  public:
-  command_args(const std::vector<std::string>& strings) noexcept : strings_(&strings) {}
-  command_args(const std::vector<value>& values) noexcept : values_(&values) {}
-  const std::string& operator[](std::size_t i) const { return strings_ ? (*strings_)[i] : (*values_)[i].str; }
-  std::size_t size() const noexcept { return strings_ ? strings_->size() : values_->size(); }
+  command_args(const std::vector<std::string>& strings) noexcept : strings_(strings.data()), size_(strings.size()) {}
+  command_args(std::span<const std::string_view> views) noexcept : views_(views.data()), size_(views.size()) {}
+  std::string_view operator[](std::size_t i) const { return strings_ ? std::string_view(strings_[i]) : views_[i]; }
+  std::size_t size() const noexcept { return size_; }
 
  private:
-  const std::vector<std::string>* strings_ = nullptr;
-  const std::vector<value>* values_ = nullptr;
+  const std::string* strings_ = nullptr;
+  const std::string_view* views_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 class store {
@@ -48,11 +51,17 @@ class store {
     std::string data;
     clock::time_point expires{};  // epoch: never
   };
-  entry* find(const std::string& key, clock::time_point now);
+  // Keys are looked up by view (no string made for a GET).
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+  };
+  entry* find(std::string_view key, clock::time_point now);
+  void erase(std::string_view key);
   value set(command_args args, clock::time_point now);
-  value incr_by(const std::string& key, std::int64_t by, clock::time_point now);
+  value incr_by(std::string_view key, std::int64_t by, clock::time_point now);
 
-  std::unordered_map<std::string, entry> data_;
+  std::unordered_map<std::string, entry, key_hash, std::equal_to<>> data_;
 };
 
 }  // namespace kv

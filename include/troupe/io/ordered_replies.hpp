@@ -93,11 +93,13 @@ class ordered_replies {
     return queued;
   }
 
-  // Stops reading while more than `limit` replies are due or the write
-  // queue is full, and reads again when neither holds.
+  // Stops reading while more than `limit` requests are due or the write
+  // queue is full, and reads again when neither holds. `shared` counts
+  // requests beyond one per slot, for a server whose slot holds the
+  // replies of several requests (examples/kv's batched runs).
   template <class C>
-  void pause_if_behind(connection<C>& conn, std::size_t limit) {
-    bool want = blocked_ || slots_.size() > limit;
+  void pause_if_behind(connection<C>& conn, std::size_t limit, std::size_t shared = 0) {
+    bool want = blocked_ || slots_.size() + shared > limit;
     if (want == paused_ || closing_) return;
     paused_ = want;
     want ? conn.pause_reading() : conn.resume_reading();
