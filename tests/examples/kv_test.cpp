@@ -1,0 +1,312 @@
+// examples/kv: the flat burst parser against the generic RESP parser, and
+// the server's pipelined runs (batched per shard, answered as encoded
+// bytes, put back in request order) against a model of the commands,
+// over real loopback sockets, from several clients at once.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "../io/raw_socket.hpp"
+#include "burst.hpp"
+#include "server.hpp"
+#include "troupe/io.hpp"
+
+namespace {
+
+namespace resp = troupe::io::resp;
+using resp::value;
+
+// What a connection makes of some bytes: the commands, the bytes used,
+// and the error that stopped it, if any.
+struct outcome {
+  std::vector<value> commands;
+  std::size_t used = 0;
+  bool failed = false;
+  std::string error_reply;
+};
+
+void limit(resp::codec& c) {
+  c.max_bulk = 40;
+  c.max_elements = 6;
+  c.max_inline = 64;
+  c.max_depth = 3;
+}
+
+outcome generic_outcome(std::string_view bytes) {
+  resp::codec c;
+  limit(c);
+  outcome o;
+  while (o.used < bytes.size()) {
+    auto step = c.parse(bytes.substr(o.used));
+    if (step.needs_more()) break;
+    if (step.failed()) {
+      o.failed = true;
+      o.error_reply = step.error().reply;
+      break;
+    }
+    o.used += step.consumed();
+    o.commands.push_back(std::move(step).message());
+  }
+  return o;
+}
+
+outcome burst_outcome(std::string_view bytes, std::size_t max_burst) {
+  kv::codec c;
+  limit(c);
+  c.max_burst = max_burst;
+  outcome o;
+  while (o.used < bytes.size()) {
+    auto step = c.parse(bytes.substr(o.used));
+    if (step.needs_more()) break;
+    if (step.failed()) {
+      o.failed = true;
+      o.error_reply = step.error().reply;
+      break;
+    }
+    o.used += step.consumed();
+    kv::burst& b = step.message();
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      if (b[i].count == 0) {
+        o.commands.push_back(b.odd(b[i]));
+        continue;
+      }
+      std::vector<value> args;
+      for (std::string_view a : b.args(b[i])) args.push_back(value::bulk(std::string(a)));
+      o.commands.push_back(value::array(std::move(args)));
+    }
+  }
+  return o;
+}
+
+void expect_same(std::string_view bytes) {
+  const outcome want = generic_outcome(bytes);
+  for (std::size_t max_burst : {std::size_t{1}, std::size_t{3}, std::size_t{256}}) {
+    const outcome got = burst_outcome(bytes, max_burst);
+    ASSERT_EQ(got.used, want.used) << testing::PrintToString(std::string(bytes));
+    ASSERT_EQ(got.failed, want.failed) << testing::PrintToString(std::string(bytes));
+    ASSERT_EQ(got.error_reply, want.error_reply) << testing::PrintToString(std::string(bytes));
+    ASSERT_EQ(got.commands.size(), want.commands.size()) << testing::PrintToString(std::string(bytes));
+    for (std::size_t i = 0; i < want.commands.size(); ++i)
+      ASSERT_TRUE(got.commands[i] == want.commands[i]) << i << " in " << testing::PrintToString(std::string(bytes));
+  }
+}
+
+std::string bulk(std::string_view s) { return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n"; }
+
+std::string command(const std::vector<std::string>& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (auto& a : args) out += bulk(a);
+  return out;
+}
+
+TEST(KvBurst, ParsesEverythingAsTheGenericParserDoesAtEverySplitPoint) {
+  const std::vector<std::string> pieces = {
+      command({"GET", "key:000000000001"}),
+      command({"set", "k", "v\r\n with CRLF"}),
+      command({"SET", "", ""}),
+      "PING\r\n",                    // inline
+      "\r\n\r\n" + command({"ECHO", "after blank lines"}),
+      "*0\r\n", "*-1\r\n",           // empty and null arrays
+      "*1\r\n$-1\r\n",               // a null bulk inside
+      "*2\r\n$3\r\nGET\r\n:5\r\n",   // an integer inside
+      "*1\r\n*1\r\n$1\r\nx\r\n",     // nested
+      "*1\r\n$03\r\nGET\r\n",        // a leading zero in a length
+      "*01\r\n$3\r\nGET\r\n",
+      "*2\r\n$3\r\nGET\r\n$41\r\n" + std::string(41, 'a') + "\r\n",  // over max_bulk
+      command({"a", "b", "c", "d", "e", "f", "g"}),                    // over max_elements
+      "*1\r\n$3\r\nGETxx",           // no CRLF after the payload
+      "*1\r\n$+3\r\nGET\r\n", "*1\r\n$3 \r\nGET\r\n", "*1\r\n$1234567890\r\n",
+      "*99999999999999999999\r\n", "+OK\r\n", ":12\r\n", "-ERR x\r\n",
+  };
+  for (const auto& p : pieces) {
+    for (std::size_t cut = 0; cut <= p.size(); ++cut) expect_same(std::string_view(p).substr(0, cut));
+    expect_same(command({"GET", "before"}) + p + command({"GET", "after"}));
+  }
+}
+
+TEST(KvBurst, AgreesWithTheGenericParserOnMutatedStreams) {
+  const std::vector<std::string> pieces = {
+      command({"GET", "key:1"}), command({"SET", "key:2", "value"}), command({"MGET", "a", "b", "c"}),
+      "PING\r\n", "*1\r\n$-1\r\n", "*2\r\n$3\r\nGET\r\n:5\r\n", "*0\r\n",
+  };
+  std::mt19937 rng(7);
+  for (int round = 0; round < 3000; ++round) {
+    std::string stream;
+    const int n = 1 + static_cast<int>(rng() % 6);
+    for (int i = 0; i < n; ++i) stream += pieces[rng() % pieces.size()];
+    const int edits = static_cast<int>(rng() % 3);
+    static const char alphabet[] = "*$:+-\r\n0123456789aZ ";
+    for (int e = 0; e < edits && !stream.empty(); ++e) {
+      const std::size_t at = rng() % stream.size();
+      switch (rng() % 3) {
+        case 0: stream[at] = alphabet[rng() % (sizeof alphabet - 1)]; break;
+        case 1: stream.erase(at, 1); break;
+        default: stream.insert(at, 1, alphabet[rng() % (sizeof alphabet - 1)]); break;
+      }
+    }
+    expect_same(stream);
+    expect_same(std::string_view(stream).substr(0, rng() % (stream.size() + 1)));
+  }
+}
+
+TEST(KvBurst, ArgumentsOutliveTheBytesTheyWereParsedFrom) {
+  kv::codec c;
+  std::string input = command({"SET", "k", "v"}) + command({"GET", "k"});
+  auto step = c.parse(input);
+  ASSERT_TRUE(step.has_message());
+  kv::burst b = std::move(step).message();
+  input.assign(input.size(), '#');  // the connection reuses its buffer
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.args(b[0])[2], "v");
+  EXPECT_EQ(b.args(b[1])[1], "k");
+}
+
+// A model of the commands the clients below send, as Redis answers them.
+class model {
+ public:
+  std::string run(const std::vector<std::string>& args) {
+    const std::string& cmd = args[0];
+    if (cmd == "SET" || cmd == "set") {
+      data_[args[1]] = args[2];
+      return "+OK\r\n";
+    }
+    if (cmd == "GET" || cmd == "get") {
+      if (args.size() != 2) return "-ERR wrong number of arguments for 'get' command\r\n";
+      auto it = data_.find(args[1]);
+      return it == data_.end() ? "$-1\r\n" : bulk(it->second);
+    }
+    if (cmd == "INCR") {
+      auto& v = data_[args[1]];
+      std::int64_t n = v.empty() ? 0 : std::stoll(v);
+      v = std::to_string(++n);
+      return ":" + v + "\r\n";
+    }
+    if (cmd == "DEL") {
+      int n = 0;
+      for (std::size_t i = 1; i < args.size(); ++i) n += static_cast<int>(data_.erase(args[i]));
+      return ":" + std::to_string(n) + "\r\n";
+    }
+    if (cmd == "MGET") {
+      std::string out = "*" + std::to_string(args.size() - 1) + "\r\n";
+      for (std::size_t i = 1; i < args.size(); ++i) {
+        auto it = data_.find(args[i]);
+        out += it == data_.end() ? "$-1\r\n" : bulk(it->second);
+      }
+      return out;
+    }
+    return "+PONG\r\n";  // PING
+  }
+
+ private:
+  std::map<std::string, std::string> data_;
+};
+
+// One client's script: one-key commands (batched) mixed with commands that
+// are not (DEL, MGET, PING inline, a GET of the wrong arity), on keys of
+// its own, sent in chunks cut anywhere; the replies must be the model's,
+// byte for byte, in order.
+void run_client(std::uint16_t port, int id, int commands, std::string& failure) {
+  std::mt19937 rng(static_cast<unsigned>(id) + 1);
+  model m;
+  std::string request, expected;
+  auto key = [&] { return "c" + std::to_string(id) + ":" + std::to_string(rng() % 40); };
+  for (int i = 0; i < commands; ++i) {
+    std::vector<std::string> args;
+    switch (rng() % 10) {
+      case 0: case 1: case 2: args = {"SET", key(), "v" + std::to_string(i)}; break;
+      case 3: case 4: args = {"GET", key()}; break;
+      case 5: args = {"get", key()}; break;
+      case 6: args = {"INCR", "c" + std::to_string(id) + ":n" + std::to_string(rng() % 4)}; break;
+      case 7: args = {"DEL", key(), key()}; break;
+      case 8: args = {"MGET", key(), key(), key()}; break;
+      default: args = rng() % 2 ? std::vector<std::string>{"GET"} : std::vector<std::string>{"PING"}; break;
+    }
+    expected += m.run(args);
+    request += args[0] == "PING" ? "PING\r\n" : command(args);
+  }
+  troupe::io::testing::raw_socket peer(port);
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    const std::size_t n = std::min<std::size_t>(request.size() - sent, 1 + rng() % 3000);
+    if (!peer.send(request.substr(sent, n))) {
+      failure = "send failed";
+      return;
+    }
+    sent += n;
+  }
+  const std::string got = peer.read_exactly(expected.size(), std::chrono::seconds(60));
+  if (got != expected) {
+    std::size_t at = 0;
+    while (at < got.size() && got[at] == expected[at]) ++at;
+    failure = "client " + std::to_string(id) + ": replies differ at byte " + std::to_string(at) + " of " +
+              std::to_string(expected.size()) + " (got " + std::to_string(got.size()) + ")";
+  }
+}
+
+TEST(KvServer, PipelinedCommandsFromManyClientsAreAnsweredInOrderAcrossShards) {
+  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
+  troupe::io::reactor io{rt};
+  auto server = kv::serve(io, {"127.0.0.1", 0}, 4);
+  constexpr int clients = 4;
+  std::vector<std::string> failures(clients);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] { run_client(server.local().port, c, 5000, failures[c]); });
+  for (auto& t : threads) t.join();
+  for (auto& f : failures) EXPECT_EQ(f, "");
+  server.close();
+  io.stop();
+}
+
+TEST(KvServer, AClientThatReadsLateGetsEveryReply) {
+  // More requests than max_in_flight and more replies than the write
+  // queue holds: reading pauses and resumes many times on the way.
+  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
+  troupe::io::reactor io{rt};
+  auto server = kv::serve(io, {"127.0.0.1", 0}, 2);
+  troupe::io::testing::raw_socket peer(server.local().port);
+  peer.set_receive_buffer(16 * 1024);
+  const std::string value(200, 'v');
+  ASSERT_TRUE(peer.send(command({"SET", "big", value})));
+  ASSERT_EQ(peer.read_exactly(5), "+OK\r\n");
+  constexpr int gets = 30000;
+  std::string request;
+  for (int i = 0; i < gets; ++i) request += command({"GET", i % 2 ? "big" : "none"});
+  std::thread sender([&] { peer.send(request); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server fills up first
+  const std::string one = "$-1\r\n" + bulk(value);
+  const std::string got = peer.read_exactly(one.size() * gets / 2, std::chrono::seconds(60));
+  sender.join();
+  ASSERT_EQ(got.size(), one.size() * gets / 2);
+  for (std::size_t at = 0; at < got.size(); at += one.size()) ASSERT_EQ(got.compare(at, one.size(), one), 0) << at;
+  server.close();
+  io.stop();
+}
+
+TEST(KvServer, QuitInTheMiddleOfARunAnswersWhatCameBeforeIt) {
+  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
+  troupe::io::reactor io{rt};
+  auto server = kv::serve(io, {"127.0.0.1", 0}, 3);
+  troupe::io::testing::raw_socket peer(server.local().port);
+  std::string request, expected;
+  for (int i = 0; i < 50; ++i) {
+    request += command({"SET", "q" + std::to_string(i), std::to_string(i)});
+    expected += "+OK\r\n";
+  }
+  request += command({"GET", "q7"}) + command({"QUIT"}) + command({"GET", "q8"});
+  expected += bulk("7") + "+OK\r\n";
+  ASSERT_TRUE(peer.send(request));
+  std::string got;
+  EXPECT_TRUE(peer.read_to_end(got));
+  EXPECT_EQ(got, expected);
+  server.close();
+  io.stop();
+}
+
+}  // namespace
