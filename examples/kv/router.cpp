@@ -51,13 +51,12 @@ future<reply> now(value v, bool close = false) { return troupe::make_value<reply
 // A shard's answers to a batch: each command runs against the store and
 // its reply is encoded at once, so nothing but bytes goes back.
 batch_reply run_batch(store& data, const shard_batch& b) {
-  const troupe::io::resp::codec wire;
   const auto now = clock::now();
   batch_reply out{b.run, b.shard, {}, {}};
   out.ends.reserve(b.counts.size());
   std::span<const std::string_view> args(b.args);
   for (std::uint32_t n : b.counts) {
-    wire.encode(data.execute(command_args(args.first(n)), now), out.wire);
+    data.execute(command_args(args.first(n)), now, out.wire);
     args = args.subspan(n);
     out.ends.push_back(static_cast<std::uint32_t>(out.wire.size()));
   }

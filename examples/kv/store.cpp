@@ -185,6 +185,34 @@ value store::execute(command_args args, clock::time_point now) {
   return value::error("ERR unknown command '" + std::string(cmd) + "'");
 }
 
+void store::execute(command_args args, clock::time_point now, std::string& out) {
+  const std::string_view cmd = args[0];
+  if (cmd == "GET") {
+    const entry* e = find(args[1], now);
+    if (!e) {
+      out += "$-1\r\n";
+      return;
+    }
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, e->data.size());
+    out += '$';
+    out.append(digits, end);
+    out += "\r\n";
+    out += e->data;
+    out += "\r\n";
+    return;
+  }
+  if (cmd == "SET" && args.size() == 3) {
+    if (entry* e = find(args[1], now))
+      *e = entry{std::string(args[2]), {}};
+    else
+      data_.emplace(std::string(args[1]), entry{std::string(args[2]), {}});
+    out += "+OK\r\n";
+    return;
+  }
+  troupe::io::resp::codec{}.encode(execute(args, now), out);
+}
+
 value store::set(command_args args, clock::time_point now) {
   bool nx = false, xx = false, keep_ttl = false, get = false;
   clock::time_point expires{};

@@ -41,6 +41,9 @@ class store {
   // Runs a command whose keys all live in this shard. args[0] is the
   // command name in upper case. Arity has been checked by the router.
   value execute(command_args args, clock::time_point now);
+  // The same, its reply appended to `out` in RESP; GET and a plain SET
+  // (the pipelined hot path) write their reply without making a value.
+  void execute(command_args args, clock::time_point now, std::string& out);
 
   // Drops every expired key (run now and then: reads already skip them).
   void drop_expired(clock::time_point now);
