@@ -81,7 +81,7 @@ router::router(troupe::runtime& rt, unsigned shards, std::shared_ptr<server_info
 }
 
 router::~router() {
-  for (auto& s : shards_) rt_.send_exit(s, troupe::exit_reason::kill());
+  for (auto& s : shards_) rt_.send_exit(s, troupe::exit_reason::shutdown());  // not a crash: no report
 }
 
 const command_entry* router::find_command(std::string_view name) {
