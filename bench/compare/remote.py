@@ -4,7 +4,7 @@
 Usage:
   remote.py --build-dir DIR [--runs 3] [--benches pingpong,fanin]
             [--roundtrips 100000] [--messages 250000]
-            [--peers troupe_tls,go_tcp,erlang,caf] [--troupe-bin PATH] [--timeout 300]
+            [--peers troupe_spin,troupe_tls,go_tcp,erlang,caf] [--troupe-bin PATH] [--timeout 300]
 
 Benches (each runtime runs a server process and a client process):
   remote_pingpong  an actor on the client sends an integer to the server's
@@ -18,6 +18,9 @@ nothing on a mismatch.
 
 Runtimes:
   troupe  DIR/bench/troupe_remote (bench/compare/remote_bench.cpp): net::node
+  troupe_spin  the same with config::park_spin = 50 us in both processes
+          (a parked worker spins before it sleeps: no futex per message)
+  troupe_tls   the same over TLS 1.3 with mutual certificates
   go_tcp  peers/go_remote/main.go: plain TCP, 12-byte length-prefixed frames,
           no runtime on top; fan-in uses one connection per sender. The floor
           of what loopback TCP allows, not an actor runtime.
@@ -42,7 +45,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "peers")
-ORDER = ["troupe", "troupe_tls", "go_tcp", "erlang", "caf"]
+ORDER = ["troupe", "troupe_spin", "troupe_tls", "go_tcp", "erlang", "caf"]
+PARK_SPIN_US = "50"
 
 
 def note(msg):
@@ -125,9 +129,11 @@ class server:
 def run_one(runtime, bench, n, bins, timeout):
     kind = bench.replace("remote_", "")
     env = None
-    if runtime in ("troupe", "troupe_tls"):
+    if runtime in ("troupe", "troupe_spin", "troupe_tls"):
         if runtime == "troupe_tls":
             env = dict(os.environ, TROUPE_REMOTE_TLS=bins["troupe_tls"])
+        if runtime == "troupe_spin":
+            env = dict(os.environ, TROUPE_REMOTE_PARK_SPIN_US=PARK_SPIN_US)
         srv = server([bins["troupe"], "serve"], env=env)
         client = [bins["troupe"], kind, srv.words[0], str(n)]
     elif runtime == "go_tcp":
@@ -182,7 +188,7 @@ def main():
     ap.add_argument("--benches", default="pingpong,fanin")
     ap.add_argument("--roundtrips", type=int, default=100000)
     ap.add_argument("--messages", type=int, default=250000)
-    ap.add_argument("--peers", default="troupe_tls,go_tcp,erlang,caf")
+    ap.add_argument("--peers", default="troupe_spin,troupe_tls,go_tcp,erlang,caf")
     ap.add_argument("--timeout", type=int, default=300)
     args = ap.parse_args()
 
@@ -191,6 +197,8 @@ def main():
     if not os.path.exists(bins["troupe"]):
         note(f"{bins['troupe']} not built")
         return 1
+    if "troupe_spin" in args.peers.split(","):
+        bins["troupe_spin"] = bins["troupe"]
     if "troupe_tls" in args.peers.split(","):
         certs = make_certs()
         if certs:
@@ -217,12 +225,17 @@ def main():
         if "troupe" not in medians:
             continue
         higher_better = metric.endswith("_per_sec")
-        for rt, m in medians.items():
-            if rt == "troupe" or m == 0:
+        # Each troupe configuration against the peers; troupe_spin and
+        # troupe_tls against plain troupe too.
+        for base in ("troupe", "troupe_spin", "troupe_tls"):
+            if base not in medians:
                 continue
-            ratio = medians["troupe"] / m
-            print(json.dumps({"bench": bench, "metric": metric, "ratio": f"troupe/{rt}", "value": round(ratio, 3),
-                              "better": "higher" if higher_better else "lower"}))
+            for rt, m in medians.items():
+                if rt == base or m == 0 or (base != "troupe" and rt.startswith("troupe")):
+                    continue
+                ratio = medians[base] / m
+                print(json.dumps({"bench": bench, "metric": metric, "ratio": f"{base}/{rt}", "value": round(ratio, 3),
+                                  "better": "higher" if higher_better else "lower"}))
     return status
 
 

@@ -5,7 +5,8 @@
 //                                           until stdin closes
 //   troupe_remote pingpong PORT N           N round trips, one at a time
 //   troupe_remote fanin PORT M              4 senders, M messages each
-//   (env TROUPE_REMOTE_TLS=DIR: the same over TLS; see bench_tls)
+//   (env TROUPE_REMOTE_TLS=DIR: the same over TLS; see bench_tls;
+//    env TROUPE_REMOTE_PARK_SPIN_US=N: workers spin N us before parking)
 //
 // pingpong: an actor on a sends an integer to b's "echo", which sends it
 // back; the next goes when the last came back. Prints us_per_roundtrip.
@@ -55,12 +56,18 @@ std::shared_ptr<const io::tls_context> bench_tls() {
   return io::tls_context::make(
       {.certificate = d + "/node.pem", .private_key = d + "/node.key", .trusted = d + "/ca.pem"});
 }
-const char* runtime_name() { return std::getenv("TROUPE_REMOTE_TLS") ? "troupe_tls" : "troupe"; }
+// TROUPE_REMOTE_PARK_SPIN_US=N: config::park_spin of N microseconds in
+// both processes; results say runtime "troupe_spin".
+const char* runtime_name() {
+  if (std::getenv("TROUPE_REMOTE_TLS")) return "troupe_tls";
+  return std::getenv("TROUPE_REMOTE_PARK_SPIN_US") ? "troupe_spin" : "troupe";
+}
 
 // TROUPE_REMOTE_WORKERS: worker threads per process (default: one per core).
 config bench_config() {
   config cfg{.warn_unhandled = false};
   if (const char* w = std::getenv("TROUPE_REMOTE_WORKERS")) cfg.workers = static_cast<unsigned>(std::atoi(w));
+  if (const char* us = std::getenv("TROUPE_REMOTE_PARK_SPIN_US")) cfg.park_spin = std::chrono::microseconds(std::atoi(us));
   return cfg;
 }
 

@@ -21,6 +21,8 @@ config validated(config cfg) {
     throw std::invalid_argument("troupe::config: default_request_timeout must be positive");
   if (cfg.timer_tick <= duration::zero())
     throw std::invalid_argument("troupe::config: timer_tick must be positive");
+  if (cfg.park_spin < duration::zero())
+    throw std::invalid_argument("troupe::config: park_spin must not be negative");
   return cfg;
 }
 
@@ -45,7 +47,7 @@ runtime_impl::runtime_impl(config c, sim_hooks* sim)
       hooks(sim),
       exec(sim ? sim->make_executor(*this)
                : std::make_unique<scheduler>(cfg.workers, cfg.max_messages_per_turn,
-                                             &runtime_impl::run_turn)),
+                                             &runtime_impl::run_turn, cfg.park_spin)),
       timers(cfg.timer_tick,
              [this](const pid& target, message* msg) {
                return deliver(*this, target, msg) != send_status::dead_letter;

@@ -5,10 +5,19 @@
 #include "futex.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace troupe::detail {
 namespace {
 thread_local worker* current_worker = nullptr;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 std::uint64_t next_random(std::uint64_t& state) noexcept {
   // xorshift64*: cheap victim selection, quality is irrelevant here.
@@ -19,7 +28,8 @@ std::uint64_t next_random(std::uint64_t& state) noexcept {
 }
 }  // namespace
 
-scheduler::scheduler(unsigned workers, unsigned budget, run_fn run) : budget_(budget), run_(run) {
+scheduler::scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono::nanoseconds park_spin)
+    : budget_(budget), run_(run), park_spin_(park_spin) {
   workers_.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
     auto w = std::make_unique<worker>();
@@ -106,8 +116,15 @@ void scheduler::notify_parked() noexcept {
   {
     std::lock_guard lock(idle_mutex_);
     if (idle_.empty()) return;
-    chosen = idle_.back();
-    idle_.pop_back();
+    // The spinning worker first: it is awake, and needs no system call.
+    if (spinner_) {
+      chosen = spinner_;
+      spinner_ = nullptr;
+      idle_.erase(std::find(idle_.begin(), idle_.end(), chosen));
+    } else {
+      chosen = idle_.back();
+      idle_.pop_back();
+    }
     parked_.fetch_sub(1, std::memory_order_relaxed);
     // The woken worker starts as a searcher (invariant 1).
     searching_.fetch_add(1, std::memory_order_relaxed);
@@ -169,9 +186,14 @@ actor_cell* scheduler::steal(worker& self) {
 }
 
 void scheduler::park(worker& self) {
+  bool spin = false;
   {
     std::lock_guard lock(idle_mutex_);
     idle_.push_back(&self);
+    if (!spinner_ && park_spin_.count() > 0) {
+      spinner_ = &self;
+      spin = true;
+    }
     parked_.fetch_add(1, std::memory_order_relaxed);
     if (self.searching) {
       self.searching = false;
@@ -185,6 +207,7 @@ void scheduler::park(worker& self) {
     auto it = std::find(idle_.begin(), idle_.end(), &self);
     if (it != idle_.end()) {
       idle_.erase(it);
+      if (spinner_ == &self) spinner_ = nullptr;
       parked_.fetch_sub(1, std::memory_order_relaxed);
       self.searching = true;
       searching_.fetch_add(1, std::memory_order_relaxed);
@@ -192,7 +215,26 @@ void scheduler::park(worker& self) {
     }
     // Someone already chose us: fall through and consume its wake-up.
   }
+  if (spin && !spin_until_woken(self)) {
+    std::lock_guard lock(idle_mutex_);
+    if (spinner_ == &self) spinner_ = nullptr;
+  }
   while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
+}
+
+bool scheduler::spin_until_woken(worker& self) const noexcept {
+  // Pauses, with a yield every few: on a machine with more runnable threads
+  // than cores the spinner gives its core to them (the peer of a
+  // request/response exchange, often) instead of standing in their way.
+  const auto until = std::chrono::steady_clock::now() + park_spin_;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (self.wake.load(std::memory_order_acquire) != 0) return true;
+      cpu_relax();
+    }
+    std::this_thread::yield();
+    if (std::chrono::steady_clock::now() >= until) return false;
+  }
 }
 
 void scheduler::work(worker& self) {

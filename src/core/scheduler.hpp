@@ -17,7 +17,11 @@
 //   - Every `global_check_interval` picks a worker looks at the global queue
 //     first, so global work is never starved by local work.
 //   - An idle worker steals half of a random victim's queue (or its LIFO
-//     slot), then parks on a futex; an idle runtime uses no CPU.
+//     slot), then parks on a futex; an idle runtime uses no CPU. With
+//     config::park_spin, one parked worker at a time (the *spinner*)
+//     first spins that long on its wake word, and is the first one woken:
+//     work arriving within the window starts without a futex on either
+//     side (Erlang's scheduler busy-wait, +sbwt).
 //
 // Parking protocol (invariants).
 //   1. At most one wake-up is in flight per unit of new work: a producer
@@ -30,12 +34,18 @@
 //      queue. By the fences one of them sees the other (Dekker).
 //   3. A parked worker sleeps until its own `wake_` word is set, so a
 //      notification is never consumed by the wrong worker.
+//   4. The spinner is in `idle_` and counted in `parked_` like any parked
+//      worker: waking it is the same protocol (chosen under idle_mutex_,
+//      then its wake word set), so a spinner that gives up and sleeps on
+//      the futex loses nothing. `spinner_` is read and written only under
+//      idle_mutex_, and names a worker in idle_ or is null.
 // Memory orders: the counters are read relaxed after a seq_cst fence; all
 // changes to the idle list and counters happen under `idle_mutex_`, except
 // the searcher's decrement, which is an RMW followed by the fence.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -75,7 +85,7 @@ class scheduler final : public executor {
   // so that the receiver the actor floods gets this worker first.
   using run_fn = after_turn (*)(actor_cell* cell, unsigned budget);
 
-  scheduler(unsigned workers, unsigned budget, run_fn run);
+  scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono::nanoseconds park_spin);
   ~scheduler() override;
 
   void schedule(actor_cell* cell) noexcept override;
@@ -95,9 +105,12 @@ class scheduler final : public executor {
   void notify_parked() noexcept;
   void leave_searching(worker& self) noexcept;
   void park(worker& self);
+  // True when woken within park_spin_ (no system call on either side).
+  bool spin_until_woken(worker& self) const noexcept;
 
   const unsigned budget_;
   const run_fn run_;
+  const std::chrono::nanoseconds park_spin_;
   std::vector<std::unique_ptr<worker>> workers_;
 
   spin_lock global_lock_;
@@ -106,6 +119,7 @@ class scheduler final : public executor {
 
   std::mutex idle_mutex_;
   std::vector<worker*> idle_;
+  worker* spinner_ = nullptr;  // in idle_, spinning before its futex wait
   std::atomic<unsigned> parked_{0};
   std::atomic<unsigned> searching_{0};
 };

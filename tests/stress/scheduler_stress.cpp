@@ -140,3 +140,49 @@ TEST(stress, names_never_outlive_their_actors) {
   for (int i = 0; i < count; ++i) stale += rt.whereis("n" + std::to_string(i)) ? 1 : 0;
   EXPECT_EQ(stale, 0);
 }
+
+namespace {
+struct echo_request {
+  pid reply_to;
+  long n;
+};
+}  // namespace
+
+// config::park_spin: one parked worker spins before it sleeps and is woken
+// first. Clients on plain threads ask an echo actor with gaps shorter than,
+// about as long as, and longer than the spin window, so wake-ups land on a
+// spinning worker, on one that just gave up, and on sleeping ones; every
+// answer must come back (a lost wake-up hangs a client past its timeout).
+TEST(stress, wake_ups_reach_a_spinning_worker_or_a_sleeping_one) {
+  const long rounds = stress::scaled(20'000, 400);
+  constexpr int clients = 3;
+  runtime rt(config{.workers = 3, .park_spin = std::chrono::microseconds(200)});
+  auto echo = rt.spawn([](actor& a) -> behavior {
+    return {[&a](echo_request& r) { a.send(r.reply_to, r.n); }};
+  });
+  std::atomic<long> answered{0}, sum{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      scoped_actor self(rt);
+      std::uint64_t rng = 0x9E3779B97F4A7C15ULL * static_cast<unsigned>(c + 1);
+      for (long i = 0; i < rounds; ++i) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        if (rng % 4 == 1) std::this_thread::sleep_for(std::chrono::microseconds(150 + rng % 100));
+        if (rng % 64 == 2) std::this_thread::sleep_for(std::chrono::microseconds(600));
+        self.send(echo, echo_request{self.pid(), i});
+        auto got = self.receive<long>(30s);
+        if (!got || *got != i) return;
+        answered.fetch_add(1);
+        sum.fetch_add(*got);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(answered.load(), clients * rounds);
+  EXPECT_EQ(sum.load(), clients * (rounds * (rounds - 1) / 2));
+}
+
+TEST(stress, a_negative_park_spin_is_refused) {
+  EXPECT_THROW(runtime(config{.park_spin = -std::chrono::microseconds(1)}), std::invalid_argument);
+}
