@@ -38,9 +38,10 @@ void limit(resp::codec& c) {
   c.max_depth = 3;
 }
 
-outcome generic_outcome(std::string_view bytes) {
-  resp::codec c;
-  limit(c);
+// Feeds `bytes` to a codec as a connection does; `collect` adds what one
+// parse yielded to the commands.
+template <class Codec, class Collect>
+outcome feed(const Codec& c, std::string_view bytes, Collect collect) {
   outcome o;
   while (o.used < bytes.size()) {
     auto step = c.parse(bytes.substr(o.used));
@@ -51,37 +52,32 @@ outcome generic_outcome(std::string_view bytes) {
       break;
     }
     o.used += step.consumed();
-    o.commands.push_back(std::move(step).message());
+    collect(step.message(), o.commands);
   }
   return o;
+}
+
+outcome generic_outcome(std::string_view bytes) {
+  resp::codec c;
+  limit(c);
+  return feed(c, bytes, [](value& v, std::vector<value>& out) { out.push_back(std::move(v)); });
 }
 
 outcome burst_outcome(std::string_view bytes, std::size_t max_burst) {
   kv::codec c;
   limit(c);
   c.max_burst = max_burst;
-  outcome o;
-  while (o.used < bytes.size()) {
-    auto step = c.parse(bytes.substr(o.used));
-    if (step.needs_more()) break;
-    if (step.failed()) {
-      o.failed = true;
-      o.error_reply = step.error().reply;
-      break;
-    }
-    o.used += step.consumed();
-    kv::burst& b = step.message();
+  return feed(c, bytes, [](kv::burst& b, std::vector<value>& out) {
     for (std::size_t i = 0; i < b.size(); ++i) {
       if (b[i].count == 0) {
-        o.commands.push_back(b.odd(b[i]));
+        out.push_back(b.odd(b[i]));
         continue;
       }
       std::vector<value> args;
       for (std::string_view a : b.args(b[i])) args.push_back(value::bulk(std::string(a)));
-      o.commands.push_back(value::array(std::move(args)));
+      out.push_back(value::array(std::move(args)));
     }
-  }
-  return o;
+  });
 }
 
 void expect_same(std::string_view bytes) {
@@ -249,28 +245,35 @@ void run_client(std::uint16_t port, int id, int commands, std::string& failure) 
   }
 }
 
-TEST(KvServer, PipelinedCommandsFromManyClientsAreAnsweredInOrderAcrossShards) {
+// A kv server on loopback with `shards` shards, closed at the end.
+struct kv_server {
+  explicit kv_server(unsigned shards) : server(kv::serve(io, {"127.0.0.1", 0}, shards)) {}
+  ~kv_server() {
+    server.close();
+    io.stop();
+  }
+  std::uint16_t port() const { return server.local().port; }
   troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
   troupe::io::reactor io{rt};
-  auto server = kv::serve(io, {"127.0.0.1", 0}, 4);
+  troupe::io::listener server;
+};
+
+TEST(KvServer, PipelinedCommandsFromManyClientsAreAnsweredInOrderAcrossShards) {
+  kv_server kv(4);
   constexpr int clients = 4;
   std::vector<std::string> failures(clients);
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
-    threads.emplace_back([&, c] { run_client(server.local().port, c, 5000, failures[c]); });
+    threads.emplace_back([&, c] { run_client(kv.port(), c, 5000, failures[c]); });
   for (auto& t : threads) t.join();
   for (auto& f : failures) EXPECT_EQ(f, "");
-  server.close();
-  io.stop();
 }
 
 TEST(KvServer, AClientThatReadsLateGetsEveryReply) {
   // More requests than max_in_flight and more replies than the write
   // queue holds: reading pauses and resumes many times on the way.
-  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
-  troupe::io::reactor io{rt};
-  auto server = kv::serve(io, {"127.0.0.1", 0}, 2);
-  troupe::io::testing::raw_socket peer(server.local().port);
+  kv_server kv(2);
+  troupe::io::testing::raw_socket peer(kv.port());
   peer.set_receive_buffer(16 * 1024);
   const std::string value(200, 'v');
   ASSERT_TRUE(peer.send(command({"SET", "big", value})));
@@ -285,15 +288,11 @@ TEST(KvServer, AClientThatReadsLateGetsEveryReply) {
   sender.join();
   ASSERT_EQ(got.size(), one.size() * gets / 2);
   for (std::size_t at = 0; at < got.size(); at += one.size()) ASSERT_EQ(got.compare(at, one.size(), one), 0) << at;
-  server.close();
-  io.stop();
 }
 
 TEST(KvServer, QuitInTheMiddleOfARunAnswersWhatCameBeforeIt) {
-  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
-  troupe::io::reactor io{rt};
-  auto server = kv::serve(io, {"127.0.0.1", 0}, 3);
-  troupe::io::testing::raw_socket peer(server.local().port);
+  kv_server kv(3);
+  troupe::io::testing::raw_socket peer(kv.port());
   std::string request, expected;
   for (int i = 0; i < 50; ++i) {
     request += command({"SET", "q" + std::to_string(i), std::to_string(i)});
@@ -305,8 +304,6 @@ TEST(KvServer, QuitInTheMiddleOfARunAnswersWhatCameBeforeIt) {
   std::string got;
   EXPECT_TRUE(peer.read_to_end(got));
   EXPECT_EQ(got, expected);
-  server.close();
-  io.stop();
 }
 
 }  // namespace
