@@ -1,5 +1,6 @@
 #include "burst.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace kv {
@@ -52,7 +53,8 @@ std::size_t parse_flat_command(std::string_view in, const troupe::io::resp::code
 troupe::io::parsed<burst> codec::parse(std::string_view bytes) const {
   burst out;
   std::size_t used = 0;
-  while (used < bytes.size() && out.commands_.size() < max_burst && used < max_burst_bytes) {
+  const std::size_t most = std::max<std::size_t>(max_burst, 1);
+  while (used < bytes.size() && out.commands_.size() < most && used < max_burst_bytes) {
     const std::string_view rest = bytes.substr(used);
     const std::size_t first = out.args_.size();
     if (std::size_t n = parse_flat_command(rest, *this, out.args_)) {

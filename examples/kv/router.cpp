@@ -58,7 +58,7 @@ batch_reply run_batch(store& data, const shard_batch& b) {
   for (std::uint32_t n : b.counts) {
     data.execute(command_args(args.first(n)), now, out.wire);
     args = args.subspan(n);
-    out.ends.push_back(static_cast<std::uint32_t>(out.wire.size()));
+    out.ends.push_back(out.wire.size());
   }
   return out;
 }

@@ -57,7 +57,7 @@ struct batch_reply {
   std::uint64_t run = 0;
   std::uint32_t shard = 0;
   std::string wire;
-  std::vector<std::uint32_t> ends;
+  std::vector<std::size_t> ends;
 };
 
 class router {

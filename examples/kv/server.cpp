@@ -33,7 +33,7 @@ struct pending_run {
     std::vector<std::uint32_t> next(got.size(), 0);
     for (std::uint32_t s : shard_of) {
       const std::uint32_t i = next[s]++;
-      const std::uint32_t begin = i ? got[s].ends[i - 1] : 0;
+      const std::size_t begin = i ? got[s].ends[i - 1] : 0;
       wire.append(got[s].wire, begin, got[s].ends[i] - begin);
     }
     return wire;
@@ -46,7 +46,13 @@ struct connection_state {
   std::vector<shard_batch> batches;  // one per shard, for the open run
   std::optional<pending_run> open;   // the run being gathered
   std::vector<pending_run> sent;     // runs sent, waiting for shards (few)
-  std::size_t batched = 0;           // commands in open and sent runs
+  // Runs answered and waiting to be written behind an earlier slot:
+  // (slot, commands).
+  std::vector<std::pair<std::uint64_t, std::size_t>> filled;
+  // Commands in runs not yet written (open, sent, filled), for back
+  // pressure: reading pauses past max_in_flight requests due.
+  std::size_t batched = 0;
+  std::size_t runs_due() const noexcept { return (open ? 1 : 0) + sent.size() + filled.size(); }
   bool send_scheduled = false;       // a send_now message is on its way to us
   bool in_burst = false;             // handling a burst: settle once, at its end
 };
@@ -66,6 +72,11 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
     // Writes the replies that are ready, in order, without sending yet.
     auto write_ready = [st, conn, &self]() mutable {
       st->replies.write_ready(conn);
+      std::erase_if(st->filled, [&](const auto& run) {
+        if (run.first >= st->replies.first_due()) return false;
+        st->batched -= run.second;
+        return true;
+      });
       if (st->replies.done()) self.quit();
     };
     // Closes the open run: one message per shard it touched.
@@ -92,7 +103,7 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
     auto flush = [st, conn, send_batches]() mutable {
       send_batches();
       conn.send_queued();
-      st->replies.pause_if_behind(conn, max_in_flight, st->batched);
+      st->replies.pause_if_behind(conn, max_in_flight, st->batched - st->runs_due());
     };
     auto settle = [st, flush, &self]() mutable {
       if (self.system().mailbox_size(self.pid()) == 0) {
@@ -123,7 +134,12 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
       if (c.count == 0) {  // parsed by the generic parser
         value& cmd = in.odd(c);
         const command_entry* entry = router::find_command(cmd);
-        answer(entry && entry->first == "QUIT", [&] { return (*r)(std::move(cmd)); });
+        // A QUIT the router refuses (an argument that is not a string) is
+        // answered with an error and does not close: it must not stop us
+        // reading either.
+        const bool quit = entry && entry->first == "QUIT" &&
+                          std::all_of(cmd.elements.begin(), cmd.elements.end(), [](auto& e) { return e.is_string(); });
+        answer(quit, [&] { return (*r)(std::move(cmd)); });
         return;
       }
       auto args = in.args(c);
@@ -157,7 +173,7 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
           const std::size_t shard = got.shard;
           run->got[shard] = std::move(got);
           if (--run->waiting > 0) return;
-          st->batched -= run->shard_of.size();
+          st->filled.emplace_back(run->seq, run->shard_of.size());
           st->replies.fill(run->seq, reply{{}, false, run->assemble()});
           st->sent.erase(run);
           write_ready();

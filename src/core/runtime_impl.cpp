@@ -21,8 +21,8 @@ config validated(config cfg) {
     throw std::invalid_argument("troupe::config: default_request_timeout must be positive");
   if (cfg.timer_tick <= duration::zero())
     throw std::invalid_argument("troupe::config: timer_tick must be positive");
-  if (cfg.park_spin < duration::zero())
-    throw std::invalid_argument("troupe::config: park_spin must not be negative");
+  if (cfg.park_spin < duration::zero() || cfg.park_spin > std::chrono::seconds(1))
+    throw std::invalid_argument("troupe::config: park_spin must be between 0 and 1 s");
   return cfg;
 }
 

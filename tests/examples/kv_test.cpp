@@ -236,7 +236,8 @@ void run_client(std::uint16_t port, int id, int commands, std::string& failure) 
     }
     sent += n;
   }
-  const std::string got = peer.read_exactly(expected.size(), std::chrono::seconds(60));
+  std::string got = peer.read_exactly(expected.size(), std::chrono::seconds(60));
+  got += peer.read_exactly(1, std::chrono::milliseconds(50));  // nothing more may come
   if (got != expected) {
     std::size_t at = 0;
     while (at < got.size() && got[at] == expected[at]) ++at;
@@ -281,13 +282,24 @@ TEST(KvServer, AClientThatReadsLateGetsEveryReply) {
   constexpr int gets = 30000;
   std::string request;
   for (int i = 0; i < gets; ++i) request += command({"GET", i % 2 ? "big" : "none"});
-  std::thread sender([&] { peer.send(request); });
+  bool sent = false;
+  std::thread sender([&] { sent = peer.send(request); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server fills up first
   const std::string one = "$-1\r\n" + bulk(value);
   const std::string got = peer.read_exactly(one.size() * gets / 2, std::chrono::seconds(60));
   sender.join();
+  EXPECT_TRUE(sent);
   ASSERT_EQ(got.size(), one.size() * gets / 2);
+  EXPECT_EQ(peer.read_exactly(1, std::chrono::milliseconds(50)), "");  // nothing more
   for (std::size_t at = 0; at < got.size(); at += one.size()) ASSERT_EQ(got.compare(at, one.size(), one), 0) << at;
+}
+
+TEST(KvServer, AQuitTheRouterRefusesIsAnsweredAndReadingGoesOn) {
+  kv_server kv(2);
+  troupe::io::testing::raw_socket peer(kv.port());
+  ASSERT_TRUE(peer.send("*2\r\n$4\r\nQUIT\r\n:1\r\n" + command({"PING"})));
+  const std::string want = "-ERR Protocol error: expected bulk strings\r\n+PONG\r\n";
+  EXPECT_EQ(peer.read_exactly(want.size()), want);
 }
 
 TEST(KvServer, QuitInTheMiddleOfARunAnswersWhatCameBeforeIt) {

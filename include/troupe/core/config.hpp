@@ -35,8 +35,9 @@ struct config {
   // on loopback went from 61 to 14 us per round trip with 50 us here. The
   // price is that CPU after each burst of work, taken from whatever else
   // runs on the machine: troupe_kv under redis-benchmark on two shared
-  // cores lost 5 to 20%. Zero (the default): sleep at once. Erlang's
-  // schedulers busy-wait by default (+sbwt), Go's spin in findrunnable.
+  // cores lost 5 to 20%. Zero (the default): sleep at once; at most 1 s.
+  // Erlang's schedulers busy-wait by default (+sbwt), Go's spin in
+  // findrunnable.
   duration park_spin = duration::zero();
   // Log a warning for each message that no handler takes.
   bool warn_unhandled = true;

@@ -96,7 +96,8 @@ class ordered_replies {
   // Stops reading while more than `limit` requests are due or the write
   // queue is full, and reads again when neither holds. `shared` counts
   // requests beyond one per slot, for a server whose slot holds the
-  // replies of several requests (examples/kv's batched runs).
+  // replies of several requests (examples/kv's batched runs): a slot of
+  // n requests adds n - 1.
   template <class C>
   void pause_if_behind(connection<C>& conn, std::size_t limit, std::size_t shared = 0) {
     bool want = blocked_ || slots_.size() + shared > limit;
@@ -112,6 +113,8 @@ class ordered_replies {
     blocked_ = false;
   }
   bool closing() const noexcept { return closing_; }
+  // Slots with a smaller sequence number have been written (or dropped).
+  std::uint64_t first_due() const noexcept { return first_seq_; }
   // The socket is gone and nothing is due: the actor may end.
   bool done() const noexcept { return ended_ && slots_.empty(); }
 
