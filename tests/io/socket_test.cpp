@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "../eventually.hpp"
 #include "raw_socket.hpp"
 #include "troupe/async/service.hpp"
 #include "troupe/io.hpp"
@@ -25,15 +26,7 @@ using troupe::behavior;
 namespace io = troupe::io;
 using io::testing::raw_socket;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return pred();
-}
+using troupe::test_support::eventually;
 
 struct fixture : ::testing::Test {
   troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "../eventually.hpp"
 #include "raw_socket.hpp"
 #include "test_certs.hpp"
 #include "troupe/async/service.hpp"
@@ -28,15 +29,7 @@ namespace io = troupe::io;
 using io::testing::pem_pair;
 using io::testing::test_ca;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return pred();
-}
+using troupe::test_support::eventually;
 
 io::socket_options tls_socket(const pem_pair& who, const std::string& trusted,
                               bool require_client_certificate = true) {

@@ -2,21 +2,46 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
+#include <string>
 #include <thread>
 
+#include "../eventually.hpp"
 #include "troupe/core/runtime.hpp"
+#include "troupe/io/reactor.hpp"
+#include "troupe/net/node.hpp"
 
 namespace troupe::net::testing {
 
-// Polls `pred` until it holds or `timeout` passes; its last answer.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+using troupe::test_support::eventually;
+
+// One node: a runtime, its reactor and the node.
+struct site {
+  explicit site(const std::string& name, troupe::net::node_options base = {})
+      : rt(troupe::config{.workers = 2, .warn_unhandled = false}), reactor(rt), node(rt, reactor, opts(name, base)) {}
+  static troupe::net::node_options opts(const std::string& name, troupe::net::node_options o) {
+    o.name = name;
+    if (o.cookie.empty()) o.cookie = "secret";
+    return o;
   }
-  return pred();
+  troupe::runtime rt;
+  io::reactor reactor;
+  troupe::net::node node;
+};
+
+// Joins a to b and b to c (a hears of c through b) and spawns on b an
+// actor that answers any string with the pid of c's `sink_name` as b
+// knows it: a pid of c that a gets without a connection of its own.
+// Returns that actor's pid as a knows it; nullopt if the mesh did not form.
+inline std::optional<pid> directory_via_b(site& a, site& b, site& c, const std::string& sink_name) {
+  b.node.connect(c.node.address()).get();
+  a.node.connect(b.node.address()).get();
+  if (!eventually([&] { return a.node.connected_nodes().size() == 2; })) return std::nullopt;
+  pid sink_at_b = b.node.whereis("troupe://" + c.node.name() + "/" + sink_name).get();
+  b.rt.register_name("directory", b.rt.spawn([=](actor&) -> behavior {
+    return {[=](const std::string&) { return sink_at_b; }};
+  }));
+  return a.node.whereis("troupe://" + b.node.name() + "/directory").get();
 }
 
 // An actor that monitors `target` (or links to it, trapping exits) and

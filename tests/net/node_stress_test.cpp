@@ -24,18 +24,10 @@ using troupe::pid;
 namespace net = troupe::net;
 namespace io = troupe::io;
 using troupe::net::testing::eventually;
+using troupe::net::testing::site;
+using troupe::net::testing::directory_via_b;
 
 using troupe::stress::scaled;
-
-struct site {
-  explicit site(const std::string& name)
-      : rt(troupe::config{.workers = 2, .warn_unhandled = false}),
-        reactor(rt),
-        node(rt, reactor, {.name = name, .cookie = "stress"}) {}
-  troupe::runtime rt;
-  io::reactor reactor;
-  net::node node;
-};
 
 TEST(NodeStress, ManySendersRequestsAndPidsAcrossTwoNodes) {
   site a("a@127.0.0.1"), b("b@127.0.0.1");
@@ -127,14 +119,9 @@ TEST(NodeStress, SendersRaceAConnectionMadeOnFirstUse) {
       count.fetch_add(1);
     }};
   }));
-  b.node.connect(c.node.address()).get();
-  a.node.connect(b.node.address()).get();
-  ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 2; }));
-  pid sink_at_b = b.node.whereis("troupe://c@127.0.0.1/sink").get();
-  b.rt.register_name("directory", b.rt.spawn([=](actor&) -> behavior {
-    return {[=](const std::string&) { return sink_at_b; }};
-  }));
-  auto directory = a.node.whereis("troupe://b@127.0.0.1/directory").get();
+  auto found = directory_via_b(a, b, c, "sink");
+  ASSERT_TRUE(found);
+  pid directory = *found;
   for (int round = 0; round < rounds; ++round) {
     a.node.disconnect("c@127.0.0.1");
     ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 1 && c.node.connected_nodes().size() == 1; }));

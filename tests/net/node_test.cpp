@@ -27,6 +27,8 @@ namespace net = troupe::net;
 namespace io = troupe::io;
 using troupe::net::testing::eventually;
 using troupe::net::testing::spawn_watcher;
+using troupe::net::testing::site;
+using troupe::net::testing::directory_via_b;
 
 struct order {
   std::string item;
@@ -49,20 +51,6 @@ struct register_types {
     net::register_type<forward_to>("test.forward_to");
   }
 } const registered;
-
-// One node: a runtime, its reactor and the node.
-struct site {
-  explicit site(const std::string& name, net::node_options base = {})
-      : rt(troupe::config{.workers = 2, .warn_unhandled = false}), reactor(rt), node(rt, reactor, opts(name, base)) {}
-  static net::node_options opts(const std::string& name, net::node_options o) {
-    o.name = name;
-    if (o.cookie.empty()) o.cookie = "secret";
-    return o;
-  }
-  troupe::runtime rt;
-  io::reactor reactor;
-  net::node node;
-};
 
 pid spawn_clerk(troupe::runtime& rt) {
   return rt.spawn([](actor& self) -> behavior {
@@ -441,14 +429,9 @@ TEST(Node, AFirstUseBySomeoneWhoLeavesAtOnceStillEndsItsDial) {
   site a("a@127.0.0.1", quick), b("b@127.0.0.1"), c("c@127.0.0.1");
   std::atomic<int> got{0};
   c.rt.register_name("sink", c.rt.spawn([&](actor&) -> behavior { return {[&](std::int64_t) { ++got; }}; }));
-  b.node.connect(c.node.address()).get();
-  a.node.connect(b.node.address()).get();
-  ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 2; }));
-  pid sink_at_b = b.node.whereis("troupe://c@127.0.0.1/sink").get();
-  b.rt.register_name("directory", b.rt.spawn([=](actor&) -> behavior {
-    return {[=](const std::string&) { return sink_at_b; }};
-  }));
-  auto directory = a.node.whereis("troupe://b@127.0.0.1/directory").get();
+  auto found = directory_via_b(a, b, c, "sink");
+  ASSERT_TRUE(found);
+  pid directory = *found;
   for (int round = 1; round <= 2; ++round) {
     a.node.disconnect("c@127.0.0.1");
     ASSERT_TRUE(eventually([&] { return a.node.connected_nodes().size() == 1; }));
