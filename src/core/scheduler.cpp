@@ -2,6 +2,7 @@
 // the top of scheduler.hpp.
 #include "scheduler.hpp"
 
+#include "cpu_relax.hpp"
 #include "futex.hpp"
 
 #include <algorithm>
@@ -10,14 +11,6 @@
 namespace troupe::detail {
 namespace {
 thread_local worker* current_worker = nullptr;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 std::uint64_t next_random(std::uint64_t& state) noexcept {
   // xorshift64*: cheap victim selection, quality is irrelevant here.

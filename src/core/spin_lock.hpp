@@ -11,6 +11,8 @@
 #include <atomic>
 #include <thread>
 
+#include "cpu_relax.hpp"
+
 namespace troupe::detail {
 
 class spin_lock {
@@ -19,6 +21,7 @@ class spin_lock {
     for (unsigned spins = 0;; ++spins) {
       if (!locked_.exchange(true, std::memory_order_acquire)) return;
       while (locked_.load(std::memory_order_relaxed)) {
+        cpu_relax();
         if (++spins > 64) {
           std::this_thread::yield();
           spins = 0;

@@ -5,13 +5,14 @@
 #include "troupe/sync/detail/channel_core.hpp"
 
 #include "core/futex.hpp"
-#include "core/spin_lock.hpp"
+#include "core/backoff_lock.hpp"
 
 #include <mutex>
 
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <limits>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -30,6 +31,8 @@ namespace troupe::detail {
 struct entry_queue {
   chan_entry* head = nullptr;
   chan_entry* tail = nullptr;
+  // head != nullptr, readable without the lock (a hint: see surely_blocks).
+  std::atomic<bool> occupied{false};
   bool empty() const noexcept { return head == nullptr; }
   void push(chan_entry* e) noexcept;
   void unlink(chan_entry* e) noexcept;
@@ -37,36 +40,55 @@ struct entry_queue {
 };
 
 // The critical sections are a few moves and pointer updates: a spin lock
-// (that yields after a while) beats a futex round trip when contended.
-struct chan_core {
+// beats a futex round trip, and one that backs off (backoff_lock.hpp) lets
+// a producer's and a consumer's cores each run batches of operations.
+//
+// Layout: a contended channel's cost is the cache lines that travel between
+// the cores taking turns, so the lock and every field a critical section
+// writes share the first line (64 bytes: hence the 32-bit ring indices);
+// what is fixed at construction sits on the next one, shared by all cores.
+struct alignas(64) chan_core {
   chan_core(const element_ops& ops, std::size_t capacity);
   ~chan_core();
   chan_core(const chan_core&) = delete;
   chan_core& operator=(const chan_core&) = delete;
 
-  const element_ops& ops;
-  const std::size_t capacity;
-  spin_lock mutex;
-  unsigned char* buffer = nullptr;  // capacity elements, ring
-  std::size_t head = 0;
-  std::size_t count = 0;
-  bool closed = false;
+  backoff_lock mutex;
+  // Written only under the lock; atomic so that surely_blocks may read
+  // them without it (relaxed: a stale value only costs a wasted lock).
+  std::atomic<bool> closed{false};
+  std::atomic<std::uint32_t> count{0};
+  std::uint32_t head = 0;
   entry_queue receivers;
   entry_queue senders;
 
-  void* element(std::size_t i) const noexcept { return buffer + ((head + i) % capacity) * ops.size; }
+  alignas(64) const element_ops& ops;
+  const std::uint32_t capacity;
+  unsigned char* buffer = nullptr;  // capacity elements, ring
+
+  std::uint32_t items() const noexcept { return count.load(std::memory_order_relaxed); }
+  void set_items(std::uint32_t n) noexcept { count.store(n, std::memory_order_relaxed); }
+  bool is_closed() const noexcept { return closed.load(std::memory_order_relaxed); }
+  // The i-th oldest element (i <= items() < capacity, or i < items()).
+  void* element(std::uint32_t i) const noexcept {
+    std::uint32_t at = head + i;
+    if (at >= capacity) at -= capacity;
+    return buffer + std::size_t{at} * ops.size;
+  }
 };
 
 std::shared_ptr<chan_core> make_channel(const element_ops& ops, std::size_t capacity) {
+  if (capacity > std::numeric_limits<std::uint32_t>::max() / 2)
+    throw std::invalid_argument("troupe: a channel's capacity must be below 2^31");
   return std::make_shared<chan_core>(ops, capacity);
 }
 bool chan_is_closed(chan_core& c) {
   std::lock_guard lock(c.mutex);
-  return c.closed;
+  return c.is_closed();
 }
 std::size_t chan_size(chan_core& c) {
   std::lock_guard lock(c.mutex);
-  return c.count;
+  return c.items();
 }
 std::size_t chan_capacity(const chan_core& c) noexcept { return c.capacity; }
 
@@ -79,6 +101,7 @@ void entry_queue::push(chan_entry* e) noexcept {
     head = e;
   tail = e;
   e->linked = true;
+  occupied.store(true, std::memory_order_relaxed);
 }
 
 void entry_queue::unlink(chan_entry* e) noexcept {
@@ -91,6 +114,7 @@ void entry_queue::unlink(chan_entry* e) noexcept {
     e->next->prev = e->prev;
   else
     tail = e->prev;
+  if (!head) occupied.store(false, std::memory_order_relaxed);
   e->prev = e->next = nullptr;
   e->linked = false;
 }
@@ -101,14 +125,15 @@ chan_entry* entry_queue::pop() noexcept {
   return e;
 }
 
-chan_core::chan_core(const element_ops& element, std::size_t cap) : ops(element), capacity(cap) {
+chan_core::chan_core(const element_ops& element, std::size_t cap)
+    : ops(element), capacity(static_cast<std::uint32_t>(cap)) {
   if (capacity > 0)
     buffer = static_cast<unsigned char*>(
         ::operator new(capacity * ops.size, std::align_val_t(std::max(ops.align, sizeof(void*)))));
 }
 
 chan_core::~chan_core() {
-  for (std::size_t i = 0; i < count; ++i) ops.destroy(element(i));
+  for (std::uint32_t i = 0; i < items(); ++i) ops.destroy(element(i));
   if (buffer) ::operator delete(buffer, std::align_val_t(std::max(ops.align, sizeof(void*))));
 }
 
@@ -151,31 +176,31 @@ void fire(chan_entry* e, chan_status status, wake_list& wakes) {
 chan_status try_case_locked(const select_case& c, wake_list& wakes) {
   chan_core& ch = *c.channel;
   if (c.is_send) {
-    if (ch.closed) return chan_status::closed;
+    if (ch.is_closed()) return chan_status::closed;
     while (chan_entry* e = ch.receivers.pop()) {
       if (!e->waiter->try_claim()) continue;  // stale: that waiter fired elsewhere
       ch.ops.move_to_optional(e->slot, c.slot);
       fire(e, chan_status::ok, wakes);
       return chan_status::ok;
     }
-    if (ch.count < ch.capacity) {
-      ch.ops.move_construct(ch.element(ch.count), c.slot);
-      ++ch.count;
+    if (const std::uint32_t n = ch.items(); n < ch.capacity) {
+      ch.ops.move_construct(ch.element(n), c.slot);
+      ch.set_items(n + 1);
       return chan_status::ok;
     }
     return chan_status::would_block;
   }
-  if (ch.count > 0) {
+  if (const std::uint32_t n = ch.items(); n > 0) {
     void* oldest = ch.element(0);
     ch.ops.move_to_optional(c.slot, oldest);
     ch.ops.destroy(oldest);
-    ch.head = (ch.head + 1) % ch.capacity;
-    --ch.count;
+    if (++ch.head == ch.capacity) ch.head = 0;
+    ch.set_items(n - 1);
     // A sender waiting on a full buffer takes the slot just freed.
     while (chan_entry* e = ch.senders.pop()) {
       if (!e->waiter->try_claim()) continue;
-      ch.ops.move_construct(ch.element(ch.count), e->slot);
-      ++ch.count;
+      ch.ops.move_construct(ch.element(n - 1), e->slot);
+      ch.set_items(n);
       fire(e, chan_status::ok, wakes);
       break;
     }
@@ -187,7 +212,7 @@ chan_status try_case_locked(const select_case& c, wake_list& wakes) {
     fire(e, chan_status::ok, wakes);
     return chan_status::ok;
   }
-  return ch.closed ? chan_status::closed : chan_status::would_block;
+  return ch.is_closed() ? chan_status::closed : chan_status::would_block;
 }
 
 // The distinct channels of a select, locked in address order (invariant 5).
@@ -275,6 +300,19 @@ bool poll_locked(const select_case* cases, int count, select_outcome& out, wake_
   return false;
 }
 
+// True if the case looked unable to proceed a moment ago, read without the
+// lock. Only a hint: a stale "blocks" skips a case that a caller will poll
+// again under the lock before it waits (select_blocking, suspend), and a
+// stale "may proceed" costs one lock. Worth it: an empty or full channel
+// then costs a waiting side one lock round instead of two, and a select
+// skips its idle channels without touching their locks.
+bool surely_blocks(const select_case& c) noexcept {
+  const chan_core& ch = *c.channel;
+  if (ch.is_closed()) return false;
+  if (c.is_send) return ch.items() == ch.capacity && !ch.receivers.occupied.load(std::memory_order_relaxed);
+  return ch.items() == 0 && !ch.senders.occupied.load(std::memory_order_relaxed);
+}
+
 // The same, locking one channel at a time: enough to take a ready case
 // (a select that finds one need not see all its channels at one instant),
 // and much cheaper than locking them all. Only linking a waiter needs
@@ -283,6 +321,7 @@ bool poll_each(const select_case* cases, int count, select_outcome& out) {
   poll_order order(count);
   for (int k = 0; k < count; ++k) {
     const int i = order[k];
+    if (surely_blocks(cases[i])) continue;
     wake_list wakes;
     chan_status st;
     {
@@ -432,8 +471,8 @@ void chan_close(chan_core& c) {
   wake_list wakes;
   {
     std::lock_guard lock(c.mutex);
-    if (c.closed) return;
-    c.closed = true;
+    if (c.is_closed()) return;
+    c.closed.store(true, std::memory_order_relaxed);
     // Receivers wait only on an empty buffer: they see "closed" at once.
     while (chan_entry* e = c.receivers.pop())
       if (e->waiter->try_claim()) fire(e, chan_status::closed, wakes);

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +30,26 @@ TEST(Channel, BufferedKeepsOrderAndReportsFullAndEmpty) {
   auto none = c.try_recv();
   EXPECT_EQ(none.status, chan_status::would_block);
   EXPECT_FALSE(none.value);
+}
+
+TEST(Channel, TheRingWrapsAroundInOrderAndFreesWhatIsLeft) {
+  auto alive = std::make_shared<int>(0);
+  {
+    channel<std::shared_ptr<int>> c(3);
+    int next_in = 0, next_out = 0;
+    for (int round = 0; round < 10; ++round) {  // the head passes the end 6 times
+      while (c.size() < 3) ASSERT_EQ(c.try_send(std::make_shared<int>(next_in++)), chan_status::ok);
+      for (int k = 0; k < 2; ++k) EXPECT_EQ(**c.recv(), next_out++);
+    }
+    ASSERT_TRUE(c.send(alive));
+    EXPECT_EQ(alive.use_count(), 2);
+  }  // the last values sit across the ring's end
+  EXPECT_EQ(alive.use_count(), 1);
+}
+
+TEST(Channel, ACapacityOf2To31OrMoreIsRefused) {
+  EXPECT_THROW(channel<char>(std::size_t{1} << 31), std::invalid_argument);
+  EXPECT_EQ(channel<char>(5).capacity(), 5u);
 }
 
 TEST(Channel, UnbufferedSendWaitsForAReceiver) {
