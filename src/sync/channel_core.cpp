@@ -273,9 +273,9 @@ class poll_order {
       std::swap(order_[i], order_[random_below(static_cast<std::uint32_t>(i + 1))]);
   }
   int operator[](int k) const noexcept { return order_[k]; }
+  static constexpr int inline_count = 16;
 
  private:
-  static constexpr int inline_count = 16;
   int inline_[inline_count];
   int* order_ = inline_;
   std::vector<int> more_;
@@ -318,20 +318,47 @@ bool surely_blocks(const select_case& c) noexcept {
 // and much cheaper than locking them all. Only linking a waiter needs
 // every lock at once.
 bool poll_each(const select_case* cases, int count, select_outcome& out) {
-  poll_order order(count);
-  for (int k = 0; k < count; ++k) {
-    const int i = order[k];
-    if (surely_blocks(cases[i])) continue;
+  // A lone case waits for its lock. Otherwise a channel whose lock is held
+  // is passed over at first (its holder is busy with it, and another case
+  // may be ready); only if no other case was taken does select wait for
+  // those locks, in the same order.
+  auto take = [&](int i, backoff_lock& lock) {
     wake_list wakes;
-    chan_status st;
-    {
-      std::lock_guard lock(cases[i].channel->mutex);
-      st = try_case_locked(cases[i], wakes);
-    }
-    if (st == chan_status::would_block) continue;
+    const chan_status st = try_case_locked(cases[i], wakes);
+    lock.unlock();
+    if (st == chan_status::would_block) return false;
     wakes.wake_all();
     out = {i, st};
     return true;
+  };
+  if (count == 1) {
+    if (surely_blocks(cases[0])) return false;
+    cases[0].channel->mutex.lock();
+    return take(0, cases[0].channel->mutex);
+  }
+  poll_order order(count);
+  int inline_passed[poll_order::inline_count];
+  std::vector<int> more_passed;
+  int* passed_over = inline_passed;
+  if (count > poll_order::inline_count) {
+    more_passed.resize(static_cast<std::size_t>(count));
+    passed_over = more_passed.data();
+  }
+  int passed_count = 0;
+  for (int k = 0; k < count; ++k) {
+    const int i = order[k];
+    if (surely_blocks(cases[i])) continue;
+    backoff_lock& lock = cases[i].channel->mutex;
+    if (!lock.try_lock()) {
+      passed_over[passed_count++] = i;
+      continue;
+    }
+    if (take(i, lock)) return true;
+  }
+  for (int p = 0; p < passed_count; ++p) {
+    backoff_lock& lock = cases[passed_over[p]].channel->mutex;
+    lock.lock();
+    if (take(passed_over[p], lock)) return true;
   }
   return false;
 }

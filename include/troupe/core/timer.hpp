@@ -23,6 +23,7 @@ inline constexpr duration default_timeout = duration(-1);
 // now + d on the steady clock, saturating: `infinite` (or any huge d) is
 // no deadline (time_point::max()).
 inline time_point deadline_after(duration d) {
+  if (d == duration::max()) return time_point::max();  // no clock read for "never"
   const auto now = std::chrono::steady_clock::now();
   if (d >= time_point::max() - now) return time_point::max();
   return now + d;
