@@ -59,12 +59,12 @@ detail::outside_actor_scope::outside_actor_scope() noexcept : saved_(detail::run
 detail::outside_actor_scope::~outside_actor_scope() { detail::running_masked = saved_; }
 
 bool detail::post_task(const troupe::pid& target, context_task* task) {
-  std::unique_ptr<context_task> owned(task);
   actor_cell* cell = actor_cell::of(target);
-  if (!cell) return false;
-  auto* msg = new typed_message<std::unique_ptr<context_task>>(std::move(owned));
-  msg->kind = message_kind::context_task;
-  return runtime_impl::deliver(cell->rt, target, msg) != send_status::dead_letter;
+  if (!cell) {
+    delete task;
+    return false;
+  }
+  return runtime_impl::deliver(cell->rt, target, task) != send_status::dead_letter;
 }
 
 void detail::quit_on_unhandled_error(actor& self, const error& err) {

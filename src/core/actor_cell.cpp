@@ -505,8 +505,7 @@ void actor_cell::handle_system(message* msg) {
       break;
     }
     case message_kind::context_task: {
-      auto task = std::move(msg->as<std::unique_ptr<context_task>>());
-      delete msg;
+      std::unique_ptr<context_task> task(static_cast<context_task*>(msg));
       try {
         task->run(*this);
       } catch (const std::exception& e) {

@@ -155,9 +155,7 @@ class wake_list {
 
  private:
   static void wake_one(chan_waiter* w) noexcept {
-    const bool pinned = w->pinned_by_wakers;  // read first: see chan_waiter
-    w->wake();
-    if (pinned) w->unpin();
+    w->wake();  // releases the pin fire() took, if any
   }
   static constexpr std::size_t inline_count = 4;
   chan_waiter* inline_[inline_count];
@@ -220,6 +218,7 @@ class channel_locks {
  public:
   channel_locks(const select_case* cases, int count) {
     for (int i = 0; i < count; ++i) add(cases[i].channel);
+    if (size_ < 2) return;
     std::sort(begin(), end());
     size_ = static_cast<std::size_t>(std::unique(begin(), end()) - begin());
   }
@@ -537,6 +536,7 @@ struct coro_select_state final : chan_waiter, pool_allocated {  // made per wait
     if (pins.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
   void wake() noexcept override {
+    unpin_on_destroy waker_pin{this};  // taken by fire() or the timer
     if (!home) {
       if (abandoned.load(std::memory_order_acquire)) return;
       // Not an actor's coroutine: it must not run as whatever actor's turn
@@ -547,10 +547,10 @@ struct coro_select_state final : chan_waiter, pool_allocated {  // made per wait
       return;
     }
     // Even from the actor's own turn: resume between its messages. The
-    // task pins the state so it can check `abandoned` when it runs.
-    pin();
+    // waker's pin travels with the task, so the state is still there to
+    // check `abandoned` when it runs.
     coro_select_state* self = this;
-    run_in(home, [self, pinned = unpin_on_destroy{self}](actor&) {
+    run_in(home, [self, pinned = std::move(waker_pin)](actor&) {
       if (!self->abandoned.load(std::memory_order_acquire)) self->handle.resume();
     });
   }
@@ -572,16 +572,14 @@ coro_select::coro_select(select_case* cases, int count, std::chrono::steady_cloc
 bool coro_select::ready_now() { return count_ > 0 && select_now(cases_, count_, outcome_); }
 
 bool coro_select::suspend(std::coroutine_handle<> h) {
-  auto* st = new coro_select_state;  // our pin
-  st->handle = h;
-  if (actor* self = current_actor()) st->home = self->pid();
-  st->entries = st->entries_for(count_);  // allocated before locking
   const bool timed = timeout_ != std::chrono::steady_clock::duration::max();
   actor* self = current_actor();
-  if (timed && !self) {
-    st->unpin();
+  if (timed && !self)
     throw std::logic_error("troupe: a select timeout in a coroutine needs an actor's runtime");
-  }
+  auto* st = new coro_select_state;  // our pin
+  st->handle = h;
+  if (self) st->home = self->pid();
+  st->entries = st->entries_for(count_);  // allocated before locking
   channel_locks locks(cases_, count_);
   wake_list wakes;
   locks.lock();
@@ -610,6 +608,7 @@ bool coro_select::suspend(std::coroutine_handle<> h) {
       if (!s->try_give_up()) return;
       s->fired = timeout_fired;
       s->status = chan_status::would_block;
+      s->pin();  // for wake() to release
       s->wake();
     });
   }

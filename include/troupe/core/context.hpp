@@ -11,8 +11,8 @@
 // bring continuations home to the actor that attached them.
 #pragma once
 
-#include <memory>
 #include <new>
+#include <string>
 #include <utility>
 
 #include "troupe/core/message.hpp"
@@ -49,10 +49,16 @@ class outside_actor_scope {
   bool saved_;
 };
 
-// Made per hand-off, often freed on another thread: from the pool.
-struct context_task : pool_allocated {
-  virtual ~context_task() = default;
+// Made per hand-off, often freed on another thread: from the pool. A task
+// is its own envelope (one allocation per hand-off); deleting it unrun (its
+// target died) is how its owner learns that it will never run.
+struct context_task : message, pool_allocated {
+  using pool_allocated::operator new;
+  using pool_allocated::operator delete;
+  context_task() noexcept : message(type_key_of<context_task>) { kind = message_kind::context_task; }
   virtual void run(actor& self) = 0;
+  void* payload() noexcept final { return this; }
+  std::string type_name() const final { return "continuation"; }
 };
 
 // Any thread. Takes ownership; false (task destroyed unrun) when `target`

@@ -76,14 +76,15 @@ struct chan_waiter {
     int expected = 0;
     return state.compare_exchange_strong(expected, 2, std::memory_order_acq_rel);
   }
-  // After the channel locks are released: lets the owner go on.
+  // After the channel locks are released: lets the owner go on. A waiter
+  // that is pinned_by_wakers is called holding the pin its waker took, and
+  // releases it (possibly later, once the resumption it posted has run).
   virtual void wake() noexcept = 0;
   // A waker pins the waiter (under the channel lock, when it fires it)
-  // until its wake() returned: a coroutine's waiter state may otherwise be
-  // freed by a frame destroyed in between. Threads' waiters live on their
-  // owners' stacks until woken: nothing to pin.
-  // A thread's waiter must not be touched at all once woken (its owner may
-  // return at once), so wakers read this before waking.
+  // until its wake() is done with it: a coroutine's waiter state may
+  // otherwise be freed by a frame destroyed in between. Threads' waiters
+  // live on their owners' stacks until woken: nothing to pin, and nothing
+  // may touch them once woken (the owner may return at once).
   bool pinned_by_wakers = false;
   virtual void pin() noexcept {}
   virtual void unpin() noexcept {}
