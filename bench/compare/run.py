@@ -245,6 +245,16 @@ def summarize(bench, values, failed=()):
     for (name, metric), med in medians.items():
         if name == "troupe":
             continue
+        if "@" in metric:
+            # A peer's variant ("ns_per_roundtrip@threads": Go with locked
+            # OS threads) is compared with troupe's same variant only.
+            t = medians.get(("troupe", metric))
+            if t is not None and med != 0:
+                variant = metric.split("@", 1)[1]
+                emit({"bench": bench, "metric": metric.split("@", 1)[0],
+                      "ratio": "troupe(%s)/%s(%s)" % (variant, name, variant),
+                      "value": t / med, "better": better(metric)})
+            continue
         t = medians.get(("troupe", metric))
         if t is None or med == 0:
             continue

@@ -21,7 +21,11 @@
 //
 //	chan_pingpong  two goroutines, two unbuffered channels (ping, pong),
 //	               N=1e6 round trips; the ponger counts pings (== N) and
-//	               echoes each value, which the pinger checks.
+//	               echoes each value, which the pinger checks. Then
+//	               "@threads": the same with both goroutines locked to
+//	               their own OS threads (runtime.LockOSThread), like for
+//	               like with troupe's two plain threads (N/50 round trips:
+//	               each takes tens of microseconds).
 //	chan_buffered  one channel of capacity 1024, 4 producers x 2.5e6 ints
 //	               (0..n-1), closed once all producers are done; one
 //	               consumer ranges over it. Check count == 4n and
@@ -39,6 +43,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,12 +238,23 @@ func idle(name string, n int64) {
 }
 
 func chanPingpong(name string, n int64) {
+	chanPingpongOn(name, n, false)
+	// A round trip between locked threads takes tens of microseconds (each
+	// hand-off wakes the other thread through the scheduler): 1/50 of the
+	// rounds keeps the run short and the mean still stable.
+	chanPingpongOn(name, max64(n/50, 1000), true)
+}
+
+func chanPingpongOn(name string, n int64, threads bool) {
 	ping := make(chan int64)
 	pong := make(chan int64)
 	count := make(chan int64)
 	done := make(chan struct{})
 	t0 := time.Now()
 	go func() { // ponger
+		if threads {
+			runtime.LockOSThread()
+		}
 		var pings int64
 		for v := range ping {
 			pings++
@@ -247,6 +263,9 @@ func chanPingpong(name string, n int64) {
 		count <- pings
 	}()
 	go func() { // pinger
+		if threads {
+			runtime.LockOSThread()
+		}
 		for i := int64(0); i < n; i++ {
 			ping <- i
 			if v := <-pong; v != i {
@@ -261,7 +280,11 @@ func chanPingpong(name string, n int64) {
 	if pings := <-count; pings != n {
 		fail("ponger counted %d pings, expected %d", pings, n)
 	}
-	emit(name, "ns_per_roundtrip", float64(el.Nanoseconds())/float64(n))
+	metric := "ns_per_roundtrip"
+	if threads {
+		metric += "@threads"
+	}
+	emit(name, metric, float64(el.Nanoseconds())/float64(n))
 }
 
 func chanBuffered(name string, n int64) {
