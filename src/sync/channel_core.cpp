@@ -76,6 +76,7 @@ struct alignas(64) chan_core {
     return buffer + std::size_t{at} * ops.size;
   }
 };
+static_assert(sizeof(chan_core) == 128, "chan_core: the written fields must fit the first cache line");
 
 std::shared_ptr<chan_core> make_channel(const element_ops& ops, std::size_t capacity) {
   if (capacity > std::numeric_limits<std::uint32_t>::max() / 2)
