@@ -251,9 +251,10 @@ def summarize(bench, values, failed=()):
             t = medians.get(("troupe", metric))
             if t is not None and med != 0:
                 variant = metric.split("@", 1)[1]
-                emit({"bench": bench, "metric": metric.split("@", 1)[0],
+                base = metric.split("@", 1)[0]
+                emit({"bench": bench, "metric": base,
                       "ratio": "troupe(%s)/%s(%s)" % (variant, name, variant),
-                      "value": t / med, "better": better(metric)})
+                      "value": t / med, "better": better(base)})
             continue
         t = medians.get(("troupe", metric))
         if t is None or med == 0:

@@ -194,15 +194,18 @@ chan_status try_case_locked(const select_case& c, wake_list& wakes) {
     ch.ops.move_to_optional(c.slot, oldest);
     ch.ops.destroy(oldest);
     if (++ch.head == ch.capacity) ch.head = 0;
-    ch.set_items(n - 1);
+    std::uint32_t left = n - 1;
     // A sender waiting on a full buffer takes the slot just freed.
     while (chan_entry* e = ch.senders.pop()) {
       if (!e->waiter->try_claim()) continue;
-      ch.ops.move_construct(ch.element(n - 1), e->slot);
-      ch.set_items(n);
+      ch.ops.move_construct(ch.element(left), e->slot);
+      ++left;
       fire(e, chan_status::ok, wakes);
       break;
     }
+    // One store: surely_blocks must never see the empty moment in between
+    // (with the sender's entry already gone) on a buffer that stays full.
+    ch.set_items(left);
     return chan_status::ok;
   }
   while (chan_entry* e = ch.senders.pop()) {
@@ -301,11 +304,14 @@ bool poll_locked(const select_case* cases, int count, select_outcome& out, wake_
 }
 
 // True if the case looked unable to proceed a moment ago, read without the
-// lock. Only a hint: a stale "blocks" skips a case that a caller will poll
-// again under the lock before it waits (select_blocking, suspend), and a
-// stale "may proceed" costs one lock. Worth it: an empty or full channel
-// then costs a waiting side one lock round instead of two, and a select
-// skips its idle channels without touching their locks.
+// lock. Only a hint, used by poll_each: every caller that goes on to wait
+// or to take a default case polls again under the locks first
+// (select_blocking, coro_select::suspend, coro_select::ready_under_locks),
+// so a stale "blocks" costs nothing but that second poll, and a stale "may
+// proceed" costs one lock. Worth it: an empty or full channel then costs a
+// waiting side one lock round instead of two, and a select skips its idle
+// channels without touching their locks. (Thread send/recv and try_* do
+// not peek: they lock at once.)
 bool surely_blocks(const select_case& c) noexcept {
   const chan_core& ch = *c.channel;
   if (ch.is_closed()) return false;
@@ -571,6 +577,17 @@ coro_select::coro_select(select_case* cases, int count, std::chrono::steady_cloc
     : cases_(cases), count_(count), timeout_(timeout) {}
 
 bool coro_select::ready_now() { return count_ > 0 && select_now(cases_, count_, outcome_); }
+
+bool coro_select::ready_under_locks() {
+  if (count_ == 0) return false;
+  channel_locks locks(cases_, count_);
+  wake_list wakes;
+  locks.lock();
+  const bool ready = poll_locked(cases_, count_, outcome_, wakes);
+  locks.unlock();
+  wakes.wake_all();
+  return ready;
+}
 
 bool coro_select::suspend(std::coroutine_handle<> h) {
   const bool timed = timeout_ != std::chrono::steady_clock::duration::max();

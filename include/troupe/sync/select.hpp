@@ -161,6 +161,7 @@ class select_awaiter {
   bool await_ready() {
     if (op_.ready_now()) return true;
     if (plan_.has_default()) {
+      if (op_.ready_under_locks()) return true;
       defaulted_ = true;
       return true;
     }

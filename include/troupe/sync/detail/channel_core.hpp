@@ -21,7 +21,11 @@
 //      buffer is empty, and takes a waiting sender's value only into the
 //      slot a receive just freed: FIFO order is kept.
 //   5. select locks all its channels in address order (deadlock-free) and
-//      polls its cases in a random order (fair: no case starves).
+//      polls its cases in a random order (fair: no case starves). Before
+//      it waits, it may take a ready case locking one channel at a time;
+//      there a case whose channel lock is held is tried after the others
+//      (a bias under contention, not starvation: a busy channel's lock is
+//      free again once its producers wait or pause).
 #pragma once
 
 #include <atomic>
@@ -137,6 +141,10 @@ class coro_select {
   coro_select(const coro_select&) = delete;
   coro_select& operator=(const coro_select&) = delete;
   bool ready_now();
+  // The same with every channel locked at once: what a select with a
+  // default case checks before taking the default (ready_now may skip a
+  // case on an unlocked peek).
+  bool ready_under_locks();
   // False if a case completed meanwhile (do not suspend).
   bool suspend(std::coroutine_handle<> h);
   select_outcome finish();
