@@ -68,6 +68,7 @@ config bench_config() {
   config cfg{.warn_unhandled = false};
   if (const char* w = std::getenv("TROUPE_REMOTE_WORKERS")) cfg.workers = static_cast<unsigned>(std::atoi(w));
   if (const char* us = std::getenv("TROUPE_REMOTE_PARK_SPIN_US")) cfg.park_spin = std::chrono::microseconds(std::atoi(us));
+  if (const char* lend = std::getenv("TROUPE_REMOTE_LEND")) cfg.lend_io_threads = std::atoi(lend) != 0;
   return cfg;
 }
 

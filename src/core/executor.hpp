@@ -8,6 +8,43 @@
 namespace troupe::detail {
 
 class actor_cell;
+class executor;
+
+// A thread that is not one of the executor's own (an I/O thread) lends
+// itself to the executor while a lent_thread lives on it. An actor that this
+// thread makes ready while every worker sleeps is kept in the lent_thread
+// instead of waking a worker, and run_ready() gives it its turn here, on
+// this thread. A message arriving on an idle runtime then costs one wake-up
+// (the I/O thread's, in epoll_wait) instead of two (that one and a worker's
+// futex): Go's netpoller hands the goroutine it readied to the thread that
+// polled in the same way.
+//
+// Invariants. At most one actor is kept (`ready_`), touched only by this
+// thread; a kept actor is run by run_ready() or, when the lent_thread ends,
+// scheduled as usual, so it is never lost. Only the scheduler keeps actors
+// (other executors never do), and only when config::lend_io_threads is set.
+class lent_thread {
+ public:
+  explicit lent_thread(executor& exec) noexcept;
+  ~lent_thread();
+  lent_thread(const lent_thread&) = delete;
+  lent_thread& operator=(const lent_thread&) = delete;
+
+  // Call where no handler of the lending thread's own is on the stack (the
+  // turns run here may use whatever that thread serves).
+  void run_ready();
+
+  // The lent_thread of the calling thread, or null.
+  static lent_thread* current() noexcept;
+
+ private:
+  friend class executor;
+  friend class scheduler;
+  executor& exec_;
+  lent_thread* previous_;
+  actor_cell* ready_ = nullptr;
+  bool running_ = false;  // a turn is running on this thread
+};
 
 class executor {
  public:
@@ -29,6 +66,8 @@ class executor {
   virtual unsigned size() const noexcept = 0;
   // True on a thread this executor runs actors on.
   virtual bool runs_on_this_thread() const noexcept { return false; }
+  // The lending thread: runs what `lender` keeps (see lent_thread).
+  virtual void run_lent(lent_thread& lender);
 
  protected:
   std::atomic<bool> stopping_{false};

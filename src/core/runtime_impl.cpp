@@ -47,7 +47,8 @@ runtime_impl::runtime_impl(config c, sim_hooks* sim)
       hooks(sim),
       exec(sim ? sim->make_executor(*this)
                : std::make_unique<scheduler>(cfg.workers, cfg.max_messages_per_turn,
-                                             &runtime_impl::run_turn, cfg.park_spin)),
+                                             &runtime_impl::run_turn, cfg.park_spin,
+                                             cfg.lend_io_threads)),
       timers(cfg.timer_tick,
              [this](const pid& target, message* msg) {
                return deliver(*this, target, msg) != send_status::dead_letter;

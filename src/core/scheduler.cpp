@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 namespace troupe::detail {
 namespace {
 thread_local worker* current_worker = nullptr;
+thread_local lent_thread* current_lender = nullptr;
 
 std::uint64_t next_random(std::uint64_t& state) noexcept {
   // xorshift64*: cheap victim selection, quality is irrelevant here.
@@ -21,8 +23,29 @@ std::uint64_t next_random(std::uint64_t& state) noexcept {
 }
 }  // namespace
 
-scheduler::scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono::nanoseconds park_spin)
-    : budget_(budget), run_(run), park_spin_(park_spin) {
+lent_thread::lent_thread(executor& exec) noexcept : exec_(exec), previous_(current_lender) {
+  current_lender = this;
+}
+
+lent_thread::~lent_thread() {
+  current_lender = previous_;
+  // Unregistered first, so the executor cannot keep it here again.
+  if (actor_cell* cell = std::exchange(ready_, nullptr)) exec_.schedule(cell);
+}
+
+lent_thread* lent_thread::current() noexcept { return current_lender; }
+
+void lent_thread::run_ready() {
+  if (ready_) exec_.run_lent(*this);
+}
+
+void executor::run_lent(lent_thread& lender) {
+  if (actor_cell* cell = std::exchange(lender.ready_, nullptr)) schedule(cell);
+}
+
+scheduler::scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono::nanoseconds park_spin,
+                     bool lend)
+    : budget_(budget), run_(run), park_spin_(park_spin), lend_(lend) {
   workers_.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
     auto w = std::make_unique<worker>();
@@ -37,21 +60,55 @@ scheduler::scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono:
 scheduler::~scheduler() { stop(); }
 
 void scheduler::stop() {
-  if (stopping_.exchange(true, std::memory_order_acq_rel)) {
-    for (auto& w : workers_)
-      if (w->thread.joinable()) w->thread.join();
-    return;
-  }
-  for (auto& w : workers_) {
-    w->wake.store(1, std::memory_order_release);
-    futex_wake_one(w->wake);
+  // ordering: seq_cst, against run_lent's increment of lenders_ (Dekker):
+  // a lending thread either sees stopping_ or is waited for below.
+  const bool again = stopping_.exchange(true, std::memory_order_seq_cst);
+  if (!again) {
+    for (auto& w : workers_) {
+      w->wake.store(1, std::memory_order_release);
+      futex_wake_one(w->wake);
+    }
   }
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
+  while (lenders_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
 }
 
 bool scheduler::runs_on_this_thread() const noexcept {
-  return current_worker && current_worker->owner == this;
+  if (current_worker) return current_worker->owner == this;
+  return current_lender && current_lender->running_ && &current_lender->exec_ == this;
+}
+
+bool scheduler::keep_on_lender(actor_cell* cell) noexcept {
+  lent_thread* lender = current_lender;
+  if (!lend_ || !lender || lender->ready_ || &lender->exec_ != this) return false;
+  // A heuristic read: a worker that wakes meanwhile just finds nothing.
+  if (parked_.load(std::memory_order_relaxed) != workers_.size()) return false;
+  lender->ready_ = cell;
+  return true;
+}
+
+void scheduler::run_lent(lent_thread& lender) {
+  lenders_.fetch_add(1, std::memory_order_seq_cst);
+  if (stopping_.load(std::memory_order_seq_cst)) {
+    lender.ready_ = nullptr;  // as a queued actor at stop: ended by the runtime
+    lenders_.fetch_sub(1, std::memory_order_release);
+    return;
+  }
+  lender.running_ = true;
+  for (unsigned turns = 0; actor_cell* cell = std::exchange(lender.ready_, nullptr); ++turns) {
+    if (stopping()) break;
+    if (turns == lend_turn_limit) {
+      push_global(cell);
+      notify_parked();
+      break;
+    }
+    // Leftover messages go through schedule(): kept here again if the
+    // workers still sleep and nothing else is kept, else to them.
+    if (run_(cell, budget_) != after_turn::done) schedule(cell);
+  }
+  lender.running_ = false;
+  lenders_.fetch_sub(1, std::memory_order_release);
 }
 
 void scheduler::schedule(actor_cell* cell) noexcept {
@@ -67,6 +124,7 @@ void scheduler::schedule(actor_cell* cell) noexcept {
     }
     return;
   }
+  if (keep_on_lender(cell)) return;
   push_global(cell);
   notify_parked();
 }

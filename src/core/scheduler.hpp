@@ -22,6 +22,15 @@
 //     first spins that long on its wake word, and is the first one woken:
 //     work arriving within the window starts without a futex on either
 //     side (Erlang's scheduler busy-wait, +sbwt).
+//   - Lending (config::lend_io_threads; see lent_thread in executor.hpp):
+//     an actor made ready by a lending thread while every worker is parked
+//     is kept by that thread and run there, not pushed and woken for. The
+//     thread runs at most `lend_turn_limit` turns in a row; then the next
+//     one goes to the global queue. A worker never sees a kept actor, and
+//     does not need to: the lending thread runs it as soon as its current
+//     handler returns, so "no lost wake-up" (invariant 2) holds for it.
+//     stop() waits for lent turns under way (`lenders_`) as it joins the
+//     workers: after stop() no turn runs anywhere.
 //
 // Parking protocol (invariants).
 //   1. At most one wake-up is in flight per unit of new work: a producer
@@ -80,12 +89,14 @@ class scheduler final : public executor {
  public:
   static constexpr unsigned lifo_limit = 16;
   static constexpr std::uint32_t global_check_interval = 61;
+  static constexpr unsigned lend_turn_limit = 16;
 
   // requeue: back of this worker's queue; requeue_late: the global queue,
   // so that the receiver the actor floods gets this worker first.
   using run_fn = after_turn (*)(actor_cell* cell, unsigned budget);
 
-  scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono::nanoseconds park_spin);
+  scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono::nanoseconds park_spin,
+            bool lend);
   ~scheduler() override;
 
   void schedule(actor_cell* cell) noexcept override;
@@ -93,6 +104,7 @@ class scheduler final : public executor {
   void stop() override;
   unsigned size() const noexcept override { return static_cast<unsigned>(workers_.size()); }
   bool runs_on_this_thread() const noexcept override;
+  void run_lent(lent_thread& lender) override;
 
  private:
   void work(worker& self);
@@ -107,10 +119,14 @@ class scheduler final : public executor {
   void park(worker& self);
   // True when woken within park_spin_ (no system call on either side).
   bool spin_until_woken(worker& self) const noexcept;
+  // Keeps `cell` in the calling thread's lent_thread if it lends to us, has
+  // room, and every worker is parked.
+  bool keep_on_lender(actor_cell* cell) noexcept;
 
   const unsigned budget_;
   const run_fn run_;
   const std::chrono::nanoseconds park_spin_;
+  const bool lend_;
   std::vector<std::unique_ptr<worker>> workers_;
 
   spin_lock global_lock_;
@@ -122,6 +138,7 @@ class scheduler final : public executor {
   worker* spinner_ = nullptr;  // in idle_, spinning before its futex wait
   std::atomic<unsigned> parked_{0};
   std::atomic<unsigned> searching_{0};
+  std::atomic<unsigned> lenders_{0};  // lending threads inside run_lent
 };
 
 }  // namespace troupe::detail

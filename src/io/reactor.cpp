@@ -1,23 +1,32 @@
 // io::reactor: I/O threads, each running one Asio io_context.
 #include "io/reactor_impl.hpp"
 
+#include "core/runtime_impl.hpp"
+
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace troupe::io {
 namespace detail {
 
-reactor_impl::reactor_impl(runtime& rt, unsigned threads) : rt(rt) {
-  if (threads == 0) throw std::invalid_argument("io::reactor_options::threads must be at least 1");
-  for (unsigned i = 0; i < threads; ++i) {
+reactor_impl::reactor_impl(runtime& rt, const reactor_options& options) : rt(rt), spin_(options.spin) {
+  if (options.threads == 0) throw std::invalid_argument("io::reactor_options::threads must be at least 1");
+  if (options.spin < duration::zero() || options.spin > std::chrono::milliseconds(1))
+    throw std::invalid_argument("io::reactor_options::spin must be between 0 and 1 ms");
+  for (unsigned i = 0; i < options.threads; ++i) {
     loops_.push_back(std::make_unique<io_loop>());
     guards_.push_back(asio::make_work_guard(loops_.back()->ctx));
   }
-  for (unsigned i = 0; i < threads; ++i) {
+  for (unsigned i = 0; i < options.threads; ++i) {
     threads_.emplace_back([this, i] {
+      // Between handlers this thread runs the turns its input made ready
+      // while the runtime's workers slept (config::lend_io_threads).
+      troupe::detail::lent_thread lent(*this->rt.impl().exec);
       for (;;) {
         try {
-          loops_[i]->ctx.run();
+          serve(*loops_[i], lent);
           return;
         } catch (const std::exception& e) {
           // A handler threw: log it and keep the loop serving the others.
@@ -25,6 +34,38 @@ reactor_impl::reactor_impl(runtime& rt, unsigned threads) : rt(rt) {
         }
       }
     });
+  }
+}
+
+// The loop of one I/O thread. It sleeps in epoll_wait (run_one) only after
+// `spin_` without input: until then it polls (epoll_wait with a zero
+// timeout), yielding its core between polls. A reply that comes back within
+// the window is read by a thread that is running: a core that sleeps takes
+// tens of microseconds to wake on a virtual machine, more than a round trip
+// on loopback. The spin ends early when a yield gave the core to another
+// thread (it took over `contested`): that thread needs the core more, and a
+// loaded machine never pays for the spinning.
+void reactor_impl::serve(io_loop& loop, troupe::detail::lent_thread& lent) {
+  using clock = std::chrono::steady_clock;
+  constexpr auto contested = std::chrono::microseconds(20);
+  auto& ctx = loop.ctx;
+  for (;;) {
+    if (ctx.run_one() == 0) return;  // stopped
+    lent.run_ready();
+    if (spin_ == duration::zero()) continue;
+    auto until = clock::now() + spin_;
+    for (;;) {
+      if (ctx.poll_one() != 0) {
+        lent.run_ready();
+        until = clock::now() + spin_;
+        continue;
+      }
+      if (ctx.stopped()) return;
+      const auto before = clock::now();
+      if (before >= until) break;
+      std::this_thread::yield();
+      if (clock::now() - before > contested) break;
+    }
   }
 }
 
@@ -64,7 +105,7 @@ asio::ip::address parse_address(const std::string& host) {
 }  // namespace detail
 
 reactor::reactor(runtime& rt, reactor_options options)
-    : impl_(std::make_unique<detail::reactor_impl>(rt, options.threads)) {}
+    : impl_(std::make_unique<detail::reactor_impl>(rt, options)) {}
 
 reactor::~reactor() { impl_->stop(); }
 

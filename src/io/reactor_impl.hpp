@@ -21,6 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/executor.hpp"
 #include "troupe/core/runtime.hpp"
 #include "troupe/io/reactor.hpp"
 
@@ -87,7 +88,7 @@ class closable_object : public io_object {
 
 class reactor_impl {
  public:
-  reactor_impl(runtime& rt, unsigned threads);
+  reactor_impl(runtime& rt, const reactor_options& options);
   ~reactor_impl();
 
   io_loop& next_loop() noexcept {
@@ -100,6 +101,9 @@ class reactor_impl {
   runtime& rt;
 
  private:
+  void serve(io_loop& loop, troupe::detail::lent_thread& lent);
+
+  const duration spin_;
   std::vector<std::unique_ptr<io_loop>> loops_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;

@@ -39,6 +39,14 @@ struct config {
   // Erlang's schedulers busy-wait by default (+sbwt), Go's spin in
   // findrunnable.
   duration park_spin = duration::zero();
+  // An I/O thread whose input makes an actor ready while every worker
+  // sleeps runs that actor's turn itself (and the turns it makes ready, up
+  // to 16) instead of waking a worker: one wake-up per message that reaches
+  // an idle runtime instead of two. A turn that computes for long then
+  // delays the other sockets of that I/O thread, as a long handler delays
+  // the other actors of its worker; actors must not block in any case.
+  // Off: the I/O threads only ever hand work to the workers.
+  bool lend_io_threads = true;
   // Log a warning for each message that no handler takes.
   bool warn_unhandled = true;
   // How many recent dead letters are kept for inspection.
