@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -522,3 +523,63 @@ TEST_F(Sockets, AServerBlockedOnAFullQueueEndsWhenThePeerResets) {
 }
 
 }  // namespace
+
+// The I/O thread runs the turn its input made ready when the workers sleep
+// (config::lend_io_threads), and both the spinning loop and the plain one
+// (reactor_options::spin = 0) serve a request/response exchange.
+namespace {
+struct io_thread_turns {
+  int total = 0, on_io_thread = 0;
+};
+
+io_thread_turns one_line_at_a_time(troupe::config cfg, io::reactor_options options) {
+  troupe::runtime rt(cfg);
+  io::reactor r(rt, options);
+  std::promise<std::thread::id> io_thread;
+  r.post([&] { io_thread.set_value(std::this_thread::get_id()); });
+  const auto io_id = io_thread.get_future().get();
+  auto turns = std::make_shared<std::atomic<int>>(0);
+  auto on_io = std::make_shared<std::atomic<int>>(0);
+  auto server = io::listen<io::line_codec>(r, {"127.0.0.1", 0},
+      [turns, on_io, io_id](actor&, io::connection<io::line_codec> conn) -> behavior {
+        return {[conn, turns, on_io, io_id](std::string& line) mutable {
+          ++*turns;
+          if (std::this_thread::get_id() == io_id) ++*on_io;
+          conn.write("echo: " + line);
+        }};
+      });
+  raw_socket peer(server.local().port);
+  for (int i = 0; i < 100; ++i) {
+    const std::string line = "line " + std::to_string(i);
+    if (!peer.send(line + "\n")) break;
+    if (peer.read_exactly(line.size() + 7) != "echo: " + line + "\n") break;
+    if (i % 10 == 0) std::this_thread::sleep_for(2ms);  // the workers park
+  }
+  return {turns->load(), on_io->load()};
+}
+}  // namespace
+
+TEST(Reactor, TheIoThreadRunsTheTurnsItsInputMadeReadyWhileTheWorkersSleep) {
+  auto t = one_line_at_a_time(troupe::config{.workers = 2}, {});
+  EXPECT_EQ(t.total, 100);
+  EXPECT_GT(t.on_io_thread, 0);
+}
+
+TEST(Reactor, WithLendingOffEveryTurnRunsOnAWorker) {
+  auto t = one_line_at_a_time(troupe::config{.workers = 2, .lend_io_threads = false}, {});
+  EXPECT_EQ(t.total, 100);
+  EXPECT_EQ(t.on_io_thread, 0);
+}
+
+TEST(Reactor, WithoutSpinningTheIoThreadServesAsWell) {
+  auto t = one_line_at_a_time(troupe::config{.workers = 2}, {.spin = troupe::duration::zero()});
+  EXPECT_EQ(t.total, 100);
+  EXPECT_GT(t.on_io_thread, 0);
+}
+
+TEST(Reactor, ASpinOutsideZeroTo1msIsRefused) {
+  troupe::runtime rt(troupe::config{.workers = 1});
+  EXPECT_THROW(io::reactor(rt, {.spin = -1us}), std::invalid_argument);
+  EXPECT_THROW(io::reactor(rt, {.spin = 2ms}), std::invalid_argument);
+  EXPECT_NO_THROW(io::reactor(rt, {.spin = 1ms}));
+}
