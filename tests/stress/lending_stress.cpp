@@ -87,15 +87,20 @@ TEST(stress, shutdown_waits_for_lent_turns_under_way) {
     config cfg{.workers = 2};
     cfg.logger = [](log_level, std::string_view) {};
     auto rt = std::make_unique<runtime>(cfg);
+    // Few messages in flight: what is queued when the shutdown comes is
+    // bounced, and an unbounded backlog would only make that slow.
+    auto handled = std::make_shared<std::atomic<long>>(0);
+    std::atomic<long> sent{0};
     std::vector<pid> players;
     for (int i = 0; i < 8; ++i)
-      players.push_back(rt->spawn([](actor&) -> behavior {
+      players.push_back(rt->spawn([handled](actor&) -> behavior {
         // A long turn over the actor's own state: a turn still running
         // after the shutdown ended its actor (and freed that state) is a
         // use after free for ASan and a race for TSan.
-        return {[seen = std::make_shared<std::vector<int>>()](int n) {
+        return {[handled, seen = std::make_shared<std::vector<int>>()](int n) {
           for (int k = 0; k < 4000; ++k) seen->push_back(n + k);
           seen->clear();
+          ++*handled;
         }};
       }));
     std::atomic<bool> stop{false};
@@ -105,6 +110,11 @@ TEST(stress, shutdown_waits_for_lent_turns_under_way) {
       threads.emplace_back([&, s] {
         detail::lent_thread lent(*rt->impl().exec);
         for (int i = 0; !stop.load(); ++i) {
+          if (sent.load() - handled->load() >= 8) {
+            std::this_thread::yield();
+            continue;
+          }
+          ++sent;
           rt->send(players[static_cast<std::size_t>((2 * i + s) % 8)], i);
           lent.run_ready();
         }
