@@ -30,12 +30,13 @@ struct config {
   // A worker with nothing to run spins this long (pausing, and yielding
   // its core to other runnable threads) before it sleeps; one worker at a
   // time, and it is the first one woken. Work that arrives within the
-  // window (the next message of a request/response exchange, a reply from
-  // another node) then starts without a futex wake-up: remote ping-pong
-  // on loopback went from 61 to 14 us per round trip with 50 us here. The
-  // price is that CPU after each burst of work, taken from whatever else
-  // runs on the machine: troupe_kv under redis-benchmark on two shared
-  // cores lost 5 to 20%. Zero (the default): sleep at once; at most 1 s.
+  // window (the next message of a request/response exchange) then starts
+  // without a futex wake-up. Input from sockets no longer needs it (see
+  // lend_io_threads and io::reactor_options::spin); work from timers and
+  // plain threads still does. The price is that CPU after each burst of
+  // work, taken from whatever else runs on the machine: troupe_kv under
+  // redis-benchmark on two shared cores lost 5 to 20% with 50 us. Zero
+  // (the default): sleep at once; at most 1 s.
   // Erlang's schedulers busy-wait by default (+sbwt), Go's spin in
   // findrunnable.
   duration park_spin = duration::zero();

@@ -5,8 +5,9 @@
 //   auto server = io::listen<io::line_codec>(io, {"127.0.0.1", 7000}, on_connection);
 //
 // I/O runs on the reactor's own threads (epoll through Asio; io_uring when
-// built with -DTROUPE_IO_URING=ON). They only move bytes and run codecs:
-// every handler runs on the runtime's workers, in the socket's actor. With
+// built with -DTROUPE_IO_URING=ON). They move bytes and run codecs; every
+// handler runs in the socket's actor, on a worker or, while every worker
+// sleeps, on the I/O thread itself (config::lend_io_threads). With
 // several threads, each connection stays on one thread for its life
 // (chosen round robin), so its bytes are never reordered.
 //
