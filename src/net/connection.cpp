@@ -29,6 +29,7 @@ struct link_state {
   std::string my_nonce, their_nonce;
   std::shared_ptr<peer> p;
   std::shared_ptr<promise<std::string>> connected;  // outgoing only
+  std::shared_ptr<outgoing_dial> dial;              // outgoing only, until the handshake ends
   std::shared_ptr<link_shared> link;
 };
 
@@ -68,11 +69,13 @@ std::string read_identity(reader& r, peer& p) {
 }  // namespace
 
 behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
-                                   std::shared_ptr<promise<std::string>> connected) {
+                                   std::shared_ptr<promise<std::string>> connected,
+                                   std::shared_ptr<outgoing_dial> dial) {
   auto node = shared_from_this();
   auto st = std::make_shared<link_state>();
   st->outgoing = outgoing;
   st->connected = std::move(connected);
+  st->dial = std::move(dial);
   st->p = std::make_shared<peer>(conn);
   st->p->actor = self.pid();
   st->my_nonce = random_bytes(nonce_size);
@@ -93,18 +96,32 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
                                          st->p->conn.peer().to_string() +
                                          (st->p->name.empty() ? "" : " (" + st->p->name + ")") + ": " + why);
     if (st->connected) st->connected->try_set_error(error(errc::io_error, "handshake refused: " + why));
+    if (st->dial) st->dial->release();
     st->at = phase::refused;
     st->p->conn.abort();
   };
 
+  // Another connection between the two nodes is kept instead of this one
+  // (dial_race.cpp): the client is told so, and this one closes quietly.
+  auto supersede = [node, st](const std::string& why) mutable {
+    node->rt.log(log_level::info, "node " + node->options.name + ": closing a second connection with " +
+                                      st->p->name + ": " + why);
+    st->p->conn.write(frame_of(frame_tag::superseded, [](writer&) {}));
+    st->at = phase::refused;
+    st->p->conn.close();
+  };
+
   // The server registers the peer before it sends welcome, so a client
   // never sees welcome on a connection the server then drops.
-  auto become_up = [node, st, &self, refuse](bool send_welcome) mutable {
+  auto become_up = [node, st, &self, refuse, supersede](bool send_welcome) mutable {
+    if (st->dial) st->dial->release();
     if (!node->add_peer(st->p)) {
       // Another connection to that node won (or it is us): keep that one.
-      bool dup = node->find_peer(st->p->name) != nullptr;
-      if (dup && st->connected) st->connected->try_set_value(st->p->name);
-      refuse(dup ? "already connected to " + st->p->name : "it has this node's own name");
+      auto other = node->find_peer(st->p->name);
+      if (other && st->connected) st->connected->try_set_value(st->p->name);
+      if (other && send_welcome && other->incarnation == st->p->incarnation)
+        return supersede("already connected through another");
+      refuse(other ? "already connected to " + st->p->name : "it has this node's own name");
       return;
     }
     if (send_welcome) st->p->conn.write(frame_of(frame_tag::welcome, [](writer&) {}));
@@ -116,7 +133,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
     if (node->replay_parked(st->p)) self.send(self.pid(), replay_more{});
   };
 
-  auto on_handshake = [node, st, refuse, become_up](std::string_view frame) mutable {
+  auto on_handshake = [node, st, refuse, supersede, become_up](std::string_view frame) mutable {
     reader r(frame);
     auto tag = static_cast<frame_tag>(r.byte());
     auto& cookie = node->options.cookie;
@@ -140,6 +157,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         if (!same_proof(theirs, handshake_proof(cookie, 's', st->my_nonce, st->their_nonce, me, st->p->name)))
           return refuse("wrong cookie");
         auto mine = handshake_proof(cookie, 'c', st->my_nonce, st->their_nonce, me, st->p->name);
+        if (st->dial) st->dial->named(st->p->name);
         st->p->conn.write(frame_of(frame_tag::proof, [&](writer& w) { w.bytes(mine); }));
         st->at = phase::await_welcome;
         return;
@@ -148,9 +166,18 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         if (tag != frame_tag::proof) return refuse("expected proof");
         if (!same_proof(r.bytes(), handshake_proof(cookie, 'c', st->their_nonce, st->my_nonce, st->p->name, me)))
           return refuse("wrong cookie");
+        if (node->own_dial_wins(*st->p)) return supersede("both dialed at once; this node's own dial wins");
         return become_up(true);
       }
       case phase::await_welcome:
+        if (tag == frame_tag::superseded) {
+          // The server keeps another connection with us: quietly closed.
+          if (st->dial) st->dial->release();
+          st->at = phase::refused;
+          st->p->conn.close();
+          if (auto waiting = std::exchange(st->connected, nullptr)) node->succeed_when_up(st->p->name, waiting);
+          return;
+        }
         if (tag != frame_tag::welcome) return refuse("expected welcome");
         return become_up(false);
       case phase::up:
@@ -231,6 +258,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
       },
       [node, st, &self, refuse](const io::closed& why) mutable {
         node->drop_link(self.pid().id());
+        if (st->dial) st->dial->release();
         // Refused (or refusing) by TLS, before the cookie handshake.
         if (st->at != phase::up && st->at != phase::refused && why.reason.starts_with("tls: ")) refuse(why.reason);
         if (st->connected) st->connected->try_set_error(error(errc::io_error, "connection closed: " + why.reason));

@@ -63,6 +63,9 @@ void node_impl::start() {
         [weak](const pending_deadline& d) {
           if (auto node = weak.lock()) node->give_up(d.node, d.generation, "not connected in time");
         },
+        [weak](const up_wait_deadline& d) {
+          if (auto node = weak.lock()) node->up_wait_expired(d.node, d.id);
+        },
     };
   });
   listener_ = io::listen<node_codec>(
@@ -110,12 +113,13 @@ future<std::string> node_impl::connect(const io::endpoint& to) {
   auto connected = std::make_shared<promise<std::string>>();
   auto result = connected->get_future();
   std::weak_ptr<node_impl> weak = weak_from_this();
+  auto dial = std::make_shared<outgoing_dial>(weak, to);
   io::connect<node_codec>(
       io, to,
-      [weak, connected](actor& self, frame_conn conn) -> behavior {
+      [weak, connected, dial](actor& self, frame_conn conn) -> behavior {
         auto node = weak.lock();
         if (!node) return {[](const io::closed&) {}};
-        return node->run_connection(self, std::move(conn), true, connected);
+        return node->run_connection(self, std::move(conn), true, connected, dial);
       },
       link_socket_options(options), make_codec())
       .respond([connected, to](const troupe::result<troupe::pid>& r) {
@@ -136,6 +140,7 @@ bool node_impl::add_peer(const std::shared_ptr<peer>& p) {
                               p->address.to_string());
   for (auto& w : node_watchers(p->name)) rt.send(w, node_up{p->name});
   tell_watchers({p->name, fault_state::ok, {}});
+  resolve_up_waiters(p->name);
   return true;
 }
 

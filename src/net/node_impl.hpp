@@ -44,6 +44,7 @@ using troupe::detail::message_kind;
 using troupe::detail::runtime_impl;
 class node_impl;
 struct link_shared;
+struct outgoing_dial;
 
 // A node link's codec: length-prefixed frames, and once the handshake is
 // done, frames are acted on by the I/O thread that read them (take()), not
@@ -160,8 +161,10 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
 
   // Connections.
   future<std::string> connect(const io::endpoint& to);
+  // `dial`: an outgoing connection's entry in outgoing_ (null for incoming).
   behavior run_connection(actor& self, frame_conn conn, bool outgoing,
-                          std::shared_ptr<promise<std::string>> connected);
+                          std::shared_ptr<promise<std::string>> connected,
+                          std::shared_ptr<outgoing_dial> dial = nullptr);
   // The handshake succeeded: false if that node already has a connection.
   bool add_peer(const std::shared_ptr<peer>& p);
   void peer_lost(const std::shared_ptr<peer>& p, const std::string& reason);
@@ -171,6 +174,17 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   std::vector<std::string> connected_nodes() const;
   void share_peers(const std::shared_ptr<peer>& with);
   void learn_peers(reader& in);
+
+  // Two nodes dialing each other at once (dial_race.cpp). Erlang's rule:
+  // the dial of the node with the smaller name wins.
+  // Incoming dial from `p` (its handshake checked out): true if this node
+  // has a dial of its own to p in handshake and the smaller name, so p's
+  // dial is to be superseded.
+  bool own_dial_wins(const peer& p) const;
+  // A dial that lost: `connected` is fulfilled when `node` is up through
+  // the other connection, or fails after 2 x handshake_timeout.
+  void succeed_when_up(const std::string& node, std::shared_ptr<promise<std::string>> connected);
+  void up_wait_expired(const std::string& node, std::uint64_t id);
 
   // Frames (frames.cpp).
   // `replayed`: a parked message, sent ahead of any parked after it.
@@ -270,6 +284,36 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   std::unordered_map<std::string, pending_node> pending_;
   std::unordered_map<std::string, known_node> known_;
   std::uint64_t next_generation_ = 1;
+  friend struct outgoing_dial;
+  // Dials in handshake: "a:" + the address dialed, and "n:" + the name once
+  // the challenge told it (under mu_).
+  std::multiset<std::string> outgoing_;
+  struct up_waiter {
+    std::uint64_t id;
+    std::shared_ptr<promise<std::string>> connected;
+  };
+  std::unordered_map<std::string, std::vector<up_waiter>> up_waiters_;  // under mu_
+  std::uint64_t next_up_waiter_ = 1;
+  void resolve_up_waiters(const std::string& node);
+};
+
+// An outgoing dial's keys in node_impl::outgoing_, for as long as its
+// handshake lasts (release() at its end, or the destructor).
+struct outgoing_dial {
+  outgoing_dial(std::weak_ptr<node_impl> node, const io::endpoint& to);
+  ~outgoing_dial() { release(); }
+  void named(const std::string& peer_name);
+  void release();
+
+ private:
+  std::weak_ptr<node_impl> node_;
+  std::vector<std::string> keys_;
+};
+
+// Sent to the janitor: a dial that lost waits no longer for the winner.
+struct up_wait_deadline {
+  std::string node;
+  std::uint64_t id;
 };
 
 // Sent to the janitor: connect to `node`, and handle the outcome there.

@@ -21,6 +21,7 @@ enum class frame_tag : std::uint8_t {
   challenge,
   proof,
   welcome,
+  superseded,  // instead of welcome: this dial lost to another between the same nodes
   // After it.
   send = 16,      // to, sender, request id, type name, value
   reply,          // to, request id, type name, value

@@ -443,3 +443,39 @@ TEST(Node, AFirstUseBySomeoneWhoLeavesAtOnceStillEndsItsDial) {
     ASSERT_TRUE(eventually([&] { return got.load() == round; })) << "round " << round;
   }
 }
+
+// Two nodes that dial each other at the same moment keep one connection
+// (the dial of the node with the smaller name wins, as in Erlang), both
+// connect() calls succeed, and neither side loses the other.
+TEST(Node, NodesDialingEachOtherAtOnceKeepOneConnection) {
+  int dropped_rounds = 0;
+  for (int round = 0; round < 15; ++round) {
+    site a("a@127.0.0.1"), b("b@127.0.0.1");
+    std::atomic<int> downs{0};
+    auto count_downs = [&](const net::node_event& e) {
+      if (e.state == net::fault_state::perm_fail) ++downs;
+    };
+    a.node.watch(count_downs);
+    b.node.watch(count_downs);
+    auto from_a = a.node.connect(b.node.address());
+    auto from_b = b.node.connect(a.node.address());
+    auto ra = from_a.outcome();
+    auto rb = from_b.outcome();
+    ASSERT_TRUE(ra) << ra.error().message();
+    ASSERT_TRUE(rb) << rb.error().message();
+    EXPECT_EQ(*ra, "b@127.0.0.1");
+    EXPECT_EQ(*rb, "a@127.0.0.1");
+    ASSERT_TRUE(b.rt.register_name("clerk", spawn_clerk(b.rt)));
+    // Still connected, both ways, once both handshakes are over.
+    std::this_thread::sleep_for(50ms);
+    pid clerk = a.node.whereis("troupe://b@127.0.0.1/clerk").get();
+    ASSERT_TRUE(clerk);
+    troupe::scoped_actor me(a.rt);
+    auto r = me.request<receipt>(clerk, order{"tea", 1, {}}, 5s);
+    ASSERT_TRUE(r) << "round " << round << ": " << r.error().message();
+    EXPECT_EQ(a.node.connected_nodes().size(), 1u);
+    EXPECT_EQ(b.node.connected_nodes().size(), 1u);
+    if (downs.load() != 0) ++dropped_rounds;
+  }
+  EXPECT_EQ(dropped_rounds, 0);
+}
