@@ -7,7 +7,9 @@
 //   server -> challenge magic, version, name, incarnation, listen address,
 //                       nonce, proof of the cookie over both nonces
 //   client -> proof     its own proof (once the server's checked out)
-//   server -> welcome   (once the client's checked out)
+//   server -> welcome   (once the client's checked out), or superseded when
+//                       another connection between the two nodes is kept
+//                       instead (dial_race.cpp); the client then closes
 // Both sides are up once welcome is sent or received. The version spoken
 // is the lower of the two; a node refuses a peer below what it supports.
 #include "net/auth.hpp"
