@@ -89,10 +89,19 @@ bool scheduler::keep_on_lender(actor_cell* cell) noexcept {
 }
 
 void scheduler::run_lent(lent_thread& lender) {
-  lenders_.fetch_add(1, std::memory_order_seq_cst);
+  // Counted in lenders_ (and running) until it returns, exception or not:
+  // stop() waits for this count.
+  struct lending {
+    scheduler& s;
+    lent_thread& l;
+    lending(scheduler& s, lent_thread& l) : s(s), l(l) { s.lenders_.fetch_add(1, std::memory_order_seq_cst); }
+    ~lending() {
+      l.running_ = false;
+      s.lenders_.fetch_sub(1, std::memory_order_release);
+    }
+  } counted(*this, lender);
   if (stopping_.load(std::memory_order_seq_cst)) {
     lender.ready_ = nullptr;  // as a queued actor at stop: ended by the runtime
-    lenders_.fetch_sub(1, std::memory_order_release);
     return;
   }
   lender.running_ = true;
@@ -103,12 +112,21 @@ void scheduler::run_lent(lent_thread& lender) {
       notify_parked();
       break;
     }
-    // Leftover messages go through schedule(): kept here again if the
-    // workers still sleep and nothing else is kept, else to them.
-    if (run_(cell, budget_) != after_turn::done) schedule(cell);
+    switch (run_(cell, budget_)) {
+      case after_turn::done:
+        break;
+      case after_turn::requeue:
+        // Kept here again if the workers still sleep and nothing else is
+        // kept, else to them.
+        schedule(cell);
+        break;
+      case after_turn::requeue_late:
+        // It floods a busy receiver: the receiver runs first (header).
+        push_global(cell);
+        notify_parked();
+        break;
+    }
   }
-  lender.running_ = false;
-  lenders_.fetch_sub(1, std::memory_order_release);
 }
 
 void scheduler::schedule(actor_cell* cell) noexcept {

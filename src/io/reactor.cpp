@@ -38,8 +38,9 @@ reactor_impl::reactor_impl(runtime& rt, const reactor_options& options) : rt(rt)
 }
 
 // The loop of one I/O thread. It sleeps in epoll_wait (run_one) only after
-// `spin_` without input: until then it polls (epoll_wait with a zero
-// timeout), yielding its core between polls. A reply that comes back within
+// `spin_` without a handler to run (input, mostly; also its timers and
+// posts): until then it polls (epoll_wait with a zero timeout), yielding
+// its core between polls. A reply that comes back within
 // the window is read by a thread that is running: a core that sleeps takes
 // tens of microseconds to wake on a virtual machine, more than a round trip
 // on loopback. The spin ends early when a yield gave the core to another
@@ -49,6 +50,7 @@ void reactor_impl::serve(io_loop& loop, troupe::detail::lent_thread& lent) {
   using clock = std::chrono::steady_clock;
   constexpr auto contested = std::chrono::microseconds(20);
   auto& ctx = loop.ctx;
+  lent.run_ready();  // what a handler that threw kept before serve() restarted
   for (;;) {
     if (ctx.run_one() == 0) return;  // stopped
     lent.run_ready();

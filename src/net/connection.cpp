@@ -57,8 +57,9 @@ void write_identity(writer& w, const node_impl& node, const std::string& nonce) 
 std::string read_identity(reader& r, peer& p) {
   if (r.bytes() != protocol_magic) throw decode_error("not a troupe node");
   auto version = r.varint();
-  if (version < protocol_version)
+  if (version < oldest_protocol_version)
     throw decode_error("protocol version " + std::to_string(version) + " is not supported");
+  p.version = std::min<std::uint64_t>(version, protocol_version);
   p.name = std::string(r.bytes());
   p.incarnation = r.fixed64();
   p.address.host = std::string(r.bytes());
@@ -71,13 +72,14 @@ std::string read_identity(reader& r, peer& p) {
 }  // namespace
 
 behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
-                                   std::shared_ptr<promise<std::string>> connected,
-                                   std::shared_ptr<outgoing_dial> dial) {
+                                   std::shared_ptr<promise<std::string>> connected) {
   auto node = shared_from_this();
   auto st = std::make_shared<link_state>();
   st->outgoing = outgoing;
   st->connected = std::move(connected);
-  st->dial = std::move(dial);
+  // Pending from the TCP connection on, not from the dial's start: a dial
+  // whose SYN goes unanswered must not hold off the other node's dials.
+  if (outgoing) st->dial = std::make_shared<outgoing_dial>(weak_from_this(), conn.peer());
   st->p = std::make_shared<peer>(conn);
   st->p->actor = self.pid();
   st->my_nonce = random_bytes(nonce_size);
@@ -116,12 +118,16 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
   // The server registers the peer before it sends welcome, so a client
   // never sees welcome on a connection the server then drops.
   auto become_up = [node, st, &self, refuse, supersede](bool send_welcome) mutable {
+    // The dial's keys go after the registration: a server that no longer
+    // sees this dial pending then finds the node registered (dial_race.cpp).
+    const bool added = node->add_peer(st->p);
     if (st->dial) st->dial->release();
-    if (!node->add_peer(st->p)) {
+    if (!added) {
       // Another connection to that node won (or it is us): keep that one.
       auto other = node->find_peer(st->p->name);
       if (other && st->connected) st->connected->try_set_value(st->p->name);
-      if (other && send_welcome && other->incarnation == st->p->incarnation)
+      if (other && send_welcome && other->incarnation == st->p->incarnation &&
+          st->p->version >= superseded_since_version)
         return supersede("already connected through another");
       refuse(other ? "already connected to " + st->p->name : "it has this node's own name");
       return;
@@ -168,7 +174,8 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         if (tag != frame_tag::proof) return refuse("expected proof");
         if (!same_proof(r.bytes(), handshake_proof(cookie, 'c', st->their_nonce, st->my_nonce, st->p->name, me)))
           return refuse("wrong cookie");
-        if (node->own_dial_wins(*st->p)) return supersede("both dialed at once; this node's own dial wins");
+        if (st->p->version >= superseded_since_version && node->own_dial_wins(*st->p))
+          return supersede("both dialed at once; this node's own dial wins");
         return become_up(true);
       }
       case phase::await_welcome:

@@ -7,8 +7,9 @@
 //
 // Where it is applied: a server registers an incoming dial once the
 // client's proof checks out. Right before, it looks for a dial of its own
-// to that node still in handshake (outgoing_: by the address dialed, or by
-// name once the challenge told it; dialing_: first-use dials by name). If
+// to that node in handshake (outgoing_: from its TCP connection to the end
+// of its handshake, by the address dialed, and by name once the challenge
+// told it; a client drops those keys only after its own registration). If
 // there is one and this node's name is the smaller, it answers
 // `superseded` instead of `welcome` and closes. A server that finds the
 // node already registered (the other connection won first) does the same.
@@ -63,24 +64,30 @@ void outgoing_dial::release() {
 bool node_impl::own_dial_wins(const peer& p) const {
   if (!(options.name < p.name)) return false;
   std::lock_guard lock(mu_);
-  return dialing_.count(p.name) || outgoing_.count("n:" + p.name) || outgoing_.count(address_key(p.address));
+  return outgoing_.count("n:" + p.name) || outgoing_.count(address_key(p.address));
 }
 
 void node_impl::succeed_when_up(const std::string& node, std::shared_ptr<promise<std::string>> connected) {
-  std::uint64_t id;
+  enum { wait, up, stopped } now = wait;
+  std::uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
-    if (!peers_.count(node)) {
+    if (stopped_) {
+      now = stopped;
+    } else if (peers_.count(node)) {
+      now = up;
+    } else {
       id = next_up_waiter_++;
       up_waiters_[node].push_back({id, connected});
-      connected = nullptr;
     }
   }
-  if (connected) {
+  // Outside mu_: a continuation of `connected` may call into the node.
+  if (now == stopped)
+    connected->try_set_error(error(errc::io_error, "connecting to " + node + ": the node has stopped"));
+  else if (now == up)
     connected->try_set_value(node);
-    return;
-  }
-  rt.send_after(2 * options.handshake_timeout, janitor_, up_wait_deadline{node, id});
+  else
+    rt.send_after(2 * options.handshake_timeout, janitor_, up_wait_deadline{node, id});
 }
 
 void node_impl::resolve_up_waiters(const std::string& node) {
@@ -93,6 +100,16 @@ void node_impl::resolve_up_waiters(const std::string& node) {
     up_waiters_.erase(it);
   }
   for (auto& w : waiting) w.connected->try_set_value(node);
+}
+
+void node_impl::fail_up_waiters(const std::string& why) {
+  std::unordered_map<std::string, std::vector<up_waiter>> all;
+  {
+    std::lock_guard lock(mu_);
+    all.swap(up_waiters_);
+  }
+  for (auto& [node, list] : all)
+    for (auto& w : list) w.connected->try_set_error(error(errc::io_error, "connecting to " + node + ": " + why));
 }
 
 void node_impl::up_wait_expired(const std::string& node, std::uint64_t id) {

@@ -103,6 +103,7 @@ void node_impl::stop() {
   }
   listener_.close();
   give_up_all("the node has stopped");
+  fail_up_waiters("the node has stopped");
   for (auto& p : all) p->conn.close();
   rt.send_exit(janitor_, exit_reason::shutdown());
 }
@@ -113,13 +114,12 @@ future<std::string> node_impl::connect(const io::endpoint& to) {
   auto connected = std::make_shared<promise<std::string>>();
   auto result = connected->get_future();
   std::weak_ptr<node_impl> weak = weak_from_this();
-  auto dial = std::make_shared<outgoing_dial>(weak, to);
   io::connect<node_codec>(
       io, to,
-      [weak, connected, dial](actor& self, frame_conn conn) -> behavior {
+      [weak, connected](actor& self, frame_conn conn) -> behavior {
         auto node = weak.lock();
         if (!node) return {[](const io::closed&) {}};
-        return node->run_connection(self, std::move(conn), true, connected, dial);
+        return node->run_connection(self, std::move(conn), true, connected);
       },
       link_socket_options(options), make_codec())
       .respond([connected, to](const troupe::result<troupe::pid>& r) {

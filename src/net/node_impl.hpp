@@ -69,7 +69,11 @@ struct node_codec : io::length_prefixed_codec {
 using frame_conn = io::connection<node_codec>;
 
 inline constexpr char protocol_magic[] = "troupe-node";
-inline constexpr std::uint64_t protocol_version = 1;
+// 2 added `superseded` (dial_race.cpp); a version-1 peer is still served,
+// without it.
+inline constexpr std::uint64_t protocol_version = 2;
+inline constexpr std::uint64_t oldest_protocol_version = 1;
+inline constexpr std::uint64_t superseded_since_version = 2;
 
 
 struct remote_id {
@@ -85,6 +89,7 @@ class node_impl;
 struct peer {
   std::string name;
   std::uint64_t incarnation = 0;
+  std::uint64_t version = 0;  // of the protocol it speaks (hello/challenge)
   io::endpoint address;  // where it listens
   frame_conn conn;
   troupe::pid actor;     // the connection's actor
@@ -161,10 +166,8 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
 
   // Connections.
   future<std::string> connect(const io::endpoint& to);
-  // `dial`: an outgoing connection's entry in outgoing_ (null for incoming).
   behavior run_connection(actor& self, frame_conn conn, bool outgoing,
-                          std::shared_ptr<promise<std::string>> connected,
-                          std::shared_ptr<outgoing_dial> dial = nullptr);
+                          std::shared_ptr<promise<std::string>> connected);
   // The handshake succeeded: false if that node already has a connection.
   bool add_peer(const std::shared_ptr<peer>& p);
   void peer_lost(const std::shared_ptr<peer>& p, const std::string& reason);
@@ -185,6 +188,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   // the other connection, or fails after 2 x handshake_timeout.
   void succeed_when_up(const std::string& node, std::shared_ptr<promise<std::string>> connected);
   void up_wait_expired(const std::string& node, std::uint64_t id);
+  void fail_up_waiters(const std::string& why);  // every one (stop)
 
   // Frames (frames.cpp).
   // `replayed`: a parked message, sent ahead of any parked after it.
@@ -285,8 +289,9 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   std::unordered_map<std::string, known_node> known_;
   std::uint64_t next_generation_ = 1;
   friend struct outgoing_dial;
-  // Dials in handshake: "a:" + the address dialed, and "n:" + the name once
-  // the challenge told it (under mu_).
+  // Dials in handshake, from the TCP connection made to the end of the
+  // handshake: "a:" + the address dialed, and "n:" + the name once the
+  // challenge told it (under mu_).
   std::multiset<std::string> outgoing_;
   struct up_waiter {
     std::uint64_t id;
@@ -301,6 +306,8 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
 // handshake lasts (release() at its end, or the destructor).
 struct outgoing_dial {
   outgoing_dial(std::weak_ptr<node_impl> node, const io::endpoint& to);
+  outgoing_dial(const outgoing_dial&) = delete;
+  outgoing_dial& operator=(const outgoing_dial&) = delete;
   ~outgoing_dial() { release(); }
   void named(const std::string& peer_name);
   void release();

@@ -13,7 +13,8 @@
 //
 // Destroying the reactor (or stop()) closes every socket it owns; their
 // actors get closed{"reactor stopped"} and end. Destroy the reactor before
-// its runtime.
+// its runtime, and not from an actor (its turn may be running on an I/O
+// thread, which stop() joins).
 #pragma once
 
 #include <functional>
