@@ -14,6 +14,7 @@
 
 #include "../io/raw_socket.hpp"
 #include "burst.hpp"
+#include "kv_feed.hpp"
 #include "server.hpp"
 #include "troupe/io.hpp"
 
@@ -22,39 +23,14 @@ namespace {
 namespace resp = troupe::io::resp;
 using resp::value;
 
-// What a connection makes of some bytes: the commands, the bytes used,
-// and the error that stopped it, if any.
-struct outcome {
-  std::vector<value> commands;
-  std::size_t used = 0;
-  bool failed = false;
-  std::string error_reply;
-};
+using kv_testing::feed;
+using kv_testing::outcome;
 
 void limit(resp::codec& c) {
   c.max_bulk = 40;
   c.max_elements = 6;
   c.max_inline = 64;
   c.max_depth = 3;
-}
-
-// Feeds `bytes` to a codec as a connection does; `collect` adds what one
-// parse yielded to the commands.
-template <class Codec, class Collect>
-outcome feed(const Codec& c, std::string_view bytes, Collect collect) {
-  outcome o;
-  while (o.used < bytes.size()) {
-    auto step = c.parse(bytes.substr(o.used));
-    if (step.needs_more()) break;
-    if (step.failed()) {
-      o.failed = true;
-      o.error_reply = step.error().reply;
-      break;
-    }
-    o.used += step.consumed();
-    collect(step.message(), o.commands);
-  }
-  return o;
 }
 
 outcome generic_outcome(std::string_view bytes) {
