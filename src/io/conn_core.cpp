@@ -445,20 +445,29 @@ bool conn_core::owner_gone() const {
 }
 
 void conn_core::finish_now(bool abortive) {
-  bool already_done;
+  bool already_done, writer_waits;
   {
     std::lock_guard lock(mu_);
     already_done = state_ == state::done;
     state_ = state::done;
     out_.clear();
     plain_out_.clear();
+    writer_waits = std::exchange(want_writable_, false) && !owner_ended_;
   }
   if (already_done) {
     // Lingering, and now told to stop (reactor shutdown, a reset).
     if (abortive && socket_) release_socket(true);
     return;
   }
+  // An actor told closed{} earlier (the peer's FIN came first) may since
+  // have been refused a write (`full`) and wait for writable{}: no drain
+  // will ever send it, so wake it now; its next write says `closed`.
+  // Without this, a peer that half-closes (or whose reset reads as EOF
+  // because a direct send took the error) while replies are blocked
+  // leaves the actor waiting forever.
+  const bool told_before = told_owner_;
   tell_owner();
+  if (writer_waits && told_before && reader_) rt_.send(owner_, writable{});
   if (socket_ && !abortive) {
     // Lingering close: send our FIN, then read and drop what the peer still
     // sends until its FIN (or linger_timeout). Closing with unread input

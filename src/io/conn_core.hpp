@@ -19,7 +19,9 @@
 // nothing posts to the loop again: every path that posts checks the state
 // under `mu` first.
 // The actor is told closed{reason} then socket_ended{} exactly once, unless
-// it has already ended.
+// it has already ended. An actor that waits for writable{} (a write was
+// refused `full`) always gets one, or closed{}, when the connection ends:
+// it never waits for a drain that cannot come.
 //
 // TLS (options.tls): writers append plaintext to `plain_out_`; it is sealed
 // into `out_` (ciphertext) under `mu_` whenever bytes are about to go out,

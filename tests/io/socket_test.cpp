@@ -498,10 +498,14 @@ TEST_F(Sockets, RespAndHttpClientsAreServices) {
 
 namespace {
 
-TEST_F(Sockets, AServerBlockedOnAFullQueueEndsWhenThePeerResets) {
-  // Replies pile up past the high watermark (the peer reads nothing), the
-  // server stops writing and waits for writable{}; then the peer resets.
-  // No writable{} ever comes: the connection's actor must end anyway.
+// Replies pile up past the high watermark (the peer reads nothing), the
+// server stops writing and waits for writable{}; then the peer resets.
+// No writable{} ever comes: the connection's actor must end anyway. The
+// reset comes at several points: at once (a slow server has not filled its
+// queue yet; the reset's error may be taken by a direct send, so the read
+// sees an end of input and the actor hears closed{} before its writes
+// fail), and once the server is surely blocked.
+void reset_while_replies_pile_up(troupe::runtime& rt, io::reactor& reactor, std::chrono::microseconds wait) {
   troupe::service<std::string, std::string> big = [](std::string) { return std::string(64 * 1024, 'b'); };
   io::serve_options<std::string> opts;
   opts.socket.connection.high_watermark = 256 * 1024;
@@ -515,7 +519,49 @@ TEST_F(Sockets, AServerBlockedOnAFullQueueEndsWhenThePeerResets) {
     for (int i = 0; i < 400; ++i) requests += "r\n";
     ASSERT_TRUE(peer.send(requests));
     ASSERT_TRUE(eventually([&] { return rt.live_actors() == before + 1; }));
-    std::this_thread::sleep_for(300ms);  // the server fills the kernel's buffers and its queue
+    std::this_thread::sleep_for(wait);
+    linger reset{1, 0};
+    ::setsockopt(peer.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }  // closed with a reset
+  EXPECT_TRUE(eventually([&] { return rt.live_actors() == before; })) << "reset after " << wait.count() << " us";
+}
+
+TEST_F(Sockets, AServerBlockedOnAFullQueueEndsWhenThePeerResets) {
+  for (auto wait : {0us, 100us, 2000us, 20000us, 300000us}) reset_while_replies_pile_up(rt, reactor, wait);
+}
+
+// The peer half-closes (the actor hears closed{} and socket_ended{} while
+// the connection can still write), the actor writes until it is refused
+// `full`, and then the peer resets. The failed write must wake the actor
+// (writable{}, then its write says `closed`), or it waits forever.
+TEST_F(Sockets, AWriterWaitingForWritableAfterThePeersFinHearsOfTheReset) {
+  struct blocked {};
+  troupe::scoped_actor self(rt);
+  auto me = self.pid();
+  io::socket_options opts;
+  opts.connection.high_watermark = 256 * 1024;
+  opts.connection.low_watermark = 64 * 1024;
+  std::size_t before = rt.live_actors();
+  auto server = io::listen<io::line_codec>(
+      reactor, {"127.0.0.1", 0},
+      [me](actor& a, io::connection<io::line_codec> conn) -> behavior {
+        auto fill = [conn, me, &a]() mutable {
+          for (;;) {
+            auto status = conn.write(std::string(64 * 1024, 'w'));
+            if (status == io::write_status::closed) return a.quit();
+            if (status == io::write_status::full) return (void)a.send(me, blocked{});
+          }
+        };
+        return {[](const io::closed&) {},
+                [fill](const io::socket_ended&) mutable { fill(); },  // keep writing after the peer's FIN
+                [fill](const io::writable&) mutable { fill(); }};
+      },
+      opts);
+  {
+    raw_socket peer(server.local().port);
+    peer.set_receive_buffer(4096);
+    peer.shutdown_send();
+    ASSERT_TRUE(self.receive<blocked>(10s));
     linger reset{1, 0};
     ::setsockopt(peer.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   }  // closed with a reset
