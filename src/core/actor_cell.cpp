@@ -193,10 +193,14 @@ bool actor_cell::drain_mailbox() {
   return true;
 }
 
-bool actor_cell::start(std::unique_ptr<actor_body> body, bool on_own_thread) {
+void actor_cell::prepare(std::unique_ptr<actor_body> body) noexcept {
   body_ = std::move(body);
+  setup_pending_ = true;
+}
+
+bool actor_cell::run_setup() {
+  setup_pending_ = false;
   actor_start how;
-  current_actor_scope running(this);
   try {
     how = body_->start(*this);
   } catch (const std::exception& e) {
@@ -223,9 +227,6 @@ bool actor_cell::start(std::unique_ptr<actor_body> body, bool on_own_thread) {
     terminate(*quit_reason);
     return false;
   }
-  if (on_own_thread) return true;  // the actor's thread takes it from here
-  if (kind_ == kind::event) rearm_idle_timer();  // before blocking: see block_if_empty
-  if (kind_ == kind::coroutine || !block_if_empty()) rt.exec->schedule(this);
   return true;
 }
 
@@ -264,6 +265,12 @@ bool actor_cell::try_resume_receive() {
   return true;
 }
 
+bool actor_cell::has_local_work() const {
+  if (!system_queue.empty()) return true;
+  if (!coro) return !user_queue_.empty();
+  return coro->wait_keys && coro->queues.has_any(coro->wait_keys, coro->wait_count);
+}
+
 actor_cell::turn actor_cell::run_turn(unsigned budget) {
   runtime_impl::batch_sends batching;
   current_actor_scope running(this);
@@ -284,6 +291,13 @@ bool actor_cell::block_if_empty() {
 
 actor_cell::turn actor_cell::run_messages(unsigned budget) {
   if (ended_) return turn::ended;
+  if (setup_pending_) {
+    // A runtime that is stopping ends the actor without running its setup.
+    if (!detached && rt.exec->stopping()) return turn::again;
+    bool alive = run_setup();
+    runtime_impl::end_handler();
+    if (!alive) return turn::ended;
+  }
   if (coro && !coro->started) {
     // First turn of a coroutine actor: run it to its first suspension.
     coro->started = true;
@@ -299,7 +313,11 @@ actor_cell::turn actor_cell::run_messages(unsigned budget) {
     }
     if (!detached && rt.exec->stopping()) return turn::again;
     if (handled >= budget || runtime_impl::sends_this_turn() >= 16 * std::size_t{budget}) {
-      if (!system_queue.empty() || !user_queue_.empty()) return turn::again;
+      // Out of budget. Blocking is allowed only when nothing is runnable:
+      // a message already moved into a local queue (a trapped exit or a
+      // down that admit_user handed to a waiting coroutine) is invisible
+      // to the mailbox, so it must be checked here or it strands.
+      if (has_local_work()) return turn::again;
       if (!drain_mailbox()) return block_if_empty() ? turn::idle : turn::again;
       return turn::again;
     }

@@ -12,6 +12,15 @@
 // turn, so a system message waits behind at most one turn's budget of user
 // messages, whatever the backlog. Bounds apply only to user messages.
 //
+// Wake-up invariant. A turn ends `idle` (mailbox blocked) only when no
+// local queue holds runnable work (has_local_work()): a message that makes
+// the actor ready (a user message, a system message, or a message that a
+// waiting coroutine's receive matches) always leads to another turn,
+// whatever the budget. A message that a system handler moves into a local
+// queue (admit_user: a trapped exit, a down) never passes the mailbox
+// again, so the budget check must look at the local queues, not only at
+// the mailbox.
+//
 // Lifetime. The runtime's live set holds one reference from spawn until the
 // actor ends; pids hold others. end_turn_ended() drops the live reference
 // and must be the last thing done with a cell that ended.
@@ -109,8 +118,10 @@ class actor_cell final : public cell_base, public actor {
   // first within each lane: system lane, then user messages.
   std::vector<message*> queued_messages() const;
 
-  // Spawning thread: runs the actor's setup; false if it ended during it.
-  bool start(std::unique_ptr<actor_body> body, bool detached);
+  // Spawning thread, before anyone else sees the cell: keeps the actor's
+  // setup for its first turn. Setup never runs on the spawner's stack, so
+  // a chain of actors whose setups spawn the next one cannot recurse.
+  void prepare(std::unique_ptr<actor_body> body) noexcept;
   // Owner: one turn of at most `budget` messages.
   turn run_turn(unsigned budget);
   // Owner: ends the actor (idempotent). Does not drop the live reference.
@@ -216,6 +227,8 @@ class actor_cell final : public cell_base, public actor {
 
  private:
   turn run_messages(unsigned budget);
+  // Something in the local queues can run now (see the wake-up invariant).
+  bool has_local_work() const;
   bool block_if_empty();
   // Frees a handled message. Its sender's reference is dropped in batches:
   // consecutive messages from one sender (the fan-in case) then cost one
@@ -242,6 +255,9 @@ class actor_cell final : public cell_base, public actor {
   void check_coroutine_done();
   bool try_resume_receive();
   void rearm_idle_timer();
+  // The first turn: runs the setup kept by prepare(); false if the actor
+  // ended during it.
+  bool run_setup();
   void bounce_all(message* chain, const char* reason, const exit_reason& ended_with);
   void handle_exit_signal(message* msg);
   void notify_watchers(const exit_reason& reason);
@@ -251,6 +267,7 @@ class actor_cell final : public cell_base, public actor {
   std::uint32_t batched_releases_ = 0;
   bool ended_ = false;
   bool crash_reported_ = false;
+  bool setup_pending_ = false;  // prepare()d; the first turn runs the setup
   behavior behavior_;
   message_fifo user_queue_;
   std::unique_ptr<actor_body> body_;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 
 namespace troupe::detail {
 
@@ -19,13 +21,19 @@ class executor;
 // futex): Go's netpoller hands the goroutine it readied to the thread that
 // polled in the same way.
 //
-// Invariants. At most one actor is kept (`ready_`), touched only by this
+// Invariants. At most one actor is kept (`ready_`), set only by this
 // thread; a kept actor is run by run_ready() or, when the lent_thread ends,
-// scheduled as usual, so it is never lost. Only the scheduler keeps actors
-// (other executors never do), and only when config::lend_io_threads is set.
+// scheduled as usual, so it is never lost. The scheduler's monitor may
+// take it (an exchange, as this thread's) while a turn here has stalled,
+// and schedules it; nothing is kept while `stalled_`. Only the scheduler
+// keeps actors (other executors never do), and only when
+// config::lend_io_threads is set.
 class lent_thread {
  public:
-  explicit lent_thread(executor& exec) noexcept;
+  // `on_stall` (may be empty) runs on the scheduler's monitor thread when
+  // a turn lent here has run past config::stall_threshold, once per such
+  // turn: the I/O layer hands this thread's sockets to a stand-in.
+  explicit lent_thread(executor& exec, std::function<void()> on_stall = {}) noexcept;
   ~lent_thread();
   lent_thread(const lent_thread&) = delete;
   lent_thread& operator=(const lent_thread&) = delete;
@@ -33,16 +41,25 @@ class lent_thread {
   // Call where no handler of the lending thread's own is on the stack (the
   // turns run here may use whatever that thread serves).
   void run_ready();
+  bool has_ready() const noexcept { return ready_.load(std::memory_order_relaxed) != nullptr; }
 
   // The lent_thread of the calling thread, or null.
   static lent_thread* current() noexcept;
+
+  // What the scheduler's monitor watches (turn_watch in scheduler.hpp).
+  std::atomic<std::uint64_t> turn_seq{0};       // odd while a turn runs
+  std::atomic<std::uint64_t> stalled_turn{0};   // the turn_seq the monitor found stalled
+  std::atomic<std::int64_t> stalled_since{0};   // when it first saw that turn (ns)
+  std::uint64_t monitor_seq = 0;                // monitor thread only
+  std::int64_t monitor_seen = 0;                // monitor thread only
+  const std::function<void()> on_stall;
 
  private:
   friend class executor;
   friend class scheduler;
   executor& exec_;
   lent_thread* previous_;
-  actor_cell* ready_ = nullptr;
+  std::atomic<actor_cell*> ready_{nullptr};
   bool running_ = false;  // a turn is running on this thread
 };
 
@@ -68,6 +85,11 @@ class executor {
   virtual bool runs_on_this_thread() const noexcept { return false; }
   // The lending thread: runs what `lender` keeps (see lent_thread).
   virtual void run_lent(lent_thread& lender);
+  // A lending thread starts and stops lending (its monitor watches it).
+  virtual void add_lender(lent_thread&) {}
+  virtual void remove_lender(lent_thread&) {}
+  // Turns that ran past config::long_turn_warning.
+  virtual std::uint64_t long_turns() const noexcept { return 0; }
 
  protected:
   std::atomic<bool> stopping_{false};

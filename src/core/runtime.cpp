@@ -81,13 +81,17 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
   if (!options.name.empty() && !impl_->register_name(options.name, result))
     impl_->log(log_level::warning, "spawn: name '" + options.name + "' is taken; " +
                                        result.to_string() + " runs unregistered");
-  if (options.detached) impl_->detached_started();
-  if (!cell->start(std::move(body), options.detached)) {
-    cell->release_live();
-    if (options.detached) impl_->detached_finished();
-    return result;
+  // The setup runs in the actor's first turn, on a worker (or the actor's
+  // own thread), never here: spawning is O(1) on the caller's stack however
+  // deep a chain of setups that spawn goes (Erlang's and CAF's semantics).
+  // Messages sent meanwhile wait in the mailbox and are handled after it.
+  cell->prepare(std::move(body));
+  if (options.detached) {
+    impl_->detached_started();
+    std::thread(run_detached, cell).detach();
+  } else {
+    impl_->exec->schedule(cell);
   }
-  if (options.detached) std::thread(run_detached, cell).detach();
   if (impl_->hooks) impl_->hooks->on_spawn(result);
   return result;
 }
@@ -128,6 +132,7 @@ std::vector<dead_letter> runtime::recent_dead_letters() const {
   return impl_->recent_dead_letters();
 }
 std::size_t runtime::live_actors() const noexcept { return impl_->live_count(); }
+std::uint64_t runtime::long_turn_count() const noexcept { return impl_->exec->long_turns(); }
 unsigned runtime::worker_count() const noexcept { return impl_->exec->size(); }
 const config& runtime::settings() const noexcept { return impl_->cfg; }
 void runtime::log(log_level level, const std::string& text) const { impl_->log(level, text); }

@@ -20,6 +20,7 @@
 namespace troupe::detail {
 
 class actor_cell;
+struct stall_policy;
 
 class runtime_impl {
  public:
@@ -37,12 +38,16 @@ class runtime_impl {
   static send_status deliver_now(runtime_impl& context, const pid& to, message* msg);
   // One turn of `cell` on the calling thread; what to do with it next.
   static executor::after_turn run_turn(actor_cell* cell, unsigned budget);
+  // The scheduler's monitor settings, from cfg (its report logs).
+  static stall_policy stalls_of(runtime_impl& rt);
 
   // Send batching. While a thread runs an actor's turn, its sends to one
   // unbounded mailbox are chained locally and pushed with one CAS when the
   // handler returns (or the thread sends elsewhere): fan-in then costs one
   // contended CAS per handler, not per message. Order per sender->receiver
-  // pair is kept, since a thread's sends go out in program order.
+  // pair is kept, since a thread's sends go out in program order. A chain
+  // is pushed when it reaches 256 messages, so a handler that sends in a
+  // long loop neither holds its receiver idle nor holds memory unbounded.
   struct batch_sends {
     batch_sends() noexcept;
     ~batch_sends();
@@ -87,6 +92,7 @@ class runtime_impl {
   pid whereis(const std::string& name) const;
   // The names `cell` is registered under ("" if none); for crash reports.
   std::string names_of(const actor_cell* cell) const;
+  std::string names_of_id(std::uint64_t id) const;
 
   std::uint64_t dead_letter_count() const noexcept { return dead_count_.load(std::memory_order_relaxed); }
   std::vector<dead_letter> recent_dead_letters() const;

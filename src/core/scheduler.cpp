@@ -2,6 +2,7 @@
 // the top of scheduler.hpp.
 #include "scheduler.hpp"
 
+#include "actor_cell.hpp"
 #include "cpu_relax.hpp"
 #include "futex.hpp"
 
@@ -21,40 +22,62 @@ std::uint64_t next_random(std::uint64_t& state) noexcept {
   state ^= state >> 27;
   return state * 0x2545F4914F6CDD1DULL;
 }
+
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+enum class watch_state { idle, running, stalled, newly_stalled };
 }  // namespace
 
-lent_thread::lent_thread(executor& exec) noexcept : exec_(exec), previous_(current_lender) {
+lent_thread::lent_thread(executor& exec, std::function<void()> stall_hook) noexcept
+    : on_stall(std::move(stall_hook)), exec_(exec), previous_(current_lender) {
   current_lender = this;
+  exec_.add_lender(*this);
 }
 
 lent_thread::~lent_thread() {
   current_lender = previous_;
+  exec_.remove_lender(*this);
   // Unregistered first, so the executor cannot keep it here again.
-  if (actor_cell* cell = std::exchange(ready_, nullptr)) exec_.schedule(cell);
+  if (actor_cell* cell = ready_.exchange(nullptr, std::memory_order_acq_rel)) exec_.schedule(cell);
 }
 
 lent_thread* lent_thread::current() noexcept { return current_lender; }
 
 void lent_thread::run_ready() {
-  if (ready_) exec_.run_lent(*this);
+  if (has_ready()) exec_.run_lent(*this);
 }
 
 void executor::run_lent(lent_thread& lender) {
-  if (actor_cell* cell = std::exchange(lender.ready_, nullptr)) schedule(cell);
+  if (actor_cell* cell = lender.ready_.exchange(nullptr, std::memory_order_acq_rel)) schedule(cell);
 }
 
 scheduler::scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono::nanoseconds park_spin,
-                     bool lend)
-    : budget_(budget), run_(run), park_spin_(park_spin), lend_(lend) {
-  workers_.reserve(workers);
-  for (unsigned i = 0; i < workers; ++i) {
+                     bool lend, stall_policy stalls)
+    : budget_(budget),
+      run_(run),
+      park_spin_(park_spin),
+      lend_(lend),
+      regular_(workers),
+      stalls_(std::move(stalls)) {
+  const bool watched = stalls_.threshold.count() > 0;
+  const unsigned spares = watched ? stalls_.spares : 0;
+  workers_.reserve(workers + spares);
+  for (unsigned i = 0; i < workers + spares; ++i) {
     auto w = std::make_unique<worker>();
     w->owner = this;
     w->index = i;
     w->rng = 0x9E3779B97F4A7C15ULL * (i + 1);
+    w->spare = i >= workers;
     workers_.push_back(std::move(w));
   }
-  for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { work(*w); });
+  // Spare threads start when first activated (activate_spare).
+  for (unsigned i = 0; i < workers; ++i)
+    workers_[i]->thread = std::thread([this, w = workers_[i].get()] { work(*w); });
+  if (watched) monitor_ = std::thread([this] { monitor(); });
 }
 
 scheduler::~scheduler() { stop(); }
@@ -63,6 +86,15 @@ void scheduler::stop() {
   // ordering: seq_cst, against run_lent's increment of lenders_ (Dekker):
   // a lending thread either sees stopping_ or is waited for below.
   const bool again = stopping_.exchange(true, std::memory_order_seq_cst);
+  if (!again) {
+    {
+      std::lock_guard lock(monitor_mutex_);
+      monitor_asleep_.store(false, std::memory_order_seq_cst);
+    }
+    monitor_cv_.notify_all();
+  }
+  // The monitor first: it starts spare threads, which are joined below.
+  if (monitor_.joinable() && monitor_.get_id() != std::this_thread::get_id()) monitor_.join();
   if (!again) {
     for (auto& w : workers_) {
       w->wake.store(1, std::memory_order_release);
@@ -74,6 +106,188 @@ void scheduler::stop() {
   while (lenders_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
 }
 
+void scheduler::add_lender(lent_thread& lender) {
+  std::lock_guard lock(monitor_mutex_);
+  lent_threads_.push_back(&lender);
+}
+
+void scheduler::remove_lender(lent_thread& lender) {
+  std::lock_guard lock(monitor_mutex_);
+  std::erase(lent_threads_, &lender);
+}
+
+// ---- turns and the monitor (see Stalls in scheduler.hpp) -------------------
+
+template <class Watched>
+executor::after_turn scheduler::run_watched(Watched& w, actor_cell* cell) {
+  // ordering: relaxed; the monitor's reading is a heuristic sample, and
+  // stalled_turn (release) publishes stalled_since to the acquire below.
+  const std::uint64_t seq = w.turn_seq.load(std::memory_order_relaxed);
+  w.turn_seq.store(seq + 1, std::memory_order_relaxed);
+  const std::uint64_t id = cell->id();  // the cell may be gone after the turn
+  const after_turn how = run_(cell, budget_);
+  w.turn_seq.store(seq + 2, std::memory_order_relaxed);
+  if (w.stalled_turn.load(std::memory_order_acquire) == seq + 1) {
+    const std::chrono::nanoseconds ran(now_ns() - w.stalled_since.load(std::memory_order_relaxed));
+    if (stalls_.warn_after.count() > 0 && ran >= stalls_.warn_after) {
+      long_turns_.fetch_add(1, std::memory_order_relaxed);
+      if (stalls_.report) stalls_.report(id, ran);
+    }
+  }
+  return how;
+}
+
+template <class Watched>
+static watch_state sample(Watched& w, std::int64_t now, std::chrono::nanoseconds threshold) {
+  const std::uint64_t seq = w.turn_seq.load(std::memory_order_relaxed);
+  if ((seq & 1) == 0) {
+    w.monitor_seq = seq;
+    return watch_state::idle;
+  }
+  if (seq != w.monitor_seq) {
+    w.monitor_seq = seq;
+    w.monitor_seen = now;  // the turn began at most one tick before
+    return watch_state::running;
+  }
+  if (now - w.monitor_seen < threshold.count()) return watch_state::running;
+  if (w.stalled_turn.load(std::memory_order_relaxed) == seq) return watch_state::stalled;
+  w.stalled_since.store(w.monitor_seen, std::memory_order_relaxed);
+  w.stalled_turn.store(seq, std::memory_order_release);
+  return watch_state::newly_stalled;
+}
+
+void scheduler::monitor() {
+  const auto tick = std::clamp<std::chrono::nanoseconds>(stalls_.threshold / 4, std::chrono::microseconds(250),
+                                                         std::chrono::milliseconds(2));
+  unsigned quiet_ticks = 0;
+  std::unique_lock lock(monitor_mutex_);
+  while (!stopping()) {
+    monitor_cv_.wait_for(lock, tick);
+    if (stopping()) break;
+    const std::int64_t now = now_ns();
+    unsigned stalled = 0;
+    bool busy = false;
+    for (auto& w : workers_) {
+      const watch_state state = sample(*w, now, stalls_.threshold);
+      if (state == watch_state::idle) continue;
+      busy = true;
+      if (state == watch_state::running) continue;
+      ++stalled;
+      // Its LIFO actor would wait for the turn to end: to the global queue.
+      // Its local queue is stolen by whoever notify_parked wakes.
+      if (actor_cell* cell = w->lifo.exchange(nullptr, std::memory_order_acq_rel)) push_global(cell);
+      if (any_work_visible()) notify_parked();
+    }
+    for (lent_thread* l : lent_threads_) {
+      const watch_state state = sample(*l, now, stalls_.threshold);
+      if (state == watch_state::idle) continue;
+      busy = true;
+      if (state != watch_state::newly_stalled) continue;
+      if (actor_cell* kept = l->ready_.exchange(nullptr, std::memory_order_acq_rel)) {
+        push_global(kept);
+        notify_parked();
+      }
+      if (l->on_stall) l->on_stall();  // quick: under monitor_mutex_, so `l` stays registered
+    }
+    // Work nobody can take (every worker busy or stalled, none asleep to
+    // wake): a spare per stalled turn, up to the limit.
+    if (stalled > active_spares_.load(std::memory_order_relaxed) && any_work_visible() &&
+        parked_.load(std::memory_order_relaxed) == 0 && searching_.load(std::memory_order_relaxed) == 0)
+      activate_spare();
+    if (busy || active_spares_.load(std::memory_order_relaxed) != 0) {
+      quiet_ticks = 0;
+      continue;
+    }
+    if (++quiet_ticks < 8) continue;
+    // Sleep until a worker wakes or a lender runs a turn. ordering: seq_cst
+    // store, then the reads (Dekker with wake_monitor's seq_cst load after
+    // notify_parked's wake-up or run_lent's lenders_ increment).
+    monitor_asleep_.store(true, std::memory_order_seq_cst);
+    bool all_parked;
+    {
+      std::lock_guard idle(idle_mutex_);
+      all_parked = parked_.load(std::memory_order_relaxed) == regular_;
+    }
+    if (!all_parked || lenders_.load(std::memory_order_seq_cst) != 0) {
+      monitor_asleep_.store(false, std::memory_order_relaxed);
+      quiet_ticks = 0;
+      continue;
+    }
+    monitor_cv_.wait(lock, [this] { return !monitor_asleep_.load(std::memory_order_relaxed) || stopping(); });
+    quiet_ticks = 0;
+  }
+}
+
+void scheduler::wake_monitor() noexcept {
+  if (!monitor_asleep_.load(std::memory_order_seq_cst)) return;
+  {
+    std::lock_guard lock(monitor_mutex_);
+    monitor_asleep_.store(false, std::memory_order_relaxed);
+  }
+  monitor_cv_.notify_one();
+}
+
+void scheduler::activate_spare() {
+  for (unsigned i = regular_; i < workers_.size(); ++i) {
+    worker& w = *workers_[i];
+    if (w.active.load(std::memory_order_acquire)) continue;
+    w.active.store(true, std::memory_order_relaxed);
+    active_spares_.fetch_add(1, std::memory_order_relaxed);
+    {
+      // It starts as a searcher, as a worker that notify_parked wakes.
+      std::lock_guard lock(idle_mutex_);
+      searching_.fetch_add(1, std::memory_order_relaxed);
+      w.searching = true;
+    }
+    if (!w.thread.joinable()) w.thread = std::thread([this, &w] { spare_work(w); });
+    w.wake.store(1, std::memory_order_release);
+    futex_wake_one(w.wake);
+    return;
+  }
+}
+
+void scheduler::spare_work(worker& self) {
+  current_worker = &self;
+  for (;;) {
+    while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
+    if (stopping()) break;
+    while (!stopping()) {
+      if (actor_cell* cell = next_task(self)) {
+        leave_searching(self);
+        finish_turn(self, cell, run_watched(self, cell));
+        continue;
+      }
+      // Retire (invariant 6): as park() leaves searching, then re-check.
+      if (self.searching) {
+        self.searching = false;
+        searching_.fetch_sub(1, std::memory_order_seq_cst);
+      }
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (!any_work_visible()) break;
+      self.searching = true;
+      searching_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    active_spares_.fetch_sub(1, std::memory_order_relaxed);
+    self.active.store(false, std::memory_order_release);
+  }
+  current_worker = nullptr;
+}
+
+void scheduler::finish_turn(worker& self, actor_cell* cell, after_turn how) {
+  switch (how) {
+    case after_turn::done:
+      break;
+    case after_turn::requeue:
+      push_local(self, cell);
+      notify_parked();
+      break;
+    case after_turn::requeue_late:
+      push_global(cell);
+      notify_parked();
+      break;
+  }
+}
+
 bool scheduler::runs_on_this_thread() const noexcept {
   if (current_worker) return current_worker->owner == this;
   return current_lender && current_lender->running_ && &current_lender->exec_ == this;
@@ -81,10 +295,15 @@ bool scheduler::runs_on_this_thread() const noexcept {
 
 bool scheduler::keep_on_lender(actor_cell* cell) noexcept {
   lent_thread* lender = current_lender;
-  if (!lend_ || !lender || lender->ready_ || &lender->exec_ != this) return false;
+  if (!lend_ || !lender || lender->has_ready() || &lender->exec_ != this) return false;
   // A heuristic read: a worker that wakes meanwhile just finds nothing.
-  if (parked_.load(std::memory_order_relaxed) != workers_.size()) return false;
-  lender->ready_ = cell;
+  if (parked_.load(std::memory_order_relaxed) != regular_ ||
+      active_spares_.load(std::memory_order_relaxed) != 0)
+    return false;
+  // Nothing is kept by a turn that has stalled: it would wait for the turn.
+  const std::uint64_t seq = lender->turn_seq.load(std::memory_order_relaxed);
+  if ((seq & 1) != 0 && lender->stalled_turn.load(std::memory_order_relaxed) == seq) return false;
+  lender->ready_.store(cell, std::memory_order_release);
   return true;
 }
 
@@ -101,18 +320,19 @@ void scheduler::run_lent(lent_thread& lender) {
     }
   } counted(*this, lender);
   if (stopping_.load(std::memory_order_seq_cst)) {
-    lender.ready_ = nullptr;  // as a queued actor at stop: ended by the runtime
+    lender.ready_.store(nullptr, std::memory_order_relaxed);  // as a queued actor at stop: ended by the runtime
     return;
   }
+  wake_monitor();  // after lenders_'s seq_cst increment: see monitor()
   lender.running_ = true;
-  for (unsigned turns = 0; actor_cell* cell = std::exchange(lender.ready_, nullptr); ++turns) {
+  for (unsigned turns = 0; actor_cell* cell = lender.ready_.exchange(nullptr, std::memory_order_acq_rel); ++turns) {
     if (stopping()) break;
     if (turns == lend_turn_limit) {
       push_global(cell);
       notify_parked();
       break;
     }
-    switch (run_(cell, budget_)) {
+    switch (run_watched(lender, cell)) {
       case after_turn::done:
         break;
       case after_turn::requeue:
@@ -201,6 +421,7 @@ void scheduler::notify_parked() noexcept {
   }
   chosen->wake.store(1, std::memory_order_release);
   futex_wake_one(chosen->wake);
+  wake_monitor();
 }
 
 void scheduler::leave_searching(worker& self) noexcept {
@@ -272,14 +493,23 @@ void scheduler::park(worker& self) {
   // ordering: pairs with notify_parked's fence (invariant 2).
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (any_work_visible() || stopping()) {
-    std::lock_guard lock(idle_mutex_);
-    auto it = std::find(idle_.begin(), idle_.end(), &self);
-    if (it != idle_.end()) {
-      idle_.erase(it);
-      if (spinner_ == &self) spinner_ = nullptr;
-      parked_.fetch_sub(1, std::memory_order_relaxed);
-      self.searching = true;
-      searching_.fetch_add(1, std::memory_order_relaxed);
+    bool unparked = false;
+    {
+      std::lock_guard lock(idle_mutex_);
+      auto it = std::find(idle_.begin(), idle_.end(), &self);
+      if (it != idle_.end()) {
+        idle_.erase(it);
+        if (spinner_ == &self) spinner_ = nullptr;
+        parked_.fetch_sub(1, std::memory_order_relaxed);
+        self.searching = true;
+        searching_.fetch_add(1, std::memory_order_relaxed);
+        unparked = true;
+      }
+    }
+    if (unparked) {
+      // This worker runs again without notify_parked. Outside idle_mutex_:
+      // the monitor takes idle_mutex_ under monitor_mutex_.
+      wake_monitor();
       return;
     }
     // Someone already chose us: fall through and consume its wake-up.
@@ -315,18 +545,7 @@ void scheduler::work(worker& self) {
       continue;
     }
     leave_searching(self);
-    switch (run_(cell, budget_)) {
-      case after_turn::done:
-        break;
-      case after_turn::requeue:
-        push_local(self, cell);
-        notify_parked();
-        break;
-      case after_turn::requeue_late:
-        push_global(cell);
-        notify_parked();
-        break;
-    }
+    finish_turn(self, cell, run_watched(self, cell));
   }
   current_worker = nullptr;
 }

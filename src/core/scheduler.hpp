@@ -32,6 +32,28 @@
 //     stop() waits for lent turns under way (`lenders_`) as it joins the
 //     workers: after stop() no turn runs anywhere.
 //
+//   - Stalls (config::stall_threshold; Go's sysmon): handlers are never
+//     interrupted, so a monitor thread samples each worker's and lending
+//     thread's turn counter (`turn_seq`, odd while a turn runs) every tick.
+//     A turn seen running for the threshold is stalled. Then: a stalled
+//     lender's kept actor is scheduled elsewhere and its on_stall hook
+//     runs (the I/O layer hands its sockets to a stand-in thread); if work
+//     is visible while fewer spare workers run than turns are stalled, and
+//     no worker sleeps that a push would wake, a spare worker is
+//     activated. A spare runs like any worker (it steals the stalled
+//     worker's LIFO slot and queue) and retires when it finds no work.
+//     The turn is reported when it ends if it ran past long_turn_warning.
+//     The monitor sleeps while every worker is parked and no lender is in
+//     a turn, and is woken by notify_parked and run_lent.
+//
+// Spare workers (invariants).
+//   5. A spare is never in `idle_` nor counted in `parked_`: producers
+//      never wake it; only the monitor activates it (active = true, made a
+//      searcher as notify_parked does, then its wake word set).
+//   6. A spare retires as park() does: it leaves `searching_`, fences
+//      (seq_cst) and re-checks every queue, so work published by a producer
+//      that saw it searching (and so woke nobody) is never stranded.
+//
 // Parking protocol (invariants).
 //   1. At most one wake-up is in flight per unit of new work: a producer
 //      wakes a parked worker only if no worker is searching; a searcher that
@@ -58,6 +80,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -83,6 +106,23 @@ struct alignas(64) worker {
   std::uint32_t tick = 0;
   std::uint64_t rng = 0;
   std::thread thread;
+  // Watched by the monitor (see Stalls above).
+  std::atomic<std::uint64_t> turn_seq{0};       // odd while a turn runs
+  std::atomic<std::uint64_t> stalled_turn{0};   // the turn_seq the monitor found stalled
+  std::atomic<std::int64_t> stalled_since{0};   // when it first saw that turn (ns)
+  std::uint64_t monitor_seq = 0;               // monitor thread only
+  std::int64_t monitor_seen = 0;               // monitor thread only
+  bool spare = false;
+  std::atomic<bool> active{false};  // spares: activated by the monitor, not yet retired
+};
+
+// How the scheduler watches for stalled turns (config::stall_threshold).
+struct stall_policy {
+  std::chrono::nanoseconds threshold{0};  // zero: no monitor thread
+  std::chrono::nanoseconds warn_after{0};
+  unsigned spares = 0;
+  // Called on the thread that ran a turn longer than warn_after, after it.
+  std::function<void(std::uint64_t actor_id, std::chrono::nanoseconds ran)> report;
 };
 
 class scheduler final : public executor {
@@ -96,7 +136,7 @@ class scheduler final : public executor {
   using run_fn = after_turn (*)(actor_cell* cell, unsigned budget);
 
   scheduler(unsigned workers, unsigned budget, run_fn run, std::chrono::nanoseconds park_spin,
-            bool lend);
+            bool lend, stall_policy stalls = {});
   ~scheduler() override;
 
   void schedule(actor_cell* cell) noexcept override;
@@ -105,8 +145,22 @@ class scheduler final : public executor {
   unsigned size() const noexcept override { return static_cast<unsigned>(workers_.size()); }
   bool runs_on_this_thread() const noexcept override;
   void run_lent(lent_thread& lender) override;
+  void add_lender(lent_thread& lender) override;
+  void remove_lender(lent_thread& lender) override;
+  std::uint64_t long_turns() const noexcept override { return long_turns_.load(std::memory_order_relaxed); }
 
  private:
+  // One turn, marked for the monitor (`w` is a worker or a lent_thread).
+  template <class Watched>
+  after_turn run_watched(Watched& w, actor_cell* cell);
+  void monitor();
+  // The monitor's check of one watched thread: true while its turn stalls.
+  template <class Watched>
+  bool check_stall(Watched& w, std::int64_t now);
+  void wake_monitor() noexcept;
+  void spare_work(worker& self);
+  void activate_spare();
+  void finish_turn(worker& self, actor_cell* cell, after_turn how);
   void work(worker& self);
   actor_cell* next_task(worker& self);
   actor_cell* steal(worker& self);
@@ -139,6 +193,16 @@ class scheduler final : public executor {
   std::atomic<unsigned> parked_{0};
   std::atomic<unsigned> searching_{0};
   std::atomic<unsigned> lenders_{0};  // lending threads inside run_lent
+
+  const unsigned regular_;  // workers_[0, regular_) are regular, the rest spares
+  const stall_policy stalls_;
+  std::thread monitor_;
+  std::mutex monitor_mutex_;
+  std::condition_variable monitor_cv_;
+  std::atomic<bool> monitor_asleep_{false};
+  std::vector<lent_thread*> lent_threads_;  // under monitor_mutex_
+  std::atomic<unsigned> active_spares_{0};
+  std::atomic<std::uint64_t> long_turns_{0};
 };
 
 }  // namespace troupe::detail

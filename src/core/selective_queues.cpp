@@ -29,6 +29,13 @@ message* selective_queues::take(const type_key* keys, std::size_t count) {
   return best ? best->pop_front() : nullptr;
 }
 
+bool selective_queues::has_any(const type_key* keys, std::size_t count) const {
+  for (std::size_t i = 0; i < count; ++i)
+    for (auto& b : buckets_)
+      if (b.key == keys[i] && !b.fifo.empty()) return true;
+  return false;
+}
+
 message* selective_queues::take_all() {
   message_fifo all;
   for (auto& b : buckets_)

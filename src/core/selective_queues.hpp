@@ -16,6 +16,8 @@ class selective_queues {
  public:
   void push(message* msg);
   message* take(const type_key* keys, std::size_t count);
+  // True if take(keys, count) would return a message.
+  bool has_any(const type_key* keys, std::size_t count) const;
   message* take_all();  // every message, for closing the mailbox
   void append_to(std::vector<message*>& out) const;  // in arrival order
   // Removes and frees the first message of type `key` that `match` accepts.

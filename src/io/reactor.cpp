@@ -23,10 +23,11 @@ reactor_impl::reactor_impl(runtime& rt, const reactor_options& options) : rt(rt)
     threads_.emplace_back([this, i] {
       // Between handlers this thread runs the turns its input made ready
       // while the runtime's workers slept (config::lend_io_threads).
-      troupe::detail::lent_thread lent(*this->rt.impl().exec);
+      io_loop& loop = *loops_[i];
+      troupe::detail::lent_thread lent(*this->rt.impl().exec, [this, &loop] { call_stand_in(loop); });
       for (;;) {
         try {
-          serve(*loops_[i], lent);
+          serve(loop, lent);
           return;
         } catch (const std::exception& e) {
           // A handler threw: log it and keep the loop serving the others.
@@ -50,15 +51,33 @@ void reactor_impl::serve(io_loop& loop, troupe::detail::lent_thread& lent) {
   using clock = std::chrono::steady_clock;
   constexpr auto contested = std::chrono::microseconds(20);
   auto& ctx = loop.ctx;
-  lent.run_ready();  // what a handler that threw kept before serve() restarted
+  std::unique_lock hold(loop.serving);
+  // The turns this thread lends itself to run with the loop released, so
+  // that a stand-in can serve it meanwhile (the protocol above io_loop).
+  auto run_lent = [&] {
+    if (!lent.has_ready()) return;
+    loop.in_lent_turn.store(true, std::memory_order_seq_cst);
+    hold.unlock();
+    struct relock {
+      io_loop& loop;
+      std::unique_lock<std::mutex>& hold;
+      ~relock() {
+        loop.in_lent_turn.store(false, std::memory_order_seq_cst);
+        if (loop.stand_in_serving.load(std::memory_order_seq_cst)) asio::post(loop.ctx, [] {});
+        hold.lock();
+      }
+    } back{loop, hold};
+    lent.run_ready();
+  };
+  run_lent();  // what a handler that threw kept before serve() restarted
   for (;;) {
     if (ctx.run_one() == 0) return;  // stopped
-    lent.run_ready();
+    run_lent();
     if (spin_ == duration::zero()) continue;
     auto until = clock::now() + spin_;
     for (;;) {
       if (ctx.poll_one() != 0) {
-        lent.run_ready();
+        run_lent();
         until = clock::now() + spin_;
         continue;
       }
@@ -68,6 +87,36 @@ void reactor_impl::serve(io_loop& loop, troupe::detail::lent_thread& lent) {
       std::this_thread::yield();
       if (clock::now() - before > contested) break;
     }
+  }
+}
+
+void reactor_impl::call_stand_in(io_loop& loop) {
+  std::lock_guard lock(loop.stand_in_mutex);
+  if (loop.stand_in_exit) return;
+  loop.stand_in_wanted = true;
+  if (!loop.stand_in.joinable()) loop.stand_in = std::thread([this, &loop] { stand_in(loop); });
+  loop.stand_in_called.notify_one();
+}
+
+void reactor_impl::stand_in(io_loop& loop) {
+  for (;;) {
+    {
+      std::unique_lock lock(loop.stand_in_mutex);
+      loop.stand_in_called.wait(lock, [&] { return loop.stand_in_wanted || loop.stand_in_exit; });
+      if (loop.stand_in_exit) return;
+      loop.stand_in_wanted = false;
+    }
+    std::unique_lock hold(loop.serving, std::try_to_lock);
+    if (!hold) continue;  // the own thread is back
+    loop.stand_in_serving.store(true, std::memory_order_seq_cst);
+    while (loop.in_lent_turn.load(std::memory_order_seq_cst) && !loop.ctx.stopped()) {
+      try {
+        loop.ctx.run_one_for(std::chrono::milliseconds(100));
+      } catch (const std::exception& e) {
+        rt.log(log_level::error, std::string("io: a handler threw: ") + e.what());
+      }
+    }
+    loop.stand_in_serving.store(false, std::memory_order_seq_cst);
   }
 }
 
@@ -87,6 +136,14 @@ void reactor_impl::stop() {
     guards_.clear();
     for (auto& t : threads_)
       if (t.joinable()) t.join();
+    for (auto& loop : loops_) {
+      {
+        std::lock_guard lock(loop->stand_in_mutex);
+        loop->stand_in_exit = true;
+      }
+      loop->stand_in_called.notify_all();
+      if (loop->stand_in.joinable()) loop->stand_in.join();
+    }
   });
 }
 

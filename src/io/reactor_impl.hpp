@@ -15,6 +15,7 @@
 #include <asio.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -34,11 +35,37 @@ struct io_object {
   virtual void shut_down(const std::string& reason) = 0;
 };
 
+// Stand-in protocol. A loop's own thread may lend itself to a turn that
+// computes for long (config::lend_io_threads); the scheduler's monitor
+// then calls for the loop's stand-in thread, which serves the loop until
+// the turn ends, so sockets and timers never wait on a handler.
+//   1. Whoever serves `ctx` holds `serving`; only that thread runs the
+//      loop's handlers, so "the loop's thread" below means the holder, and
+//      the mutex orders one holder's work before the next one's.
+//   2. The own thread sets `in_lent_turn` (seq_cst) and unlocks before a
+//      lent turn; after it, it clears the flag (seq_cst), reads
+//      `stand_in_serving` (seq_cst) and, if set, posts a no-op so that the
+//      stand-in's run_one_for returns; then it locks again.
+//   3. The stand-in, when called, try-locks (failing: the own thread is
+//      back), sets `stand_in_serving` (seq_cst), and serves while
+//      `in_lent_turn` holds (seq_cst reads). By 2 and 3 (Dekker) either it
+//      sees the turn over or the own thread wakes it: the own thread never
+//      waits on the stand-in for longer than one handler.
+//   4. Stopping: the stand-in returns when the context stops; reactor stop
+//      joins it after the own threads.
 struct io_loop {
   asio::io_context ctx{1};
   // Touched only on this loop's thread.
   std::unordered_set<io_object*> objects;
   bool stopping = false;
+
+  std::mutex serving;
+  std::atomic<bool> in_lent_turn{false};
+  std::atomic<bool> stand_in_serving{false};
+  std::mutex stand_in_mutex;  // guards the three below
+  std::condition_variable stand_in_called;
+  bool stand_in_wanted = false, stand_in_exit = false;
+  std::thread stand_in;
 };
 
 // An object on one loop (a listener, a UDP socket) that any thread may
@@ -102,6 +129,9 @@ class reactor_impl {
 
  private:
   void serve(io_loop& loop, troupe::detail::lent_thread& lent);
+  // On the scheduler's monitor thread: a turn lent by `loop`'s thread stalls.
+  void call_stand_in(io_loop& loop);
+  void stand_in(io_loop& loop);
 
   const duration spin_;
   std::vector<std::unique_ptr<io_loop>> loops_;

@@ -528,6 +528,8 @@ TEST(FutureInActor, ContinuationForADeadActorBreaksItsResult) {
     attached = true;
     return {[](int) {}};
   });
+  // The setup runs in the actor's first turn, on the worker.
+  for (int i = 0; i < 2000 && !attached.load(); ++i) std::this_thread::sleep_for(1ms);
   ASSERT_TRUE(attached.load());
   rt.send_exit(a, exit_reason::kill());
   for (int i = 0; i < 200 && rt.live_actors() > 0; ++i) std::this_thread::sleep_for(5ms);

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -147,4 +149,51 @@ TEST(coroutine, frame_is_destroyed_at_shutdown) {
     EXPECT_FALSE(destroyed->load());
   }
   EXPECT_TRUE(destroyed->load());
+}
+
+// A trapped exit or a down reaches a coroutine's receive through the
+// system lane: the turn moves it into the coroutine's queues. Whatever the
+// budget, the turn that does so must not end idle with the coroutine still
+// waiting for it (with max_messages_per_turn = 1 it always did).
+TEST(coroutine, a_trapped_exit_or_down_resumes_the_receive_whatever_the_budget) {
+  struct go {};
+  for (unsigned budget = 1; budget <= 6; ++budget) {
+    for (unsigned workers : {1u, 2u}) {
+      config cfg{.workers = workers};
+      cfg.max_messages_per_turn = budget;
+      cfg.logger = [](log_level, std::string_view) {};
+      runtime rt(cfg);
+      scoped_actor self(rt);
+      auto me = self.pid();
+      constexpr int children = 5;
+      rt.spawn([me](actor& s) -> task {
+        s.trap_exit(true);
+        std::vector<pid> kids;
+        for (int i = 0; i < children; ++i)
+          kids.push_back(s.spawn_link([](actor&) -> behavior {
+            return {[](go) { throw std::runtime_error("boom"); }};
+          }));
+        std::vector<pid> watched;
+        for (int i = 0; i < children; ++i) {
+          watched.push_back(s.system().spawn([](actor&) -> behavior {
+            return {[](go) { throw std::runtime_error("boom"); }};
+          }));
+          s.monitor(watched.back());
+        }
+        for (auto& k : kids) s.send(k, go{});
+        for (auto& w : watched) s.send(w, go{});
+        int exits = 0, downs = 0;
+        while (exits + downs < 2 * children) {
+          auto m = co_await s.receive<exit_signal, down>(10s);
+          if (!m) break;
+          (std::holds_alternative<exit_signal>(*m) ? exits : downs)++;
+        }
+        s.send(me, std::pair<int, int>(exits, downs));
+      });
+      auto got = self.receive<std::pair<int, int>>(20s);
+      ASSERT_TRUE(got) << "budget " << budget << ", " << workers << " workers";
+      EXPECT_EQ(got->first, children) << "budget " << budget;
+      EXPECT_EQ(got->second, children) << "budget " << budget;
+    }
+  }
 }

@@ -1,13 +1,20 @@
-// Supervisors, one OTP rule per test.
+// Supervisors, one OTP rule per test. Every test runs three ways: on a
+// real runtime, on a real runtime whose turns handle one message each
+// (max_messages_per_turn = 1: a wake-up that depends on the turn's budget
+// strands there first), and in the deterministic simulation (one message
+// per step), under several seeds.
 #include "troupe/fault/supervisor.hpp"
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "troupe/testing/simulation.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace troupe;
@@ -17,12 +24,44 @@ namespace {
 struct crash {};
 struct finish {};
 struct ping {};
+struct never_sent {};
 
 config quiet() {
   config cfg{.workers = 2};
   cfg.logger = [](log_level, std::string_view) {};
   return cfg;
 }
+
+// Where a test runs: "real", "budget_1" or "sim_<seed>".
+class supervisor : public ::testing::TestWithParam<std::string> {
+ protected:
+  runtime& make(config cfg = quiet()) {
+    const std::string& where = GetParam();
+    if (where == "budget_1") cfg.max_messages_per_turn = 1;
+    if (where.rfind("sim_", 0) == 0) {
+      troupe::testing::simulation_options options;
+      options.seed = std::stoull(where.substr(4));
+      options.runtime_config = cfg;
+      sim_ = std::make_unique<troupe::testing::simulation>(options);
+      return sim_->system();
+    }
+    real_ = std::make_unique<runtime>(cfg);
+    return *real_;
+  }
+  runtime& rt() { return real_ ? *real_ : sim_->system(); }
+  ~supervisor() override {
+    real_.reset();
+    sim_.reset();
+  }
+
+ private:
+  std::unique_ptr<troupe::testing::simulation> sim_;
+  std::unique_ptr<runtime> real_;
+};
+
+// Lets time pass for the runtime: a real millisecond, or in the simulation
+// everything runnable and then the next timer (a scoped receive runs it).
+void pause(scoped_actor& self) { (void)self.receive<never_sent>(1ms); }
 
 behavior worker(actor& a) {
   return {[](crash) { throw std::runtime_error("crash"); },
@@ -46,7 +85,7 @@ pid await_restart(scoped_actor& self, const pid& sup, const std::string& id, con
   for (int i = 0; i < 2000; ++i) {
     pid now = child_named(self, sup, id);
     if (now && now != old) return now;
-    std::this_thread::sleep_for(1ms);
+    pause(self);
   }
   return pid();
 }
@@ -56,8 +95,8 @@ std::vector<child_spec> three_workers() {
 }
 }  // namespace
 
-TEST(supervisor, one_for_one_restarts_only_the_crashed_child) {
-  runtime rt(quiet());
+TEST_P(supervisor, one_for_one_restarts_only_the_crashed_child) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto sup = spawn_supervisor(rt, {.strategy = strategy::one_for_one}, three_workers());
   pid a = child_named(self, sup, "a"), b = child_named(self, sup, "b"), c = child_named(self, sup, "c");
@@ -70,8 +109,8 @@ TEST(supervisor, one_for_one_restarts_only_the_crashed_child) {
   EXPECT_EQ(child_named(self, sup, "c"), c);
 }
 
-TEST(supervisor, one_for_all_restarts_every_child) {
-  runtime rt(quiet());
+TEST_P(supervisor, one_for_all_restarts_every_child) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto sup = spawn_supervisor(rt, {.strategy = strategy::one_for_all}, three_workers());
   pid a = child_named(self, sup, "a"), b = child_named(self, sup, "b"), c = child_named(self, sup, "c");
@@ -83,8 +122,8 @@ TEST(supervisor, one_for_all_restarts_every_child) {
   EXPECT_EQ(rt.send(c, ping{}), send_status::dead_letter);
 }
 
-TEST(supervisor, rest_for_one_restarts_the_child_and_those_after_it) {
-  runtime rt(quiet());
+TEST_P(supervisor, rest_for_one_restarts_the_child_and_those_after_it) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto sup = spawn_supervisor(rt, {.strategy = strategy::rest_for_one}, three_workers());
   pid a = child_named(self, sup, "a"), b = child_named(self, sup, "b"), c = child_named(self, sup, "c");
@@ -94,8 +133,8 @@ TEST(supervisor, rest_for_one_restarts_the_child_and_those_after_it) {
   EXPECT_EQ(child_named(self, sup, "a"), a);
 }
 
-TEST(supervisor, transient_and_temporary_children_follow_their_policy) {
-  runtime rt(quiet());
+TEST_P(supervisor, transient_and_temporary_children_follow_their_policy) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto sup = spawn_supervisor(
       rt, {},
@@ -103,7 +142,7 @@ TEST(supervisor, transient_and_temporary_children_follow_their_policy) {
        child_spec::of("tmp", worker).with_restart(restart_policy::temporary)});
   pid t = child_named(self, sup, "t");
   self.send(t, finish{});  // normal exit: a transient child stays down
-  std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 50; ++i) pause(self);
   EXPECT_FALSE(child_named(self, sup, "t"));
   auto counts = self.request<child_counts>(sup, count_children{}, 5s);
   ASSERT_TRUE(counts);
@@ -111,7 +150,7 @@ TEST(supervisor, transient_and_temporary_children_follow_their_policy) {
   EXPECT_EQ(counts->active, 1);
   pid tmp = child_named(self, sup, "tmp");
   self.send(tmp, crash{});  // a temporary child is never restarted, and forgotten
-  for (int i = 0; i < 1000 && children_of(self, sup).size() == 2; ++i) std::this_thread::sleep_for(1ms);
+  for (int i = 0; i < 1000 && children_of(self, sup).size() == 2; ++i) pause(self);
   EXPECT_EQ(children_of(self, sup).size(), 1u);
 
   auto sup2 = spawn_supervisor(rt, {}, {child_spec::of("t", worker).with_restart(restart_policy::transient)});
@@ -120,8 +159,8 @@ TEST(supervisor, transient_and_temporary_children_follow_their_policy) {
   EXPECT_TRUE(await_restart(self, sup2, "t", t2));
 }
 
-TEST(supervisor, too_many_restarts_end_the_supervisor_with_shutdown) {
-  runtime rt(quiet());
+TEST_P(supervisor, too_many_restarts_end_the_supervisor_with_shutdown) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto me = self.pid();
   auto sup = spawn_supervisor(rt, {.intensity = 2, .period = 10s}, {child_spec::of("w", worker)});
@@ -141,8 +180,8 @@ TEST(supervisor, too_many_restarts_end_the_supervisor_with_shutdown) {
   EXPECT_EQ(d->reason, exit_reason::shutdown());
 }
 
-TEST(supervisor, children_stop_in_reverse_order_and_stubborn_ones_are_killed) {
-  runtime rt(quiet());
+TEST_P(supervisor, children_stop_in_reverse_order_and_stubborn_ones_are_killed) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto me = self.pid();
   // Each child reports when it is told to stop; "stubborn" ignores it.
@@ -167,13 +206,12 @@ TEST(supervisor, children_stop_in_reverse_order_and_stubborn_ones_are_killed) {
     order.push_back(*n);
   }
   EXPECT_EQ(order, (std::vector<std::string>{"last", "stubborn", "first"}));
-  for (int i = 0; i < 1000 && rt.send(stubborn, 0) != send_status::dead_letter; ++i)
-    std::this_thread::sleep_for(1ms);
+  for (int i = 0; i < 1000 && rt.send(stubborn, 0) != send_status::dead_letter; ++i) pause(self);
   EXPECT_EQ(rt.send(stubborn, 0), send_status::dead_letter);  // killed after 50 ms
 }
 
-TEST(supervisor, trees_nest_and_report_their_children) {
-  runtime rt(quiet());
+TEST_P(supervisor, trees_nest_and_report_their_children) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto top = spawn_supervisor(
       rt, {},
@@ -191,8 +229,8 @@ TEST(supervisor, trees_nest_and_report_their_children) {
   EXPECT_EQ(child_named(self, top, "inner"), inner);  // handled below, not escalated
 }
 
-TEST(supervisor, a_dynamic_supervisor_starts_and_stops_children_at_run_time) {
-  runtime rt(quiet());
+TEST_P(supervisor, a_dynamic_supervisor_starts_and_stops_children_at_run_time) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto sup = spawn_dynamic_supervisor(rt);
   auto one = self.request<pid>(sup, start_child{child_spec::of("one", worker)}, 5s);
@@ -211,8 +249,8 @@ TEST(supervisor, a_dynamic_supervisor_starts_and_stops_children_at_run_time) {
   EXPECT_TRUE(await_restart(self, sup, "two", *two));
 }
 
-TEST(supervisor, intensity_escalates_to_the_parent_supervisor) {
-  runtime rt(quiet());
+TEST_P(supervisor, intensity_escalates_to_the_parent_supervisor) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto top = spawn_supervisor(
       rt, {.intensity = 5, .period = 10s},
@@ -232,7 +270,7 @@ TEST(supervisor, intensity_escalates_to_the_parent_supervisor) {
   EXPECT_EQ(rt.send(inner, which_children{}), send_status::dead_letter);
 }
 
-TEST(supervisor, crash_reports_name_the_actor_and_restarts_are_logged) {
+TEST_P(supervisor, crash_reports_name_the_actor_and_restarts_are_logged) {
   std::mutex m;
   std::vector<std::string> lines;
   config cfg{.workers = 2};
@@ -240,7 +278,7 @@ TEST(supervisor, crash_reports_name_the_actor_and_restarts_are_logged) {
     std::lock_guard lock(m);
     lines.emplace_back(text);
   };
-  runtime rt(cfg);
+  runtime& rt = make(cfg);
   scoped_actor self(rt);
   auto sup = spawn_supervisor(rt, {}, {child_spec::of("named", worker)});
   pid w = child_named(self, sup, "named");
@@ -261,8 +299,8 @@ TEST(supervisor, crash_reports_name_the_actor_and_restarts_are_logged) {
 // one_for_all while a second child crashes during the stop: its exit,
 // seen while the supervisor waited for another child, must count as that
 // child's stop (not hang the supervisor, not be taken for a stranger's).
-TEST(supervisor, a_child_crashing_while_others_are_stopped_is_handled) {
-  runtime rt(quiet());
+TEST_P(supervisor, a_child_crashing_while_others_are_stopped_is_handled) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto me = self.pid();
   // "slow" takes 100 ms to stop; "fragile" crashes meanwhile.
@@ -281,7 +319,7 @@ TEST(supervisor, a_child_crashing_while_others_are_stopped_is_handled) {
   pid trigger = child_named(self, sup, "trigger");
   pid slow_pid = child_named(self, sup, "slow");
   self.send(trigger, crash{});  // one_for_all: stop slow (100 ms), then fragile, ...
-  std::this_thread::sleep_for(30ms);
+  for (int i = 0; i < 30; ++i) pause(self);
   self.send(fragile, crash{});  // ... which crashes while slow is stopping
   ASSERT_TRUE(await_restart(self, sup, "slow", slow_pid));
   ASSERT_TRUE(await_restart(self, sup, "fragile", fragile));
@@ -292,8 +330,8 @@ TEST(supervisor, a_child_crashing_while_others_are_stopped_is_handled) {
   (void)me;
 }
 
-TEST(supervisor, one_for_all_does_not_bring_back_temporary_children) {
-  runtime rt(quiet());
+TEST_P(supervisor, one_for_all_does_not_bring_back_temporary_children) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto sup = spawn_supervisor(
       rt, {.strategy = strategy::one_for_all},
@@ -306,16 +344,20 @@ TEST(supervisor, one_for_all_does_not_bring_back_temporary_children) {
   EXPECT_EQ(kids[0].id, "perm");
 }
 
-TEST(supervisor, exit_signals_from_strangers_are_ignored_but_the_parent_ends_it) {
-  runtime rt(quiet());
+TEST_P(supervisor, exit_signals_from_strangers_are_ignored_but_the_parent_ends_it) {
+  runtime& rt = make();
   scoped_actor self(rt);
   auto top = spawn_supervisor(rt, {}, {child_spec::supervisor("inner", {}, {child_spec::of("w", worker)})});
   pid inner = child_named(self, top, "inner");
   // A stranger actor's abnormal exit signal: ignored.
   rt.spawn([inner](actor& a) { a.send_exit(inner, exit_reason::error("not your business")); });
-  std::this_thread::sleep_for(20ms);
+  for (int i = 0; i < 20; ++i) pause(self);
   EXPECT_EQ(child_named(self, top, "inner"), inner);
   // From outside any actor (the operator): obeyed, and the top restarts it.
   rt.send_exit(inner, exit_reason::user("operator"));
   EXPECT_TRUE(await_restart(self, top, "inner", inner));
 }
+
+INSTANTIATE_TEST_SUITE_P(everywhere, supervisor,
+                         ::testing::Values("real", "budget_1", "sim_1", "sim_2", "sim_3"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });

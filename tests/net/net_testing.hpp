@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -46,20 +48,25 @@ inline std::optional<pid> directory_via_b(site& a, site& b, site& c, const std::
 
 // An actor that monitors `target` (or links to it, trapping exits) and
 // passes each down or exit_signal on to `reporter`. Its link or monitor is
-// in place (sent) when this returns: the setup runs on the calling thread.
+// in place (sent) when this returns: it waits for the actor's setup, which
+// runs in the actor's first turn.
 inline pid spawn_watcher(runtime& rt, pid target, pid reporter, bool link) {
-  return rt.spawn([=](actor& self) -> behavior {
+  auto placed = std::make_shared<std::promise<void>>();
+  auto watcher = rt.spawn([=](actor& self) -> behavior {
     if (link) {
       self.trap_exit(true);
       self.link(target);
     } else {
       self.monitor(target);
     }
+    placed->set_value();
     return {
         [=, &self](const down& d) { self.send(reporter, d); },
         [=, &self](const exit_signal& e) { self.send(reporter, e); },
     };
   });
+  placed->get_future().wait();
+  return watcher;
 }
 
 }  // namespace troupe::net::testing

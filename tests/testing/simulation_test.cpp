@@ -69,6 +69,8 @@ TEST(simulation, nothing_runs_until_the_test_steps) {
   simulation sim;
   auto& rt = sim.system();
   auto [first, second] = spawn_chain(rt);
+  // Each actor's setup is a step of its own (its first turn): run them.
+  EXPECT_EQ(sim.run_until_idle(), 2u);
   rt.send(first, ping{1});
   EXPECT_EQ(sim.in_flight().size(), 1u);
   EXPECT_EQ(sim.mailbox_size(first), 0u);  // in flight, not yet delivered

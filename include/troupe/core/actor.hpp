@@ -11,6 +11,7 @@
 //   self.send_after(100ms, to, msg) / self.send_interval(1s, to, msg)
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,8 +27,18 @@
 #include "troupe/core/timer.hpp"
 
 namespace troupe {
+class actor;
 class behavior;
 class runtime;
+struct spawn_options;
+
+namespace detail {
+// A class whose objects are an actor's state (runtime::spawn<C>).
+template <class C>
+concept actor_class = requires(C& c, actor& self) {
+  { c.make_behavior(self) } -> std::same_as<behavior>;
+};
+}  // namespace detail
 
 // What happened to a send. Sends to dead actors are not errors in the actor
 // model (the message goes to dead letters, counted); a full bounded mailbox
@@ -160,9 +171,25 @@ class actor {
   void demonitor(monitor_ref ref, bool flush = false);
   void trap_exit(bool on);
   void send_exit(const troupe::pid& target, exit_reason reason);
-  // Spawn with a link / a monitor in place before the child runs.
+  // Spawns an actor in this actor's runtime: the forms and options of
+  // runtime::spawn. Its setup runs in its own first turn, never here.
   template <class F, class... Args>
+    requires(!detail::actor_class<std::decay_t<F>> && !std::is_same_v<std::decay_t<F>, spawn_options>)
+  troupe::pid spawn(F&& fn, Args&&... args);
+  template <class F, class... Args>
+    requires(!detail::actor_class<std::decay_t<F>>)
+  troupe::pid spawn(const spawn_options& options, F&& fn, Args&&... args);
+  template <detail::actor_class C, class... Args>
+  troupe::pid spawn(Args&&... args);
+  template <detail::actor_class C, class... Args>
+  troupe::pid spawn(const spawn_options& options, Args&&... args);
+  // Spawn with a link / a monitor in place before the child runs; with
+  // spawn_options too (detached, mailbox bound, name).
+  template <class F, class... Args>
+    requires(!std::is_same_v<std::decay_t<F>, spawn_options>)
   troupe::pid spawn_link(F&& fn, Args&&... args);
+  template <class F, class... Args>
+  troupe::pid spawn_link(const spawn_options& options, F&& fn, Args&&... args);
   template <class F, class... Args>
   std::pair<troupe::pid, monitor_ref> spawn_monitor(F&& fn, Args&&... args);
 
@@ -203,7 +230,8 @@ class actor {
   friend void detail::reply_with(actor&, detail::message*);
   send_status send_message(const troupe::pid& to, detail::message* msg);
   template <class F, class... Args>
-  troupe::pid spawn_watched(bool link, monitor_ref ref, F&& fn, Args&&... args);
+  troupe::pid spawn_watched(const spawn_options& options, bool link, monitor_ref ref, F&& fn,
+                            Args&&... args);
   void watch_spawned(const troupe::pid& child, bool link, monitor_ref ref);
   monitor_ref next_monitor_ref();
   std::uint64_t send_request(const troupe::pid& to, detail::message* msg, duration timeout);

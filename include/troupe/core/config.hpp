@@ -48,6 +48,24 @@ struct config {
   // the other actors of its worker; actors must not block in any case.
   // Off: the I/O threads only ever hand work to the workers.
   bool lend_io_threads = true;
+  // A turn (one actor handling messages) that has run longer than this is
+  // stalled: handlers are never interrupted, so the runtime works around
+  // it. The actors queued on the stalled worker are taken by another one,
+  // a spare worker thread if every worker is busy (Go's sysmon hands off
+  // the same way), and an I/O thread that lent itself to the stalled turn
+  // has its sockets served by a stand-in thread meanwhile. So a long
+  // handler delays its own actor only: no socket, heartbeat, timer or
+  // other actor waits on it for much longer than this. Checked by one
+  // monitor thread per runtime, which sleeps while the runtime is idle.
+  // Zero: no monitor (a long handler then holds up what its thread holds).
+  duration stall_threshold = std::chrono::milliseconds(5);
+  // Spare workers the monitor may add while workers are stalled; each
+  // retires as soon as it finds nothing to run. 0: as many as `workers`.
+  unsigned max_spare_workers = 0;
+  // A turn that runs longer than this is logged (a warning naming the
+  // actor and how long it ran) and counted (runtime::long_turn_count()).
+  // Needs the monitor (stall_threshold > 0). Zero: never reported.
+  duration long_turn_warning = std::chrono::milliseconds(100);
   // Log a warning for each message that no handler takes.
   bool warn_unhandled = true;
   // How many recent dead letters are kept for inspection.

@@ -12,8 +12,14 @@
 //   rt.spawn<C>(args...)    C(args...) with `behavior make_behavior(actor&)`;
 //                           the object is the actor's state, handlers may
 //                           capture `this` safely
-// An event actor's setup function runs on the spawning thread before
-// spawn() returns; a coroutine actor starts on a worker.
+// spawn() returns the new pid at once; the actor's setup (the function,
+// or C's constructor and make_behavior) runs in the actor's first turn on
+// a worker, before it handles any message (as in Erlang and CAF). Messages
+// sent to it meanwhile wait in its mailbox; links and monitors from
+// spawn_link/spawn_monitor and the name in spawn_options are in place
+// before spawn() returns. Spawning never runs user code on the caller's
+// stack, so a chain of actors whose setups spawn the next one is as deep
+// as memory allows.
 //
 // Several runtimes may live in one process. All methods are thread-safe.
 // shutdown() (also run by the destructor) stops accepting work, waits for
@@ -83,11 +89,6 @@ struct spawn_watch {
   pid parent;
   bool link = false;
   std::uint64_t monitor_ref = 0;
-};
-
-template <class C>
-concept actor_class = requires(C& c, actor& self) {
-  { c.make_behavior(self) } -> std::same_as<behavior>;
 };
 
 template <class C>
@@ -168,6 +169,8 @@ class runtime {
   std::uint64_t dead_letter_count() const noexcept;
   std::vector<dead_letter> recent_dead_letters() const;
   std::size_t live_actors() const noexcept;
+  // Turns that ran longer than config::long_turn_warning (each is logged).
+  std::uint64_t long_turn_count() const noexcept;
   unsigned worker_count() const noexcept;
   const config& settings() const noexcept;
   // Writes a line to the runtime's log (config::logger, or stderr).
@@ -186,9 +189,10 @@ class runtime {
   // Internal (actor::spawn_link / spawn_monitor): the child starts with a
   // link to `parent`, or monitored by it under `ref`.
   template <class F, class... Args>
-  pid spawn_watched(const pid& parent, bool link, monitor_ref ref, F&& fn, Args&&... args) {
+  pid spawn_watched(const spawn_options& options, const pid& parent, bool link, monitor_ref ref,
+                    F&& fn, Args&&... args) {
     using body = detail::function_body<std::decay_t<F>, std::decay_t<Args>...>;
-    return spawn_body(spawn_options{},
+    return spawn_body(options,
                       std::make_unique<body>(std::forward<F>(fn), std::forward<Args>(args)...),
                       detail::spawn_watch{parent, link, ref.id});
   }
@@ -203,22 +207,53 @@ class runtime {
 };
 
 template <class F, class... Args>
+  requires(!detail::actor_class<std::decay_t<F>> && !std::is_same_v<std::decay_t<F>, spawn_options>)
+pid actor::spawn(F&& fn, Args&&... args) {
+  return system().spawn(std::forward<F>(fn), std::forward<Args>(args)...);
+}
+
+template <class F, class... Args>
+  requires(!detail::actor_class<std::decay_t<F>>)
+pid actor::spawn(const spawn_options& options, F&& fn, Args&&... args) {
+  return system().spawn(options, std::forward<F>(fn), std::forward<Args>(args)...);
+}
+
+template <detail::actor_class C, class... Args>
+pid actor::spawn(Args&&... args) {
+  return system().template spawn<C>(std::forward<Args>(args)...);
+}
+
+template <detail::actor_class C, class... Args>
+pid actor::spawn(const spawn_options& options, Args&&... args) {
+  return system().template spawn<C>(options, std::forward<Args>(args)...);
+}
+
+template <class F, class... Args>
+  requires(!std::is_same_v<std::decay_t<F>, spawn_options>)
 pid actor::spawn_link(F&& fn, Args&&... args) {
-  return spawn_watched(true, monitor_ref{}, std::forward<F>(fn), std::forward<Args>(args)...);
+  return spawn_watched(spawn_options{}, true, monitor_ref{}, std::forward<F>(fn),
+                       std::forward<Args>(args)...);
+}
+
+template <class F, class... Args>
+pid actor::spawn_link(const spawn_options& options, F&& fn, Args&&... args) {
+  return spawn_watched(options, true, monitor_ref{}, std::forward<F>(fn), std::forward<Args>(args)...);
 }
 
 template <class F, class... Args>
 std::pair<troupe::pid, monitor_ref> actor::spawn_monitor(F&& fn, Args&&... args) {
   monitor_ref ref = next_monitor_ref();
-  troupe::pid child = spawn_watched(false, ref, std::forward<F>(fn), std::forward<Args>(args)...);
+  troupe::pid child =
+      spawn_watched(spawn_options{}, false, ref, std::forward<F>(fn), std::forward<Args>(args)...);
   return {child, ref};
 }
 
 template <class F, class... Args>
-pid actor::spawn_watched(bool link, monitor_ref ref, F&& fn, Args&&... args) {
+pid actor::spawn_watched(const spawn_options& options, bool link, monitor_ref ref, F&& fn,
+                         Args&&... args) {
   // The parent's side is recorded after the child exists; a signal the
   // child sent meanwhile waits in this actor's mailbox, handled later.
-  troupe::pid child = system().spawn_watched(pid(), link, ref, std::forward<F>(fn),
+  troupe::pid child = system().spawn_watched(options, pid(), link, ref, std::forward<F>(fn),
                                              std::forward<Args>(args)...);
   watch_spawned(child, link, ref);
   return child;

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -57,11 +58,19 @@ struct child_spec {
 
   // A worker spawned from fn(actor&, args...) like runtime::spawn.
   template <class F, class... Args>
+    requires(!std::is_same_v<std::decay_t<F>, spawn_options>)
   static child_spec of(std::string id, F fn, Args... args) {
+    return of(std::move(id), spawn_options{}, std::move(fn), std::move(args)...);
+  }
+  // The same with spawn_options: `detached` gives a child that blocks or
+  // computes for long a thread of its own; a mailbox bound; a name, which
+  // each restart registers again.
+  template <class F, class... Args>
+  static child_spec of(std::string id, spawn_options options, F fn, Args... args) {
     child_spec spec;
     spec.id = std::move(id);
-    spec.start = [fn = std::move(fn), ... args = std::move(args)](actor& sup) {
-      return sup.spawn_link(fn, args...);
+    spec.start = [options = std::move(options), fn = std::move(fn), ... args = std::move(args)](actor& sup) {
+      return sup.spawn_link(options, fn, args...);
     };
     return spec;
   }
