@@ -8,6 +8,7 @@
 // peer's tables on the way out and forgotten when answered, so that a lost
 // connection can fire each one with noconnection.
 #include <cstring>
+#include <utility>
 
 #include "net/node_impl.hpp"
 
@@ -259,8 +260,15 @@ bool node_codec::take(std::string& frame, const troupe::pid& actor) {
   std::shared_ptr<link_shared> l = link.lock();
   if (!l) {
     auto n = node.lock();
-    if (!n || !(l = n->link_of(actor.id()))) return false;
+    if (!n || !(l = n->link_of(actor.id()))) {
+      // The actor's setup has not run yet: the frame waits in its mailbox,
+      // and counts as queued once the link exists (the actor's handler
+      // subtracts it either way).
+      ++handed_before_link;
+      return false;
+    }
     link = l;
+    l->queued.fetch_add(std::exchange(handed_before_link, 0), std::memory_order_acq_rel);
   }
   if (l->broken.load(std::memory_order_relaxed)) return true;  // dropped: the link is closing
   if (!l->up.load(std::memory_order_acquire) || l->queued.load(std::memory_order_acquire) != 0) {

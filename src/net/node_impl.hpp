@@ -63,6 +63,11 @@ struct node_codec : io::length_prefixed_codec {
   std::weak_ptr<node_impl> node;
   std::weak_ptr<link_shared> link;  // this connection's (the reader's copy finds it on first use)
   int frames_parsed = 0;            // the reader's copy: up to 2
+  // The reader's copy: frames handed to the actor before its setup (which
+  // runs in its first turn) registered the link; counted into
+  // link_shared::queued once the link is found, so the frames after them
+  // still wait their turn behind them.
+  int handed_before_link = 0;
   io::parsed<std::string> parse(std::string_view bytes);
   bool take(std::string& frame, const troupe::pid& actor);
 };

@@ -345,6 +345,8 @@ TEST(ActorService, AnActorAsAServiceAndAPool) {
     auto mark = std::make_shared<alive_mark>(alive);
     return {[mark](int n) { return n * 10; }};
   });
+  // Each actor's setup runs in its first turn, on a worker.
+  for (int i = 0; i < 2000 && alive.load() < 4; ++i) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(alive.load(), 4);
   std::vector<future<int>> replies;
   for (int i = 0; i < 100; ++i) replies.push_back(pool(i));

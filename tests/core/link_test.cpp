@@ -1,6 +1,9 @@
 // Links, monitors and exit signals, case by case after Erlang/OTP's rules.
 #include <gtest/gtest.h>
 
+#include <future>
+#include <memory>
+
 #include <string>
 #include <thread>
 
@@ -39,12 +42,17 @@ pid spawn_puppet(runtime& rt, pid report, bool trapping) {
   });
 }
 
-// Monitors `target` and forwards the down to `report`.
+// Monitors `target` and forwards the down to `report`. The monitor is in
+// place when this returns (the watcher's setup, which runs in its first
+// turn, has run).
 void watch(runtime& rt, const pid& target, const pid& report) {
-  rt.spawn([target, report](actor& a) -> behavior {
+  auto placed = std::make_shared<std::promise<void>>();
+  rt.spawn([target, report, placed](actor& a) -> behavior {
     a.monitor(target);
+    placed->set_value();
     return {[&a, report](const down& d) { a.send(report, d); }};
   });
+  placed->get_future().wait();
 }
 
 bool alive(runtime& rt, const pid& p) {
