@@ -36,6 +36,7 @@ Peers are built into DIR/peers (rebuilt only when the source is newer):
 
 Not every peer implements every bench (PEER_BENCHES): the actor benches
 (pingpong, fanin, spawn, ring, idle) run on troupe, caf, erlang and go; the
+user-style benches (skynet, burst) on troupe and go; the
 channel benches (chan_pingpong, chan_buffered, chan_select) on troupe, go and
 fiber; supervised and pairs on troupe only. A peer is quietly left out of the
 benches it does not implement, and not built at all when it implements none
@@ -62,18 +63,20 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_SRC = os.path.join(HERE, "peers")
 ACTOR_BENCHES = ["pingpong", "fanin", "spawn", "ring", "idle"]
+# Written as a new user would (burst_benches.cpp): troupe and Go only.
+USER_BENCHES = ["skynet", "burst"]
 # Benchmarks only troupe runs (no peer version); reported with no ratios.
 TROUPE_ONLY = ["supervised", "pairs"]
 # Plain channels (no actors): troupe's channels vs. Go channels and
 # Boost.Fiber channels.
 CHANNEL_BENCHES = ["chan_pingpong", "chan_buffered", "chan_select"]
-ALL_BENCHES = ACTOR_BENCHES + TROUPE_ONLY + CHANNEL_BENCHES
+ALL_BENCHES = ACTOR_BENCHES + USER_BENCHES + TROUPE_ONLY + CHANNEL_BENCHES
 ALL_PEERS = ["caf", "erlang", "go", "fiber"]
 # The benches each peer implements (troupe implements all of them).
 PEER_BENCHES = {
     "caf": set(ACTOR_BENCHES),
     "erlang": set(ACTOR_BENCHES),
-    "go": set(ACTOR_BENCHES) | set(CHANNEL_BENCHES),
+    "go": set(ACTOR_BENCHES) | set(USER_BENCHES) | set(CHANNEL_BENCHES),
     "fiber": set(CHANNEL_BENCHES),
 }
 

@@ -1,6 +1,6 @@
 // troupe's side of bench/compare: the whole-program benchmarks of DESIGN.md.
 //
-//   troupe_compare <pingpong|fanin|spawn|ring|idle|supervised> [scale]
+//   troupe_compare <pingpong|fanin|spawn|ring|idle|supervised|skynet|burst|...> [scale]
 //
 // Prints one JSON line per metric, e.g.
 //   {"bench":"pingpong","runtime":"troupe","metric":"ns_per_roundtrip","value":123.4}
@@ -25,6 +25,8 @@ namespace troupe_bench {  // channel_benches.cpp
 int chan_pingpong(double scale);
 int chan_buffered(double scale);
 int chan_select(double scale);
+int skynet(double scale);  // burst_benches.cpp
+int burst(double scale);
 }  // namespace troupe_bench
 using troupe_bench::bench_clock;
 using troupe_bench::emit;
@@ -356,7 +358,7 @@ int supervised(double scale) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised|chan_pingpong|chan_buffered|chan_select> [scale]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised|skynet|burst|chan_pingpong|chan_buffered|chan_select> [scale]\n", argv[0]);
     return 2;
   }
   std::string bench = argv[1];
@@ -372,6 +374,8 @@ int main(int argc, char** argv) {
   if (bench == "ring") return ring(scale);
   if (bench == "idle") return idle(scale);
   if (bench == "supervised") return supervised(scale);
+  if (bench == "skynet") return troupe_bench::skynet(scale);
+  if (bench == "burst") return troupe_bench::burst(scale);
   std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
   return 2;
 }

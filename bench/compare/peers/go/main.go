@@ -17,6 +17,15 @@
 //	idle      1e5 actors blocked on their inbox (each acks once started);
 //	          RSS growth / 1e5, then stop all and count stop acks.
 //
+//	skynet    node(num, size): size 1 sends num to its parent's inbox and
+//	          exits; otherwise it starts 10 children node(num+i*size/10,
+//	          size/10), each with an inbox of its own, sums their 10
+//	          replies and sends the sum to its parent. Root node(0, 1e6):
+//	          1,111,111 goroutines. Check the sum == 1e6(1e6-1)/2; report
+//	          ns per actor and peak RSS.
+//	burst     as fanin (4 senders each sending 0..n-1 in one loop into the
+//	          receiver's inbox of 1024); also reports peak RSS.
+//
 // Channel benches (plain goroutines and channels, no actor inboxes):
 //
 //	chan_pingpong  two goroutines, two unbuffered channels (ping, pong),
@@ -368,6 +377,44 @@ func chanSelect(name string, n int64) {
 	emit(name, "msgs_per_sec", float64(total)/el.Seconds())
 }
 
+func skynetNode(num, size int64, parent chan<- int64) {
+	if size == 1 {
+		parent <- num
+		return
+	}
+	inbox := make(chan int64, 10)
+	for i := int64(0); i < 10; i++ {
+		go skynetNode(num+i*(size/10), size/10, inbox)
+	}
+	var sum int64
+	for i := 0; i < 10; i++ {
+		sum += <-inbox
+	}
+	parent <- sum
+}
+
+func skynet(name string, n int64) {
+	size := int64(1)
+	for size*10 <= n {
+		size *= 10
+	}
+	actors := int64(0)
+	for s := size; s >= 1; s /= 10 {
+		actors += size / s
+	}
+	resetPeakRSS()
+	t0 := time.Now()
+	root := make(chan int64, 1)
+	go skynetNode(0, size, root)
+	sum := <-root
+	el := time.Since(t0)
+	if sum != size*(size-1)/2 {
+		fail("skynet sum %d, expected %d", sum, size*(size-1)/2)
+	}
+	emit(name, "ns_per_actor", float64(el.Nanoseconds())/float64(actors))
+	emit(name, "peak_rss_mb", float64(procStatusBytes("VmHWM"))/(1<<20))
+}
+
 func max64(a, b int64) int64 {
 	if a > b {
 		return a
@@ -377,7 +424,7 @@ func max64(a, b int64) int64 {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go_bench pingpong|fanin|spawn|ring|idle|chan_pingpong|chan_buffered|chan_select [scale]")
+		fmt.Fprintln(os.Stderr, "usage: go_bench pingpong|fanin|spawn|ring|idle|skynet|burst|chan_pingpong|chan_buffered|chan_select [scale]")
 		os.Exit(2)
 	}
 	scale := 1.0
@@ -401,6 +448,12 @@ func main() {
 		ring(name, scaled(10000000))
 	case "idle":
 		idle(name, scaled(100000))
+	case "skynet":
+		skynet(name, scaled(1000000))
+	case "burst":
+		resetPeakRSS()
+		fanin(name, scaled(2500000))
+		emit(name, "peak_rss_mb", float64(procStatusBytes("VmHWM"))/(1<<20))
 	case "chan_pingpong":
 		chanPingpong(name, scaled(1000000))
 	case "chan_buffered":
