@@ -1,17 +1,29 @@
 // A connection between two nodes: its actor runs the handshake, then reads
 // frames, sends heartbeats and judges the peer's silence.
 //
-// Handshake (each step one frame; any deviation closes the connection with
-// a logged reason):
-//   client -> hello     magic, version, name, incarnation, listen address, nonce
+// Handshake, protocol version 3 (each step one frame; any deviation closes
+// the connection with a logged reason):
+//   client -> hello     magic, version, name, incarnation, listen address,
+//                       the client's nonce
 //   server -> challenge magic, version, name, incarnation, listen address,
-//                       nonce, proof of the cookie over both nonces
-//   client -> proof     its own proof (once the server's checked out)
-//   server -> welcome   (once the client's checked out), or superseded when
-//                       another connection between the two nodes is kept
-//                       instead (dial_race.cpp); the client then closes
-// Both sides are up once welcome is sent or received. The version spoken
-// is the lower of the two; a node refuses a peer below what it supports.
+//                       the server's nonce; nothing computed from the cookie
+//   client -> proof     HMAC(cookie) over both nonces and both names
+//   server -> welcome   once the client's proof checks out, with the
+//                       server's own proof; or superseded (with the same
+//                       proof) when another connection between the two
+//                       nodes is kept instead (dial_race.cpp)
+// The side that connects proves first (as in Erlang's handshake): a
+// caller that does not know the cookie gets one fresh random nonce and a
+// refusal, nothing it could test cookie guesses against offline. Versions
+// 1 and 2 had the server prove first; they are refused (a peer claiming
+// an old version would get the old, revealing order). What each step
+// survives: a wrong or replayed proof (fresh nonces on both sides, a role
+// byte in each proof) is refused and counted against the caller's address;
+// a caller that stalls is cut by handshake_timeout; an address with too
+// many refusals (node_options::max_handshake_failures a minute) is closed
+// at once, before any frame is read. Names and reasons from the network are
+// made printable and capped before they are logged.
+// Both sides are up once welcome is sent or received and checked.
 #include "net/auth.hpp"
 #include "net/node_impl.hpp"
 
@@ -60,7 +72,9 @@ std::string read_identity(reader& r, peer& p) {
   if (version < oldest_protocol_version)
     throw decode_error("protocol version " + std::to_string(version) + " is not supported");
   p.version = std::min<std::uint64_t>(version, protocol_version);
-  p.name = std::string(r.bytes());
+  auto name = r.bytes();
+  if (name.size() > max_node_name) throw decode_error("a node name longer than " + std::to_string(max_node_name) + " bytes");
+  p.name = std::string(name);
   p.incarnation = r.fixed64();
   p.address.host = std::string(r.bytes());
   p.address.port = static_cast<std::uint16_t>(r.varint());
@@ -74,6 +88,13 @@ std::string read_identity(reader& r, peer& p) {
 behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
                                    std::shared_ptr<promise<std::string>> connected) {
   auto node = shared_from_this();
+  if (!outgoing && handshake_throttled(conn.peer().host)) {
+    // Too many refusals from this address this minute: nothing is read.
+    counters.throttled_handshakes.fetch_add(1, std::memory_order_relaxed);
+    conn.abort();
+    self.quit();
+    return {};
+  }
   auto st = std::make_shared<link_state>();
   st->outgoing = outgoing;
   st->connected = std::move(connected);
@@ -93,12 +114,15 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
     st->at = phase::await_challenge;
   }
 
-  // Ends the handshake with a logged refusal.
+  // Ends the handshake with a logged refusal (what came from the network
+  // made printable and capped: the name is not authenticated yet).
   auto refuse = [node, st](const std::string& why) mutable {
     node->counters.refused_handshakes.fetch_add(1, std::memory_order_relaxed);
+    if (!st->outgoing) node->note_handshake_failure(st->p->conn.peer().host);
     node->rt.log(log_level::warning, "node " + node->options.name + ": refused " +
                                          st->p->conn.peer().to_string() +
-                                         (st->p->name.empty() ? "" : " (" + st->p->name + ")") + ": " + why);
+                                         (st->p->name.empty() ? "" : " (" + printable(st->p->name) + ")") +
+                                         ": " + printable(why, 200));
     if (st->connected) st->connected->try_set_error(error(errc::io_error, "handshake refused: " + why));
     if (st->dial) st->dial->release();
     st->at = phase::refused;
@@ -109,8 +133,10 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
   // (dial_race.cpp): the client is told so, and this one closes quietly.
   auto supersede = [node, st](const std::string& why) mutable {
     node->rt.log(log_level::info, "node " + node->options.name + ": closing a second connection with " +
-                                      st->p->name + ": " + why);
-    st->p->conn.write(frame_of(frame_tag::superseded, [](writer&) {}));
+                                      printable(st->p->name) + ": " + why);
+    auto mine = handshake_proof(node->options.cookie, 's', st->their_nonce, st->my_nonce, st->p->name,
+                                node->options.name);
+    st->p->conn.write(frame_of(frame_tag::superseded, [&](writer& w) { w.bytes(mine); }));
     st->at = phase::refused;
     st->p->conn.close();
   };
@@ -132,7 +158,11 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
       refuse(other ? "already connected to " + st->p->name : "it has this node's own name");
       return;
     }
-    if (send_welcome) st->p->conn.write(frame_of(frame_tag::welcome, [](writer&) {}));
+    if (send_welcome) {
+      auto mine = handshake_proof(node->options.cookie, 's', st->their_nonce, st->my_nonce, st->p->name,
+                                  node->options.name);
+      st->p->conn.write(frame_of(frame_tag::welcome, [&](writer& w) { w.bytes(mine); }));
+    }
     st->at = phase::up;
     st->link->up.store(true, std::memory_order_release);
     if (st->connected) st->connected->try_set_value(st->p->name);
@@ -150,20 +180,14 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
       case phase::await_hello: {
         if (tag != frame_tag::hello) return refuse("expected hello");
         st->their_nonce = read_identity(r, *st->p);
-        auto mine = handshake_proof(cookie, 's', st->their_nonce, st->my_nonce, st->p->name, me);
-        st->p->conn.write(frame_of(frame_tag::challenge, [&](writer& w) {
-          write_identity(w, *node, st->my_nonce);
-          w.bytes(mine);
-        }));
+        // Only a fresh nonce: the caller proves the cookie first.
+        st->p->conn.write(frame_of(frame_tag::challenge, [&](writer& w) { write_identity(w, *node, st->my_nonce); }));
         st->at = phase::await_proof;
         return;
       }
       case phase::await_challenge: {
         if (tag != frame_tag::challenge) return refuse("expected challenge");
         st->their_nonce = read_identity(r, *st->p);
-        auto theirs = r.bytes();
-        if (!same_proof(theirs, handshake_proof(cookie, 's', st->my_nonce, st->their_nonce, me, st->p->name)))
-          return refuse("wrong cookie");
         auto mine = handshake_proof(cookie, 'c', st->my_nonce, st->their_nonce, me, st->p->name);
         if (st->dial) st->dial->named(st->p->name);
         st->p->conn.write(frame_of(frame_tag::proof, [&](writer& w) { w.bytes(mine); }));
@@ -179,6 +203,11 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         return become_up(true);
       }
       case phase::await_welcome:
+        if (tag != frame_tag::superseded && tag != frame_tag::welcome) return refuse("expected welcome");
+        // Either answer carries the server's proof: a server that does not
+        // know the cookie is refused here.
+        if (!same_proof(r.bytes(), handshake_proof(cookie, 's', st->my_nonce, st->their_nonce, me, st->p->name)))
+          return refuse("wrong cookie (the server's proof)");
         if (tag == frame_tag::superseded) {
           // The server keeps another connection with us: quietly closed.
           if (st->dial) st->dial->release();
@@ -187,7 +216,6 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
           if (auto waiting = std::exchange(st->connected, nullptr)) node->succeed_when_up(st->p->name, waiting);
           return;
         }
-        if (tag != frame_tag::welcome) return refuse("expected welcome");
         return become_up(false);
       case phase::up:
       case phase::refused:

@@ -46,6 +46,55 @@ node_options checked(node_options o) {
 }
 }  // namespace
 
+std::string printable(std::string_view text, std::size_t cap) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < cap; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (text.size() > cap) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+namespace {
+constexpr std::int64_t failure_window_ns = 60'000'000'000;
+constexpr std::size_t max_failure_hosts = 4096;
+}  // namespace
+
+void node_impl::note_handshake_failure(const std::string& host) {
+  if (options.max_handshake_failures == 0) return;
+  const auto now = now_ns();
+  std::lock_guard lock(failures_mu_);
+  if (failures_.size() >= max_failure_hosts && !failures_.count(host)) {
+    // Bounded: forget the expired, else an arbitrary one (a flood of
+    // addresses must not grow the table).
+    std::erase_if(failures_, [&](const auto& e) { return now - e.second.since >= failure_window_ns; });
+    if (failures_.size() >= max_failure_hosts) failures_.erase(failures_.begin());
+  }
+  auto& f = failures_[host];
+  if (now - f.since >= failure_window_ns) f = {now, 0};
+  ++f.count;
+}
+
+bool node_impl::handshake_throttled(const std::string& host) {
+  if (options.max_handshake_failures == 0) return false;
+  std::lock_guard lock(failures_mu_);
+  auto it = failures_.find(host);
+  if (it == failures_.end()) return false;
+  if (now_ns() - it->second.since >= failure_window_ns) {
+    failures_.erase(it);
+    return false;
+  }
+  return it->second.count >= options.max_handshake_failures;
+}
+
 node_impl::node_impl(runtime& runtime, io::reactor& reactor, node_options opts)
     : rt(runtime), io(reactor), options(checked(std::move(opts))), incarnation(random_u64()) {}
 
@@ -432,7 +481,8 @@ node::counters node::stats() const {
   auto& c = impl_->counters;
   auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };
   return {get(c.frames_out), get(c.frames_in), get(c.refused_handshakes),
-          get(c.malformed_frames), get(c.forged_pids), get(c.unknown_types), get(c.unasked)};
+          get(c.malformed_frames), get(c.forged_pids), get(c.unknown_types), get(c.unasked),
+          get(c.throttled_handshakes)};
 }
 
 }  // namespace troupe::net

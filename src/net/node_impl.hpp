@@ -76,9 +76,17 @@ using frame_conn = io::connection<node_codec>;
 inline constexpr char protocol_magic[] = "troupe-node";
 // 2 added `superseded` (dial_race.cpp); a version-1 peer is still served,
 // without it.
-inline constexpr std::uint64_t protocol_version = 2;
-inline constexpr std::uint64_t oldest_protocol_version = 1;
+// 3: the client proves the cookie first (connection.cpp); 1 and 2, where
+// the server proved first, are refused.
+inline constexpr std::uint64_t protocol_version = 3;
+inline constexpr std::uint64_t oldest_protocol_version = 3;
 inline constexpr std::uint64_t superseded_since_version = 2;
+// The longest node name a hello may carry.
+inline constexpr std::size_t max_node_name = 255;
+
+// Text from the network made fit for a log line: bytes outside printable
+// ASCII as \xNN, at most `cap` bytes shown, then how many there were.
+std::string printable(std::string_view text, std::size_t cap = 64);
 
 
 struct remote_id {
@@ -205,6 +213,11 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   void add_link(std::uint64_t actor_id, std::shared_ptr<link_shared> link);
   void drop_link(std::uint64_t actor_id);
   std::int64_t now_ns() const;
+  // Refused handshakes per caller address (node_options::
+  // max_handshake_failures a minute): past the limit, the address's
+  // connections are closed before any frame is read, until the minute ends.
+  void note_handshake_failure(const std::string& host);
+  bool handshake_throttled(const std::string& host);
   future<troupe::pid> whereis(const std::string& uri);
   future<troupe::pid> query_name(const std::string& node, const std::string& name);  // node connected
   void write_frame(peer& to, const std::string& frame);
@@ -244,7 +257,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   static constexpr std::size_t max_parked = 1u << 16;  // per node
 
   struct atomic_counters {
-    std::atomic<std::uint64_t> frames_out{0}, frames_in{0}, refused_handshakes{0},
+    std::atomic<std::uint64_t> frames_out{0}, frames_in{0}, refused_handshakes{0}, throttled_handshakes{0},
         malformed_frames{0}, forged_pids{0}, unknown_types{0}, unasked{0};
   } counters;
 
@@ -255,6 +268,13 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   void fire_noconnection(peer& p, const std::string& reason);
   node_codec make_codec();
   std::vector<troupe::pid> node_watchers(const std::string& node) const;  // monitor_node's
+
+  struct failures {
+    std::int64_t since = 0;  // the minute counted from here (now_ns)
+    unsigned count = 0;
+  };
+  std::mutex failures_mu_;
+  std::unordered_map<std::string, failures> failures_;  // bounded: max_failure_hosts
 
   struct pending_node {
     std::vector<std::pair<troupe::pid, message*>> messages;  // (proxy, message), in order

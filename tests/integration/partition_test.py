@@ -56,7 +56,7 @@ def link(up):
 
 class node:
     def __init__(self, ns, name, listen, connect=None, perm_ms=3000):
-        args = ["ip", "netns", "exec", ns, TROUPE, "node", "--name", name, "--cookie", "partition",
+        args = ["ip", "netns", "exec", ns, TROUPE, "node", "--name", name, "--cookie", "partition-test-cookie",
                 "--listen", listen, "--heartbeat-ms", "50", "--temp-fail-ms", "300",
                 "--perm-fail-ms", str(perm_ms)]
         if connect:

@@ -249,7 +249,7 @@ TEST(Multiprocess, PingWithTheRightAndAWrongCookie) {
   child good({"ping", "b@127.0.0.1", "--cookie", cookie, "--connect", addr.to_string()});
   EXPECT_FALSE(good.line_starting("pong b@127.0.0.1").empty());
   EXPECT_EQ(good.wait_exit(), 0);
-  child bad({"ping", "b@127.0.0.1", "--cookie", "wrong", "--connect", addr.to_string()});
+  child bad({"ping", "b@127.0.0.1", "--cookie", "a-wrong-cookie-of-24-bytes", "--connect", addr.to_string()});
   EXPECT_FALSE(bad.line_starting("pang b@127.0.0.1").empty());
   EXPECT_EQ(bad.wait_exit(), 1);
 }

@@ -47,7 +47,27 @@ class raw_node {
     }));
     std::string welcome = read_frame();
     if (welcome.empty() || static_cast<wire::frame_tag>(welcome[0]) != wire::frame_tag::welcome) return {};
+    // The server proves the cookie in its welcome, after we did.
+    reader rw(welcome);
+    rw.byte();
+    if (!wire::same_proof(rw.bytes(), wire::handshake_proof(cookie_, 's', nonce, their_nonce, name_, server)))
+      return {};
     return server;
+  }
+
+  // Sends a hello (with `name`) and returns the challenge's payload: what a
+  // caller who has proved nothing gets back ("" if the node refused).
+  std::string hello_only(const std::string& name) {
+    send_frame(frame(wire::frame_tag::hello, [&](writer& w) {
+      w.bytes(wire::protocol_magic);
+      w.varint(wire::protocol_version);
+      w.bytes(name);
+      w.fixed64(42);
+      w.bytes("127.0.0.1");
+      w.varint(1);
+      w.bytes(wire::random_bytes(wire::nonce_size));
+    }));
+    return read_frame();
   }
 
   template <class F>

@@ -83,6 +83,95 @@ TEST_F(wire_fixture, AWrongCookieIsRefusedAndLogged) {
   EXPECT_TRUE(node.connected_nodes().empty());
 }
 
+// The caller proves first: before it has, the node sends a challenge with
+// its identity and a fresh nonce and nothing else (nothing computed from
+// the cookie to test guesses against offline).
+TEST_F(wire_fixture, TheNodeRevealsNothingFromTheCookieBeforeTheCallerProves) {
+  raw_node peer(node.address().port, "z@127.0.0.1", "guess");
+  std::string challenge = peer.hello_only("z@127.0.0.1");
+  ASSERT_FALSE(challenge.empty());
+  net::reader r(challenge);
+  EXPECT_EQ(static_cast<wire::frame_tag>(r.byte()), wire::frame_tag::challenge);
+  EXPECT_EQ(r.bytes(), wire::protocol_magic);
+  EXPECT_EQ(r.varint(), wire::protocol_version);
+  EXPECT_EQ(r.bytes(), "a@127.0.0.1");
+  r.fixed64();
+  r.bytes();
+  r.varint();
+  EXPECT_EQ(r.bytes().size(), wire::nonce_size);
+  EXPECT_EQ(r.remaining(), 0u) << "the challenge carries more than the node's identity and nonce";
+  // Two challenges never share a nonce.
+  raw_node other(node.address().port, "y@127.0.0.1", "guess");
+  EXPECT_NE(other.hello_only("y@127.0.0.1"), challenge);
+}
+
+TEST_F(wire_fixture, AnOldProtocolVersionIsRefused) {
+  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  peer.send_frame(raw_node::frame(wire::frame_tag::hello, [&](net::writer& w) {
+    w.bytes(wire::protocol_magic);
+    w.varint(2);  // the server proved first in version 2
+    w.bytes("z@127.0.0.1");
+    w.fixed64(42);
+    w.bytes("127.0.0.1");
+    w.varint(1);
+    w.bytes(wire::random_bytes(wire::nonce_size));
+  }));
+  EXPECT_EQ(peer.read_frame(2s), "");
+  EXPECT_TRUE(eventually([&] { return node.stats().refused_handshakes == 1; }));
+}
+
+TEST_F(wire_fixture, RepeatedFailuresFromOneAddressAreShutOut) {
+  // options(): at most 20 refusals a minute from one address.
+  for (int i = 0; i < 20; ++i) {
+    raw_node guesser(node.address().port, "z@127.0.0.1", "guess-" + std::to_string(i));
+    EXPECT_EQ(guesser.handshake(), "");
+  }
+  EXPECT_TRUE(eventually([&] { return node.stats().refused_handshakes == 20; }));
+  // Now even the right cookie gets nothing from that address: the
+  // connection closes before a frame is read.
+  raw_node right(node.address().port, "z@127.0.0.1", "secret");
+  EXPECT_EQ(right.handshake(), "");
+  EXPECT_TRUE(eventually([&] { return node.stats().throttled_handshakes >= 1; }));
+  EXPECT_TRUE(node.connected_nodes().empty());
+}
+
+TEST(wire, NamesFromAnUnauthenticatedHelloAreLoggedPrintableAndCapped) {
+  std::mutex m;
+  std::vector<std::string> lines;
+  troupe::config cfg{.workers = 2, .warn_unhandled = false};
+  cfg.logger = [&](troupe::log_level, std::string_view text) {
+    std::lock_guard lock(m);
+    lines.emplace_back(text);
+  };
+  troupe::runtime rt(cfg);
+  io::reactor reactor(rt);
+  net::node_options o;
+  o.name = "a@127.0.0.1";
+  o.cookie = "secret";
+  net::node node(rt, reactor, o);
+  {
+    raw_node forger(node.address().port, "x", "guess");
+    // A name that forges a log line and colours the terminal.
+    std::string challenge = forger.hello_only("z@h\ntroupe info: node_up admin\x1b[31m");
+    forger.send_frame(raw_node::frame(wire::frame_tag::proof, [&](net::writer& w) { w.bytes(std::string(32, 'x')); }));
+    forger.read_frame(2s);
+  }
+  {
+    raw_node long_name(node.address().port, "x", "guess");
+    long_name.hello_only(std::string(60'000, 'n'));
+  }
+  ASSERT_TRUE(eventually([&] { return node.stats().refused_handshakes == 2; }));
+  std::lock_guard lock(m);
+  bool forged_escaped = false;
+  for (auto& l : lines) {
+    EXPECT_EQ(l.find('\n'), std::string::npos) << l;
+    EXPECT_EQ(l.find('\x1b'), std::string::npos) << l;
+    EXPECT_LT(l.size(), 1000u) << "a log line of " << l.size() << " bytes";
+    forged_escaped |= l.find("\\x0a") != std::string::npos;
+  }
+  EXPECT_TRUE(forged_escaped) << "the forged name was not logged, escaped";
+}
+
 TEST_F(wire_fixture, GarbageInsteadOfAHandshakeIsRefused) {
   raw_node peer(node.address().port, "z@127.0.0.1", "secret");
   peer.send_frame("GET / HTTP/1.1\r\n\r\n");

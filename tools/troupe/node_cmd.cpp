@@ -1,11 +1,17 @@
 // `troupe node` and `troupe ping`: a node from the command line.
 //
-//   troupe node --name b@127.0.0.1 --cookie SECRET --listen 127.0.0.1:9101 \
+//   troupe node --name b@127.0.0.1 --cookie-file FILE --listen 127.0.0.1:9101 \
 //               [--connect 127.0.0.1:9100]... [--heartbeat-ms 200]
 //               [--temp-fail-ms 1000] [--perm-fail-ms 5000]
 //               [--tls-cert FILE --tls-key FILE --tls-ca FILE]
-//   troupe ping b@127.0.0.1 --cookie SECRET --connect 127.0.0.1:9101 \
+//   troupe ping b@127.0.0.1 --cookie-file FILE --connect 127.0.0.1:9101 \
 //               [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+//
+// The cookie: --cookie-file FILE (its first line) or --cookie SECRET (seen
+// by anyone who lists processes). It must be 16 bytes or longer unless
+// --weak-cookie is given: a short cookie falls to online guessing. A node
+// given none makes one (128 random bits, 32 hex digits) and says it on
+// stderr, for the other nodes' --cookie-file.
 //
 // With --tls-cert, --tls-key and --tls-ca (PEM files; all three or none),
 // links are TLS 1.3 and both sides must present a certificate that chains
@@ -21,7 +27,10 @@
 // ping prints "pong <name> <µs>" and exits 0, or "pang <name>: <why>" and 1.
 #include <csignal>
 #include <cstdio>
+#include <cctype>
 #include <cstring>
+#include <fstream>
+#include <random>
 #include <iostream>
 #include <mutex>
 #include <stdexcept>
@@ -47,7 +56,30 @@ io::endpoint parse_endpoint(const std::string& text) {
   return {text.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
+constexpr std::size_t min_cookie = 16;
+
+std::string read_cookie_file(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) throw std::invalid_argument("cannot read a cookie from " + path);
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  if (line.empty()) throw std::invalid_argument(path + " holds an empty cookie");
+  return line;
+}
+
+std::string generated_cookie() {
+  std::random_device urandom;  // /dev/urandom
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    std::uint32_t word = urandom();
+    for (int j = 0; j < 8; ++j, word >>= 4) out += hex[word & 15];
+  }
+  return out;
+}
+
 struct node_args {
+  bool weak_cookie = false;
   net::node_options options;
   std::vector<io::endpoint> connect;
   std::string target;  // ping
@@ -70,6 +102,8 @@ node_args parse(int argc, char** argv, int first) {
     };
     if (flag == "--name") a.options.name = value();
     else if (flag == "--cookie") a.options.cookie = value();
+    else if (flag == "--cookie-file") a.options.cookie = read_cookie_file(file());
+    else if (flag == "--weak-cookie") a.weak_cookie = true;
     else if (flag == "--listen") a.options.listen = parse_endpoint(value());
     else if (flag == "--connect") a.connect.push_back(parse_endpoint(value()));
     else if (flag == "--heartbeat-ms") a.options.heartbeat = ms();
@@ -89,6 +123,10 @@ node_args parse(int argc, char** argv, int first) {
   if (!no_tls && !missing.empty())
     throw std::invalid_argument(
         "--tls-cert FILE --tls-key FILE --tls-ca FILE: all three or none; missing" + missing);
+  if (!a.options.cookie.empty() && a.options.cookie.size() < min_cookie && !a.weak_cookie)
+    throw std::invalid_argument("a cookie of " + std::to_string(a.options.cookie.size()) +
+                                " bytes is easy to guess: use " + std::to_string(min_cookie) +
+                                " or more (say, head -c16 /dev/urandom | xxd -p > cookie), or --weak-cookie");
   return a;
 }
 
@@ -131,6 +169,11 @@ void register_services(runtime& rt) {
 int run_node(int argc, char** argv) {
   node_args a = parse(argc, argv, 2);
   if (!load_tls(a)) return 2;
+  if (a.options.cookie.empty()) {
+    a.options.cookie = generated_cookie();
+    std::fprintf(stderr, "troupe node: no --cookie-file or --cookie; this node's cookie is %s\n",
+                 a.options.cookie.c_str());
+  }
   runtime rt(config{.warn_unhandled = false});
   io::reactor reactor(rt);
   net::node node(rt, reactor, a.options);
@@ -169,9 +212,9 @@ int run_node(int argc, char** argv) {
 
 int run_ping(int argc, char** argv) {
   node_args a = parse(argc, argv, 2);
-  if (a.target.empty() || a.connect.empty()) {
+  if (a.target.empty() || a.connect.empty() || a.options.cookie.empty()) {
     std::fprintf(stderr,
-                 "usage: troupe ping NODE --cookie C --connect HOST:PORT"
+                 "usage: troupe ping NODE --cookie-file FILE|--cookie C --connect HOST:PORT"
                  " [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n");
     return 2;
   }

@@ -31,8 +31,11 @@
 //
 // Security. With options.tls, links are TLS 1.3 and each node must present
 // a certificate the other trusts. The handshake proves both nodes know the cookie (HMAC-SHA256
-// over fresh nonces; the cookie never crosses the wire); a wrong cookie is
-// refused and logged on both sides. A local actor is reachable from the
+// over fresh nonces; the cookie never crosses the wire), the connecting
+// node first: a caller that does not know the cookie learns nothing it
+// could test guesses against. A wrong cookie is refused and logged on both
+// sides, and an address with too many refusals is shut out for a minute
+// (max_handshake_failures). Use a random cookie of 128 bits or more. A local actor is reachable from the
 // network only through a pid this node has sent out (in a message, or by
 // whereis): such a pid carries a random 64-bit tag, and a frame whose tag
 // does not match the actor's is refused. Knowing or guessing an actor's
@@ -96,6 +99,11 @@ struct node_options {
   bool fail_calls_on_temp_fail = false;
   std::uint32_t max_message = 16u << 20;  // bytes; larger frames close the connection
   duration handshake_timeout = std::chrono::seconds(5);
+  // Refused handshakes (a wrong cookie, a malformed or late handshake)
+  // allowed per caller address a minute; past it, that address's
+  // connections are closed before a frame is read until the minute ends.
+  // Zero: no limit.
+  unsigned max_handshake_failures = 20;
   // TLS 1.3 on every link, with mutual certificate verification
   // (io/tls.hpp): a peer whose certificate does not chain to `trusted` is
   // refused before the cookie handshake starts. Null: plain TCP (the
@@ -153,6 +161,7 @@ class node {
     std::uint64_t forged_pids = 0;         // tags that did not match
     std::uint64_t unknown_types = 0;       // messages of unregistered types
     std::uint64_t unasked = 0;             // replies, downs, link exits nobody waits for (dropped)
+    std::uint64_t throttled_handshakes = 0;  // connections closed unread: too many refusals from the address
   };
   counters stats() const;
 
