@@ -12,6 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "net_testing.hpp"
 
 #include <mutex>
@@ -252,6 +255,22 @@ TEST(Multiprocess, PingWithTheRightAndAWrongCookie) {
   child bad({"ping", "b@127.0.0.1", "--cookie", "a-wrong-cookie-of-24-bytes", "--connect", addr.to_string()});
   EXPECT_FALSE(bad.line_starting("pang b@127.0.0.1").empty());
   EXPECT_EQ(bad.wait_exit(), 1);
+  // The cookie from a file (its first line) works as --cookie does.
+  std::string path = "/tmp/troupe-multiprocess-cookie-" + std::to_string(getpid());
+  {
+    std::ofstream f(path);
+    f << cookie << "\n";
+  }
+  child from_file({"ping", "b@127.0.0.1", "--cookie-file", path, "--connect", addr.to_string()});
+  EXPECT_FALSE(from_file.line_starting("pong b@127.0.0.1").empty());
+  EXPECT_EQ(from_file.wait_exit(), 0);
+  std::remove(path.c_str());
+  // A short cookie is refused before anything is sent, unless forced.
+  child weak({"ping", "b@127.0.0.1", "--cookie", "short", "--connect", addr.to_string()});
+  EXPECT_EQ(weak.wait_exit(), 2);
+  child forced({"ping", "b@127.0.0.1", "--cookie", "short", "--weak-cookie", "--connect", addr.to_string()});
+  EXPECT_FALSE(forced.line_starting("pang b@127.0.0.1").empty());  // the wrong cookie, but it was tried
+  EXPECT_EQ(forced.wait_exit(), 1);
 }
 
 }  // namespace
