@@ -18,6 +18,10 @@ bool request::keep_alive() const {
   return version_minor >= 1 || has_token(headers, "connection", "keep-alive");
 }
 
+reply_shape request::shape() const {
+  return {method == "HEAD", version_minor == 0 && keep_alive()};
+}
+
 const std::string* response::find_header(std::string_view name) const { return find_in(headers, name); }
 
 response response::text(int status, std::string body, std::string content_type) {
@@ -86,7 +90,7 @@ void server_codec::encode(const response& r, std::string& out) const {
   const bool chunked = r.chunked && !bodiless && r.version_minor >= 1;
   const std::string_view reason = r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason);
 
-  std::size_t need = 96 + reason.size() + (bodiless ? 0 : r.body.size());
+  std::size_t need = 96 + reason.size() + (bodiless || r.head_only ? 0 : r.body.size());
   for (const header& h : r.headers) need += h.name.size() + h.value.size() + 4;
   reserve_more(out, need);
 
@@ -102,7 +106,7 @@ void server_codec::encode(const response& r, std::string& out) const {
       if (chunked || (bodiless && r.status != 304)) continue;
       has_length = true;
     }
-    if (r.close && iequals(h.name, "connection")) continue;
+    if ((r.close || r.keep_alive) && iequals(h.name, "connection")) continue;
     append_field(out, h.name);
     out.append(": ");
     append_field(out, h.value);
@@ -115,9 +119,12 @@ void server_codec::encode(const response& r, std::string& out) const {
     append_decimal(out, r.body.size());
     out.append("\r\n");
   }
-  if (r.close) out.append("Connection: close\r\n");
+  if (r.close)
+    out.append("Connection: close\r\n");
+  else if (r.keep_alive)
+    out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
-  if (bodiless) return;
+  if (bodiless || r.head_only) return;
   if (!chunked) {
     out.append(r.body);
     return;

@@ -445,6 +445,46 @@ TEST_F(Sockets, ALastRequestEndsTheConnectionAndItsActorEvenWithMorePipelinedBeh
   EXPECT_TRUE(eventually([&] { return rt.live_actors() == before; }));
 }
 
+// RFC 9110 9.3.2: a HEAD's response is the GET's head without the body. A
+// body sent anyway is read as the start of the next response on a kept-
+// alive or pipelined connection.
+TEST_F(Sockets, AHeadResponseCarriesNoBodyAndThePipelineStaysFramed) {
+  troupe::service<io::http::request, io::http::response> app = [](io::http::request req) {
+    return io::http::response::text(200, "hello " + req.target);
+  };
+  auto server = io::serve<io::http::server_codec>(reactor, {"127.0.0.1", 0}, app);
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(peer.send("HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::string got;
+  ASSERT_TRUE(peer.read_to_end(got));
+  // The HEAD's head gives the length the body would have (8: "hello /a").
+  auto first_end = got.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos);
+  std::string head = got.substr(0, first_end);
+  EXPECT_NE(head.find("Content-Length: 8"), std::string::npos) << head;
+  std::string rest = got.substr(first_end + 4);
+  EXPECT_EQ(rest.rfind("HTTP/1.1 200", 0), 0u) << "after the HEAD's head: " << rest;
+  EXPECT_EQ(got.find("hello /a"), std::string::npos);
+  EXPECT_NE(rest.find("hello /b"), std::string::npos);
+}
+
+TEST_F(Sockets, AnHttp10KeepAliveRequestIsAnsweredKeepAlive) {
+  troupe::service<io::http::request, io::http::response> app = [](io::http::request) {
+    return io::http::response::text(200, "ok");
+  };
+  auto server = io::serve<io::http::server_codec>(reactor, {"127.0.0.1", 0}, app);
+  raw_socket peer(server.local().port);
+  ASSERT_TRUE(peer.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                        "GET / HTTP/1.0\r\n\r\n"));
+  std::string got;
+  ASSERT_TRUE(peer.read_to_end(got));  // the second, without keep-alive, closes
+  auto second = got.find("HTTP/1.1 200", 1);
+  ASSERT_NE(second, std::string::npos) << got;
+  EXPECT_NE(got.substr(0, second).find("Connection: keep-alive"), std::string::npos) << got;
+  EXPECT_NE(got.substr(second).find("Connection: close"), std::string::npos) << got;
+}
+
 TEST_F(Sockets, AFailedCallWithoutAnErrorReplyResetsAndTheActorEnds) {
   troupe::service<std::string, std::string> failing = [](std::string) {
     return troupe::make_failed<std::string>(troupe::error(troupe::errc::overloaded));

@@ -12,7 +12,9 @@
 // on_error(err) when given, else the connection closes with the error as
 // its reason. When a request says its connection ends after it
 // (`keep_alive()` false) or a reply says so (`close` true), the connection
-// flushes and closes after that reply. While more than max_in_flight
+// flushes and closes after that reply. A request may shape its reply's
+// framing (`req.shape()`, `rep.fit(shape)`: an HTTP HEAD's reply goes
+// without its body). While more than max_in_flight
 // requests wait for replies, or the write queue is full, the connection
 // stops reading.
 //
@@ -60,6 +62,21 @@ void mark_closing(Rep& rep) {
   if constexpr (requires { rep.close = true; }) rep.close = true;
 }
 
+// What the request asks of its reply's framing (HTTP: a HEAD's reply has
+// no body); nothing for a protocol without such rules.
+struct no_shape {};
+template <class Req>
+auto reply_shape_of(const Req& req) {
+  if constexpr (requires { req.shape(); })
+    return req.shape();
+  else
+    return no_shape{};
+}
+template <class Shape, class Rep>
+void fit_reply(const Shape& shape, Rep& rep) {
+  if constexpr (requires { rep.fit(shape); }) rep.fit(shape);
+}
+
 // Sent by a connection's actor to itself: the replies queued meanwhile go
 // out in one system call (pipelined requests answered in a burst).
 struct send_replies {};
@@ -90,9 +107,10 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
         [svc, options, st, drain, conn](Req& req) mutable {
           if (!st->replies.accepting()) return;  // after the last request, the rest are dropped
           bool keep = detail::request_keeps_alive(req);
+          auto shape = detail::reply_shape_of(req);
           if (!keep) st->replies.stop_accepting();
           std::uint64_t seq = st->replies.reserve();
-          svc(std::move(req)).respond([st, drain, seq, keep, options, conn](const result<Rep>& r) mutable {
+          svc(std::move(req)).respond([st, drain, seq, keep, shape, options, conn](const result<Rep>& r) mutable {
             // Runs in this connection's actor (attached inside it).
             if (!r && !options.on_error) {
               st->replies.drop_all();
@@ -102,6 +120,7 @@ listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
             }
             Rep rep = r ? *r : options.on_error(r.error());
             if (!keep) detail::mark_closing(rep);
+            detail::fit_reply(shape, rep);
             st->replies.fill(seq, std::move(rep), !keep);
             drain();
           });

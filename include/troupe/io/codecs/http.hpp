@@ -59,6 +59,13 @@ struct limits {
   std::size_t max_headers = 100;          // fields in the head
 };
 
+// What a request asks of its response's framing; io::serve applies it to
+// the handler's response (response::fit), so a handler need not care.
+struct reply_shape {
+  bool head_only = false;   // a HEAD request: the head goes, the body never does
+  bool keep_alive = false;  // an HTTP/1.0 request kept alive: say so in the response
+};
+
 struct request {
   std::string method;  // "GET"
   std::string target;  // "/path?query", as sent
@@ -72,6 +79,7 @@ struct request {
   // unless a Connection field lists "close", for HTTP/1.0 only if one lists
   // "keep-alive".
   bool keep_alive() const;
+  reply_shape shape() const;
 };
 
 struct response {
@@ -86,8 +94,17 @@ struct response {
   // Encoding: add "Connection: close" (the server closes after writing it).
   // Parsing: a Connection field lists "close".
   bool close = false;
+  // Encoding: the answer to a HEAD request: the head (with the
+  // Content-Length the body would have), never the body. RFC 9110 9.3.2.
+  bool head_only = false;
+  // Encoding: add "Connection: keep-alive" (an HTTP/1.0 client kept alive).
+  bool keep_alive = false;
 
   const std::string* find_header(std::string_view name) const;
+  void fit(const reply_shape& shape) {
+    head_only = shape.head_only;
+    keep_alive = shape.keep_alive && !close;
+  }
   // A response with body and a Content-Type field.
   static response text(int status, std::string body, std::string content_type = "text/plain");
 };
