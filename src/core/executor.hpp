@@ -25,7 +25,9 @@ class executor;
 // thread; a kept actor is run by run_ready() or, when the lent_thread ends,
 // scheduled as usual, so it is never lost. The scheduler's monitor may
 // take it (an exchange, as this thread's) while a turn here has stalled,
-// and schedules it; nothing is kept while `stalled_`. Only the scheduler
+// and schedules it; keep_on_lender keeps nothing during a turn the monitor
+// has marked stalled (`stalled_turn`), and the monitor takes, on every tick
+// of a stall, what was kept just before the mark. Only the scheduler
 // keeps actors (other executors never do), and only when
 // config::lend_io_threads is set.
 class lent_thread {
@@ -33,7 +35,7 @@ class lent_thread {
   // `on_stall` (may be empty) runs on the scheduler's monitor thread when
   // a turn lent here has run past config::stall_threshold, once per such
   // turn: the I/O layer hands this thread's sockets to a stand-in.
-  explicit lent_thread(executor& exec, std::function<void()> on_stall = {}) noexcept;
+  explicit lent_thread(executor& exec, std::function<void()> on_stall = {});
   ~lent_thread();
   lent_thread(const lent_thread&) = delete;
   lent_thread& operator=(const lent_thread&) = delete;

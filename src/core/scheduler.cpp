@@ -7,6 +7,7 @@
 #include "futex.hpp"
 
 #include <algorithm>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -32,7 +33,7 @@ std::int64_t now_ns() noexcept {
 enum class watch_state { idle, running, stalled, newly_stalled };
 }  // namespace
 
-lent_thread::lent_thread(executor& exec, std::function<void()> stall_hook) noexcept
+lent_thread::lent_thread(executor& exec, std::function<void()> stall_hook)
     : on_stall(std::move(stall_hook)), exec_(exec), previous_(current_lender) {
   current_lender = this;
   exec_.add_lender(*this);
@@ -182,12 +183,15 @@ void scheduler::monitor() {
       const watch_state state = sample(*l, now, stalls_.threshold);
       if (state == watch_state::idle) continue;
       busy = true;
-      if (state != watch_state::newly_stalled) continue;
+      if (state == watch_state::running) continue;
+      // Every tick of the stall, not only the first: keep_on_lender may have
+      // read the turn as not stalled just before it was marked.
       if (actor_cell* kept = l->ready_.exchange(nullptr, std::memory_order_acq_rel)) {
         push_global(kept);
         notify_parked();
       }
-      if (l->on_stall) l->on_stall();  // quick: under monitor_mutex_, so `l` stays registered
+      if (state == watch_state::newly_stalled && l->on_stall)
+        l->on_stall();  // quick: under monitor_mutex_, so `l` stays registered
     }
     // Work nobody can take (every worker busy or stalled, none asleep to
     // wake): a spare per stalled turn, up to the limit.
@@ -239,7 +243,21 @@ void scheduler::activate_spare() {
       searching_.fetch_add(1, std::memory_order_relaxed);
       w.searching = true;
     }
-    if (!w.thread.joinable()) w.thread = std::thread([this, &w] { spare_work(w); });
+    if (!w.thread.joinable()) {
+      try {
+        w.thread = std::thread([this, &w] { spare_work(w); });
+      } catch (const std::system_error&) {
+        // No thread to be had (a limit): no spare this tick; undo, try later.
+        {
+          std::lock_guard lock(idle_mutex_);
+          searching_.fetch_sub(1, std::memory_order_relaxed);
+          w.searching = false;
+        }
+        active_spares_.fetch_sub(1, std::memory_order_relaxed);
+        w.active.store(false, std::memory_order_release);
+        return;
+      }
+    }
     w.wake.store(1, std::memory_order_release);
     futex_wake_one(w.wake);
     return;
@@ -457,11 +475,11 @@ actor_cell* scheduler::next_task(worker& self) {
 }
 
 actor_cell* scheduler::steal(worker& self) {
-  const auto count = static_cast<unsigned>(workers_.size());
+  const auto count = static_cast<unsigned>(workers_.size());  // spares are victims too
   if (count < 2) return nullptr;
   if (!self.searching) {
-    // Bound the searchers to half the workers: more only burn CPU.
-    if (2 * searching_.load(std::memory_order_relaxed) >= count) return nullptr;
+    // Bound the searchers to half the regular workers: more only burn CPU.
+    if (2 * searching_.load(std::memory_order_relaxed) >= std::max(regular_, 2u)) return nullptr;
     self.searching = true;
     searching_.fetch_add(1, std::memory_order_seq_cst);
   }

@@ -142,7 +142,8 @@ class scheduler final : public executor {
   void schedule(actor_cell* cell) noexcept override;
   // Stops the workers after the message in hand and joins them.
   void stop() override;
-  unsigned size() const noexcept override { return static_cast<unsigned>(workers_.size()); }
+  // The regular workers (the spares come and go).
+  unsigned size() const noexcept override { return regular_; }
   bool runs_on_this_thread() const noexcept override;
   void run_lent(lent_thread& lender) override;
   void add_lender(lent_thread& lender) override;
@@ -154,9 +155,6 @@ class scheduler final : public executor {
   template <class Watched>
   after_turn run_watched(Watched& w, actor_cell* cell);
   void monitor();
-  // The monitor's check of one watched thread: true while its turn stalls.
-  template <class Watched>
-  bool check_stall(Watched& w, std::int64_t now);
   void wake_monitor() noexcept;
   void spare_work(worker& self);
   void activate_spare();

@@ -5,11 +5,17 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <thread>
 
 namespace troupe::io {
 namespace detail {
+
+namespace {
+// Set on a reactor's own threads and its stand-ins: stop() joins them.
+thread_local const reactor_impl* serving_reactor = nullptr;
+}  // namespace
 
 reactor_impl::reactor_impl(runtime& rt, const reactor_options& options) : rt(rt), spin_(options.spin) {
   if (options.threads == 0) throw std::invalid_argument("io::reactor_options::threads must be at least 1");
@@ -21,6 +27,7 @@ reactor_impl::reactor_impl(runtime& rt, const reactor_options& options) : rt(rt)
   }
   for (unsigned i = 0; i < options.threads; ++i) {
     threads_.emplace_back([this, i] {
+      serving_reactor = this;
       // Between handlers this thread runs the turns its input made ready
       // while the runtime's workers slept (config::lend_io_threads).
       io_loop& loop = *loops_[i];
@@ -94,7 +101,16 @@ void reactor_impl::call_stand_in(io_loop& loop) {
   std::lock_guard lock(loop.stand_in_mutex);
   if (loop.stand_in_exit) return;
   loop.stand_in_wanted = true;
-  if (!loop.stand_in.joinable()) loop.stand_in = std::thread([this, &loop] { stand_in(loop); });
+  if (!loop.stand_in.joinable()) {
+    try {
+      loop.stand_in = std::thread([this, &loop] {
+        serving_reactor = this;
+        stand_in(loop);
+      });
+    } catch (const std::system_error&) {
+      return;  // no thread to be had: this stall goes without a stand-in
+    }
+  }
   loop.stand_in_called.notify_one();
 }
 
@@ -123,6 +139,10 @@ void reactor_impl::stand_in(io_loop& loop) {
 reactor_impl::~reactor_impl() { stop(); }
 
 void reactor_impl::stop() {
+  if (serving_reactor == this)
+    throw std::logic_error(
+        "troupe: io::reactor::stop() called from one of its own I/O threads (it joins them); "
+        "call it from the thread that owns the reactor");
   std::call_once(stopped_, [this] {
     for (auto& loop : loops_) {
       io_loop* l = loop.get();

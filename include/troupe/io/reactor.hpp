@@ -70,7 +70,9 @@ class reactor {
   // (IPv4 and IPv6), or errc::io_error naming the failure.
   future<std::vector<endpoint>> resolve(const std::string& host, std::uint16_t port);
 
-  // Closes every socket and joins the I/O threads. Idempotent.
+  // Closes every socket and joins the I/O threads. Idempotent. Not from
+  // one of its own I/O threads (nor a turn one lent itself to): it joins
+  // them, so it throws std::logic_error there.
   void stop();
 
   detail::reactor_impl& impl() noexcept { return *impl_; }
