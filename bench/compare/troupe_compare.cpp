@@ -221,13 +221,19 @@ int idle(double scale) {
   std::vector<pid> actors;
   actors.reserve(static_cast<std::size_t>(n));
   long rss_before = status_kib("VmRSS:");
+  // Each actor says when it waits (its setup has run), as Go's goroutines
+  // do: RSS is measured with all of them waiting for a message.
   for (long i = 0; i < n; ++i)
     actors.push_back(rt.spawn([me](actor& a) -> behavior {
+      a.send(me, 0);
       return {[&a, me](stop) {
         a.send(me, 1L);
         a.quit();
       }};
     }));
+  long started = 0;
+  while (started < n && self.receive<int>(60s)) ++started;
+  if (started != n) fail("idle", "not every actor started");
   long rss_after = status_kib("VmRSS:");
   if (rt.live_actors() != static_cast<std::size_t>(n)) fail("idle", "not all actors alive");
   for (auto& p : actors) self.send(p, stop{});

@@ -4,6 +4,7 @@
 // deep chains of spawns from setups never recurse on the caller's stack.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -189,4 +190,36 @@ TEST(spawn, an_actor_spawns_with_options) {
   EXPECT_EQ(*r, 3);
 }
 
+}  // namespace
+
+namespace {
+// A handler that sends in one long loop to a slower receiver is paced: the
+// receiver's backlog stays near 65,536 messages instead of holding all of
+// them.
+TEST(pacing, a_sender_in_a_long_loop_waits_for_a_flooded_receiver) {
+  struct total {
+    long count;
+    std::size_t most_queued;
+  };
+  const long n = troupe::stress::scaled(1'000'000);
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto receiver = rt.spawn([me, n, &rt](actor& a) -> behavior {
+    return {[&a, &rt, me, n, count = 0L, most = std::size_t{0}](long) mutable {
+      volatile int spin = 0;
+      for (int i = 0; i < 300; ++i) spin = spin + 1;  // slower than the sender
+      most = std::max(most, rt.mailbox_size(a.pid()));
+      if (++count == n) a.send(me, total{count, most});
+    }};
+  });
+  rt.spawn([receiver, n](actor& a) -> task {
+    for (long i = 0; i < n; ++i) a.send(receiver, i);
+    co_return;
+  });
+  auto got = self.receive<total>(300s);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->count, n);
+  EXPECT_LT(got->most_queued, 200'000u) << "the sender was not paced";
+}
 }  // namespace

@@ -59,8 +59,10 @@ struct config {
   // monitor thread per runtime, which sleeps while the runtime is idle.
   // Zero: no monitor (a long handler then holds up what its thread holds).
   duration stall_threshold = std::chrono::milliseconds(5);
-  // Spare workers the monitor may add while workers are stalled; each
-  // retires as soon as it finds nothing to run. 0: as many as `workers`.
+  // Spare workers the monitor may add while turns are stalled (one per
+  // stalled turn at most); each retires as soon as it finds nothing to
+  // run. 0: twice `workers`, at least 4 (senders paced by a flooded
+  // receiver stall too, and the receiver must still get a thread).
   unsigned max_spare_workers = 0;
   // A turn that runs longer than this is logged (a warning naming the
   // actor and how long it ran) and counted (runtime::long_turn_count()).
