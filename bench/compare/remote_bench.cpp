@@ -64,11 +64,14 @@ const char* runtime_name() {
 }
 
 // TROUPE_REMOTE_WORKERS: worker threads per process (default: one per core).
+// TROUPE_REMOTE_LEND=0: no lending; TROUPE_REMOTE_STALL_MS=N: stall threshold.
 config bench_config() {
   config cfg{.warn_unhandled = false};
   if (const char* w = std::getenv("TROUPE_REMOTE_WORKERS")) cfg.workers = static_cast<unsigned>(std::atoi(w));
   if (const char* us = std::getenv("TROUPE_REMOTE_PARK_SPIN_US")) cfg.park_spin = std::chrono::microseconds(std::atoi(us));
   if (const char* lend = std::getenv("TROUPE_REMOTE_LEND")) cfg.lend_io_threads = std::atoi(lend) != 0;
+  // TROUPE_REMOTE_STALL_MS: config::stall_threshold (0: no stall monitor).
+  if (const char* ms = std::getenv("TROUPE_REMOTE_STALL_MS")) cfg.stall_threshold = std::chrono::milliseconds(std::atoi(ms));
   return cfg;
 }
 
