@@ -12,9 +12,6 @@
 //           yielding); the receiver counts and sums. Timed from spawning
 //           the receiver to its 10,000,000th message; checks count and
 //           sum. Reports messages per second and peak RSS.
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <string>
 
 #include "report.hpp"
@@ -25,15 +22,6 @@ using namespace std::chrono_literals;
 
 namespace troupe_bench {
 namespace {
-
-long status_kib(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const std::size_t n = std::strlen(field);
-  while (std::getline(in, line))
-    if (line.compare(0, n, field) == 0) return std::atol(line.c_str() + n + 1);
-  return 0;
-}
 
 struct total {
   long long sum;

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <string>
 
 namespace troupe_bench {
@@ -19,6 +21,16 @@ inline void emit(const char* bench, const std::string& metric, double value) {
   std::printf("{\"bench\":\"%s\",\"runtime\":\"troupe\",\"metric\":\"%s\",\"value\":%.3f}\n", bench,
               metric.c_str(), value);
   std::fflush(stdout);
+}
+
+// A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"); 0 if absent.
+inline long status_kib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const std::size_t n = std::strlen(field);
+  while (std::getline(in, line))
+    if (line.compare(0, n, field) == 0) return std::atol(line.c_str() + n + 1);
+  return 0;
 }
 
 [[noreturn]] inline void fail(const char* bench, const std::string& why) {

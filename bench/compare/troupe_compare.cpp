@@ -32,17 +32,9 @@ using troupe_bench::bench_clock;
 using troupe_bench::emit;
 using troupe_bench::fail;
 using troupe_bench::seconds_since;
+using troupe_bench::status_kib;
 
 namespace {
-
-long status_kib(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const std::size_t n = std::strlen(field);
-  while (std::getline(in, line))
-    if (line.compare(0, n, field) == 0) return std::atol(line.c_str() + n + 1);
-  return 0;
-}
 
 struct ball {
   long remaining;

@@ -22,15 +22,7 @@ class raw_node {
   // refused us.
   std::string handshake() {
     std::string nonce = wire::random_bytes(wire::nonce_size);
-    send_frame(frame(wire::frame_tag::hello, [&](writer& w) {
-      w.bytes(wire::protocol_magic);
-      w.varint(wire::protocol_version);
-      w.bytes(name_);
-      w.fixed64(42);
-      w.bytes("127.0.0.1");
-      w.varint(1);
-      w.bytes(nonce);
-    }));
+    send_hello(name_, wire::protocol_version, nonce);
     std::string challenge = read_frame();
     if (challenge.empty()) return {};
     reader r(challenge);
@@ -58,16 +50,22 @@ class raw_node {
   // Sends a hello (with `name`) and returns the challenge's payload: what a
   // caller who has proved nothing gets back ("" if the node refused).
   std::string hello_only(const std::string& name) {
-    send_frame(frame(wire::frame_tag::hello, [&](writer& w) {
+    send_hello(name, wire::protocol_version, wire::random_bytes(wire::nonce_size));
+    return read_frame();
+  }
+
+  // A hello frame (magic, version, name, incarnation 42, listening on
+  // 127.0.0.1:1, nonce).
+  bool send_hello(const std::string& name, std::uint64_t version, const std::string& nonce) {
+    return send_frame(frame(wire::frame_tag::hello, [&](writer& w) {
       w.bytes(wire::protocol_magic);
-      w.varint(wire::protocol_version);
+      w.varint(version);
       w.bytes(name);
       w.fixed64(42);
       w.bytes("127.0.0.1");
       w.varint(1);
-      w.bytes(wire::random_bytes(wire::nonce_size));
+      w.bytes(nonce);
     }));
-    return read_frame();
   }
 
   template <class F>

@@ -107,15 +107,7 @@ TEST_F(wire_fixture, TheNodeRevealsNothingFromTheCookieBeforeTheCallerProves) {
 
 TEST_F(wire_fixture, AnOldProtocolVersionIsRefused) {
   raw_node peer(node.address().port, "z@127.0.0.1", "secret");
-  peer.send_frame(raw_node::frame(wire::frame_tag::hello, [&](net::writer& w) {
-    w.bytes(wire::protocol_magic);
-    w.varint(2);  // the server proved first in version 2
-    w.bytes("z@127.0.0.1");
-    w.fixed64(42);
-    w.bytes("127.0.0.1");
-    w.varint(1);
-    w.bytes(wire::random_bytes(wire::nonce_size));
-  }));
+  peer.send_hello("z@127.0.0.1", 2, wire::random_bytes(wire::nonce_size));  // the server proved first in 2
   EXPECT_EQ(peer.read_frame(2s), "");
   EXPECT_TRUE(eventually([&] { return node.stats().refused_handshakes == 1; }));
 }
