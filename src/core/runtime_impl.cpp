@@ -99,7 +99,8 @@ struct outbox {
   const actor_cell* last_direct = nullptr;
   std::size_t sends = 0;  // since the turn began
   bool congested = false;  // a receiver of this turn has a long backlog
-  const actor_cell* unpaced = nullptr;  // a receiver that did not drain while paced (this turn)
+  const actor_cell* unpaced = nullptr;  // a receiver that did not drain while paced
+  std::size_t unpaced_flushes = 0;      // chains to it still sent without pacing
   void (*after)() = nullptr;  // runs at the end of the handler (after_handler)
 };
 thread_local outbox pending_sends;
@@ -126,15 +127,20 @@ constexpr std::size_t max_chain = 256;
 // 760 MB). Only on the runtime's own threads with the stall monitor on
 // (the waiting turn then counts as stalled, and a spare worker runs the
 // receiver even on a one-worker runtime); never for a send to oneself;
-// and a receiver whose backlog does not shrink for a while (it waits for
-// something else) is not waited for again in this turn (2 x
-// stall_threshold + 5 ms: time for the monitor to start a spare worker).
+// and a receiver whose backlog does not shrink for a while (2 x
+// stall_threshold + 5 ms: time for the monitor to start a spare worker; it
+// may wait for something else) is not waited for during the next 65,536
+// messages sent to it, so such a pause costs at most 0.2 us a message.
 constexpr std::size_t pace_backlog = 65536;
 
 void pace_sender(actor_cell* cell) {
   if (cell->queued() < pace_backlog) return;
   outbox& box = pending_sends;
-  if (box.unpaced == cell || cell == running_actor) return;
+  if (cell == running_actor) return;
+  if (box.unpaced == cell && box.unpaced_flushes > 0) {
+    --box.unpaced_flushes;
+    return;
+  }
   runtime_impl& rt = cell->rt;
   if (rt.cfg.stall_threshold <= duration::zero() || !rt.exec->runs_on_this_thread()) return;
   using clock = std::chrono::steady_clock;
@@ -150,7 +156,10 @@ void pace_sender(actor_cell* cell) {
       last = now_queued;
       progress = clock::now();
     } else if (clock::now() - progress > patience) {
+      // Not draining (it waits for something else, or gets no core): the
+      // next 256 chains to it (65,536 messages) go without waiting.
       box.unpaced = cell;
+      box.unpaced_flushes = 256;
       return;
     }
   }

@@ -92,7 +92,9 @@ void others_keep_running(unsigned workers, int crunchers) {
   ASSERT_EQ(running.load(), 0);
   for (int i = 0; i < 5000 && rt.long_turn_count() < static_cast<std::uint64_t>(crunchers); ++i)
     std::this_thread::sleep_for(1ms);
-  EXPECT_EQ(rt.long_turn_count(), static_cast<std::uint64_t>(crunchers));
+  // At least the crunchers' (on a loaded machine another turn may be
+  // preempted for long enough to count too).
+  EXPECT_GE(rt.long_turn_count(), static_cast<std::uint64_t>(crunchers));
   EXPECT_TRUE(log.has("long turn: actor")) << "no long turn was logged";
   EXPECT_TRUE(log.has("(cruncher-0)")) << "the log does not name the actor";
 }
