@@ -124,14 +124,15 @@ constexpr std::size_t max_chain = 256;
 // `pace_backlog` messages queued waits (50 us at a time) until it is down
 // to half, while the receiver drains: a loop of millions of sends then
 // holds a bounded backlog instead of all of them (10 M messages were
-// 760 MB). Only on the runtime's own threads with the stall monitor on
+// 760 MB). The bound also holds when spare workers run several senders
+// at once beside their receiver. Only on the runtime's own threads with the stall monitor on
 // (the waiting turn then counts as stalled, and a spare worker runs the
 // receiver even on a one-worker runtime); never for a send to oneself;
 // and a receiver whose backlog does not shrink for a while (2 x
 // stall_threshold + 5 ms: time for the monitor to start a spare worker; it
 // may wait for something else) is not waited for during the next 65,536
 // messages sent to it, so such a pause costs at most 0.2 us a message.
-constexpr std::size_t pace_backlog = 65536;
+constexpr std::size_t pace_backlog = 16384;
 
 void pace_sender(actor_cell* cell) {
   if (cell->queued() < pace_backlog) return;

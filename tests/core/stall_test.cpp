@@ -196,7 +196,7 @@ TEST(spawn, an_actor_spawns_with_options) {
 
 namespace {
 // A handler that sends in one long loop to a slower receiver is paced: the
-// receiver's backlog stays near 65,536 messages instead of holding all of
+// receiver's backlog stays near 16,384 messages instead of holding all of
 // them.
 TEST(pacing, a_sender_in_a_long_loop_waits_for_a_flooded_receiver) {
   struct total {
