@@ -225,3 +225,40 @@ TEST(pacing, a_sender_in_a_long_loop_waits_for_a_flooded_receiver) {
   EXPECT_LT(got->most_queued, 200'000u) << "the sender was not paced";
 }
 }  // namespace
+
+namespace {
+// spawn<C>(options, args...) takes the options as options whether they are
+// a temporary, an lvalue or a const lvalue (a temporary used to be passed
+// to C's constructor).
+struct named_counter {
+  explicit named_counter(int start) : n(start) {}
+  int n;
+  behavior make_behavior(actor&) {
+    return {[this](const ping& p) { return n + p.n; }};
+  }
+};
+
+TEST(spawn, options_go_to_spawn_in_every_value_category) {
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  spawn_options lvalue;
+  lvalue.name = "lvalue";
+  const spawn_options const_lvalue{.name = "const"};
+  pid a = rt.spawn<named_counter>(spawn_options{.name = "temporary"}, 1);
+  pid b = rt.spawn<named_counter>(lvalue, 2);
+  pid c = rt.spawn<named_counter>(const_lvalue, 3);
+  EXPECT_EQ(rt.whereis("temporary"), a);
+  EXPECT_EQ(rt.whereis("lvalue"), b);
+  EXPECT_EQ(rt.whereis("const"), c);
+  EXPECT_EQ(*self.request<int>(a, ping{10}, 5s), 11);
+  EXPECT_EQ(*self.request<int>(c, ping{10}, 5s), 13);
+  // The same from inside an actor.
+  auto parent = rt.spawn([](actor& s) -> behavior {
+    return {[&s](int start) { return s.spawn<named_counter>(spawn_options{.name = "inner"}, start); }};
+  });
+  auto inner = self.request<pid>(parent, 5, 5s);
+  ASSERT_TRUE(inner);
+  EXPECT_EQ(rt.whereis("inner"), *inner);
+  EXPECT_EQ(*self.request<int>(*inner, ping{1}, 5s), 6);
+}
+}  // namespace

@@ -38,6 +38,12 @@ template <class C>
 concept actor_class = requires(C& c, actor& self) {
   { c.make_behavior(self) } -> std::same_as<behavior>;
 };
+// Whether a spawn's arguments start with spawn_options (of any value
+// category): then they are the options, never the constructor's first.
+template <class... Args>
+inline constexpr bool leads_with_options = false;
+template <class A, class... Rest>
+inline constexpr bool leads_with_options<A, Rest...> = std::is_same_v<std::decay_t<A>, spawn_options>;
 }  // namespace detail
 
 // What happened to a send. Sends to dead actors are not errors in the actor
@@ -180,6 +186,7 @@ class actor {
     requires(!detail::actor_class<std::decay_t<F>>)
   troupe::pid spawn(const spawn_options& options, F&& fn, Args&&... args);
   template <detail::actor_class C, class... Args>
+    requires(!detail::leads_with_options<Args...>)
   troupe::pid spawn(Args&&... args);
   template <detail::actor_class C, class... Args>
   troupe::pid spawn(const spawn_options& options, Args&&... args);

@@ -126,6 +126,7 @@ class runtime {
                                                       std::forward<Args>(args)...));
   }
   template <detail::actor_class C, class... Args>
+    requires(!detail::leads_with_options<Args...>)
   pid spawn(Args&&... args) {
     return spawn_body(spawn_options{},
                       std::make_unique<detail::class_body<C>>(std::forward<Args>(args)...));
@@ -219,6 +220,7 @@ pid actor::spawn(const spawn_options& options, F&& fn, Args&&... args) {
 }
 
 template <detail::actor_class C, class... Args>
+  requires(!detail::leads_with_options<Args...>)
 pid actor::spawn(Args&&... args) {
   return system().template spawn<C>(std::forward<Args>(args)...);
 }
