@@ -128,10 +128,11 @@ constexpr std::size_t max_chain = 256;
 // at once beside their receiver. Only on the runtime's own threads with the stall monitor on
 // (the waiting turn then counts as stalled, and a spare worker runs the
 // receiver even on a one-worker runtime); never for a send to oneself;
-// and a receiver whose backlog does not shrink for a while (2 x
-// stall_threshold + 5 ms: time for the monitor to start a spare worker; it
-// may wait for something else) is not waited for during the next 65,536
-// messages sent to it, so such a pause costs at most 0.2 us a message.
+// and a receiver whose backlog does not shrink for 20 x stall_threshold
+// (100 ms: time for the monitor to start spare workers until one runs the
+// receiver; or it waits for something else) is not waited for during the
+// next 65,536 messages sent to it, so such a pause costs at most 1.5 us a
+// message.
 constexpr std::size_t pace_backlog = 16384;
 
 void pace_sender(actor_cell* cell) {
@@ -145,9 +146,10 @@ void pace_sender(actor_cell* cell) {
   runtime_impl& rt = cell->rt;
   if (rt.cfg.stall_threshold <= duration::zero() || !rt.exec->runs_on_this_thread()) return;
   using clock = std::chrono::steady_clock;
-  // Long enough for the monitor to see this turn stall and start a spare
-  // worker for the receiver.
-  const auto patience = 2 * rt.cfg.stall_threshold + std::chrono::milliseconds(5);
+  // Long enough for the monitor to see this turn stall and start spare
+  // workers, one a tick, until one runs the receiver (other paced senders
+  // may take the first ones), on a loaded machine too.
+  const auto patience = 20 * rt.cfg.stall_threshold;
   std::size_t last = cell->queued();
   auto progress = clock::now();
   while (last > pace_backlog / 2) {
