@@ -131,8 +131,9 @@ executor::after_turn scheduler::run_watched(Watched& w, actor_cell* cell) {
   if (w.stalled_turn.load(std::memory_order_acquire) == seq + 1) {
     const std::chrono::nanoseconds ran(now_ns() - w.stalled_since.load(std::memory_order_relaxed));
     if (stalls_.warn_after.count() > 0 && ran >= stalls_.warn_after) {
-      long_turns_.fetch_add(1, std::memory_order_relaxed);
       if (stalls_.report) stalls_.report(id, ran);
+      // After the report: whoever sees the count can find the log line.
+      long_turns_.fetch_add(1, std::memory_order_release);
     }
   }
   return how;

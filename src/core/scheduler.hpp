@@ -148,7 +148,8 @@ class scheduler final : public executor {
   void run_lent(lent_thread& lender) override;
   void add_lender(lent_thread& lender) override;
   void remove_lender(lent_thread& lender) override;
-  std::uint64_t long_turns() const noexcept override { return long_turns_.load(std::memory_order_relaxed); }
+  // ordering: acquire, pairing with run_watched's release after its report.
+  std::uint64_t long_turns() const noexcept override { return long_turns_.load(std::memory_order_acquire); }
 
  private:
   // One turn, marked for the monitor (`w` is a worker or a lent_thread).
