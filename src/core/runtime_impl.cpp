@@ -403,7 +403,7 @@ void runtime_impl::shutdown() {
         "call it from the thread that owns the runtime");
   std::call_once(shutdown_once_, [this] {
     {
-      // 0. No new spawns; wait for those under way (their setup may run).
+      // 0. No new spawns; wait for those under way to register their cells.
       std::unique_lock lock(detached_mutex_);
       closing_.store(true, std::memory_order_release);
       detached_done_.wait(lock, [this] { return spawns_in_flight_ == 0; });

@@ -81,7 +81,8 @@ class runtime_impl {
   void detached_started();
   void detached_finished();
   // A spawn in progress: shutdown waits for it before ending actors, so no
-  // actor's setup runs while the sweep ends it. False once shutting down.
+  // cell is half registered (live set, links, name) while the sweep ends
+  // it. False once shutting down.
   bool begin_spawn();
   void end_spawn();
 
