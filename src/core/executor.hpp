@@ -78,6 +78,10 @@ class executor {
   virtual ~executor() = default;
   // Any thread: `cell` became ready. Ignored after stop().
   virtual void schedule(actor_cell* cell) noexcept = 0;
+  // Any thread: `cell` was just spawned and its first turn runs its setup.
+  // The scheduler runs these newest first on the spawning worker (see
+  // spawn_stack.hpp); other executors treat it as schedule().
+  virtual void schedule_spawned(actor_cell* cell) noexcept { schedule(cell); }
   // Stops running actors after the message in hand.
   virtual void stop() = 0;
   // Read once per message by every turn: a plain atomic, not a virtual call.

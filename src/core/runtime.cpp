@@ -90,7 +90,7 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
     impl_->detached_started();
     std::thread(run_detached, cell).detach();
   } else {
-    impl_->exec->schedule(cell);
+    impl_->exec->schedule_spawned(cell);
   }
   if (impl_->hooks) impl_->hooks->on_spawn(result);
   return result;

@@ -14,6 +14,10 @@
 //     with more goes to the back of the local queue (fairness bound). An
 //     actor whose turn sent to a congested receiver goes to the global
 //     queue instead, so the receiver runs first (soft back-pressure).
+//   - An actor spawned on worker W has its first turn (its setup) queued on
+//     W's spawn stack: W takes the newest after its LIFO slot and local
+//     queue, thieves take the oldest (spawn_stack.hpp), so a tree of
+//     spawning setups is built depth-first, in bounded memory.
 //   - Every `global_check_interval` picks a worker looks at the global queue
 //     first, so global work is never starved by local work.
 //   - An idle worker steals half of a random victim's queue (or its LIFO
@@ -88,6 +92,7 @@
 
 #include "executor.hpp"
 #include "run_queue.hpp"
+#include "spawn_stack.hpp"
 #include "spin_lock.hpp"
 
 namespace troupe::detail {
@@ -100,6 +105,7 @@ struct alignas(64) worker {
   unsigned index = 0;
   run_queue local;
   std::atomic<actor_cell*> lifo{nullptr};
+  spawn_stack spawned;  // first turns of the actors spawned here
   std::atomic<std::uint32_t> wake{0};
   bool searching = false;  // owner-only mirror of its share of searching_
   unsigned lifo_streak = 0;
@@ -140,6 +146,7 @@ class scheduler final : public executor {
   ~scheduler() override;
 
   void schedule(actor_cell* cell) noexcept override;
+  void schedule_spawned(actor_cell* cell) noexcept override;
   // Stops the workers after the message in hand and joins them.
   void stop() override;
   // The regular workers (the spares come and go).
@@ -155,7 +162,8 @@ class scheduler final : public executor {
   // One turn, marked for the monitor (`w` is a worker or a lent_thread).
   template <class Watched>
   after_turn run_watched(Watched& w, actor_cell* cell);
-  void monitor();
+  static std::int64_t now_ns() noexcept;
+  void monitor();  // scheduler_monitor.cpp, with wake_monitor and activate_spare
   void wake_monitor() noexcept;
   void spare_work(worker& self);
   void activate_spare();

@@ -1,7 +1,7 @@
 // Long handlers hold up only their own actor (config::stall_threshold):
 // the actors queued behind a stalled worker move to another one, a spare
-// worker if every worker is busy; long turns are logged and counted; and
-// deep chains of spawns from setups never recurse on the caller's stack.
+// worker if every worker is busy; long turns are logged and counted; and a
+// sender in a long loop is paced. Spawning is in spawn_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -150,48 +150,6 @@ TEST(stall, no_monitor_when_the_threshold_is_zero) {
   EXPECT_EQ(rt.long_turn_count(), 0u);
 }
 
-// Each actor's setup spawns the next: a million deep. The setups run in
-// turns on the workers, never on the spawner's stack.
-TEST(spawn, a_chain_of_a_million_spawns_from_setups_does_not_recurse) {
-  struct done {};
-  runtime rt(config{.workers = 2});
-  scoped_actor self(rt);
-  auto me = self.pid();
-  const int depth = static_cast<int>(troupe::stress::scaled(1'000'000));
-  struct link_of_chain {
-    static behavior make(actor& a, int left, pid report) {
-      if (left == 0)
-        a.send(report, done{});
-      else
-        a.spawn(make, left - 1, report);
-      a.quit();
-      return {};
-    }
-  };
-  rt.spawn(link_of_chain::make, depth, me);
-  EXPECT_TRUE(self.receive<done>(120s));
-}
-
-// actor::spawn takes the runtime's forms and options.
-TEST(spawn, an_actor_spawns_with_options) {
-  runtime rt(config{.workers = 2});
-  scoped_actor self(rt);
-  auto parent = rt.spawn([](actor& a) -> behavior {
-    return {[&a](const std::string& name) {
-      spawn_options o;
-      o.name = name;
-      o.mailbox_limit = 4;
-      return a.spawn(o, echo);
-    }};
-  });
-  auto child = self.request<pid>(parent, std::string("kid"), 5s);
-  ASSERT_TRUE(child);
-  EXPECT_EQ(rt.whereis("kid"), *child);
-  auto r = self.request<int>(*child, ping{3}, 5s);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(*r, 3);
-}
-
 }  // namespace
 
 namespace {
@@ -223,42 +181,5 @@ TEST(pacing, a_sender_in_a_long_loop_waits_for_a_flooded_receiver) {
   ASSERT_TRUE(got);
   EXPECT_EQ(got->count, n);
   EXPECT_LT(got->most_queued, 200'000u) << "the sender was not paced";
-}
-}  // namespace
-
-namespace {
-// spawn<C>(options, args...) takes the options as options whether they are
-// a temporary, an lvalue or a const lvalue (a temporary used to be passed
-// to C's constructor).
-struct named_counter {
-  explicit named_counter(int start) : n(start) {}
-  int n;
-  behavior make_behavior(actor&) {
-    return {[this](const ping& p) { return n + p.n; }};
-  }
-};
-
-TEST(spawn, options_go_to_spawn_in_every_value_category) {
-  runtime rt(config{.workers = 2});
-  scoped_actor self(rt);
-  spawn_options lvalue;
-  lvalue.name = "lvalue";
-  const spawn_options const_lvalue{.name = "const"};
-  pid a = rt.spawn<named_counter>(spawn_options{.name = "temporary"}, 1);
-  pid b = rt.spawn<named_counter>(lvalue, 2);
-  pid c = rt.spawn<named_counter>(const_lvalue, 3);
-  EXPECT_EQ(rt.whereis("temporary"), a);
-  EXPECT_EQ(rt.whereis("lvalue"), b);
-  EXPECT_EQ(rt.whereis("const"), c);
-  EXPECT_EQ(*self.request<int>(a, ping{10}, 5s), 11);
-  EXPECT_EQ(*self.request<int>(c, ping{10}, 5s), 13);
-  // The same from inside an actor.
-  auto parent = rt.spawn([](actor& s) -> behavior {
-    return {[&s](int start) { return s.spawn<named_counter>(spawn_options{.name = "inner"}, start); }};
-  });
-  auto inner = self.request<pid>(parent, 5, 5s);
-  ASSERT_TRUE(inner);
-  EXPECT_EQ(rt.whereis("inner"), *inner);
-  EXPECT_EQ(*self.request<int>(*inner, ping{1}, 5s), 6);
 }
 }  // namespace

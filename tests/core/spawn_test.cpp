@@ -1,0 +1,144 @@
+// Spawning: setups run in the new actor's first turn, never on the
+// spawner's stack (a chain a million deep); a tree spawned from setups is
+// built depth-first, in bounded memory; spawn options reach spawn in every
+// form.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "../stress/stress_scale.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct ping {
+  int n;
+};
+
+behavior echo(actor&) {
+  return {[](const ping& p) { return p.n; }};
+}
+
+// Each actor's setup spawns the next: a million deep. The setups run in
+// turns on the workers, never on the spawner's stack.
+TEST(spawn, a_chain_of_a_million_spawns_from_setups_does_not_recurse) {
+  struct done {};
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  auto me = self.pid();
+  const int depth = static_cast<int>(troupe::stress::scaled(1'000'000));
+  struct link_of_chain {
+    static behavior make(actor& a, int left, pid report) {
+      if (left == 0)
+        a.send(report, done{});
+      else
+        a.spawn(make, left - 1, report);
+      a.quit();
+      return {};
+    }
+  };
+  rt.spawn(link_of_chain::make, depth, me);
+  EXPECT_TRUE(self.receive<done>(120s));
+}
+
+// actor::spawn takes the runtime's forms and options.
+TEST(spawn, an_actor_spawns_with_options) {
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  auto parent = rt.spawn([](actor& a) -> behavior {
+    return {[&a](const std::string& name) {
+      spawn_options o;
+      o.name = name;
+      o.mailbox_limit = 4;
+      return a.spawn(o, echo);
+    }};
+  });
+  auto child = self.request<pid>(parent, std::string("kid"), 5s);
+  ASSERT_TRUE(child);
+  EXPECT_EQ(rt.whereis("kid"), *child);
+  auto r = self.request<int>(*child, ping{3}, 5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 3);
+}
+
+// A tree whose setups spawn their children (skynet's shape, fan-out 10) is
+// built depth-first: a worker finishes a subtree before it starts the next
+// (the spawn stack), so the actors alive at once stay near depth x fan-out
+// per worker. Built breadth-first, the 10,000 nodes of the last inner level
+// would all be alive at once, each waiting for its leaves.
+TEST(spawn, a_tree_spawned_from_setups_is_built_depth_first) {
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  std::atomic<std::size_t> most_alive{0};
+  struct tree_node {
+    static behavior make(actor& a, long num, long size, pid parent, std::atomic<std::size_t>* most) {
+      if (size == 1) {
+        const std::size_t alive = a.system().live_actors();
+        std::size_t seen = most->load();
+        while (alive > seen && !most->compare_exchange_weak(seen, alive)) {
+        }
+        a.send(parent, num);
+        a.quit();
+        return {};
+      }
+      for (long i = 0; i < 10; ++i) a.spawn(make, num + i * (size / 10), size / 10, a.pid(), most);
+      return {[&a, parent, sum = 0L, replies = 0](long part) mutable {
+        sum += part;
+        if (++replies == 10) {
+          a.send(parent, sum);
+          a.quit();
+        }
+      }};
+    }
+  };
+  constexpr long leaves = 100'000;
+  rt.spawn(tree_node::make, 0L, leaves, self.pid(), &most_alive);
+  auto sum = self.receive<long>(300s);
+  ASSERT_TRUE(sum);
+  EXPECT_EQ(*sum, leaves * (leaves - 1) / 2);
+  EXPECT_LT(most_alive.load(), 5'000u) << "the tree was not built depth-first";
+}
+
+}  // namespace
+
+namespace {
+// spawn<C>(options, args...) takes the options as options whether they are
+// a temporary, an lvalue or a const lvalue (a temporary used to be passed
+// to C's constructor).
+struct named_counter {
+  explicit named_counter(int start) : n(start) {}
+  int n;
+  behavior make_behavior(actor&) {
+    return {[this](const ping& p) { return n + p.n; }};
+  }
+};
+
+TEST(spawn, options_go_to_spawn_in_every_value_category) {
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  spawn_options lvalue;
+  lvalue.name = "lvalue";
+  const spawn_options const_lvalue{.name = "const"};
+  pid a = rt.spawn<named_counter>(spawn_options{.name = "temporary"}, 1);
+  pid b = rt.spawn<named_counter>(lvalue, 2);
+  pid c = rt.spawn<named_counter>(const_lvalue, 3);
+  EXPECT_EQ(rt.whereis("temporary"), a);
+  EXPECT_EQ(rt.whereis("lvalue"), b);
+  EXPECT_EQ(rt.whereis("const"), c);
+  EXPECT_EQ(*self.request<int>(a, ping{10}, 5s), 11);
+  EXPECT_EQ(*self.request<int>(c, ping{10}, 5s), 13);
+  // The same from inside an actor.
+  auto parent = rt.spawn([](actor& s) -> behavior {
+    return {[&s](int start) { return s.spawn<named_counter>(spawn_options{.name = "inner"}, start); }};
+  });
+  auto inner = self.request<pid>(parent, 5, 5s);
+  ASSERT_TRUE(inner);
+  EXPECT_EQ(rt.whereis("inner"), *inner);
+  EXPECT_EQ(*self.request<int>(*inner, ping{1}, 5s), 6);
+}
+}  // namespace
