@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -22,10 +23,22 @@ struct server_args {
   unsigned shards = 0;  // kv only; 0: one per worker
 };
 
+// Raises the soft limit on open files to the hard limit, as Go's runtime
+// does at start: a server's connection cap (io::socket_options::
+// max_connections) follows the soft limit, whose default (1,024) is low.
+inline void raise_open_file_limit() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+}
+
 // --port N --host ADDR --workers N --io-threads N [--shards N]. Exits with
-// usage on anything else.
+// usage on anything else. Also raises the open-file limit (above).
 inline server_args parse_server_args(const char* name, int default_port, bool takes_shards, int argc,
                                      char** argv) {
+  raise_open_file_limit();
   server_args a;
   a.port = default_port;
   a.runtime.warn_unhandled = false;

@@ -199,7 +199,8 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         },
     };
   };
-  return troupe::io::listen<codec>(io, at, std::move(on_connection));
+  // Timeouts and a connection cap, as io::serve has.
+  return troupe::io::listen<codec>(io, at, std::move(on_connection), troupe::io::server_socket_options());
 }
 
 troupe::service<value, reply> make_service(troupe::runtime& rt, unsigned shards,

@@ -514,6 +514,7 @@ void conn_core::release_socket(bool abortive) {
   deadline_.reset();
   mailbox_poll_.reset();
   close_timer_.reset();
+  slot_.reset();
 }
 
 // Closing waits for the queue to drain; a peer that never reads must not

@@ -52,6 +52,9 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
 
   // On the I/O thread, once the actor exists.
   void start(troupe::pid owner, std::unique_ptr<conn_reader> reader);
+  // A listener's count of its open connections: released (dropped) when
+  // the socket closes.
+  void hold_slot(std::shared_ptr<void> slot) { slot_ = std::move(slot); }
   void shut_down(const std::string& reason) override;
 
   write_status write(encode_fn encode, void* codec, const void* msg, bool send_now);
@@ -108,6 +111,7 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   troupe::pid owner_;
   std::unique_ptr<conn_reader> reader_;
   std::optional<asio::ip::tcp::socket> socket_;
+  std::shared_ptr<void> slot_;  // see hold_slot; dropped by release_socket or with the core
   int fd_ = -1;  // socket_'s descriptor, for writers' direct sends
   std::atomic<bool> write_activity_{false};  // a direct send happened (idle timeout)
   std::optional<asio::steady_timer> deadline_;

@@ -1,4 +1,6 @@
 // TCP listeners and outgoing connections.
+#include <sys/resource.h>
+
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -11,14 +13,17 @@ namespace troupe::io::detail {
 namespace {
 
 // Spawns the actor on the connection's own thread and starts reading.
+// `slot`: an accepted connection's place in its listener's count.
 void adopt(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket, const socket_options& options,
-           const std::shared_ptr<socket_spawner>& spawner, promise<troupe::pid>* done) {
+           const std::shared_ptr<socket_spawner>& spawner, promise<troupe::pid>* done,
+           std::shared_ptr<void> slot = nullptr) {
   if (loop.stopping) {
     if (done) done->try_set_error(error(errc::io_error, "the reactor is stopping"));
     return;
   }
   auto core = std::make_shared<conn_core>(loop, rt, std::move(socket), options.connection,
                                          /*accepted=*/done == nullptr);
+  core->hold_slot(std::move(slot));
   troupe::pid actor;
   std::unique_ptr<conn_reader> reader;
   try {
@@ -34,14 +39,29 @@ void adopt(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket, const socke
   if (done) done->try_set_value(actor);
 }
 
+std::size_t automatic_connection_limit() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) return 1u << 20;
+  const auto soft = static_cast<std::size_t>(files.rlim_cur);
+  return soft > 80 ? soft - 64 : 16;
+}
+
 }  // namespace
 
+// A listener stops accepting at max_connections and resumes when one of
+// its connections closes. Every accepted connection holds a slot (a
+// shared_ptr whose deleter posts connection_closed to the listener's loop),
+// dropped when its socket closes; `open_` and `paused_` live on the
+// listener's loop thread only, so pausing and resuming need no lock. The
+// deleter posts only while the listener is open (post_if_open), so a slot
+// that outlives the listener or the reactor touches nothing.
 class listener_core final : public closable_object, public std::enable_shared_from_this<listener_core> {
  public:
   listener_core(reactor_impl& r, io_loop& loop, const socket_options& options,
                 std::shared_ptr<socket_spawner> spawner)
       : closable_object(loop), reactor_(r), options_(options), spawner_(std::move(spawner)),
-        acceptor_(std::in_place, loop.ctx) {}
+        acceptor_(std::in_place, loop.ctx),
+        limit_(options.max_connections != 0 ? options.max_connections : automatic_connection_limit()) {}
 
   void open(const endpoint& at) {
     asio::ip::tcp::endpoint where(parse_address(at.host), at.port);
@@ -69,24 +89,53 @@ class listener_core final : public closable_object, public std::enable_shared_fr
                                            const std::error_code& ec, asio::ip::tcp::socket s) {
       if (ec == asio::error::operation_aborted || !self->acceptor_) return;
       if (ec) {
-        // Out of file descriptors, say: log, and try again a little later
-        // (at once would spin and flood the log).
-        self->reactor_.rt.log(log_level::warning, "io: accept on " + self->local_.to_string() +
-                                                      " failed: " + ec.message());
+        // Out of file descriptors, say: try again a little later (at once
+        // would spin), or as soon as one of ours closes; log the first
+        // failure of a run and then at most one line a minute.
+        self->log_at_most_every_minute(self->last_accept_error_log_,
+                                       "io: accept on " + self->local_.to_string() + " failed: " + ec.message() +
+                                           "; retrying every 50 ms");
+        self->accept_failed_ = true;
         auto retry = std::make_shared<asio::steady_timer>(self->loop_.ctx, std::chrono::milliseconds(50));
         retry->async_wait([self, retry](const std::error_code& e) {
-          if (!e && self->acceptor_) self->accept_next();
+          if (!e && self->acceptor_ && self->accept_failed_) {
+            self->accept_failed_ = false;
+            self->accept_next();
+          }
         });
         return;
-      } else if (&target == &self->loop_) {
-        adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr);
+      }
+      ++self->open_;
+      auto slot = self->make_slot();
+      if (&target == &self->loop_) {
+        adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr, std::move(slot));
       } else {
-        asio::post(target.ctx, [self, &target, s = std::move(s)]() mutable {
-          adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr);
+        asio::post(target.ctx, [self, &target, s = std::move(s), slot = std::move(slot)]() mutable {
+          adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr, std::move(slot));
         });
+      }
+      if (self->open_ >= self->limit_) {
+        self->paused_ = true;
+        self->log_at_most_every_minute(self->last_limit_log_,
+                                       "io: " + self->local_.to_string() + " has " + std::to_string(self->limit_) +
+                                           " connections open (max_connections): not accepting until one closes");
+        return;
       }
       self->accept_next();
     });
+  }
+
+  // The listener's loop thread: one of its connections closed.
+  void connection_closed() {
+    --open_;
+    if (!acceptor_) return;
+    if (paused_ && open_ < limit_) {
+      paused_ = false;
+      accept_next();
+    } else if (accept_failed_) {
+      accept_failed_ = false;  // a descriptor was freed: retry now, not at the timer
+      accept_next();
+    }
   }
 
   void stop() { request_close(shared_from_this()); }
@@ -103,12 +152,32 @@ class listener_core final : public closable_object, public std::enable_shared_fr
   endpoint local() const { return local_; }
 
  private:
+  std::shared_ptr<void> make_slot() {
+    return std::shared_ptr<void>(nullptr, [weak = weak_from_this()](void*) {
+      if (auto self = weak.lock()) self->post_if_open([self] { self->connection_closed(); });
+    });
+  }
+
+  void log_at_most_every_minute(std::chrono::steady_clock::time_point& last, const std::string& text) {
+    const auto now = std::chrono::steady_clock::now();
+    if (last != std::chrono::steady_clock::time_point{} && now - last < std::chrono::minutes(1)) return;
+    last = now;
+    reactor_.rt.log(log_level::warning, text);
+  }
+
   reactor_impl& reactor_;
   socket_options options_;
   std::shared_ptr<socket_spawner> spawner_;
   std::optional<asio::ip::tcp::acceptor> acceptor_;  // reset on the loop's thread
   endpoint local_;
+  // The loop's thread only (see the comment above the class).
+  const std::size_t limit_;
+  std::size_t open_ = 0;
+  bool paused_ = false;         // at limit_: no accept in flight
+  bool accept_failed_ = false;  // an accept failed; a retry is pending
+  std::chrono::steady_clock::time_point last_limit_log_{}, last_accept_error_log_{};
 };
+
 
 std::shared_ptr<listener_core> start_listener(reactor& io, const endpoint& at,
                                               const socket_options& options,
@@ -154,3 +223,13 @@ void start_connect(reactor& io, const endpoint& to, const socket_options& option
 }
 
 }  // namespace troupe::io::detail
+
+namespace troupe::io {
+socket_options server_socket_options() {
+  socket_options options;
+  options.connection.read_timeout = std::chrono::seconds(30);
+  options.connection.idle_timeout = std::chrono::minutes(5);
+  return options;
+}
+}  // namespace troupe::io
+

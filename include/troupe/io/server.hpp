@@ -41,7 +41,8 @@ namespace troupe::io {
 
 template <class Rep>
 struct serve_options {
-  socket_options socket;
+  // Server defaults: timeouts and a connection cap (server_socket_options).
+  socket_options socket = server_socket_options();
   std::size_t max_in_flight = 256;
   // The reply for a failed request; empty: close the connection.
   std::function<Rep(const error&)> on_error;

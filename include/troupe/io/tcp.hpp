@@ -25,7 +25,19 @@ struct socket_options {
   connection_options connection;
   spawn_options actor;  // for each connection's actor
   int backlog = 1024;   // listeners only
+  // Listeners only: at most this many of its connections open at once. At
+  // the limit the listener stops accepting (logged): new connections wait
+  // in the kernel's backlog, which refuses them once full, and accepting
+  // resumes as soon as one closes. Zero: the soft RLIMIT_NOFILE at listen
+  // time less 64 descriptors kept for everything else, at least 16.
+  std::size_t max_connections = 0;
 };
+
+// What io::serve uses, and what a server built on listen() should start
+// from: the limits above, plus timeouts that close a connection whose
+// message has been arriving for 30 s (a slow-loris peer) or that moved no
+// byte either way for 5 minutes.
+socket_options server_socket_options();
 
 namespace detail {
 

@@ -1,0 +1,121 @@
+// What a listener does at its limits: a cap on open connections (accept
+// pauses and resumes), running out of file descriptors (retries without
+// spinning, resumes when one closes), and the defaults servers get.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../eventually.hpp"
+#include "raw_socket.hpp"
+#include "troupe/io.hpp"
+#include "troupe/io/codecs/http.hpp"
+#include "troupe/troupe.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using troupe::actor;
+using troupe::behavior;
+namespace io = troupe::io;
+using io::testing::raw_socket;
+using troupe::test_support::eventually;
+
+struct log_lines {
+  std::mutex m;
+  std::vector<std::string> lines;
+  std::size_t count(const std::string& part) {
+    std::lock_guard lock(m);
+    std::size_t n = 0;
+    for (auto& l : lines) n += l.find(part) != std::string::npos;
+    return n;
+  }
+};
+
+struct Limits : ::testing::Test {
+  std::shared_ptr<log_lines> log = std::make_shared<log_lines>();
+  troupe::runtime rt{[this] {
+    troupe::config cfg{.workers = 2, .warn_unhandled = false};
+    cfg.logger = [log = log](troupe::log_level, std::string_view text) {
+      std::lock_guard lock(log->m);
+      log->lines.emplace_back(text);
+    };
+    return cfg;
+  }()};
+  io::reactor reactor{rt};
+};
+
+// Each connection's actor greets its peer as it starts: a peer that reads
+// the greeting was accepted.
+auto greeter = [](actor&, io::connection<io::line_codec> conn) -> behavior {
+  conn.write("hello");
+  return {[](std::string&) {}};
+};
+
+TEST_F(Limits, AListenerStopsAcceptingAtMaxConnectionsAndResumesWhenOneCloses) {
+  io::socket_options opts;
+  opts.max_connections = 2;
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, greeter, opts);
+  auto first = std::make_unique<raw_socket>(server.local().port);
+  raw_socket second(server.local().port);
+  EXPECT_EQ(first->read_exactly(6), "hello\n");
+  EXPECT_EQ(second.read_exactly(6), "hello\n");
+  // The kernel completes the third handshake (the backlog), but the
+  // listener does not accept it while two are open.
+  raw_socket third(server.local().port);
+  EXPECT_EQ(third.read_exactly(6, 300ms), "") << "accepted past max_connections";
+  EXPECT_EQ(log->count("max_connections"), 1u);
+  first.reset();
+  EXPECT_EQ(third.read_exactly(6), "hello\n") << "accepting did not resume when one closed";
+}
+
+// Out of file descriptors: the listener retries every 50 ms (one log line,
+// not a line a retry), and accepts as soon as one of its connections
+// closes and frees a descriptor.
+TEST_F(Limits, RunningOutOfFileDescriptorsPausesAcceptingWithoutSpinning) {
+  auto server = io::listen<io::line_codec>(reactor, {"127.0.0.1", 0}, greeter);
+  auto held = std::make_unique<raw_socket>(server.local().port);
+  ASSERT_EQ(held->read_exactly(6), "hello\n");
+
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // Every descriptor this process may open from now on is taken: the
+  // lowest free one is the next to be handed out, so the limit is set to it.
+  const int probe = ::dup(0);
+  ASSERT_GE(probe, 0);
+  ::close(probe);
+  // The client's socket comes first; accept then has no descriptor left.
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(probe + 1);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  std::unique_ptr<raw_socket> waiting;
+  try {
+    waiting = std::make_unique<raw_socket>(server.local().port);
+  } catch (...) {
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    FAIL() << "the client could not open its socket";
+  }
+  EXPECT_EQ(waiting->read_exactly(6, 500ms), "");
+  EXPECT_TRUE(eventually([&] { return log->count("failed: ") >= 1; }));
+  EXPECT_EQ(log->count("failed: "), 1u) << "each retry logged: it spins";
+  held.reset();  // frees the server's descriptor for that connection
+  EXPECT_EQ(waiting->read_exactly(6), "hello\n");
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+}
+
+// serve() gives servers timeouts by default (a slow-loris peer cannot hold
+// a connection forever) and the automatic connection cap.
+TEST_F(Limits, ServeDefaultsCloseSlowAndIdleConnectionsAndCapConnections) {
+  io::serve_options<io::http::response> defaults;
+  EXPECT_EQ(defaults.socket.connection.read_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.socket.connection.idle_timeout, std::chrono::minutes(5));
+  EXPECT_EQ(defaults.socket.max_connections, 0u);  // automatic, from RLIMIT_NOFILE
+  const auto plain = io::socket_options{};
+  EXPECT_EQ(plain.connection.read_timeout, troupe::duration::zero());  // listen() itself stays neutral
+}
+
+}  // namespace
