@@ -6,9 +6,11 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 #include "troupe/core/config.hpp"
@@ -21,7 +23,21 @@ struct server_args {
   troupe::config runtime;
   unsigned io_threads = 1;
   unsigned shards = 0;  // kv only; 0: one per worker
+  std::size_t maxmemory = 0;  // kv only; bytes, 0: no limit
 };
+
+// "100mb", "2gb", "512k", "1048576": bytes (Redis's units, 1024-based).
+inline std::size_t parse_bytes(const std::string& text) {
+  std::size_t used = 0;
+  const unsigned long long n = std::stoull(text, &used);
+  std::string unit = text.substr(used);
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (unit.empty() || unit == "b") return n;
+  if (unit == "k" || unit == "kb") return n << 10;
+  if (unit == "m" || unit == "mb") return n << 20;
+  if (unit == "g" || unit == "gb") return n << 30;
+  throw std::invalid_argument("unknown unit in '" + text + "'");
+}
 
 // Raises the soft limit on open files to the hard limit, as Go's runtime
 // does at start: a server's connection cap (io::socket_options::
@@ -43,7 +59,7 @@ inline server_args parse_server_args(const char* name, int default_port, bool ta
   a.port = default_port;
   a.runtime.warn_unhandled = false;
   std::string usage = std::string("usage: ") + name + " [--port N] [--host ADDR] [--workers N] [--io-threads N]" +
-                      (takes_shards ? " [--shards N]" : "");
+                      (takes_shards ? " [--shards N] [--maxmemory BYTES]" : "");
   for (int i = 1; i < argc; ++i) {
     std::string opt = argv[i];
     if (i + 1 >= argc) {
@@ -51,12 +67,20 @@ inline server_args parse_server_args(const char* name, int default_port, bool ta
       std::exit(2);
     }
     std::string value = argv[++i];
-    if (opt == "--port") a.port = std::stoi(value);
-    else if (opt == "--host") a.host = value;
-    else if (opt == "--workers") a.runtime.workers = static_cast<unsigned>(std::stoul(value));
-    else if (opt == "--io-threads") a.io_threads = static_cast<unsigned>(std::stoul(value));
-    else if (opt == "--shards" && takes_shards) a.shards = static_cast<unsigned>(std::stoul(value));
-    else {
+    bool known = true;
+    try {
+      if (opt == "--port") a.port = std::stoi(value);
+      else if (opt == "--host") a.host = value;
+      else if (opt == "--workers") a.runtime.workers = static_cast<unsigned>(std::stoul(value));
+      else if (opt == "--io-threads") a.io_threads = static_cast<unsigned>(std::stoul(value));
+      else if (opt == "--shards" && takes_shards) a.shards = static_cast<unsigned>(std::stoul(value));
+      else if (opt == "--maxmemory" && takes_shards) a.maxmemory = parse_bytes(value);
+      else known = false;
+    } catch (const std::exception&) {
+      std::cerr << name << ": bad value '" << value << "' for " << opt << '\n';
+      known = false;
+    }
+    if (!known) {
       std::cerr << usage << '\n';
       std::exit(2);
     }

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   troupe::io::listener server;
   try {
     server = kv::serve(io, {args.host, static_cast<std::uint16_t>(args.port)},
-                       args.shards ? args.shards : rt.worker_count(), info);
+                       args.shards ? args.shards : rt.worker_count(), info, kv::limits{.maxmemory = args.maxmemory});
   } catch (const std::exception& e) {
     std::cerr << "troupe_kv: " << e.what() << '\n';
     return 1;

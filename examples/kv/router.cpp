@@ -50,29 +50,65 @@ future<reply> now(value v, bool close = false) { return troupe::make_value<reply
 
 // A shard's answers to a batch: each command runs against the store and
 // its reply is encoded at once, so nothing but bytes goes back.
+// A command that runs out of memory is answered -OOM and changes nothing
+// (the store's updates are all-or-nothing); the batch stops early when its
+// bytes would take the connection past its output limit.
 batch_reply run_batch(store& data, const shard_batch& b) {
   const auto now = clock::now();
   batch_reply out{b.run, b.shard, {}, {}};
-  out.ends.reserve(b.counts.size());
-  std::span<const std::string_view> args(b.args);
-  for (std::uint32_t n : b.counts) {
-    data.execute(command_args(args.first(n)), now, out.wire);
-    args = args.subspan(n);
-    out.ends.push_back(out.wire.size());
+  const std::size_t due_before = b.due ? b.due->load(std::memory_order_relaxed) : 0;
+  try {
+    out.ends.reserve(b.counts.size());
+    std::span<const std::string_view> args(b.args);
+    for (std::uint32_t n : b.counts) {
+      if (b.due_limit != 0 && due_before + out.wire.size() > b.due_limit) {
+        out.overflow = true;
+        break;
+      }
+      const std::size_t begin = out.wire.size();
+      try {
+        data.execute(command_args(args.first(n)), now, out.wire);
+      } catch (const std::bad_alloc&) {
+        out.wire.resize(begin);
+        out.wire += "-";
+        out.wire += store::out_of_memory;
+        out.wire += "\r\n";
+      }
+      args = args.subspan(n);
+      out.ends.push_back(out.wire.size());
+    }
+  } catch (const std::bad_alloc&) {
+    out.overflow = true;  // not even the error reply fits
   }
+  if (b.due) b.due->fetch_add(out.wire.size(), std::memory_order_relaxed);
   return out;
+}
+
+// One command through the store: -OOM when memory runs out, an error
+// reply for anything else thrown, so that a shard never dies of a command
+// and never loses its keys.
+value guarded_execute(store& data, const std::vector<std::string>& args) {
+  try {
+    return data.execute(command_args(args), clock::now());
+  } catch (const std::bad_alloc&) {
+    return value::error(std::string(store::out_of_memory));
+  } catch (const std::exception& e) {
+    return value::error(std::string("ERR ") + e.what());
+  }
 }
 
 }  // namespace
 
-router::router(troupe::runtime& rt, unsigned shards, std::shared_ptr<server_info> info)
+router::router(troupe::runtime& rt, unsigned shards, std::shared_ptr<server_info> info, const limits& bounds)
     : rt_(rt), info_(std::move(info)), started_(std::chrono::steady_clock::now()) {
+  // Each shard holds an equal share of maxmemory (keys spread evenly).
+  const store_limits each{bounds.maxmemory / shards + (bounds.maxmemory % shards != 0), bounds.output_hard};
   for (unsigned i = 0; i < shards; ++i) {
-    shards_.push_back(rt.spawn([](troupe::actor& self) -> troupe::behavior {
-      auto data = std::make_shared<store>();
+    shards_.push_back(rt.spawn([each](troupe::actor& self) -> troupe::behavior {
+      auto data = std::make_shared<store>(each);
       self.send_interval(std::chrono::milliseconds(100), self.pid(), expiry_tick{});
       return {
-          [data](shard_op& op) { op.done.try_set_value(reply{data->execute(op.args, clock::now()), false, {}}); },
+          [data](shard_op& op) { op.done.try_set_value(reply{guarded_execute(*data, op.args), false, {}}); },
           [data, &self](const shard_batch& b) { self.send(b.reply_to, run_batch(*data, b)); },
           [data](expiry_tick) { data->drop_expired(clock::now()); },
       };
@@ -204,6 +240,8 @@ future<reply> router::many_keys(std::vector<std::string> args) {
   std::size_t keys = (args.size() - 1) / step;
   return troupe::collect(std::move(parts)).map([cmd, used, positions, keys](const std::vector<reply>& got_in) {
     const auto& got = got_in;  // a shared future: copied out, not moved
+    for (auto& r : got)
+      if (r.data.type == kind::error) return reply{r.data};  // -OOM, a reply over the limit
     if (cmd == "MSET") return reply{value::simple("OK")};
     if (cmd == "MGET") {
       std::vector<value> out(keys);

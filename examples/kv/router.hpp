@@ -10,6 +10,7 @@
 // replies are already encoded.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,7 @@
 namespace kv {
 
 struct server_info;
+struct limits;
 
 enum class route_kind { local, one_key, many_keys, every_shard };
 
@@ -50,6 +52,11 @@ struct shard_batch {
   std::uint64_t run = 0;    // the connection's name for the run
   std::uint32_t shard = 0;  // echoed in the reply
   troupe::pid reply_to;
+  // The connection's reply bytes due (kv::limits::output_hard): the shard
+  // adds what it encodes, and stops early (batch_reply::overflow) rather
+  // than take the total past `due_limit`.
+  std::shared_ptr<std::atomic<std::size_t>> due;
+  std::size_t due_limit = 0;
 };
 // A shard's answers to a shard_batch, encoded back to back; ends[i] is
 // where the i-th reply ends in `wire`.
@@ -58,11 +65,15 @@ struct batch_reply {
   std::uint32_t shard = 0;
   std::string wire;
   std::vector<std::size_t> ends;
+  // The batch stopped before its end: its replies would have taken the
+  // connection past its output limit, or memory ran out. The connection
+  // closes.
+  bool overflow = false;
 };
 
 class router {
  public:
-  router(troupe::runtime& rt, unsigned shards, std::shared_ptr<server_info> info);
+  router(troupe::runtime& rt, unsigned shards, std::shared_ptr<server_info> info, const limits& bounds);
   ~router();
   router(const router&) = delete;
   router& operator=(const router&) = delete;

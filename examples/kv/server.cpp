@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <utility>
 
@@ -46,9 +47,18 @@ struct connection_state {
   std::vector<shard_batch> batches;  // one per shard, for the open run
   std::optional<pending_run> open;   // the run being gathered
   std::vector<pending_run> sent;     // runs sent, waiting for shards (few)
-  // Runs answered and waiting to be written behind an earlier slot:
-  // (slot, commands).
-  std::vector<std::pair<std::uint64_t, std::size_t>> filled;
+  // Runs answered and waiting to be written behind an earlier slot.
+  struct filled_run {
+    std::uint64_t seq;
+    std::size_t commands;
+    std::size_t bytes;
+  };
+  std::vector<filled_run> filled;
+  // Reply bytes the shards encoded for this connection and it has not yet
+  // handed to its socket (limits::output_soft and output_hard). Shards add,
+  // this actor subtracts as it writes.
+  std::shared_ptr<std::atomic<std::size_t>> due = std::make_shared<std::atomic<std::size_t>>(0);
+  bool over_limit = false;  // closed for output_hard
   // Commands in runs not yet written (open, sent, filled), for back
   // pressure: reading pauses past max_in_flight requests due.
   std::size_t batched = 0;
@@ -64,23 +74,24 @@ constexpr std::size_t max_in_flight = 1024;
 }  // namespace
 
 troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& at, unsigned shards,
-                           std::shared_ptr<server_info> info) {
-  auto r = std::make_shared<router>(io.system(), std::max(1u, shards), std::move(info));
-  auto on_connection = [r](troupe::actor& self, troupe::io::connection<codec> conn) -> troupe::behavior {
+                           std::shared_ptr<server_info> info, limits bounds) {
+  auto r = std::make_shared<router>(io.system(), std::max(1u, shards), std::move(info), bounds);
+  auto on_connection = [r, bounds](troupe::actor& self, troupe::io::connection<codec> conn) -> troupe::behavior {
     auto st = std::make_shared<connection_state>();
     st->batches.resize(r->shard_count());
     // Writes the replies that are ready, in order, without sending yet.
     auto write_ready = [st, conn, &self]() mutable {
       st->replies.write_ready(conn);
       std::erase_if(st->filled, [&](const auto& run) {
-        if (run.first >= st->replies.first_due()) return false;
-        st->batched -= run.second;
+        if (run.seq >= st->replies.first_due()) return false;
+        st->batched -= run.commands;
+        st->due->fetch_sub(run.bytes, std::memory_order_relaxed);
         return true;
       });
       if (st->replies.done()) self.quit();
     };
     // Closes the open run: one message per shard it touched.
-    auto send_batches = [st, r, &self]() {
+    auto send_batches = [st, r, &self, hard = bounds.output_hard]() {
       if (!st->open) return;
       pending_run& run = *st->open;
       run.got.resize(st->batches.size());
@@ -90,6 +101,8 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         b.run = run.seq;
         b.shard = static_cast<std::uint32_t>(s);
         b.reply_to = self.pid();
+        b.due = st->due;
+        b.due_limit = hard;
         self.send(r->shard(s), std::move(b));
         b = shard_batch{};
         ++run.waiting;
@@ -100,10 +113,22 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
     // Sends the open run and the queued replies: at once when no other
     // message waits (a lone request), else after those messages, so a
     // burst of pipelined requests makes one batch per shard and one write.
-    auto flush = [st, conn, send_batches]() mutable {
+    auto flush = [st, conn, send_batches, soft = bounds.output_soft]() mutable {
       send_batches();
       conn.send_queued();
-      st->replies.pause_if_behind(conn, max_in_flight, st->batched - st->runs_due());
+      st->replies.pause_if_behind(conn, max_in_flight, st->batched - st->runs_due(),
+                                  st->due->load(std::memory_order_relaxed) > soft);
+    };
+    // Past output_hard: the client is closed (Redis's hard
+    // client-output-buffer-limit), logged with its address.
+    auto close_over_limit = [st, conn, &self, hard = bounds.output_hard]() mutable {
+      if (st->over_limit) return;
+      st->over_limit = true;
+      self.system().log(troupe::log_level::warning,
+                        "kv: closing the connection from " + conn.peer().to_string() + ": its replies due passed " +
+                            std::to_string(hard) + " bytes (output_hard); it sends requests faster than it reads replies");
+      st->replies.drop_all();
+      conn.abort();
     };
     auto settle = [st, flush, &self]() mutable {
       if (self.system().mailbox_size(self.pid()) == 0) {
@@ -167,14 +192,24 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
           write_ready();
           settle();
         },
-        [st, write_ready, settle](batch_reply& got) mutable {
+        [st, write_ready, settle, close_over_limit, hard = bounds.output_hard](batch_reply& got) mutable {
           auto run = std::find_if(st->sent.begin(), st->sent.end(), [&](auto& p) { return p.seq == got.run; });
-          if (run == st->sent.end()) return;
+          if (run == st->sent.end() || st->over_limit) {
+            st->due->fetch_sub(got.wire.size(), std::memory_order_relaxed);
+            return;
+          }
+          if (got.overflow || st->due->load(std::memory_order_relaxed) > hard) {
+            st->due->fetch_sub(got.wire.size(), std::memory_order_relaxed);
+            close_over_limit();
+            write_ready();
+            return;
+          }
           const std::size_t shard = got.shard;
           run->got[shard] = std::move(got);
           if (--run->waiting > 0) return;
-          st->filled.emplace_back(run->seq, run->shard_of.size());
-          st->replies.fill(run->seq, reply{{}, false, run->assemble()});
+          std::string wire = run->assemble();
+          st->filled.push_back({run->seq, run->shard_of.size(), wire.size()});
+          st->replies.fill(run->seq, reply{{}, false, std::move(wire)});
           st->sent.erase(run);
           write_ready();
           settle();
@@ -204,8 +239,8 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
 }
 
 troupe::service<value, reply> make_service(troupe::runtime& rt, unsigned shards,
-                                           std::shared_ptr<server_info> info) {
-  auto r = std::make_shared<router>(rt, std::max(1u, shards), std::move(info));
+                                           std::shared_ptr<server_info> info, limits bounds) {
+  auto r = std::make_shared<router>(rt, std::max(1u, shards), std::move(info), bounds);
   return [r](value cmd) { return (*r)(std::move(cmd)); };
 }
 

@@ -25,15 +25,31 @@ struct server_info {
   std::uint16_t port = 0;
 };
 
+// What the server lets one client, or all of them, make it hold.
+struct limits {
+  // Reply bytes due to one connection (computed, not yet handed to its
+  // socket): reading pauses past output_soft, and past output_hard the
+  // client is closed with a logged reason (Redis's hard
+  // client-output-buffer-limit; Redis sets none for normal clients). One
+  // MGET's or KEYS's reply over output_hard is refused with an error.
+  std::size_t output_soft = 8u << 20;
+  std::size_t output_hard = 64u << 20;
+  // Keys and values (with 64 bytes each for bookkeeping) in all shards,
+  // each shard taking an equal share; past it, commands that add data are
+  // refused with Redis's -OOM error (its noeviction policy). 0: no limit.
+  std::size_t maxmemory = 0;
+};
+
 // The server: each connection is an actor that gathers a run of
 // pipelined one-key commands into one message per shard; each shard
 // answers with its replies already encoded, and the run's replies go out
 // as one reply, in request order, with one system call. The other
 // commands go through the same routing as make_service's.
 troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& at, unsigned shards,
-                           std::shared_ptr<server_info> info = {});
+                           std::shared_ptr<server_info> info = {}, limits bounds = {});
 
 troupe::service<troupe::io::resp::value, reply> make_service(troupe::runtime& rt, unsigned shards,
-                                                             std::shared_ptr<server_info> info = {});
+                                                             std::shared_ptr<server_info> info = {},
+                                                             limits bounds = {});
 
 }  // namespace kv

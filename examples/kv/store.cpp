@@ -8,6 +8,10 @@ namespace kv {
 namespace {
 
 value syntax_error() { return value::error("ERR syntax error"); }
+value reply_too_large(std::size_t limit) {
+  return value::error("ERR the reply would be over the server's reply limit of " + std::to_string(limit) +
+                      " bytes: ask for fewer keys");
+}
 value not_an_integer() { return value::error("ERR value is not an integer or out of range"); }
 
 // As Redis's string2ll: no sign but '-', no leading zeros, no "-0".
@@ -85,14 +89,30 @@ bool glob_match(std::string_view p, std::string_view t) {
 
 void store::erase(std::string_view key) {
   auto it = data_.find(key);
-  if (it != data_.end()) data_.erase(it);
+  if (it != data_.end()) remove(it);
+}
+
+void store::insert(std::string_view key, std::string data, clock::time_point expires) {
+  const std::size_t cost = key.size() + data.size() + entry_overhead;
+  data_.emplace(std::string(key), entry{std::move(data), expires});  // unchanged if it throws
+  used_ += cost;
+}
+
+void store::assign(entry& e, std::string data) {
+  used_ = used_ - e.data.size() + data.size();
+  e.data = std::move(data);
+}
+
+void store::remove(std::unordered_map<std::string, entry, key_hash, std::equal_to<>>::iterator it) {
+  used_ -= it->first.size() + it->second.data.size() + entry_overhead;
+  data_.erase(it);
 }
 
 store::entry* store::find(std::string_view key, clock::time_point now) {
   auto it = data_.find(key);
   if (it == data_.end()) return nullptr;
   if (it->second.expires != clock::time_point{} && it->second.expires <= now) {
-    data_.erase(it);
+    remove(it);
     return nullptr;
   }
   return &it->second;
@@ -127,6 +147,14 @@ value store::execute(command_args args, clock::time_point now) {
     return incr_by(args[1], by, now);
   }
   if (cmd == "MGET") {
+    // Refused, not built, when the values alone pass the reply limit: one
+    // small request must not make the server copy gigabytes.
+    if (limits_.max_reply_bytes != 0) {
+      std::size_t bytes = 0;
+      for (std::size_t i = 1; i < args.size(); ++i)
+        if (entry* e = find(args[i], now)) bytes += e->data.size();
+      if (bytes > limits_.max_reply_bytes) return reply_too_large(limits_.max_reply_bytes);
+    }
     std::vector<value> out;
     out.reserve(args.size() - 1);
     for (std::size_t i = 1; i < args.size(); ++i) {
@@ -136,12 +164,15 @@ value store::execute(command_args args, clock::time_point now) {
     return value::array(std::move(out));
   }
   if (cmd == "MSET") {
+    if (over_memory()) return value::error(std::string(oom_error));
     for (std::size_t i = 1; i + 1 < args.size(); i += 2) {
       entry* e = find(args[i], now);
-      if (e)
-        *e = entry{std::string(args[i + 1]), {}};
-      else
-        data_.emplace(std::string(args[i]), entry{std::string(args[i + 1]), {}});
+      if (e) {
+        assign(*e, std::string(args[i + 1]));
+        e->expires = {};
+      } else {
+        insert(args[i], std::string(args[i + 1]), {});
+      }
     }
     return value::simple("OK");
   }
@@ -173,13 +204,20 @@ value store::execute(command_args args, clock::time_point now) {
   if (cmd == "DBSIZE") return value::number(static_cast<std::int64_t>(data_.size()));
   if (cmd == "FLUSHALL") {
     data_.clear();
+    used_ = 0;
     return value::simple("OK");
   }
   if (cmd == "KEYS") {
     std::vector<value> out;
-    for (auto& [key, e] : data_)
-      if ((e.expires == clock::time_point{} || e.expires > now) && glob_match(args[1], key))
+    std::size_t bytes = 0;
+    for (auto& [key, e] : data_) {
+      if ((e.expires == clock::time_point{} || e.expires > now) && glob_match(args[1], key)) {
+        bytes += key.size();
+        if (limits_.max_reply_bytes != 0 && bytes > limits_.max_reply_bytes)
+          return reply_too_large(limits_.max_reply_bytes);
         out.push_back(value::bulk(key));
+      }
+    }
     return value::array(std::move(out));
   }
   return value::error("ERR unknown command '" + std::string(cmd) + "'");
@@ -202,11 +240,13 @@ void store::execute(command_args args, clock::time_point now, std::string& out) 
     out += "\r\n";
     return;
   }
-  if (cmd == "SET" && args.size() == 3) {
-    if (entry* e = find(args[1], now))
-      *e = entry{std::string(args[2]), {}};
-    else
-      data_.emplace(std::string(args[1]), entry{std::string(args[2]), {}});
+  if (cmd == "SET" && args.size() == 3 && !over_memory()) {
+    if (entry* e = find(args[1], now)) {
+      assign(*e, std::string(args[2]));
+      e->expires = {};
+    } else {
+      insert(args[1], std::string(args[2]), {});
+    }
     out += "+OK\r\n";
     return;
   }
@@ -239,14 +279,15 @@ value store::set(command_args args, clock::time_point now) {
       return syntax_error();
     }
   }
+  if (over_memory()) return value::error(std::string(oom_error));
   entry* old = find(args[1], now);
   value previous = get ? (old ? value::bulk(old->data) : value::null()) : value::null();
   if ((nx && old) || (xx && !old)) return get ? previous : value::null();
   if (old) {
-    old->data = args[2];
+    assign(*old, std::string(args[2]));
     if (!keep_ttl) old->expires = expires;
   } else {
-    data_.emplace(std::string(args[1]), entry{std::string(args[2]), expires});
+    insert(args[1], std::string(args[2]), expires);
   }
   return get ? previous : value::simple("OK");
 }
@@ -259,17 +300,19 @@ value store::incr_by(std::string_view key, std::int64_t by, clock::time_point no
       (by < 0 && current < std::numeric_limits<std::int64_t>::min() - by))
     return value::error("ERR increment or decrement would overflow");
   current += by;
-  if (e)
-    e->data = std::to_string(current);
-  else
-    data_.emplace(std::string(key), entry{std::to_string(current), {}});
+  if (e) {
+    assign(*e, std::to_string(current));
+  } else {
+    if (over_memory()) return value::error(std::string(oom_error));
+    insert(key, std::to_string(current), {});
+  }
   return value::number(current);
 }
 
 void store::drop_expired(clock::time_point now) {
   for (auto it = data_.begin(); it != data_.end();) {
     if (it->second.expires != clock::time_point{} && it->second.expires <= now)
-      it = data_.erase(it);
+      remove(it++);
     else
       ++it;
   }

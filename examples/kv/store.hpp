@@ -36,8 +36,20 @@ class command_args {
   std::size_t size_ = 0;
 };
 
+// What a shard may hold and answer (see kv::limits in server.hpp).
+struct store_limits {
+  std::size_t max_bytes = 0;        // keys and values, with a per-key overhead; 0: no limit
+  std::size_t max_reply_bytes = 0;  // one MGET's or KEYS's reply; 0: no limit
+};
+
 class store {
  public:
+  explicit store(store_limits limits = {}) : limits_(limits) {}
+
+  // Redis's replies at the limits.
+  static constexpr std::string_view oom_error = "OOM command not allowed when used memory > 'maxmemory'.";
+  static constexpr std::string_view out_of_memory = "OOM out of memory: the command was not run";
+
   // Runs a command whose keys all live in this shard. args[0] is the
   // command name in upper case. Arity has been checked by the router.
   value execute(command_args args, clock::time_point now);
@@ -48,6 +60,9 @@ class store {
   // Drops every expired key (run now and then: reads already skip them).
   void drop_expired(clock::time_point now);
   std::size_t size() const noexcept { return data_.size(); }
+  // What max_bytes counts: every key and value, plus `entry_overhead` each.
+  std::size_t used_bytes() const noexcept { return used_; }
+  static constexpr std::size_t entry_overhead = 64;
 
  private:
   struct entry {
@@ -61,10 +76,19 @@ class store {
   };
   entry* find(std::string_view key, clock::time_point now);
   void erase(std::string_view key);
+  // Every change to data_ goes through these three, which keep used_.
+  void insert(std::string_view key, std::string data, clock::time_point expires);
+  void assign(entry& e, std::string data);
+  void remove(std::unordered_map<std::string, entry, key_hash, std::equal_to<>>::iterator it);
+  // A command that may grow the store, refused past max_bytes (Redis's
+  // denyoom commands).
+  bool over_memory() const noexcept { return limits_.max_bytes != 0 && used_ > limits_.max_bytes; }
   value set(command_args args, clock::time_point now);
   value incr_by(std::string_view key, std::int64_t by, clock::time_point now);
 
   std::unordered_map<std::string, entry, key_hash, std::equal_to<>> data_;
+  store_limits limits_;
+  std::size_t used_ = 0;
 };
 
 }  // namespace kv

@@ -224,7 +224,8 @@ void run_client(std::uint16_t port, int id, int commands, std::string& failure) 
 
 // A kv server on loopback with `shards` shards, closed at the end.
 struct kv_server {
-  explicit kv_server(unsigned shards) : server(kv::serve(io, {"127.0.0.1", 0}, shards)) {}
+  explicit kv_server(unsigned shards, kv::limits bounds = {})
+      : server(kv::serve(io, {"127.0.0.1", 0}, shards, {}, bounds)) {}
   ~kv_server() {
     server.close();
     io.stop();
@@ -292,6 +293,76 @@ TEST(KvServer, QuitInTheMiddleOfARunAnswersWhatCameBeforeIt) {
   std::string got;
   EXPECT_TRUE(peer.read_to_end(got));
   EXPECT_EQ(got, expected);
+}
+
+// A client that sends GETs of a 1 MB value and never reads: the server
+// stops reading from it at output_soft and closes it past output_hard,
+// instead of holding a reply for every request (189 KB of GETs used to take
+// it to 5 GB); other clients are served meanwhile.
+TEST(KvLimits, AClientThatNeverReadsIsClosedPastTheOutputLimit) {
+  kv_server kv(2, kv::limits{.output_soft = 1u << 20, .output_hard = 4u << 20});
+  troupe::io::testing::raw_socket setter(kv.port());
+  const std::string value(1u << 20, 'v');
+  ASSERT_TRUE(setter.send(command({"SET", "big", value})));
+  ASSERT_EQ(setter.read_exactly(5), "+OK\r\n");
+
+  troupe::io::testing::raw_socket greedy(kv.port());
+  greedy.set_receive_buffer(16 * 1024);
+  std::string request;
+  for (int i = 0; i < 400; ++i) request += command({"GET", "big"});  // 400 MB of replies
+  std::thread sender([&] { greedy.send(request); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // it does not read meanwhile
+  troupe::io::testing::raw_socket other(kv.port());
+  ASSERT_TRUE(other.send(command({"PING"})));
+  EXPECT_EQ(other.read_exactly(7), "+PONG\r\n");
+  std::string got;
+  EXPECT_TRUE(greedy.read_to_end(got, std::chrono::seconds(60))) << "the greedy client was not closed";
+  sender.join();
+  EXPECT_LT(got.size(), std::size_t{100} << 20) << "it was served far past the output limit";
+}
+
+// --maxmemory: past it, commands that add data get Redis's -OOM error; the
+// keys already there stay, and deleting makes room again.
+TEST(KvLimits, WritesPastMaxmemoryAreRefusedWithOomAndNothingIsLost) {
+  kv_server kv(2, kv::limits{.maxmemory = 256u << 10});
+  troupe::io::testing::raw_socket peer(kv.port());
+  const std::string value(8u << 10, 'x');
+  int stored = 0;
+  std::string last;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(peer.send(command({"SET", "k" + std::to_string(i), value})));
+    last = peer.read_exactly(5);
+    if (last != "+OK\r\n") break;
+    ++stored;
+  }
+  ASSERT_EQ(last, "-OOM ") << "200 keys of 8 KB went into 256 KB";
+  EXPECT_GT(stored, 10);
+  const std::string oom = "command not allowed when used memory > 'maxmemory'.\r\n";
+  EXPECT_EQ(peer.read_exactly(oom.size()), oom);
+  for (int i = 0; i < stored; ++i) {  // every key stored answers
+    ASSERT_TRUE(peer.send(command({"GET", "k" + std::to_string(i)})));
+    ASSERT_EQ(peer.read_exactly(bulk(value).size()), bulk(value)) << "key " << i;
+  }
+  ASSERT_TRUE(peer.send(command({"FLUSHALL"}) + command({"SET", "again", "1"})));
+  EXPECT_EQ(peer.read_exactly(10), "+OK\r\n+OK\r\n");
+}
+
+// One small MGET over keys that hold more than the reply limit is refused,
+// not built.
+TEST(KvLimits, AnMgetWhoseReplyWouldPassTheLimitIsRefused) {
+  kv_server kv(1, kv::limits{.output_hard = 1u << 20});
+  troupe::io::testing::raw_socket peer(kv.port());
+  const std::string value(400u << 10, 'm');
+  for (const char* k : {"a", "b", "c"}) {
+    ASSERT_TRUE(peer.send(command({"SET", k, value})));
+    ASSERT_EQ(peer.read_exactly(5), "+OK\r\n");
+  }
+  ASSERT_TRUE(peer.send(command({"MGET", "a", "b", "c"})));
+  const std::string refused = "-ERR the reply would be over the server's reply limit of 1048576 bytes: ask for fewer keys\r\n";
+  EXPECT_EQ(peer.read_exactly(refused.size()), refused);
+  ASSERT_TRUE(peer.send(command({"MGET", "a", "b"})));
+  const std::string two = "*2\r\n" + bulk(value) + bulk(value);
+  EXPECT_EQ(peer.read_exactly(two.size()), two);
 }
 
 }  // namespace

@@ -93,14 +93,15 @@ class ordered_replies {
     return queued;
   }
 
-  // Stops reading while more than `limit` requests are due or the write
-  // queue is full, and reads again when neither holds. `shared` counts
+  // Stops reading while more than `limit` requests are due, the write
+  // queue is full, or the caller says its replies due are over a byte
+  // limit (`over_bytes`), and reads again when none holds. `shared` counts
   // requests beyond one per slot, for a server whose slot holds the
   // replies of several requests (examples/kv's batched runs): a slot of
   // n requests adds n - 1.
   template <class C>
-  void pause_if_behind(connection<C>& conn, std::size_t limit, std::size_t shared = 0) {
-    bool want = blocked_ || slots_.size() + shared > limit;
+  void pause_if_behind(connection<C>& conn, std::size_t limit, std::size_t shared = 0, bool over_bytes = false) {
+    bool want = blocked_ || over_bytes || slots_.size() + shared > limit;
     if (want == paused_ || closing_) return;
     paused_ = want;
     want ? conn.pause_reading() : conn.resume_reading();
