@@ -57,7 +57,11 @@ troupe::io::parsed<burst> codec::parse(std::string_view bytes) const {
   while (used < bytes.size() && out.commands_.size() < most && used < max_burst_bytes) {
     const std::string_view rest = bytes.substr(used);
     const std::size_t first = out.args_.size();
-    if (std::size_t n = parse_flat_command(rest, *this, out.args_)) {
+    // A frame the generic parser has half-scanned goes on there: the flat
+    // parser would read it from its start again on every piece of it that
+    // arrives (quadratic for a big array trickled in).
+    std::size_t n = 0;
+    if (!mid_frame() && (n = parse_flat_command(rest, *this, out.args_)) != 0) {
       out.commands_.push_back({static_cast<std::uint32_t>(first),
                                static_cast<std::uint32_t>(out.args_.size() - first), 0});
       used += n;

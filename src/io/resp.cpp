@@ -4,7 +4,11 @@
 // end without allocating anything; only a complete, valid frame is then
 // built, by build(), which checks nothing again. So incomplete input costs a
 // scan and no allocation, and since lengths let the scan skip bulk payloads,
-// a scan costs O(elements), not O(bytes). Every length is checked against its
+// a scan costs O(elements), not O(bytes). A scan stopped for more bytes is
+// kept (codec::partial_scan: where the next value starts and what each open
+// array still holds) and resumed by the next call, which the codec contract
+// says offers the same frame again: a frame trickled in costs O(elements)
+// in all, not per piece. Every length is checked against its
 // limit as soon as its line is read, before its payload is waited for, and
 // the vectors build() reserves are as long as elements the scan has seen.
 //
@@ -70,13 +74,49 @@ void for_each_word(std::string_view line, F&& f) {
   }
 }
 
-// Checks the value that starts at a position and finds its end.
+// Checks the frame that starts at a position and finds its end.
 class scanner {
  public:
-  scanner(const codec& lim, std::string_view in) noexcept : lim_(lim), in_(in) {}
+  scanner(const codec& lim, std::string_view in, std::uint64_t& examined) noexcept
+      : lim_(lim), in_(in), examined_(examined) {}
 
-  // On done, pos is one past the value. depth: arrays around this value.
-  step value_at(std::size_t& pos, std::size_t depth) {
+  // Scans values from `pos` until the frame ends (done: pos is one past
+  // it). `open` holds, for each array around the position, how many of its
+  // elements are still to come, so that a scan stopped by `more` resumes
+  // from pos and open, with more bytes, where it stopped: pos is then the
+  // start of a value not yet scanned (nothing is half-read), and resuming
+  // gives the answer a scan from the frame's start would.
+  step frame(std::size_t& pos, std::vector<std::size_t>& open) {
+    for (;;) {
+      if (pos == in_.size()) return step::more;
+      if (in_[pos] == '*') {
+        std::size_t at = pos;
+        std::int64_t n = 0;
+        const step s = number(at, "invalid multibulk length", n);
+        if (s != step::done) return s;
+        if (n != -1 && (n < 0 || static_cast<std::uint64_t>(n) > lim_.max_elements))
+          return fail("invalid multibulk length");
+        if (n >= 0 && open.size() >= lim_.max_depth)
+          return fail("arrays nested deeper than " + std::to_string(lim_.max_depth));
+        pos = at;
+        if (n > 0) {
+          open.push_back(static_cast<std::size_t>(n));
+          continue;  // its first element
+        }
+      } else {
+        std::size_t at = pos;  // value_at moves it past a bulk's header before its payload is in
+        const step s = value_at(at);
+        if (s != step::done) return s;
+        pos = at;
+      }
+      // A value ended at pos: count it in the arrays it closes.
+      while (!open.empty() && --open.back() == 0) open.pop_back();
+      if (open.empty()) return step::done;
+    }
+  }
+
+  // A value that is not an array; on done, pos is one past it.
+  step value_at(std::size_t& pos) {
     if (pos == in_.size()) return step::more;
     const char type = in_[pos];
     switch (type) {
@@ -105,18 +145,6 @@ class scanner {
         pos += len + 2;
         return step::done;
       }
-      case '*': {
-        std::int64_t n = 0;
-        step s = number(pos, "invalid multibulk length", n);
-        if (s != step::done || n == -1) return s;
-        if (n < 0 || static_cast<std::uint64_t>(n) > lim_.max_elements) return fail("invalid multibulk length");
-        if (depth >= lim_.max_depth) return fail("arrays nested deeper than " + std::to_string(lim_.max_depth));
-        for (std::int64_t i = 0; i < n; ++i) {
-          s = value_at(pos, depth + 1);
-          if (s != step::done) return s;
-        }
-        return step::done;
-      }
       default:
         return fail("expected '$', '*', '+', '-' or ':', got " + quoted_byte(type));
     }
@@ -136,6 +164,7 @@ class scanner {
     const std::size_t avail = in_.size() - from;
     const std::size_t window = avail > max_len ? max_len + 1 : avail;
     const char* p = window == 0 ? nullptr : static_cast<const char*>(std::memchr(in_.data() + from, '\r', window));
+    examined_ += p == nullptr ? window : static_cast<std::size_t>(p - (in_.data() + from)) + 1;
     if (p == nullptr) return avail > max_len ? fail(too_long) : step::more;
     cr = static_cast<std::size_t>(p - in_.data());
     if (cr + 1 == in_.size()) return step::more;
@@ -155,6 +184,7 @@ class scanner {
 
   const codec& lim_;
   std::string_view in_;
+  std::uint64_t& examined_;
 };
 
 // Builds the value at pos, which the scanner has accepted, so nothing is
@@ -385,15 +415,41 @@ std::string to_string(const value& v) {
 
 parsed<value> codec::parse(std::string_view in) const {
   std::size_t pos = 0;  // past the empty inline lines skipped so far
+  if (partial_.active) {
+    // The frame that needed more last time starts these bytes again (the
+    // codec contract): resume its scan instead of starting over.
+    const std::size_t head = std::min<std::size_t>(partial_.head_len, in.size());
+    if (in.size() >= partial_.resume_at && head == partial_.head_len &&
+        std::memcmp(in.data() + partial_.start, partial_.head.data(), head) == 0) {
+      pos = partial_.start;
+    } else {
+      partial_ = {};  // not the same frame (a caller that broke the contract): scan afresh
+    }
+  }
   while (pos < in.size()) {
     if (is_type_byte(in[pos])) {
-      scanner scan(*this, in);
-      std::size_t end = pos;
-      const step s = scan.value_at(end, 0);
-      if (s == step::bad) return protocol_error(std::move(scan.reason));
-      if (s == step::more) break;
+      scanner scan(*this, in, examined_);
+      if (!partial_.active) partial_ = {true, pos, pos, {}};
+      const step s = scan.frame(partial_.resume_at, partial_.open);
+      if (s == step::bad) {
+        partial_ = {};
+        return protocol_error(std::move(scan.reason));
+      }
+      if (s == step::more) {
+        partial_.head_len = std::min(partial_.head.size(), in.size() - partial_.start);
+        std::memcpy(partial_.head.data(), in.data() + partial_.start, partial_.head_len);
+        // Empty lines are consumed only with the value after them: bound them.
+        if (pos > max_inline) {
+          partial_ = {};
+          return protocol_error("too many empty lines");
+        }
+        return need_more{};
+      }
+      const std::size_t end = partial_.resume_at;
+      partial_ = {};
       std::size_t at = pos;
       value v = build(in, at);
+      examined_ += end - pos;
       return {std::move(v), end};
     }
 
@@ -401,6 +457,9 @@ parsed<value> codec::parse(std::string_view in) const {
     const std::size_t avail = in.size() - pos;
     const std::size_t window = (avail >= 2 && avail - 2 >= max_inline) ? max_inline + 2 : avail;
     const auto* nl = static_cast<const char*>(std::memchr(in.data() + pos, '\n', window));
+    // An inline line is read again from its start as it grows: bounded by
+    // max_inline per call, not resumed like a frame.
+    examined_ += nl == nullptr ? window : static_cast<std::size_t>(nl - (in.data() + pos)) + 1;
     if (nl == nullptr) {
       const bool may_fit = avail <= max_inline || (avail == max_inline + 1 && in.back() == '\r');
       if (!may_fit) return protocol_error("too big inline request");

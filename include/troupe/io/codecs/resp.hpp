@@ -24,6 +24,7 @@
 // One connection's thread uses a codec at a time.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -104,11 +105,33 @@ struct codec {
   std::size_t max_depth = 32;           // arrays nested in arrays
 
   // One value and the bytes it used (with any empty inline lines before it),
-  // need_more, or a protocol error.
+  // need_more, or a protocol error. After need_more, the next call must
+  // offer the same frame again (the codec contract): its scan resumes where
+  // it stopped, so a frame that arrives in many pieces costs work linear in
+  // its size, however it is split.
   parsed<value> parse(std::string_view bytes) const;
+  // Bytes the parser has looked at since construction: the measure of its
+  // work that the linear bound above is about (for tests and metrics).
+  std::uint64_t examined() const noexcept { return examined_; }
+  // True between a need_more for a frame and the parse that completes it.
+  bool mid_frame() const noexcept { return partial_.active; }
   // Appends v's encoding to out. CR and LF inside a simple string or an
   // error, which cannot carry them, are sent as spaces.
   void encode(const value& v, std::string& out) const;
+
+ private:
+  // The scan of a frame that needed more bytes (see parse). Mutable: a
+  // cache of work done, which changes no answer.
+  struct partial_scan {
+    bool active = false;
+    std::size_t start = 0;      // where the frame starts (after empty lines)
+    std::size_t resume_at = 0;  // the next value to scan
+    std::vector<std::size_t> open;  // elements still to come, per open array
+    std::array<char, 16> head{};    // the frame's first bytes: resumed only if they match
+    std::size_t head_len = 0;
+  };
+  mutable partial_scan partial_;
+  mutable std::uint64_t examined_ = 0;
 };
 
 }  // namespace troupe::io::resp
