@@ -13,6 +13,10 @@ namespace troupe::io::detail {
 namespace {
 constexpr std::size_t initial_input = 16 * 1024;
 constexpr std::size_t min_read_space = 4 * 1024;
+// An empty input buffer larger than this shrinks back to initial_input (it
+// grew for one big message; kept, it would stay charged to the listener's
+// input budget while the connection idles).
+constexpr std::size_t shrink_above = 64 * 1024;
 }  // namespace
 
 conn_core::conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
@@ -65,7 +69,11 @@ void conn_core::start_read() {
       in_end_ -= in_begin_;
       in_begin_ = 0;
     }
-    if (in_.size() - in_end_ < min_read_space) in_.resize(std::max(initial_input, in_.size() * 2));
+    if (in_.size() - in_end_ < min_read_space) {
+      const std::size_t grown = std::max(initial_input, in_.size() * 2);
+      if (!charge_input(grown)) return;
+      in_.resize(grown);
+    }
   }
   reading_ = true;
   socket_->async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
@@ -134,7 +142,16 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   } else {
     in_begin_ += used;
     partial = in_begin_ != in_end_;
-    if (!partial) in_begin_ = in_end_ = 0;
+    if (!partial) {
+      in_begin_ = in_end_ = 0;
+      // A buffer grown for one big message goes back to its first size, so
+      // that an idle connection does not keep what its largest message took.
+      if (in_.size() > shrink_above) {
+        in_.assign(initial_input, '\0');
+        in_.shrink_to_fit();
+        charge_input(in_.size());
+      }
+    }
   }
   if (!partial)
     partial_since_ = {};
@@ -515,6 +532,28 @@ void conn_core::release_socket(bool abortive) {
   mailbox_poll_.reset();
   close_timer_.reset();
   slot_.reset();
+  charge_input(0);
+}
+
+bool conn_core::charge_input(std::size_t size) {
+  if (!budget_) return true;
+  const std::size_t cost = size > initial_input ? size - initial_input : 0;
+  if (cost <= charged_) {
+    budget_->used.fetch_sub(charged_ - cost, std::memory_order_relaxed);
+    charged_ = cost;
+    return true;
+  }
+  const std::size_t more = cost - charged_;
+  if (budget_->used.fetch_add(more, std::memory_order_relaxed) + more > budget_->limit) {
+    budget_->used.fetch_sub(more, std::memory_order_relaxed);
+    const std::string why = "input budget: the listener's connections would hold over " +
+                            std::to_string(budget_->limit) + " bytes of partial input (max_buffered_input)";
+    rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + why);
+    finish(why, true, true);
+    return false;
+  }
+  charged_ = cost;
+  return true;
 }
 
 // Closing waits for the queue to drain; a peer that never reads must not

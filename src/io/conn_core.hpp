@@ -43,6 +43,15 @@
 
 namespace troupe::io::detail {
 
+// Bytes of input buffers beyond their first initial_input, summed over a
+// listener's connections; a connection whose buffer would take `used` past
+// `limit` is closed instead of growing.
+struct input_budget {
+  explicit input_budget(std::size_t limit) : limit(limit) {}
+  const std::size_t limit;
+  std::atomic<std::size_t> used{0};
+};
+
 class conn_core final : public io_object, public std::enable_shared_from_this<conn_core> {
  public:
   // `accepted`: the server's side (it matters for TLS only).
@@ -55,6 +64,9 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   // A listener's count of its open connections: released (dropped) when
   // the socket closes.
   void hold_slot(std::shared_ptr<void> slot) { slot_ = std::move(slot); }
+  // A listener's budget for input buffers (socket_options::
+  // max_buffered_input), charged as this connection's buffer grows.
+  void share_input_budget(std::shared_ptr<input_budget> budget) { budget_ = std::move(budget); }
   void shut_down(const std::string& reason) override;
 
   write_status write(encode_fn encode, void* codec, const void* msg, bool send_now);
@@ -120,6 +132,11 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
 
   // I/O thread only.
   std::vector<char> in_;
+  std::shared_ptr<input_budget> budget_;  // null: no budget
+  std::size_t charged_ = 0;               // what in_ holds of budget_
+  // Charges (or refunds) budget_ for an input buffer of `size` bytes; false,
+  // and the connection finishes, when that would pass the budget.
+  bool charge_input(std::size_t size);
   std::size_t in_begin_ = 0, in_end_ = 0;
   bool reading_ = false;         // a read is in flight
   bool paused_by_mailbox_ = false;

@@ -16,7 +16,7 @@ namespace {
 // `slot`: an accepted connection's place in its listener's count.
 void adopt(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket, const socket_options& options,
            const std::shared_ptr<socket_spawner>& spawner, promise<troupe::pid>* done,
-           std::shared_ptr<void> slot = nullptr) {
+           std::shared_ptr<void> slot = nullptr, std::shared_ptr<input_budget> budget = nullptr) {
   if (loop.stopping) {
     if (done) done->try_set_error(error(errc::io_error, "the reactor is stopping"));
     return;
@@ -24,6 +24,7 @@ void adopt(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket, const socke
   auto core = std::make_shared<conn_core>(loop, rt, std::move(socket), options.connection,
                                          /*accepted=*/done == nullptr);
   core->hold_slot(std::move(slot));
+  core->share_input_budget(std::move(budget));
   troupe::pid actor;
   std::unique_ptr<conn_reader> reader;
   try {
@@ -61,7 +62,9 @@ class listener_core final : public closable_object, public std::enable_shared_fr
                 std::shared_ptr<socket_spawner> spawner)
       : closable_object(loop), reactor_(r), options_(options), spawner_(std::move(spawner)),
         acceptor_(std::in_place, loop.ctx),
-        limit_(options.max_connections != 0 ? options.max_connections : automatic_connection_limit()) {}
+        limit_(options.max_connections != 0 ? options.max_connections : automatic_connection_limit()),
+        budget_(options.max_buffered_input != 0 ? std::make_shared<input_budget>(options.max_buffered_input)
+                                                : nullptr) {}
 
   void open(const endpoint& at) {
     asio::ip::tcp::endpoint where(parse_address(at.host), at.port);
@@ -108,10 +111,12 @@ class listener_core final : public closable_object, public std::enable_shared_fr
       ++self->open_;
       auto slot = self->make_slot();
       if (&target == &self->loop_) {
-        adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr, std::move(slot));
+        adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr, std::move(slot),
+              self->budget_);
       } else {
         asio::post(target.ctx, [self, &target, s = std::move(s), slot = std::move(slot)]() mutable {
-          adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr, std::move(slot));
+          adopt(target, self->reactor_.rt, std::move(s), self->options_, self->spawner_, nullptr, std::move(slot),
+                self->budget_);
         });
       }
       if (self->open_ >= self->limit_) {
@@ -172,6 +177,7 @@ class listener_core final : public closable_object, public std::enable_shared_fr
   endpoint local_;
   // The loop's thread only (see the comment above the class).
   const std::size_t limit_;
+  const std::shared_ptr<input_budget> budget_;  // shared by its connections; null: none
   std::size_t open_ = 0;
   bool paused_ = false;         // at limit_: no accept in flight
   bool accept_failed_ = false;  // an accept failed; a retry is pending
@@ -229,6 +235,7 @@ socket_options server_socket_options() {
   socket_options options;
   options.connection.read_timeout = std::chrono::seconds(30);
   options.connection.idle_timeout = std::chrono::minutes(5);
+  options.max_buffered_input = std::size_t{256} << 20;
   return options;
 }
 }  // namespace troupe::io

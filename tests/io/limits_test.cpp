@@ -14,6 +14,7 @@
 #include "raw_socket.hpp"
 #include "troupe/io.hpp"
 #include "troupe/io/codecs/http.hpp"
+#include "troupe/io/codecs/length_prefixed.hpp"
 #include "troupe/troupe.hpp"
 
 namespace {
@@ -107,6 +108,47 @@ TEST_F(Limits, RunningOutOfFileDescriptorsPausesAcceptingWithoutSpinning) {
   ::setrlimit(RLIMIT_NOFILE, &saved);
 }
 
+// Partial messages held by a listener's connections are bounded in total
+// (max_buffered_input): the connection whose buffer would pass it is closed
+// and logged; the others go on and complete their messages. Three clients
+// each send most of a 400 KB frame: a buffer for it takes 512 KiB, so two
+// fit in 1 MiB and whichever grows third is closed.
+TEST_F(Limits, BufferedPartialInputIsBoundedOverAListenersConnections) {
+  io::socket_options opts;
+  opts.max_buffered_input = 1u << 20;
+  auto sizes = [](actor&, io::connection<io::length_prefixed_codec> conn) -> behavior {
+    return {[conn](std::string& frame) mutable { conn.write(std::to_string(frame.size())); }};
+  };
+  auto server = io::listen<io::length_prefixed_codec>(reactor, {"127.0.0.1", 0}, sizes, opts);
+  auto header = [](std::uint32_t n) {
+    return std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                       static_cast<char>(n)};
+  };
+  constexpr std::uint32_t frame = 400'000;
+  std::vector<std::unique_ptr<raw_socket>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<raw_socket>(server.local().port));
+    clients.back()->send(header(frame) + std::string(300'000, 'a'));  // the closed one's may fail
+  }
+  // One of them is closed, once the server has read enough of all three.
+  std::size_t closed = clients.size();
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (closed == clients.size() && std::chrono::steady_clock::now() < until) {
+    for (std::size_t i = 0; i < clients.size() && closed == clients.size(); ++i) {
+      std::string rest;
+      if (clients[i]->read_to_end(rest, 20ms)) closed = i;
+    }
+  }
+  ASSERT_LT(closed, clients.size()) << "no connection was closed for the budget";
+  const std::string reply = header(6) + "400000";
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    if (i == closed) continue;
+    ASSERT_TRUE(clients[i]->send(std::string(frame - 300'000, 'b')));
+    EXPECT_EQ(clients[i]->read_exactly(reply.size()), reply) << "client " << i;
+  }
+  EXPECT_EQ(log->count("max_buffered_input"), 1u);
+}
+
 // serve() gives servers timeouts by default (a slow-loris peer cannot hold
 // a connection forever) and the automatic connection cap.
 TEST_F(Limits, ServeDefaultsCloseSlowAndIdleConnectionsAndCapConnections) {
@@ -114,6 +156,7 @@ TEST_F(Limits, ServeDefaultsCloseSlowAndIdleConnectionsAndCapConnections) {
   EXPECT_EQ(defaults.socket.connection.read_timeout, std::chrono::seconds(30));
   EXPECT_EQ(defaults.socket.connection.idle_timeout, std::chrono::minutes(5));
   EXPECT_EQ(defaults.socket.max_connections, 0u);  // automatic, from RLIMIT_NOFILE
+  EXPECT_EQ(defaults.socket.max_buffered_input, std::size_t{256} << 20);
   const auto plain = io::socket_options{};
   EXPECT_EQ(plain.connection.read_timeout, troupe::duration::zero());  // listen() itself stays neutral
 }

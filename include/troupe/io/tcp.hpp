@@ -31,12 +31,17 @@ struct socket_options {
   // resumes as soon as one closes. Zero: the soft RLIMIT_NOFILE at listen
   // time less 64 descriptors kept for everything else, at least 16.
   std::size_t max_connections = 0;
+  // Listeners only: bytes of input buffers (partial messages) over all its
+  // connections, past the first 16 KiB each. A connection whose buffer
+  // would grow past it is closed, logged, instead (the message it was
+  // receiving is lost; the others keep theirs). Zero: no limit.
+  std::size_t max_buffered_input = 0;
 };
 
 // What io::serve uses, and what a server built on listen() should start
-// from: the limits above, plus timeouts that close a connection whose
-// message has been arriving for 30 s (a slow-loris peer) or that moved no
-// byte either way for 5 minutes.
+// from: the connection cap above, 256 MiB of buffered input, and timeouts
+// that close a connection whose message has been arriving for 30 s (a
+// slow-loris peer) or that moved no byte either way for 5 minutes.
 socket_options server_socket_options();
 
 namespace detail {
