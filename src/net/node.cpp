@@ -399,9 +399,32 @@ troupe::pid node_impl::proxy_for(const remote_id& who) {
   std::lock_guard lock(mu_);
   auto key = std::make_tuple(who.node, who.incarnation, who.id, who.tag);
   if (auto it = proxies_.find(key); it != proxies_.end()) return it->second;
+  if (proxies_.size() >= sweep_proxies_at_) {
+    sweep_unused_proxies_locked();
+    sweep_proxies_at_ = std::max<std::size_t>(1024, 2 * proxies_.size());
+  }
   troupe::pid made = new_proxy(who);
   proxies_.emplace(key, made);
   return made;
+}
+
+std::size_t node_impl::proxy_count() const {
+  std::lock_guard lock(mu_);
+  return proxies_.size();
+}
+
+void node_impl::sweep_unused_proxies_locked() {
+  // A use count of 1 is the table's own reference, and it cannot grow
+  // meanwhile: a new reference comes from copying one held elsewhere, or
+  // from proxy_for, which holds mu_ as we do. A proxy forgotten here and
+  // met again later gets a fresh proxy, equal to none kept anywhere (there
+  // are none): identity across round trips holds for every pid in use.
+  for (auto it = proxies_.begin(); it != proxies_.end();) {
+    if (it->second.cell()->use_count() == 1)
+      it = proxies_.erase(it);
+    else
+      ++it;
+  }
 }
 
 void node_impl::drop_proxies_of_locked(const std::string& node) {
@@ -480,9 +503,10 @@ std::string node::node_of(const troupe::pid& p) const { return impl_->node_of(p)
 node::counters node::stats() const {
   auto& c = impl_->counters;
   auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };
+  const std::uint64_t proxies = impl_->proxy_count();
   return {get(c.frames_out), get(c.frames_in), get(c.refused_handshakes),
           get(c.malformed_frames), get(c.forged_pids), get(c.unknown_types), get(c.unasked),
-          get(c.throttled_handshakes)};
+          get(c.throttled_handshakes), proxies};
 }
 
 }  // namespace troupe::net

@@ -230,6 +230,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   void tell_watchers(const node_event& event);
 
   troupe::pid proxy_for(const remote_id& who);
+  std::size_t proxy_count() const;  // the table's size now
   std::string node_of(const troupe::pid& p) const;
   // The exported actor `id` if `tag` is its tag; counts a wrong tag.
   troupe::pid local_actor(std::uint64_t id, std::uint64_t tag);
@@ -265,6 +266,9 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   remote_id export_local(const troupe::pid& p);
   void forget_export(std::uint64_t id);
   void drop_proxies_of_locked(const std::string& node);  // requires mu_
+  // Requires mu_: forgets the proxies nothing but proxies_ refers to (their
+  // pids are gone everywhere else), which frees them.
+  void sweep_unused_proxies_locked();
   void fire_noconnection(peer& p, const std::string& reason);
   node_codec make_codec();
   std::vector<troupe::pid> node_watchers(const std::string& node) const;  // monitor_node's
@@ -307,6 +311,10 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   // By (node, incarnation, number, tag): a pid with a forged tag gets a
   // proxy of its own and cannot spoil the real one.
   std::map<std::tuple<std::string, std::uint64_t, std::uint64_t, std::uint64_t>, troupe::pid> proxies_;
+  // proxies_ is swept when it reaches this size, which is then set to twice
+  // what is left (at least 1,024): amortized O(1) per proxy made, and the
+  // table holds at most about twice the proxies in use, whatever a peer sends.
+  std::size_t sweep_proxies_at_ = 1024;
   std::multimap<std::string, troupe::pid> node_monitors_;
   std::map<std::uint64_t, std::function<void(const node_event&)>> watchers_;
   std::uint64_t next_watcher_ = 1;

@@ -33,6 +33,10 @@ class cell_base {
   void release(std::uint32_t count = 1) noexcept {
     if (refs_.fetch_sub(count, std::memory_order_acq_rel) == count) delete this;
   }
+  // References now. Exact only where no other reference can appear
+  // meanwhile: a table that holds the one reference, read under the lock
+  // that every lookup handing out new ones takes (net's proxy table).
+  std::uint32_t use_count() const noexcept { return refs_.load(std::memory_order_acquire); }
 
  protected:
   virtual ~cell_base() = default;

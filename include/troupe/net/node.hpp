@@ -162,6 +162,9 @@ class node {
     std::uint64_t unknown_types = 0;       // messages of unregistered types
     std::uint64_t unasked = 0;             // replies, downs, link exits nobody waits for (dropped)
     std::uint64_t throttled_handshakes = 0;  // connections closed unread: too many refusals from the address
+    // Now, not a count: remote pids this node keeps a proxy for (at most
+    // about twice the ones still referred to here; unused ones are freed).
+    std::uint64_t proxies = 0;
   };
   counters stats() const;
 
