@@ -283,6 +283,25 @@ TEST(LoadBalancer, PowerOfTwoChoicesAvoidsTheBusyInstance) {
   EXPECT_EQ(r2.calls.size(), 5u);
 }
 
+// Every error code has its own count (the table used to stop at 16, and
+// noconnection and node_suspected vanished from the breakdown), and
+// errc_count is one past the last code.
+TEST(Stats, EveryErrorCodeIsCounted) {
+  auto sink = std::make_shared<stats>();
+  for (std::size_t code = 1; code < troupe::errc_count; ++code) {
+    const error failure(static_cast<troupe::errc>(code));
+    for (std::size_t times = 0; times < code; ++times) sink->record(1ms, &failure);
+  }
+  for (std::size_t code = 1; code < troupe::errc_count; ++code) {
+    const auto e = static_cast<troupe::errc>(code);
+    EXPECT_NE(troupe::to_string(e), "unknown") << code;
+    EXPECT_EQ(sink->failures(e), code) << troupe::to_string(e);
+    EXPECT_NE(sink->summary().find(std::string(troupe::to_string(e)) + "="), std::string::npos);
+  }
+  EXPECT_EQ(troupe::to_string(static_cast<troupe::errc>(troupe::errc_count)), "unknown")
+      << "a code was added after node_suspected: update errc_count";
+}
+
 TEST(Stats, CountsAndPercentilesOnFakeClock) {
   manual_timers clock;
   manual_backend backend;

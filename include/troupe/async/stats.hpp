@@ -23,7 +23,7 @@ namespace troupe {
 class stats {
  public:
   static constexpr std::size_t bucket_count = 16 + 37 * 8;
-  static constexpr std::size_t error_codes = 16;
+  static constexpr std::size_t error_codes = errc_count;  // every errc has its count
 
   void record(duration latency, const error* failure) noexcept;
   void enter() noexcept { in_flight_.fetch_add(1, std::memory_order_relaxed); }

@@ -5,6 +5,7 @@
 // never hangs and never throws across the runtime.
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -31,7 +32,11 @@ enum class errc {
   io_error,           // a socket operation failed (refused, reset, unresolvable)
   noconnection,       // the node holding the actor is unreachable (its link went down)
   node_suspected,     // the node holding the actor is silent (temp_fail), the caller asked not to wait
+  // A new code goes above this line, and errc_count follows it.
 };
+
+// One past the largest errc: the size of a table indexed by code.
+inline constexpr std::size_t errc_count = static_cast<std::size_t>(errc::node_suspected) + 1;
 
 std::string_view to_string(errc code) noexcept;
 
