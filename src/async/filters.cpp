@@ -10,6 +10,7 @@
 #include "troupe/async/load_balancer.hpp"
 #include "troupe/async/retry.hpp"
 #include "troupe/async/stats.hpp"
+#include "troupe/core/context.hpp"
 
 namespace troupe {
 
@@ -109,9 +110,7 @@ retry_core::retry_core(timer_source& timers, retry_options options)
       options_(std::move(options)),
       balance_(std::min(options_.budget.min_per_second, options_.budget.max_balance)),
       refilled_at_(timers.now()),
-      jitter_(options_.seed ? options_.seed
-                            : static_cast<std::uint64_t>(
-                                  std::chrono::steady_clock::now().time_since_epoch().count())) {}
+      jitter_(options_.seed ? options_.seed : timers.random()) {}
 
 void retry_core::refill_locked(time_point now) {
   if (now <= refilled_at_) return;
@@ -193,11 +192,10 @@ std::size_t detail::pick_instance(balance how, const std::atomic<std::size_t>* o
     case balance::p2c:
       break;
   }
-  thread_local std::minstd_rand pick(static_cast<unsigned>(
-      std::chrono::steady_clock::now().time_since_epoch().count() ^
-      reinterpret_cast<std::uintptr_t>(&cursor)));
-  const std::size_t a = pick() % count;
-  std::size_t b = pick() % (count - 1);
+  // From the simulation's seed inside a simulated actor (random_u64).
+  const std::uint64_t r = troupe::random_u64();
+  const std::size_t a = static_cast<std::size_t>(r % count);
+  std::size_t b = static_cast<std::size_t>((r >> 32) % (count - 1));
   if (b >= a) ++b;
   return outstanding[b].load(std::memory_order_relaxed) < outstanding[a].load(std::memory_order_relaxed)
              ? b

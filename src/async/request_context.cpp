@@ -3,22 +3,19 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <random>
+
+#include "troupe/core/context.hpp"
 
 namespace troupe {
 
 namespace {
 thread_local std::shared_ptr<const request_context> current_context;
 
-// Ids are random 64-bit values (as in Zipkin/B3), from a per-thread
-// generator seeded once from the clock, the thread and a global counter.
+// Ids are random 64-bit values (as in Zipkin/B3): random_u64(), so that a
+// simulation's seed gives the same ids on every replay.
 std::uint64_t new_id() {
-  static std::atomic<std::uint64_t> salt{0};
-  thread_local std::mt19937_64 gen(
-      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-      (salt.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed)));
   std::uint64_t id;
-  do id = gen();
+  do id = troupe::random_u64();
   while (id == 0);
   return id;
 }

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "troupe/core/context.hpp"
 #include "troupe/core/runtime.hpp"
 
 namespace troupe {
@@ -13,6 +14,13 @@ struct runtime_call final : timer_source::pending_call {
   timer_handle handle;
 };
 }  // namespace
+
+std::uint64_t timer_source::random() { return troupe::random_u64(); }
+std::uint64_t runtime_timers::random() { return rt_.random(); }
+std::uint64_t manual_timers::random() {
+  std::lock_guard lock(mutex_);
+  return random_state_ = random_state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+}
 
 time_point runtime_timers::now() const { return rt_.now(); }
 

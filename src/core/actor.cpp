@@ -1,6 +1,9 @@
 // actor: the owner-side API of an actor, and response_promise.
 #include "troupe/core/actor.hpp"
 
+#include <chrono>
+#include <random>
+
 #include "actor_cell.hpp"
 #include "runtime_impl.hpp"
 #include "timer_service.hpp"
@@ -44,6 +47,25 @@ void detail::reply_with(actor& self, detail::message* reply) {
 
 actor* current_actor() noexcept {
   return detail::running_masked ? nullptr : detail::running_actor;
+}
+
+namespace detail {
+std::uint64_t thread_random() noexcept {
+  thread_local std::mt19937_64 generator([]() -> std::uint64_t {
+    try {
+      std::random_device system;
+      return (static_cast<std::uint64_t>(system()) << 32) ^ system();
+    } catch (...) {  // no entropy source: the clock will do for jitter
+      return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+  }());
+  return generator();
+}
+}  // namespace detail
+
+std::uint64_t random_u64() noexcept {
+  if (actor* self = current_actor()) return self->system().random();
+  return detail::thread_random();
 }
 
 bool is_current_actor(const troupe::pid& who) noexcept {

@@ -133,6 +133,9 @@ std::vector<dead_letter> runtime::recent_dead_letters() const {
 }
 std::size_t runtime::live_actors() const noexcept { return impl_->live_count(); }
 std::uint64_t runtime::long_turn_count() const noexcept { return impl_->exec->long_turns(); }
+std::uint64_t runtime::random() const {
+  return impl_->hooks ? impl_->hooks->random() : detail::thread_random();
+}
 unsigned runtime::worker_count() const noexcept { return impl_->exec->size(); }
 const config& runtime::settings() const noexcept { return impl_->cfg; }
 void runtime::log(log_level level, const std::string& text) const { impl_->log(level, text); }

@@ -19,6 +19,10 @@
 
 namespace troupe::detail {
 
+// Per-thread randomness outside simulations (runtime::random, random_u64).
+std::uint64_t thread_random() noexcept;
+
+
 class actor_cell;
 struct stall_policy;
 

@@ -27,6 +27,10 @@ struct sim_hooks {
   // Observers for the trace.
   virtual void on_spawn(const pid& who) = 0;
   virtual void on_exit(const pid& who, const exit_reason& reason) = 0;
+  // Randomness for the library and the user (runtime::random): from the
+  // seed, on a stream of its own so that drawing it does not change the
+  // schedule.
+  virtual std::uint64_t random() = 0;
 };
 
 }  // namespace troupe::detail

@@ -45,7 +45,9 @@ std::string describe(const pid& from, const pid& to, const message& msg) {
 }  // namespace
 
 sim_engine::sim_engine(const simulation_options& opts)
-    : options(opts), rng_state_(opts.seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL) {
+    : options(opts),
+      rng_state_(opts.seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL),
+      library_rng_state_(opts.seed * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL) {
   if (options.mode == schedule_mode::pct) {
     for (unsigned i = 1; i < options.pct_depth; ++i)
       change_points_.push_back(1 + next_random() % std::max<std::size_t>(1, options.pct_steps));
@@ -57,13 +59,18 @@ sim_engine::~sim_engine() {
   for (auto& f : flights_) delete f.msg;
 }
 
-std::uint64_t sim_engine::next_random() noexcept {
-  // splitmix64: exactly specified, so a seed means the same on every build.
-  std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ULL);
+namespace {
+// splitmix64: exactly specified, so a seed means the same on every build.
+std::uint64_t splitmix64(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
+}  // namespace
+
+std::uint64_t sim_engine::next_random() noexcept { return splitmix64(rng_state_); }
+std::uint64_t sim_engine::random() { return splitmix64(library_rng_state_); }
 
 std::unique_ptr<troupe::detail::executor> sim_engine::make_executor(runtime_impl&) {
   return std::make_unique<det_executor>(*this);

@@ -41,6 +41,7 @@ class sim_engine final : public troupe::detail::sim_hooks {
   void wait_for_mail(actor_cell& waiter) override;
   void on_spawn(const pid& who) override;
   void on_exit(const pid& who, const exit_reason& reason) override;
+  std::uint64_t random() override;
 
   void attach(runtime_impl& rt) { rt_ = &rt; }
   bool step();
@@ -86,6 +87,7 @@ class sim_engine final : public troupe::detail::sim_hooks {
 
   runtime_impl* rt_ = nullptr;
   std::uint64_t rng_state_;
+  std::uint64_t library_rng_state_;  // random(): a stream apart from the schedule's
   std::deque<flight> flights_;  // in send order
   std::vector<actor_cell*> ready_;
   std::uint64_t next_seq_ = 0;

@@ -36,6 +36,10 @@ class timer_source {
   virtual time_point now() const = 0;
   // Runs fn once after `delay` (on the timer's thread). fn must not throw.
   virtual std::shared_ptr<pending_call> call_after(duration delay, std::function<void()> fn) = 0;
+  // A seed for what a filter randomizes (retry jitter): from the runtime's
+  // random() for runtime_timers (a simulation's seed replays it), fixed for
+  // manual_timers, troupe::random_u64() otherwise.
+  virtual std::uint64_t random();
 };
 
 // A runtime's timing wheel (virtual time under a simulation). A cheap view
@@ -47,6 +51,7 @@ class runtime_timers final : public timer_source {
   explicit runtime_timers(runtime& rt) noexcept : rt_(rt) {}
   time_point now() const override;
   std::shared_ptr<pending_call> call_after(duration delay, std::function<void()> fn) override;
+  std::uint64_t random() override;
 
  private:
   runtime& rt_;
@@ -57,6 +62,7 @@ class runtime_timers final : public timer_source {
 class manual_timers final : public timer_source {
  public:
   manual_timers() = default;
+  std::uint64_t random() override;  // the same sequence every run
   time_point now() const override;
   std::shared_ptr<pending_call> call_after(duration delay, std::function<void()> fn) override;
   // Moves time forward by `step`, running every call due by then.
@@ -70,6 +76,7 @@ class manual_timers final : public timer_source {
   time_point now_{};
   std::uint64_t next_seq_ = 0;
   std::map<std::pair<time_point, std::uint64_t>, std::shared_ptr<entry>> due_;
+  std::uint64_t random_state_ = 0x853C49E6748FEA9BULL;
 };
 
 }  // namespace troupe

@@ -11,6 +11,8 @@
 // bring continuations home to the actor that attached them.
 #pragma once
 
+#include <cstdint>
+
 #include <new>
 #include <string>
 #include <utility>
@@ -28,6 +30,10 @@ actor* current_actor() noexcept;
 // True if `who` is the actor running on this thread (cheaper than
 // comparing current_actor()->pid()).
 bool is_current_actor(const pid& who) noexcept;
+// A random 64-bit number for jitter, sampling and ids. Inside an actor of
+// a simulated runtime it comes from the simulation's seed (the run replays
+// exactly); elsewhere from a per-thread generator seeded from the system.
+std::uint64_t random_u64() noexcept;
 
 namespace detail {
 

@@ -172,6 +172,10 @@ class runtime {
   std::size_t live_actors() const noexcept;
   // Turns that ran longer than config::long_turn_warning (each is logged).
   std::uint64_t long_turn_count() const noexcept;
+  // A random 64-bit number: from the simulation's seed when this runtime is
+  // simulated (troupe::testing), else from a per-thread generator. The
+  // library's own jitter, sampling and ids use it, so a seed replays them.
+  std::uint64_t random() const;
   unsigned worker_count() const noexcept;
   const config& settings() const noexcept;
   // Writes a line to the runtime's log (config::logger, or stderr).
