@@ -1,4 +1,12 @@
-// The umbrella header: everything a troupe user needs.
+// The core umbrella: actors, behaviors, the runtime, links and monitors,
+// timers and supervisors (link troupe::troupe). Each other layer has an
+// umbrella of its own, kept apart so a program pays to compile only what
+// it uses:
+//   troupe/async.hpp    futures, services, filters (retry, timeout, ...)
+//   troupe/sync.hpp     channels and select, monitors, pi_mutex
+//   troupe/io.hpp       the reactor, socket actors, codecs, servers (troupe::io)
+//   troupe/net.hpp      nodes and wire types (troupe::net)
+//   troupe/testing/simulation.hpp, explore.hpp   deterministic testing (troupe::testing)
 #pragma once
 
 #include "troupe/core/actor.hpp"
