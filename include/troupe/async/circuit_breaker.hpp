@@ -29,7 +29,7 @@ struct breaker_options {
   unsigned failures_to_open = 5;
   duration open_for = std::chrono::seconds(5);
   duration max_open_for = std::chrono::seconds(60);
-  std::function<bool(const error&)> counts_as_failure;
+  std::function<bool(const error&)> counts_as_failure{};
 };
 
 enum class breaker_state { closed, open, half_open };

@@ -40,7 +40,7 @@ struct retry_options {
   duration backoff_base = std::chrono::milliseconds(10);
   duration backoff_max = std::chrono::seconds(1);
   retry_budget budget{};
-  std::function<bool(const error&)> retryable;  // default: error::retryable()
+  std::function<bool(const error&)> retryable{};  // default: error::retryable()
   std::uint64_t seed = 0;                        // jitter; 0: from the clock
 };
 

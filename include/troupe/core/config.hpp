@@ -73,7 +73,7 @@ struct config {
   // How many recent dead letters are kept for inspection.
   std::size_t dead_letter_history = 64;
   // Where log lines go; stderr when empty.
-  std::function<void(log_level, std::string_view)> logger;
+  std::function<void(log_level, std::string_view)> logger{};
 };
 
 // What a bounded mailbox does with a user message when it is full. System
@@ -93,7 +93,7 @@ struct spawn_options {
   // I/O, a blocking C library). Workers never run it.
   bool detached = false;
   // When not empty, register the actor under this name.
-  std::string name;
+  std::string name{};
 };
 
 }  // namespace troupe

@@ -95,7 +95,7 @@ struct connection_options {
   // Disable Nagle's algorithm (small replies leave at once).
   bool no_delay = true;
   // TLS 1.3 with mutual certificate verification (tls.hpp); null: plain TCP.
-  std::shared_ptr<const tls_context> tls;
+  std::shared_ptr<const tls_context> tls{};
 };
 
 namespace detail {

@@ -22,8 +22,8 @@
 namespace troupe::io {
 
 struct socket_options {
-  connection_options connection;
-  spawn_options actor;  // for each connection's actor
+  connection_options connection{};
+  spawn_options actor{};  // for each connection's actor
   int backlog = 1024;   // listeners only
   // Listeners only: at most this many of its connections open at once. At
   // the limit the listener stops accepting (logged): new connections wait

@@ -36,9 +36,9 @@ struct tls_options {
   // Each is a PEM file's path, or PEM text itself (it starts "-----BEGIN").
   // Without both, this side presents no certificate: a client of a server
   // that does not require one.
-  std::string certificate;  // this side's certificate, then any intermediates
-  std::string private_key;  // its key (not encrypted)
-  std::string trusted;      // the CA certificates a peer's certificate must chain to
+  std::string certificate{};  // this side's certificate, then any intermediates
+  std::string private_key{};  // its key (not encrypted)
+  std::string trusted{};      // the CA certificates a peer's certificate must chain to
   // Servers ask clients for a certificate and refuse those without one
   // (mutual TLS). Off: servers accept clients without certificates.
   bool require_client_certificate = true;

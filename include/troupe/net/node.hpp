@@ -88,7 +88,7 @@ struct node_event {
 inline exit_reason noconnection() { return exit_reason::user("noconnection"); }
 
 struct node_options {
-  std::string name;    // "name@host"; unique in the cluster
+  std::string name{};  // "name@host"; unique in the cluster
   std::string cookie;  // the cluster's shared secret; must not be empty
   io::endpoint listen{"127.0.0.1", 0};
   duration heartbeat = std::chrono::milliseconds(200);
@@ -109,7 +109,7 @@ struct node_options {
   // refused before the cookie handshake starts. Null: plain TCP (the
   // cookie still authenticates; the traffic is not encrypted). Nodes of
   // one cluster must agree.
-  std::shared_ptr<const io::tls_context> tls;
+  std::shared_ptr<const io::tls_context> tls{};
 };
 
 namespace detail {

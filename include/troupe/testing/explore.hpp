@@ -27,7 +27,7 @@ struct explore_options {
   schedule_mode mode = schedule_mode::random;
   unsigned pct_depth = 3;
   std::size_t pct_steps = 2000;
-  config runtime_config;
+  config runtime_config{};
 };
 
 struct exploration {

@@ -51,7 +51,7 @@ struct simulation_options {
   unsigned pct_depth = 3;           // bugs of depth d are found with probability >= 1/(n k^(d-1))
   std::size_t pct_steps = 2000;     // how many steps the change points spread over
   std::size_t max_steps = 1'000'000;  // a run longer than this is a livelock: sim_error
-  config runtime_config;              // workers is ignored
+  config runtime_config{};            // workers is ignored
 };
 
 // A broken expectation, a deadlock, a livelock, or a failed require().
