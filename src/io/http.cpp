@@ -144,6 +144,10 @@ void server_codec::encode(const response& r, std::string& out) const {
 
 void client_codec::encode(const request& q, std::string& out) const {
   const std::string_view method = q.method.empty() ? std::string_view("GET") : std::string_view(q.method);
+  {
+    std::lock_guard lock(asked_->mu);
+    asked_->head.push_back(method == "HEAD");
+  }
   const std::string_view target = q.target.empty() ? std::string_view("/") : std::string_view(q.target);
 
   std::size_t need = 64 + method.size() + target.size() + q.body.size();

@@ -336,11 +336,16 @@ step read_request_head(std::string_view in, const limits& lim, request& req, fra
   });
 }
 
+// `answers_head`: called once a final response's head is complete; true if
+// it answers a HEAD (no body, whatever Content-Length says).
+template <class AnswersHead>
 step read_response_head(std::string_view in, const limits& lim, response& r, framing& fr, std::size_t& end,
-                        failure& f) {
+                        failure& f, AnswersHead answers_head) {
   return read_head(in, lim, r, fr, end, f, parse_status_line, [&](response& rep, framing& fr2, failure& f2) {
     rep.close = has_token(rep.headers, "connection", "close");
-    if (is_bodiless(rep.status)) return step::done;
+    if (rep.status < 200) return step::done;  // interim (1xx): its request's final response follows
+    const bool head = answers_head();
+    if (is_bodiless(rep.status) || head) return step::done;
     const step s = body_framing(rep.headers, rep.version_minor, lim, fr2, f2);
     if (s != step::done) return s;
     if (!fr2.delimited)
@@ -458,14 +463,36 @@ parsed<Message> parse_message(std::string_view in, const limits& lim, Message& p
 
 }  // namespace
 
+bool standard_method(std::string_view m) noexcept {
+  return m == "GET" || m == "HEAD" || m == "POST" || m == "PUT" || m == "DELETE" || m == "OPTIONS" ||
+         m == "PATCH" || m == "TRACE";
+}
+
 parsed<request> server_codec::parse(std::string_view bytes) {
-  return parse_message(bytes, lim, pending_, cursor_, read_request_head, [](const failure& f) {
+  auto head = [this](std::string_view in, const limits& l, request& req, framing& fr, std::size_t& end,
+                     failure& f) {
+    const step s = read_request_head(in, l, req, fr, end, f);
+    if (s == step::done && accepts_method && !accepts_method(req.method))
+      return fail(f, 501, "method not implemented");
+    return s;
+  };
+  return parse_message(bytes, lim, pending_, cursor_, head, [](const failure& f) {
     return parse_error{f.reason, error_reply(f.status, f.reason)};
   });
 }
 
 parsed<response> client_codec::parse(std::string_view bytes) {
-  return parse_message(bytes, lim, pending_, cursor_, read_response_head,
+  auto head = [this](std::string_view in, const limits& l, response& r, framing& fr, std::size_t& end,
+                     failure& f) {
+    return read_response_head(in, l, r, fr, end, f, [this] {
+      std::lock_guard lock(asked_->mu);
+      if (asked_->head.empty()) return false;  // an unasked response: framed as its fields say
+      const bool was_head = asked_->head.front();
+      asked_->head.pop_front();
+      return was_head;
+    });
+  };
+  return parse_message(bytes, lim, pending_, cursor_, head,
                        [](const failure& f) { return parse_error{f.reason, {}}; });
 }
 

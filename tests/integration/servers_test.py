@@ -167,6 +167,16 @@ def http_curl(build):
         check("keep-alive bodies", r.stdout, "hellohello")
         check("keep-alive reused the connection", "Re-using existing connection" in r.stderr
               or "Reusing existing connection" in r.stderr, True)
+        # HEAD: the head with GET's Content-Length and no body; then a GET on
+        # the same connection still reads its own response (RFC 9110 9.3.2).
+        r = subprocess.run(["curl", "-s", "-v", "-I", base + "/", "--next", base + "/"],
+                           capture_output=True, text=True, timeout=10)
+        check("HEAD then GET on one connection", r.stdout.endswith("hello") and "Content-Length: 5" in r.stdout,
+              True)
+        check("HEAD then GET reused the connection", "Re-using existing connection" in r.stderr
+              or "Reusing existing connection" in r.stderr, True)
+        check("501 for an unknown method",
+              curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "BREW", base + "/"), "501")
         metrics = curl(base + "/metrics")
         check("metrics has troupe_http_requests_total", "troupe_http_requests_total" in metrics, True)
         check("metrics has troupe_live_actors", "troupe_live_actors" in metrics, True)

@@ -20,6 +20,14 @@
 // must give the same answer as if it had re-read the bytes from the start.
 // Outside the codec everything is typed: actors never see raw bytes.
 //
+// A connection encodes with one copy of its codec (on the writer's thread)
+// and parses with another (on the I/O thread). A codec whose parse needs to
+// know what was encoded (an HTTP client: the response to a HEAD has no
+// body) shares that state between copies through a pointer, and offers
+// `void begin_connection()`: called on a fresh copy for each connection
+// before the two copies are made from it, so each connection's state is
+// its own.
+//
 // A codec may also offer `bool take(input& msg, const troupe::pid& actor)`:
 // called on the I/O thread for each parsed message before it goes to the
 // socket's actor; true means the codec handled it (delivered it straight to

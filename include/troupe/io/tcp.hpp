@@ -60,14 +60,16 @@ struct spawner_of final : socket_spawner {
   spawner_of(F f, C p, spawn_options o) : fn(std::move(f)), proto(std::move(p)), opts(std::move(o)) {}
   std::unique_ptr<conn_reader> spawn(runtime& rt, std::shared_ptr<conn_core> core,
                                      troupe::pid& actor) override {
-    auto body = [fn = fn, proto = proto](troupe::actor& self, std::shared_ptr<conn_core>& c,
-                                         owner_guard&) mutable -> behavior {
-      connection<C> conn(c, proto);
+    C codec = proto;  // this connection's: its encoder and reader are copies of it
+    if constexpr (requires { codec.begin_connection(); }) codec.begin_connection();
+    auto body = [fn = fn, codec](troupe::actor& self, std::shared_ptr<conn_core>& c,
+                                 owner_guard&) mutable -> behavior {
+      connection<C> conn(c, codec);
       behavior user = fn(self, conn);
       return std::move(user).or_else(conn.socket_handlers(self));
     };
     actor = rt.spawn(opts, std::move(body), core, owner_guard(core));
-    return std::make_unique<codec_reader<C>>(proto, rt, actor);
+    return std::make_unique<codec_reader<C>>(std::move(codec), rt, actor);
   }
   F fn;
   C proto;

@@ -39,6 +39,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -124,6 +127,10 @@ struct body_cursor {
 };
 }  // namespace detail
 
+// The methods of RFC 9110 and PATCH (RFC 5789), CONNECT excepted: what
+// server_codec::accepts_method takes by default.
+bool standard_method(std::string_view method) noexcept;
+
 // Requests in, responses out.
 class server_codec {
  public:
@@ -131,6 +138,10 @@ class server_codec {
   using output = response;
 
   limits lim;
+  // A request whose method this refuses is answered 501 Not Implemented
+  // and the connection closes (RFC 9110 15.6.2). Null: any method reaches
+  // the handler (a server of WebDAV or other extension methods).
+  bool (*accepts_method)(std::string_view method) = standard_method;
 
   parsed<request> parse(std::string_view bytes);
   // Appends the response: status line (reason_phrase if r.reason is empty),
@@ -148,6 +159,16 @@ class server_codec {
   detail::body_cursor cursor_;
 };
 
+namespace detail {
+// What a client connection asked, oldest first: whether each request not
+// yet answered was a HEAD (its response has a Content-Length but no body).
+// encode() runs on the writer's thread and parse() on the I/O thread.
+struct asked_heads {
+  std::mutex mu;
+  std::deque<bool> head;
+};
+}  // namespace detail
+
 // Responses in, requests out.
 class client_codec {
  public:
@@ -156,8 +177,14 @@ class client_codec {
 
   limits lim;
 
-  // 1xx, 204 and 304 responses have no body; any other needs Content-Length
-  // or chunked (one delimited by the connection closing is a parse_error).
+  // A connection's encoder and reader are copies of one codec and share
+  // its record of what was asked; each connection starts a record of its
+  // own (see codec.hpp).
+  void begin_connection() { asked_ = std::make_shared<detail::asked_heads>(); }
+
+  // 1xx, 204 and 304 responses, and the response to a HEAD this codec
+  // encoded, have no body; any other needs Content-Length or chunked (one
+  // delimited by the connection closing is a parse_error).
   parsed<response> parse(std::string_view bytes);
   // Appends the request ("GET" and "/" if method or target are empty), with
   // "Content-Length: N" added when the body is not empty or the method is
@@ -168,6 +195,7 @@ class client_codec {
  private:
   response pending_;
   detail::body_cursor cursor_;
+  std::shared_ptr<detail::asked_heads> asked_ = std::make_shared<detail::asked_heads>();
 };
 
 }  // namespace troupe::io::http
