@@ -164,10 +164,15 @@ TEST_P(supervisor, too_many_restarts_end_the_supervisor_with_shutdown) {
   scoped_actor self(rt);
   auto me = self.pid();
   auto sup = spawn_supervisor(rt, {.intensity = 2, .period = 10s}, {child_spec::of("w", worker)});
+  struct watching {};
   rt.spawn([sup, me](actor& a) -> behavior {
     a.monitor(sup);
+    a.send(me, watching{});
     return {[&a, me](const down& d) { a.send(me, d); }};
   });
+  // The monitor is placed in the watcher's first turn: wait for it, or the
+  // supervisor may end first and the down say noproc.
+  ASSERT_TRUE(self.receive<watching>(5s));
   pid w = child_named(self, sup, "w");
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(w) << "restart " << i;
