@@ -33,7 +33,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char* const cookie = "bench";
+const char* const cookie = "troupe-remote-bench-cookie";
 
 struct start_count {
   std::int64_t expected = 0;

@@ -29,7 +29,7 @@ extern char** environ;
 
 namespace {
 
-const char* const cookie = "cluster-demo";
+const char* const cookie = "cluster-demo-cookie-0123456789";
 
 struct greeting {
   std::string text;

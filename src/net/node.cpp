@@ -38,6 +38,10 @@ node_options checked(node_options o) {
   if (o.name.empty() || o.name.find('/') != std::string::npos)
     throw std::invalid_argument("node_options::name must be non-empty and without '/' (\"" + o.name + "\")");
   if (o.cookie.empty()) throw std::invalid_argument("node_options::cookie must not be empty");
+  if (o.cookie.size() < node_options::min_cookie_bytes && !o.allow_weak_cookie)
+    throw std::invalid_argument("node_options::cookie is " + std::to_string(o.cookie.size()) + " bytes: use " +
+                                std::to_string(node_options::min_cookie_bytes) +
+                                " or more random bytes, or set allow_weak_cookie");
   if (o.heartbeat <= duration::zero() || o.temp_fail_after <= o.heartbeat ||
       o.perm_fail_after < o.temp_fail_after)
     throw std::invalid_argument(

@@ -17,13 +17,16 @@ namespace troupe::net::testing {
 
 using troupe::test_support::eventually;
 
+// The cookie the tests' nodes share (node_options wants 16 bytes or more).
+inline constexpr const char* test_cookie = "a-cookie-for-the-net-tests";
+
 // One node: a runtime, its reactor and the node.
 struct site {
   explicit site(const std::string& name, troupe::net::node_options base = {})
       : rt(troupe::config{.workers = 2, .warn_unhandled = false}), reactor(rt), node(rt, reactor, opts(name, base)) {}
   static troupe::net::node_options opts(const std::string& name, troupe::net::node_options o) {
     o.name = name;
-    if (o.cookie.empty()) o.cookie = "secret";
+    if (o.cookie.empty()) o.cookie = test_cookie;
     return o;
   }
   troupe::runtime rt;

@@ -223,7 +223,7 @@ TEST(Node, LosingANodeFiresNoconnectionEverywhere) {
 TEST(Node, AWrongCookieIsRefusedOnBothSides) {
   site a("a@127.0.0.1");
   net::node_options other;
-  other.cookie = "not the secret";
+  other.cookie = "not the cookie the others share";
   site b("b@127.0.0.1", other);
   auto r = a.node.connect(b.node.address()).outcome();
   ASSERT_FALSE(r);
@@ -510,6 +510,25 @@ TEST(Node, ProxiesOfPidsNoLongerReferredToAreFreed) {
   EXPECT_LT(most, 5'000u) << "proxies of pids no longer used were kept";
   a.node.disconnect("b@127.0.0.1");
   EXPECT_TRUE(eventually([&] { return b.node.stats().proxies == 0; })) << b.node.stats().proxies;
+}
+
+}  // namespace
+
+namespace {
+
+// A short cookie falls to online guessing: the library refuses it, with a
+// message that says what to use, unless the caller insists.
+TEST(Node, ACookieShorterThan16BytesIsRefusedUnlessAllowed) {
+  troupe::runtime rt(troupe::config{.workers = 1, .warn_unhandled = false});
+  io::reactor reactor(rt);
+  try {
+    net::node weak(rt, reactor, {.name = "w@127.0.0.1", .cookie = "secret"});
+    FAIL() << "a 6-byte cookie was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("16"), std::string::npos) << e.what();
+  }
+  net::node forced(rt, reactor, {.name = "w@127.0.0.1", .cookie = "secret", .allow_weak_cookie = true});
+  EXPECT_EQ(forced.name(), "w@127.0.0.1");
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ struct one_node {
   }
   static net::node_options named(const std::string& name, net::node_options o) {
     o.name = name;
-    o.cookie = "secret";
+    o.cookie = "a-cookie-for-the-net-tests";
     return o;
   }
   runtime rt;

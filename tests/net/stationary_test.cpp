@@ -74,7 +74,7 @@ TEST(Stationary, CallsRunWhereTheObjectLives) {
 
 TEST(Stationary, AHandleCallsItsObjectFromAnotherNode) {
   auto opts = [](const char* name) {
-    return net::node_options{.name = name, .cookie = "stationary"};
+    return net::node_options{.name = name, .cookie = "a-cookie-for-stationary-tests"};
   };
   troupe::runtime rt_a{troupe::config{.workers = 2, .warn_unhandled = false}};
   io::reactor io_a{rt_a};

@@ -31,7 +31,7 @@ struct wire_fixture : ::testing::Test {
   net::node_options options() {
     net::node_options o;
     o.name = "a@127.0.0.1";
-    o.cookie = "secret";
+    o.cookie = "a-cookie-for-the-net-tests";
     o.heartbeat = 50ms;
     o.temp_fail_after = 300ms;
     o.perm_fail_after = 1500ms;
@@ -106,7 +106,7 @@ TEST_F(wire_fixture, TheNodeRevealsNothingFromTheCookieBeforeTheCallerProves) {
 }
 
 TEST_F(wire_fixture, AnOldProtocolVersionIsRefused) {
-  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  raw_node peer(node.address().port, "z@127.0.0.1", "a-cookie-for-the-net-tests");
   peer.send_hello("z@127.0.0.1", 2, wire::random_bytes(wire::nonce_size));  // the server proved first in 2
   EXPECT_EQ(peer.read_frame(2s), "");
   EXPECT_TRUE(eventually([&] { return node.stats().refused_handshakes == 1; }));
@@ -121,7 +121,7 @@ TEST_F(wire_fixture, RepeatedFailuresFromOneAddressAreShutOut) {
   EXPECT_TRUE(eventually([&] { return node.stats().refused_handshakes == 20; }));
   // Now even the right cookie gets nothing from that address: the
   // connection closes before a frame is read.
-  raw_node right(node.address().port, "z@127.0.0.1", "secret");
+  raw_node right(node.address().port, "z@127.0.0.1", "a-cookie-for-the-net-tests");
   EXPECT_EQ(right.handshake(), "");
   EXPECT_TRUE(eventually([&] { return node.stats().throttled_handshakes >= 1; }));
   EXPECT_TRUE(node.connected_nodes().empty());
@@ -139,7 +139,7 @@ TEST(wire, NamesFromAnUnauthenticatedHelloAreLoggedPrintableAndCapped) {
   io::reactor reactor(rt);
   net::node_options o;
   o.name = "a@127.0.0.1";
-  o.cookie = "secret";
+  o.cookie = "a-cookie-for-the-net-tests";
   net::node node(rt, reactor, o);
   {
     raw_node forger(node.address().port, "x", "guess");
@@ -165,7 +165,7 @@ TEST(wire, NamesFromAnUnauthenticatedHelloAreLoggedPrintableAndCapped) {
 }
 
 TEST_F(wire_fixture, GarbageInsteadOfAHandshakeIsRefused) {
-  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  raw_node peer(node.address().port, "z@127.0.0.1", "a-cookie-for-the-net-tests");
   peer.send_frame("GET / HTTP/1.1\r\n\r\n");
   std::string rest;
   EXPECT_TRUE(peer.socket().read_to_end(rest, 5s));
@@ -173,7 +173,7 @@ TEST_F(wire_fixture, GarbageInsteadOfAHandshakeIsRefused) {
 }
 
 TEST_F(wire_fixture, AGivenPidWorksAndAGuessedOneDoesNot) {
-  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  raw_node peer(node.address().port, "z@127.0.0.1", "a-cookie-for-the-net-tests");
   ASSERT_EQ(peer.handshake(), "a@127.0.0.1");
   auto [id, tag] = lookup(peer, "counter");
   EXPECT_EQ(id, counter.id());
@@ -189,7 +189,7 @@ TEST_F(wire_fixture, AGivenPidWorksAndAGuessedOneDoesNot) {
 }
 
 TEST_F(wire_fixture, AnUnknownTypeGoesToDeadLetters) {
-  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  raw_node peer(node.address().port, "z@127.0.0.1", "a-cookie-for-the-net-tests");
   ASSERT_EQ(peer.handshake(), "a@127.0.0.1");
   auto [id, tag] = lookup(peer, "counter");
   auto dead = rt.dead_letter_count();
@@ -208,10 +208,10 @@ TEST_F(wire_fixture, AMalformedFrameClosesThatConnectionOnly) {
   // A real node stays connected throughout.
   troupe::runtime rt_b{troupe::config{.workers = 1, .warn_unhandled = false}};
   io::reactor io_b{rt_b};
-  net::node b{rt_b, io_b, {.name = "b@127.0.0.1", .cookie = "secret"}};
+  net::node b{rt_b, io_b, {.name = "b@127.0.0.1", .cookie = "a-cookie-for-the-net-tests"}};
   b.connect(node.address()).get();
 
-  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  raw_node peer(node.address().port, "z@127.0.0.1", "a-cookie-for-the-net-tests");
   ASSERT_EQ(peer.handshake(), "a@127.0.0.1");
   auto [id, tag] = lookup(peer, "counter");
   // A string whose length runs past the end of its frame.
@@ -246,7 +246,7 @@ TEST_F(wire_fixture, ASilentPeerIsSuspectedThenDeclaredDown) {
     std::lock_guard lock(mu);
     return seen;
   };
-  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  raw_node peer(node.address().port, "z@127.0.0.1", "a-cookie-for-the-net-tests");
   ASSERT_EQ(peer.handshake(), "a@127.0.0.1");
   // Silent long enough to be suspected, then heard again: ok once more.
   ASSERT_TRUE(eventually([&] { return states().size() == 2; }));
@@ -265,7 +265,7 @@ TEST_F(wire_fixture, ASilentPeerIsSuspectedThenDeclaredDown) {
 }
 
 TEST_F(wire_fixture, RepliesNobodyAskedForAreDropped) {
-  raw_node peer(node.address().port, "z@127.0.0.1", "secret");
+  raw_node peer(node.address().port, "z@127.0.0.1", "a-cookie-for-the-net-tests");
   ASSERT_EQ(peer.handshake(), "a@127.0.0.1");
   auto [id, tag] = lookup(peer, "counter");
   auto dead = rt.dead_letter_count();

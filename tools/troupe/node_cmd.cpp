@@ -56,7 +56,7 @@ io::endpoint parse_endpoint(const std::string& text) {
   return {text.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
-constexpr std::size_t min_cookie = 16;
+constexpr std::size_t min_cookie = net::node_options::min_cookie_bytes;
 
 std::string read_cookie_file(const std::string& path) {
   std::ifstream in(path);
@@ -103,7 +103,7 @@ node_args parse(int argc, char** argv, int first) {
     if (flag == "--name") a.options.name = value();
     else if (flag == "--cookie") a.options.cookie = value();
     else if (flag == "--cookie-file") a.options.cookie = read_cookie_file(file());
-    else if (flag == "--weak-cookie") a.weak_cookie = true;
+    else if (flag == "--weak-cookie") a.weak_cookie = a.options.allow_weak_cookie = true;
     else if (flag == "--listen") a.options.listen = parse_endpoint(value());
     else if (flag == "--connect") a.connect.push_back(parse_endpoint(value()));
     else if (flag == "--heartbeat-ms") a.options.heartbeat = ms();

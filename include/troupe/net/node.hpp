@@ -89,7 +89,13 @@ inline exit_reason noconnection() { return exit_reason::user("noconnection"); }
 
 struct node_options {
   std::string name{};  // "name@host"; unique in the cluster
-  std::string cookie;  // the cluster's shared secret; must not be empty
+  // The cluster's shared secret: at least min_cookie_bytes (use 128 random
+  // bits, say `head -c16 /dev/urandom | xxd -p`); a shorter one is refused
+  // with std::invalid_argument unless allow_weak_cookie (it falls to
+  // guessing online, one refused handshake at a time).
+  std::string cookie{};
+  bool allow_weak_cookie = false;
+  static constexpr std::size_t min_cookie_bytes = 16;
   io::endpoint listen{"127.0.0.1", 0};
   duration heartbeat = std::chrono::milliseconds(200);
   duration temp_fail_after = std::chrono::seconds(1);
