@@ -50,9 +50,10 @@ future<reply> now(value v, bool close = false) { return troupe::make_value<reply
 
 // A shard's answers to a batch: each command runs against the store and
 // its reply is encoded at once, so nothing but bytes goes back.
-// A command that runs out of memory is answered -OOM and changes nothing
-// (the store's updates are all-or-nothing); the batch stops early when its
-// bytes would take the connection past its output limit.
+// A command that runs out of memory is answered -OOM, and the store stays
+// consistent (a one-key update is all-or-nothing; an MSET keeps the pairs
+// it wrote before); the batch stops early when its bytes would take the
+// connection past its output limit.
 batch_reply run_batch(store& data, const shard_batch& b) {
   const auto now = clock::now();
   batch_reply out{b.run, b.shard, {}, {}};
@@ -266,6 +267,8 @@ future<reply> router::every_shard(std::vector<std::string> args) {
   std::size_t shard_count = shards_.size();
   return troupe::collect(std::move(parts)).map([cmd, info, up, shard_count](const std::vector<reply>& got_in) {
     const auto& got = got_in;
+    for (auto& r : got)
+      if (r.data.type == kind::error) return reply{r.data};  // a shard's KEYS over the reply limit
     if (cmd == "FLUSHALL") return reply{value::simple("OK")};
     if (cmd == "KEYS") {
       std::vector<value> all;

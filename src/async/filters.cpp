@@ -193,9 +193,8 @@ std::size_t detail::pick_instance(balance how, const std::atomic<std::size_t>* o
       break;
   }
   // From the simulation's seed inside a simulated actor (random_u64).
-  const std::uint64_t r = troupe::random_u64();
-  const std::size_t a = static_cast<std::size_t>(r % count);
-  std::size_t b = static_cast<std::size_t>((r >> 32) % (count - 1));
+  const std::size_t a = static_cast<std::size_t>(troupe::random_u64() % count);
+  std::size_t b = static_cast<std::size_t>(troupe::random_u64() % (count - 1));
   if (b >= a) ++b;
   return outstanding[b].load(std::memory_order_relaxed) < outstanding[a].load(std::memory_order_relaxed)
              ? b

@@ -346,13 +346,24 @@ actor_cell* scheduler::next_task(worker& self) {
   if (self.tick % global_check_interval == 0) {
     if (actor_cell* cell = pop_global()) return cell;
   }
+  // Spawned actors wait behind woken ones, but never for ever: a worker
+  // whose local queue never drains still gives them a turn now and then.
+  if (self.tick % global_check_interval == global_check_interval / 2) {
+    if (actor_cell* cell = self.spawned.pop()) return cell;
+  }
   if (actor_cell* cell = self.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
-    if (self.lifo_streak < lifo_limit || self.local.empty()) {
+    const bool only_spawned_wait = self.local.empty();
+    if (self.lifo_streak < lifo_limit || (only_spawned_wait && self.spawned.empty())) {
       ++self.lifo_streak;
       return cell;
     }
-    // Others have waited lifo_limit turns: the LIFO actor queues up.
+    // Others have waited lifo_limit turns: the LIFO actor queues up, behind
+    // the local queue, or behind a spawned actor when only those wait (a
+    // ping-pong pair would otherwise keep the slot and starve them).
     push_local(self, cell);
+    self.lifo_streak = 0;
+    if (only_spawned_wait)
+      if (actor_cell* spawned = self.spawned.pop()) return spawned;
   }
   self.lifo_streak = 0;
   if (actor_cell* cell = self.local.pop()) return cell;

@@ -17,7 +17,10 @@
 //   - An actor spawned on worker W has its first turn (its setup) queued on
 //     W's spawn stack: W takes the newest after its LIFO slot and local
 //     queue, thieves take the oldest (spawn_stack.hpp), so a tree of
-//     spawning setups is built depth-first, in bounded memory.
+//     spawning setups is built depth-first, in bounded memory. The LIFO
+//     slot yields to waiting spawned actors as to the local queue, and
+//     every `global_check_interval` picks the stack goes first once, so a
+//     spawned actor waits a bounded number of turns on a busy worker.
 //   - Every `global_check_interval` picks a worker looks at the global queue
 //     first, so global work is never starved by local work.
 //   - An idle worker steals half of a random victim's queue (or its LIFO

@@ -31,7 +31,7 @@ conn_core::conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
   loop_.objects.insert(this);
 }
 
-conn_core::~conn_core() = default;
+conn_core::~conn_core() { charge_input(0); }  // a refund only: never finishes
 
 void conn_core::start(troupe::pid owner, std::unique_ptr<conn_reader> reader) {
   owner_ = std::move(owner);
@@ -71,7 +71,7 @@ void conn_core::start_read() {
     }
     if (in_.size() - in_end_ < min_read_space) {
       const std::size_t grown = std::max(initial_input, in_.size() * 2);
-      if (!charge_input(grown)) return;
+      if (!charge_input(grown + plain_in_.capacity())) return;
       in_.resize(grown);
     }
   }
@@ -114,6 +114,8 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   parse_error err;
   if (read_eof_) return;  // a malformed message came before: ignore the rest
   if (tls_ && !open_received()) return;
+  // Under TLS the partial message is held decrypted, in plain_in_.
+  if (tls_ && !charge_input(in_.size() + plain_in_.capacity())) return;
   std::string_view input = tls_ ? std::string_view(plain_in_)
                                 : std::string_view(in_.data() + in_begin_, in_end_ - in_begin_);
   std::size_t used;
@@ -139,6 +141,11 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   if (tls_) {
     plain_in_.erase(0, used);
     partial = !plain_in_.empty() || tls_partial_;
+    if (plain_in_.empty() && plain_in_.capacity() > shrink_above) {
+      plain_in_.clear();
+      plain_in_.shrink_to_fit();
+      charge_input(in_.size() + plain_in_.capacity());
+    }
   } else {
     in_begin_ += used;
     partial = in_begin_ != in_end_;
@@ -149,7 +156,7 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
       if (in_.size() > shrink_above) {
         in_.assign(initial_input, '\0');
         in_.shrink_to_fit();
-        charge_input(in_.size());
+        charge_input(in_.size() + plain_in_.capacity());
       }
     }
   }

@@ -134,8 +134,9 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   std::vector<char> in_;
   std::shared_ptr<input_budget> budget_;  // null: no budget
   std::size_t charged_ = 0;               // what in_ holds of budget_
-  // Charges (or refunds) budget_ for an input buffer of `size` bytes; false,
-  // and the connection finishes, when that would pass the budget.
+  // Charges (or refunds) budget_ for input buffers of `size` bytes in all
+  // (in_, and plain_in_ under TLS); false, and the connection finishes,
+  // when that would pass the budget.
   bool charge_input(std::size_t size);
   std::size_t in_begin_ = 0, in_end_ = 0;
   bool reading_ = false;         // a read is in flight

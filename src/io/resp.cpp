@@ -418,21 +418,20 @@ parsed<value> codec::parse(std::string_view in) const {
   if (partial_.active) {
     // The frame that needed more last time starts these bytes again (the
     // codec contract): resume its scan instead of starting over.
-    const std::size_t head = std::min<std::size_t>(partial_.head_len, in.size());
-    if (in.size() >= partial_.resume_at && head == partial_.head_len &&
-        std::memcmp(in.data() + partial_.start, partial_.head.data(), head) == 0) {
+    if (in.size() >= partial_.resume_at && in.size() - partial_.start >= partial_.head_len &&
+        std::memcmp(in.data() + partial_.start, partial_.head.data(), partial_.head_len) == 0) {
       pos = partial_.start;
     } else {
-      partial_ = {};  // not the same frame (a caller that broke the contract): scan afresh
+      partial_.reset();  // not the same frame (a caller that broke the contract): scan afresh
     }
   }
   while (pos < in.size()) {
     if (is_type_byte(in[pos])) {
       scanner scan(*this, in, examined_);
-      if (!partial_.active) partial_ = {true, pos, pos, {}};
+      if (!partial_.active) partial_.begin(pos);
       const step s = scan.frame(partial_.resume_at, partial_.open);
       if (s == step::bad) {
-        partial_ = {};
+        partial_.reset();
         return protocol_error(std::move(scan.reason));
       }
       if (s == step::more) {
@@ -440,13 +439,13 @@ parsed<value> codec::parse(std::string_view in) const {
         std::memcpy(partial_.head.data(), in.data() + partial_.start, partial_.head_len);
         // Empty lines are consumed only with the value after them: bound them.
         if (pos > max_inline) {
-          partial_ = {};
+          partial_.reset();
           return protocol_error("too many empty lines");
         }
         return need_more{};
       }
       const std::size_t end = partial_.resume_at;
-      partial_ = {};
+      partial_.reset();
       std::size_t at = pos;
       value v = build(in, at);
       examined_ += end - pos;

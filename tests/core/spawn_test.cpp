@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "../stress/stress_scale.hpp"
@@ -102,6 +103,35 @@ TEST(spawn, a_tree_spawned_from_setups_is_built_depth_first) {
   ASSERT_TRUE(sum);
   EXPECT_EQ(*sum, leaves * (leaves - 1) / 2);
   EXPECT_LT(most_alive.load(), 5'000u) << "the tree was not built depth-first";
+}
+
+// A spawned actor waits behind woken ones on its worker, but not for ever:
+// a ping-pong pair that keeps the only worker's LIFO slot busy still lets
+// it run (it used to wait until the pair stopped).
+TEST(spawn, a_spawned_actor_runs_while_a_ping_pong_pair_keeps_its_worker_busy) {
+  struct ball {
+    long n;
+  };
+  runtime rt(config{.workers = 1});
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  pid q = rt.spawn([stop](actor& a) -> behavior {
+    return {[&a, stop](ball b) {
+      if (!stop->load()) a.reply(ball{b.n + 1});
+    }};
+  });
+  pid p = rt.spawn([q, me, stop](actor& a) -> behavior {
+    return {[&a, q, me, stop](ball b) {
+      if (b.n == 0) a.spawn([me](actor& c) { c.send(me, std::string("started")); });
+      if (!stop->load()) a.send(q, ball{b.n + 1});
+    }};
+  });
+  self.send(p, ball{0});
+  auto started = self.receive<std::string>(30s);
+  stop->store(true);
+  ASSERT_TRUE(started) << "the spawned actor never ran";
+  EXPECT_EQ(*started, "started");
 }
 
 }  // namespace

@@ -365,4 +365,18 @@ TEST(KvLimits, AnMgetWhoseReplyWouldPassTheLimitIsRefused) {
   EXPECT_EQ(peer.read_exactly(two.size()), two);
 }
 
+// A KEYS over more key bytes than the reply limit is refused as a whole,
+// not answered with the keys of the shards that stayed under it.
+TEST(KvLimits, AKeysWhoseReplyWouldPassTheLimitIsRefused) {
+  kv_server kv(2, kv::limits{.output_hard = 1024});
+  troupe::io::testing::raw_socket peer(kv.port());
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(peer.send(command({"SET", std::string(100, 'k') + std::to_string(i), "v"})));
+    ASSERT_EQ(peer.read_exactly(5), "+OK\r\n");
+  }
+  ASSERT_TRUE(peer.send(command({"KEYS", "*"})));
+  const std::string refused = "-ERR the reply would be over the server's reply limit of 1024 bytes: ask for fewer keys\r\n";
+  EXPECT_EQ(peer.read_exactly(refused.size()), refused);
+}
+
 }  // namespace

@@ -129,6 +129,17 @@ struct codec {
     std::vector<std::size_t> open;  // elements still to come, per open array
     std::array<char, 16> head{};    // the frame's first bytes: resumed only if they match
     std::size_t head_len = 0;
+    // Keep open's capacity: a frame costs no allocation once one has.
+    void begin(std::size_t at) {
+      reset();
+      active = true;
+      start = resume_at = at;
+    }
+    void reset() {
+      active = false;
+      start = resume_at = head_len = 0;
+      open.clear();
+    }
   };
   mutable partial_scan partial_;
   mutable std::uint64_t examined_ = 0;
