@@ -11,7 +11,7 @@
 namespace troupe::io::detail {
 
 namespace {
-constexpr std::size_t initial_input = 16 * 1024;
+constexpr std::size_t initial_input = conn_core::initial_input;
 constexpr std::size_t min_read_space = 4 * 1024;
 // An empty input buffer larger than this shrinks back to initial_input (it
 // grew for one big message; kept, it would stay charged to the listener's
@@ -115,7 +115,7 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   if (read_eof_) return;  // a malformed message came before: ignore the rest
   if (tls_ && !open_received()) return;
   // Under TLS the partial message is held decrypted, in plain_in_.
-  if (tls_ && !charge_input(in_.size() + plain_in_.capacity())) return;
+  if (tls_ && !charge_input(input_capacity())) return;
   std::string_view input = tls_ ? std::string_view(plain_in_)
                                 : std::string_view(in_.data() + in_begin_, in_end_ - in_begin_);
   std::size_t used;
@@ -144,7 +144,7 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
     if (plain_in_.empty() && plain_in_.capacity() > shrink_above) {
       plain_in_.clear();
       plain_in_.shrink_to_fit();
-      charge_input(in_.size() + plain_in_.capacity());
+      charge_input(input_capacity());
     }
   } else {
     in_begin_ += used;
@@ -156,7 +156,7 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
       if (in_.size() > shrink_above) {
         in_.assign(initial_input, '\0');
         in_.shrink_to_fit();
-        charge_input(in_.size() + plain_in_.capacity());
+        charge_input(input_capacity());
       }
     }
   }
@@ -542,27 +542,6 @@ void conn_core::release_socket(bool abortive) {
   charge_input(0);
 }
 
-bool conn_core::charge_input(std::size_t size) {
-  if (!budget_) return true;
-  const std::size_t cost = size > initial_input ? size - initial_input : 0;
-  if (cost <= charged_) {
-    budget_->used.fetch_sub(charged_ - cost, std::memory_order_relaxed);
-    charged_ = cost;
-    return true;
-  }
-  const std::size_t more = cost - charged_;
-  if (budget_->used.fetch_add(more, std::memory_order_relaxed) + more > budget_->limit) {
-    budget_->used.fetch_sub(more, std::memory_order_relaxed);
-    const std::string why = "input budget: the listener's connections would hold over " +
-                            std::to_string(budget_->limit) + " bytes of partial input (max_buffered_input)";
-    rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + why);
-    finish(why, true, true);
-    return false;
-  }
-  charged_ = cost;
-  return true;
-}
-
 // Closing waits for the queue to drain; a peer that never reads must not
 // keep the socket forever.
 void conn_core::arm_close_deadline() {
@@ -576,37 +555,6 @@ void conn_core::arm_close_deadline() {
                   "io: " + self->peer.to_string() + " did not take its last bytes; resetting");
     self->finish("close timed out", true, true);
   });
-}
-
-// ---- timeouts ----
-
-void conn_core::arm_deadline() {
-  auto idle = options_.idle_timeout, read = options_.read_timeout;
-  if (idle <= duration::zero() && read <= duration::zero()) return;
-  duration shortest = idle <= duration::zero()   ? read
-                      : read <= duration::zero() ? idle
-                                                 : std::min(idle, read);
-  auto tick = std::max<duration>(shortest / 4, std::chrono::milliseconds(1));
-  if (!deadline_) deadline_.emplace(loop_.ctx);
-  deadline_->expires_after(tick);
-  deadline_->async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (!ec && self->socket_ && !self->lingering_) self->on_deadline();
-  });
-}
-
-void conn_core::on_deadline() {
-  auto now = asio::steady_timer::clock_type::now();
-  if (write_activity_.exchange(false, std::memory_order_relaxed)) last_activity_ = now;
-  if (options_.idle_timeout > duration::zero() && now - last_activity_ >= options_.idle_timeout) {
-    finish("idle timeout", true, true);
-    return;
-  }
-  if (options_.read_timeout > duration::zero() && partial_since_ != asio::steady_timer::time_point{} &&
-      now - partial_since_ >= options_.read_timeout) {
-    finish("read timeout", true, true);
-    return;
-  }
-  arm_deadline();
 }
 
 // ---- the handle's functions ----

@@ -79,6 +79,9 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   void log_refused(write_status why);
 
   endpoint peer, local;
+  // The input buffer's first size; what it grows past is charged to the
+  // listener's input budget.
+  static constexpr std::size_t initial_input = 16 * 1024;
 
  private:
   enum class state { open, closing, done };
@@ -137,7 +140,8 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   // Charges (or refunds) budget_ for input buffers of `size` bytes in all
   // (in_, and plain_in_ under TLS); false, and the connection finishes,
   // when that would pass the budget.
-  bool charge_input(std::size_t size);
+  bool charge_input(std::size_t size);  // conn_limits.cpp, with the timeouts
+  std::size_t input_capacity() const noexcept { return in_.size() + plain_in_.capacity(); }
   std::size_t in_begin_ = 0, in_end_ = 0;
   bool reading_ = false;         // a read is in flight
   bool paused_by_mailbox_ = false;
