@@ -96,6 +96,10 @@ class executor {
   virtual void remove_lender(lent_thread&) {}
   // Turns that ran past config::long_turn_warning.
   virtual std::uint64_t long_turns() const noexcept { return 0; }
+  // The turn running on this thread is about to wait (a paced sender):
+  // what this thread holds for later (its LIFO actor, its queue) should
+  // run elsewhere now, not when a monitor notices the stall.
+  virtual void turn_will_wait() noexcept {}
 
  protected:
   std::atomic<bool> stopping_{false};

@@ -152,6 +152,7 @@ void pace_sender(actor_cell* cell) {
   const auto patience = 20 * rt.cfg.stall_threshold;
   std::size_t last = cell->queued();
   auto progress = clock::now();
+  rt.exec->turn_will_wait();
   while (last > pace_backlog / 2) {
     std::this_thread::sleep_for(std::chrono::microseconds(50));
     const std::size_t now_queued = cell->queued();

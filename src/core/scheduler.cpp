@@ -186,6 +186,27 @@ bool scheduler::runs_on_this_thread() const noexcept {
   return current_lender && current_lender->running_ && &current_lender->exec_ == this;
 }
 
+void scheduler::turn_will_wait() noexcept {
+  worker* self = current_worker;
+  if (!self || self->owner != this || stalls_.threshold.count() == 0) return;
+  const std::uint64_t seq = self->turn_seq.load(std::memory_order_relaxed);
+  if ((seq & 1) == 0) return;
+  // Marked as the monitor marks a stall (same orders; see run_watched), so
+  // that it counts toward a spare and schedule() stops filling the LIFO
+  // slot. The report of a long turn then measures from here.
+  if (self->stalled_turn.load(std::memory_order_relaxed) != seq) {
+    self->stalled_since.store(now_ns(), std::memory_order_relaxed);
+    self->stalled_turn.store(seq, std::memory_order_release);
+  }
+  if (actor_cell* cell = self->lifo.exchange(nullptr, std::memory_order_acq_rel)) push_global(cell);
+  if (!any_work_visible()) return;
+  // A parked worker takes it now; with none, the monitor adds a spare at
+  // once instead of at its next tick.
+  notify_parked();
+  wake_monitor();
+  monitor_cv_.notify_one();
+}
+
 bool scheduler::keep_on_lender(actor_cell* cell) noexcept {
   lent_thread* lender = current_lender;
   if (!lend_ || !lender || lender->has_ready() || &lender->exec_ != this) return false;
@@ -245,7 +266,7 @@ void scheduler::run_lent(lent_thread& lender) {
 void scheduler::schedule(actor_cell* cell) noexcept {
   if (stopping()) return;
   worker* self = current_worker;
-  if (self && self->owner == this) {
+  if (self && self->owner == this && !waiting_turn(*self)) {
     // ordering: the LIFO slot is stolen by exchange too; acq_rel hands the
     // cell's published state from the scheduling thread to the runner.
     actor_cell* previous = self->lifo.exchange(cell, std::memory_order_acq_rel);

@@ -50,6 +50,11 @@
 //     activated. A spare runs like any worker (it steals the stalled
 //     worker's LIFO slot and queue) and retires when it finds no work.
 //     The turn is reported when it ends if it ran past long_turn_warning.
+//     A turn that knows it is about to wait (a sender paced by a flooded
+//     receiver) says so (turn_will_wait, Go's handoff at a blocking call):
+//     it is marked stalled at once, its LIFO actor goes to the global
+//     queue, and the monitor is woken to add a spare now, not a threshold
+//     later. What a stalled turn makes ready skips its LIFO slot.
 //     The monitor sleeps while every worker is parked and no lender is in
 //     a turn, and is woken by notify_parked and run_lent.
 //
@@ -160,12 +165,18 @@ class scheduler final : public executor {
   void remove_lender(lent_thread& lender) override;
   // ordering: acquire, pairing with run_watched's release after its report.
   std::uint64_t long_turns() const noexcept override { return long_turns_.load(std::memory_order_acquire); }
+  void turn_will_wait() noexcept override;
 
  private:
   // One turn, marked for the monitor (`w` is a worker or a lent_thread).
   template <class Watched>
   after_turn run_watched(Watched& w, actor_cell* cell);
   static std::int64_t now_ns() noexcept;
+  // The turn running on `w` is stalled or said it waits: what it makes
+  // ready goes where other threads can take it, not to its LIFO slot.
+  static bool waiting_turn(const worker& w) noexcept {
+    return w.stalled_turn.load(std::memory_order_relaxed) == w.turn_seq.load(std::memory_order_relaxed);
+  }
   void monitor();  // scheduler_monitor.cpp, with wake_monitor and activate_spare
   void wake_monitor() noexcept;
   void spare_work(worker& self);

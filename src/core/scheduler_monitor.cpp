@@ -20,6 +20,14 @@ watch_state sample(Watched& w, std::int64_t now, std::chrono::nanoseconds thresh
     w.monitor_seq = seq;
     return watch_state::idle;
   }
+  // A turn that said it waits (turn_will_wait) is stalled from then on.
+  if (w.stalled_turn.load(std::memory_order_relaxed) == seq) {
+    if (seq != w.monitor_seq) {
+      w.monitor_seq = seq;
+      w.monitor_seen = now;
+    }
+    return watch_state::stalled;
+  }
   if (seq != w.monitor_seq) {
     w.monitor_seq = seq;
     w.monitor_seen = now;  // the turn began at most one tick before

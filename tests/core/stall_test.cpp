@@ -182,4 +182,29 @@ TEST(pacing, a_sender_in_a_long_loop_waits_for_a_flooded_receiver) {
   EXPECT_EQ(got->count, n);
   EXPECT_LT(got->most_queued, 200'000u) << "the sender was not paced";
 }
+
+// A paced sender hands its thread's other work off at once (it does not
+// wait for the monitor to find its turn stalled): with one worker and a
+// stall threshold of an hour, the receiver still runs, on a spare worker,
+// while the sender waits for it.
+TEST(pacing, a_paced_sender_hands_its_receiver_to_a_spare_at_once) {
+  const long n = troupe::stress::scaled(200'000);
+  config cfg{.workers = 1};
+  cfg.stall_threshold = std::chrono::hours(1);
+  runtime rt(cfg);
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto receiver = rt.spawn([me, n](actor& a) -> behavior {
+    return {[&a, me, n, count = 0L](long) mutable {
+      if (++count == n) a.send(me, count);
+    }};
+  });
+  rt.spawn([receiver, n](actor& a) -> task {
+    for (long i = 0; i < n; ++i) a.send(receiver, i);
+    co_return;
+  });
+  auto got = self.receive<long>(120s);
+  ASSERT_TRUE(got) << "the receiver waited for the paced sender's turn to end";
+  EXPECT_EQ(*got, n);
+}
 }  // namespace
