@@ -60,6 +60,7 @@ void bounce(runtime_impl& context, message* msg, const troupe::pid& receiver, co
 
 thread_local actor_cell* running_actor = nullptr;
 thread_local bool running_masked = false;
+thread_local actor_cell* spawner_running_setup = nullptr;
 
 actor_cell::actor_cell(runtime_impl& runtime, kind k, const spawn_options& options)
     : cell_base(runtime.next_actor_id()),
@@ -196,6 +197,23 @@ bool actor_cell::drain_mailbox() {
 void actor_cell::prepare(std::unique_ptr<actor_body> body) noexcept {
   body_ = std::move(body);
   setup_pending_ = true;
+}
+
+bool actor_cell::setup_here() {
+  {
+    current_actor_scope running(this);
+    if (!run_setup()) return false;
+  }
+  // A coroutine starts in its first turn; an event actor waits for mail.
+  // The spawner's handler is still running: its pending sends (and the
+  // setup's, chained with them) leave when that handler ends.
+  if (!coro) {
+    rearm_idle_timer();
+    flush_sender_releases();
+    if (box.try_block()) return true;
+  }
+  rt.exec->schedule(this);
+  return true;
 }
 
 bool actor_cell::run_setup() {

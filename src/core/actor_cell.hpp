@@ -56,6 +56,11 @@ class actor_cell;
 // current_actor() is then null, but the thread is still the actor's.
 extern thread_local actor_cell* running_actor;
 extern thread_local bool running_masked;
+// The actor whose handler runs a child's setup inside spawn() on this
+// thread (runtime::spawn_body), or null: such a setup spawns its own
+// children with their setups deferred, and nothing it sends waits for the
+// spawner to drain (the spawner cannot run until the setup returns).
+extern thread_local actor_cell* spawner_running_setup;
 struct current_actor_scope {
   explicit current_actor_scope(actor_cell* cell) noexcept
       : saved(running_actor), saved_masked(running_masked) {
@@ -119,9 +124,13 @@ class actor_cell final : public cell_base, public actor {
   std::vector<message*> queued_messages() const;
 
   // Spawning thread, before anyone else sees the cell: keeps the actor's
-  // setup for its first turn. Setup never runs on the spawner's stack, so
-  // a chain of actors whose setups spawn the next one cannot recurse.
+  // setup for its first turn (or for setup_here).
   void prepare(std::unique_ptr<actor_body> body) noexcept;
+  // Spawning thread, after prepare(), instead of scheduling the first turn
+  // (runtime::spawn_body says when): runs the setup now, then blocks the
+  // mailbox or schedules the actor. False: it ended in its setup, and the
+  // caller drops the live reference.
+  bool setup_here();
   // Owner: one turn of at most `budget` messages.
   turn run_turn(unsigned budget);
   // Owner: ends the actor (idempotent). Does not drop the live reference.

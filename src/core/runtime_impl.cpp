@@ -125,10 +125,14 @@ constexpr std::size_t max_chain = 256;
 // to half, while the receiver drains: a loop of millions of sends then
 // holds a bounded backlog instead of all of them (10 M messages were
 // 760 MB). The bound also holds when spare workers run several senders
-// at once beside their receiver. Only on the runtime's own threads with the stall monitor on
-// (the waiting turn then counts as stalled, and a spare worker runs the
-// receiver even on a one-worker runtime); never for a send to oneself;
-// and a receiver whose backlog does not shrink for 20 x stall_threshold
+// at once beside their receiver. Only on the runtime's own threads with
+// the stall monitor on (the waiting turn hands its thread's work off and
+// counts as stalled, and a spare worker runs the receiver even on a
+// one-worker runtime); only in a turn that has sent pace_backlog / 2
+// messages (a shorter one ends soon, and requeue_late already lets the
+// receiver run first); never for a send to oneself or, from a setup run
+// inside its spawner's handler, to that spawner (neither can drain before
+// the turn ends); and a receiver whose backlog does not shrink for 20 x stall_threshold
 // (100 ms: time for the monitor to start spare workers until one runs the
 // receiver; or it waits for something else) is not waited for during the
 // next 65,536 messages sent to it, so such a pause costs at most 1.5 us a
@@ -138,7 +142,8 @@ constexpr std::size_t pace_backlog = 16384;
 void pace_sender(actor_cell* cell) {
   if (cell->queued() < pace_backlog) return;
   outbox& box = pending_sends;
-  if (cell == running_actor) return;
+  if (box.sends < pace_backlog / 2) return;
+  if (cell == running_actor || cell == spawner_running_setup) return;
   if (box.unpaced == cell && box.unpaced_flushes > 0) {
     --box.unpaced_flushes;
     return;

@@ -1,7 +1,8 @@
-// Spawning: setups run in the new actor's first turn, never on the
-// spawner's stack (a chain a million deep); a tree spawned from setups is
-// built depth-first, in bounded memory; spawn options reach spawn in every
-// form.
+// Spawning: a setup never recurses on the spawner's stack (a chain a
+// million deep): a handler's spawn runs the child's setup at once, one
+// level deep, and every other setup runs in the new actor's first turn; a
+// tree spawned from setups is built depth-first, in bounded memory; spawn
+// options reach spawn in every form.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -134,6 +135,77 @@ TEST(spawn, a_spawned_actor_runs_while_a_ping_pong_pair_keeps_its_worker_busy) {
   EXPECT_EQ(*started, "started");
 }
 
+
+// From a handler, spawn returns after the child's setup has run; a spawn
+// inside that setup defers the grandchild's setup to its first turn (so the
+// spawner's stack grows by one setup at most). From outside any actor the
+// setup is deferred too.
+TEST(spawn, a_handler_runs_its_childs_setup_once_and_defers_the_next_level) {
+  struct report {
+    bool child_ran_before_spawn_returned;
+    bool grandchild_ran_before_spawn_returned;
+  };
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto child_ran = std::make_shared<std::atomic<bool>>(false);
+  auto grandchild_ran = std::make_shared<std::atomic<bool>>(false);
+  auto grandchild_seen = std::make_shared<std::atomic<bool>>(false);
+  auto parent = rt.spawn([=](actor& a) -> behavior {
+    return {[=, &a](const ping&) {
+      a.spawn([=](actor& child) -> behavior {
+        child_ran->store(true);
+        child.spawn([=](actor& grandchild) -> behavior {
+          grandchild_ran->store(true);
+          grandchild.quit();
+          return {};
+        });
+        grandchild_seen->store(grandchild_ran->load());
+        child.quit();
+        return {};
+      });
+      a.send(me, report{child_ran->load(), grandchild_seen->load()});
+    }};
+  });
+  self.send(parent, ping{1});
+  auto got = self.receive<report>(30s);
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->child_ran_before_spawn_returned);
+  EXPECT_FALSE(got->grandchild_ran_before_spawn_returned);
+}
+
+// Children whose setups (run inside the spawner's handler) each send to the
+// spawner flood a mailbox that cannot drain until the handler ends: those
+// sends are never paced (with an hour's stall threshold, a paced send would
+// wait for a day).
+TEST(spawn, setups_run_in_a_handler_are_not_paced_by_their_spawner) {
+  const long n = troupe::stress::scaled(100'000);
+  config cfg{.workers = 1};
+  cfg.stall_threshold = std::chrono::hours(1);
+  runtime rt(cfg);
+  scoped_actor self(rt);
+  auto me = self.pid();
+  rt.spawn([me, n](actor& root) -> behavior {
+    for (long i = 0; i < n; ++i) {
+      auto parent = root.pid();
+      root.spawn([parent, i](actor& child) -> behavior {
+        child.send(parent, i);
+        child.quit();
+        return {};
+      });
+    }
+    return {[&root, me, n, count = 0L, sum = 0LL](long i) mutable {
+      sum += i;
+      if (++count == n) {
+        root.send(me, sum);
+        root.quit();
+      }
+    }};
+  });
+  auto got = self.receive<long long>(120s);
+  ASSERT_TRUE(got) << "the children's sends to their spawner were paced";
+  EXPECT_EQ(*got, static_cast<long long>(n) * (n - 1) / 2);
+}
 }  // namespace
 
 namespace {
