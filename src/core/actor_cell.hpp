@@ -274,6 +274,10 @@ class actor_cell final : public cell_base, public actor {
   std::atomic<std::size_t> dequeued_{0};  // written by the owner only
   cell_base* batched_sender_ = nullptr;
   std::uint32_t batched_releases_ = 0;
+  // References to itself counted ahead for the messages it sends (see
+  // send_from_self); owner only.
+  static constexpr std::uint32_t sender_ref_batch = 64;
+  std::uint32_t sender_ref_credit_ = 0;
   bool ended_ = false;
   bool crash_reported_ = false;
   bool setup_pending_ = false;  // prepare()d; the first turn runs the setup

@@ -26,6 +26,15 @@
 // also acquires them. A pusher that sees blocked_tag acquires nothing from
 // the owner (it hands work over, it does not read owner state).
 //
+// Runs. A sender that pushes many user messages at once (runtime_impl's
+// send batching) may push them as one `message_run` entry: the messages
+// linked oldest first, from `first` to `last`. The owner splices a run
+// whole (two pointer writes) instead of reversing it message by message:
+// reversing a long chain is a serial walk of cache misses, one per
+// message, each line still in the sender's core. Every way out of the
+// mailbox (take_all, take_into, close) dissolves runs, so no other code
+// sees one; peek_chain (single-threaded inspection) may.
+//
 // Rejected: Vyukov's intrusive MPSC queue (one XCHG per push, wait-free)
 // needs a second atomic for the sleep/wake state, hence two RMWs per push;
 // a mutex-protected deque serializes fan-in senders.
@@ -37,6 +46,23 @@
 #include "troupe/core/message.hpp"
 
 namespace troupe::detail {
+
+class message_fifo;
+
+// A mailbox entry standing for user messages first..last, linked oldest
+// first through `next` (see Runs above). Made by a sender, freed by the
+// owner when it splices the run.
+struct message_run final : message, pool_allocated {
+  using pool_allocated::operator new;
+  using pool_allocated::operator delete;
+  message_run(message* oldest, message* newest) noexcept : message(nullptr), first(oldest), last(newest) {
+    kind = message_kind::run;
+  }
+  void* payload() noexcept override { return nullptr; }
+  std::string type_name() const override { return "message run"; }
+  message* first;
+  message* last;
+};
 
 class mailbox {
  public:
@@ -69,6 +95,11 @@ class mailbox {
     // ordering: acquire pairs with push's release.
     return reverse(head_.exchange(nullptr, std::memory_order_acquire));
   }
+
+  // Owner only, as take_all, but appends the system messages to `system`
+  // and the user messages to `user`, each oldest first; a run goes to
+  // `user` whole, its messages untouched. False when empty.
+  inline bool take_into(message_fifo& system, message_fifo& user) noexcept;
 
   // Owner only. True: the mailbox is now blocked and the next push wakes
   // the owner. False: messages arrived; call take_all.
@@ -118,8 +149,15 @@ class mailbox {
     message* fifo = nullptr;
     while (chain) {
       message* next = chain->next;
-      chain->next = fifo;
-      fifo = chain;
+      if (chain->kind == message_kind::run) {
+        auto* run = static_cast<message_run*>(chain);
+        run->last->next = fifo;
+        fifo = run->first;
+        delete run;
+      } else {
+        chain->next = fifo;
+        fifo = chain;
+      }
       chain = next;
     }
     return fifo;
@@ -155,6 +193,12 @@ class message_fifo {
     head_ = tail_ = nullptr;
     return all;
   }
+  // Puts first..last (linked oldest first) before the front.
+  void push_front_run(message* first, message* last) noexcept {
+    last->next = head_;
+    if (!head_) tail_ = last;
+    head_ = first;
+  }
   // Moves all of `other` to the back of this queue.
   void append(message_fifo& other) noexcept {
     if (!other.head_) return;
@@ -170,5 +214,27 @@ class message_fifo {
   message* head_ = nullptr;
   message* tail_ = nullptr;
 };
+
+inline bool mailbox::take_into(message_fifo& system, message_fifo& user) noexcept {
+  if (head_.load(std::memory_order_relaxed) == nullptr) return false;
+  // ordering: acquire pairs with push's release.
+  message* chain = head_.exchange(nullptr, std::memory_order_acquire);
+  // The chain is newest first: build each lane by putting in front.
+  message_fifo new_system, new_user;
+  while (chain) {
+    message* next = chain->next;
+    if (chain->kind == message_kind::run) {
+      auto* run = static_cast<message_run*>(chain);
+      new_user.push_front_run(run->first, run->last);
+      delete run;
+    } else {
+      (chain->is_system() ? new_system : new_user).push_front_run(chain, chain);
+    }
+    chain = next;
+  }
+  system.append(new_system);
+  user.append(new_user);
+  return true;
+}
 
 }  // namespace troupe::detail

@@ -89,8 +89,8 @@ struct outbox {
   bool active = false;
   actor_cell* target = nullptr;
   runtime_impl* context = nullptr;
+  message* oldest = nullptr;  // the chain, linked oldest first
   message* newest = nullptr;
-  message* oldest = nullptr;
   std::size_t user_count = 0;
   std::size_t chained = 0;  // messages in the chain
   // The target of the last direct send, compared but never dereferenced: a
@@ -119,6 +119,11 @@ constexpr std::size_t congested_backlog = 4096;
 // holds a bounded amount of memory. One contended CAS per 256 messages
 // costs nothing measurable.
 constexpr std::size_t max_chain = 256;
+
+// A chain of at least this many user messages is pushed as one run
+// (mailbox.hpp, Runs): one small allocation, and the receiver splices it
+// instead of walking it. Shorter ones are reversed by the sender.
+constexpr std::size_t min_run = 16;
 
 // Pacing. A handler that keeps sending to a receiver with more than
 // `pace_backlog` messages queued waits (50 us at a time) until it is down
@@ -213,9 +218,30 @@ void runtime_impl::flush_sends() noexcept {
   message* newest = std::exchange(box.newest, nullptr);
   message* oldest = std::exchange(box.oldest, nullptr);
   std::size_t user_count = std::exchange(box.user_count, 0);
-  box.chained = 0;
+  const std::size_t chained = std::exchange(box.chained, 0);
   const bool was_active = std::exchange(box.active, false);
-  target->enqueue_chain(newest, oldest, user_count, *box.context);
+  message_run* run = nullptr;
+  if (chained >= min_run && user_count == chained) {
+    try {
+      run = new message_run(oldest, newest);
+    } catch (const std::bad_alloc&) {
+      // pushed as a plain chain below
+    }
+  }
+  if (run) {
+    target->enqueue_chain(run, run, user_count, *box.context);
+  } else {
+    // A short chain, or one with system messages (which take another lane):
+    // linked newest first here, while the sender's cache still holds it.
+    message* reversed = nullptr;
+    for (message* m = oldest; m;) {
+      message* next = m->next;
+      m->next = reversed;
+      reversed = m;
+      m = next;
+    }
+    target->enqueue_chain(newest, oldest, user_count, *box.context);
+  }
   box.active = was_active;
   if (target->queued() > congested_backlog) box.congested = true;
   target->release();
@@ -248,8 +274,10 @@ send_status runtime_impl::deliver_now(runtime_impl& context, const pid& to, mess
       box.target = cell;
       box.context = &context;
       box.oldest = msg;
+    } else {
+      box.newest->next = msg;
     }
-    msg->next = box.newest;
+    msg->next = nullptr;
     box.newest = msg;
     if (!msg->is_system()) ++box.user_count;
     if (++box.chained >= max_chain) {

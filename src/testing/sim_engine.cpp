@@ -39,6 +39,7 @@ std::string describe(const pid& from, const pid& to, const message& msg) {
     case troupe::detail::message_kind::down_notice: text += " (down)"; break;
     case troupe::detail::message_kind::context_task: text = text.substr(0, text.rfind(':')) + ": continuation"; break;
     case troupe::detail::message_kind::user: if (msg.request_id) text += " (request)"; break;
+    case troupe::detail::message_kind::run: text += " (run)"; break;
   }
   return text;
 }

@@ -259,3 +259,30 @@ TEST(runtime, shutdown_from_inside_an_actor_is_a_clear_error) {
   ASSERT_TRUE(r);
   EXPECT_NE(r->find("from one of its own actors"), std::string::npos) << *r;
 }
+
+// Each message holds a reference to its sender, counted ahead in batches by
+// the sending actor: once the actor has ended and its messages are
+// handled, only the pids the program holds are left (none leaked to the
+// batch, none released twice).
+TEST(runtime, a_sender_that_ended_holds_no_references_to_itself) {
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  auto me = self.pid();
+  auto sink = rt.spawn([me](actor& a) -> behavior {
+    return {[&a, me, count = 0](int) mutable {
+      if (++count == 1000) a.send(me, count);
+    }};
+  });
+  auto sender = rt.spawn([sink](actor& a) -> behavior {
+    return {[&a, sink](int n) {
+      for (int i = 0; i < n; ++i) a.send(sink, i);
+      a.quit();
+    }};
+  });
+  self.send(sender, 1000);
+  ASSERT_TRUE(self.receive<int>(30s));
+  // `sender` is the only holder left once the actor is gone from the
+  // runtime's table and the sink has dropped the messages' references.
+  EXPECT_TRUE(test_support::eventually([&] { return sender.cell()->use_count() == 1; }))
+      << "references left: " << sender.cell()->use_count();
+}

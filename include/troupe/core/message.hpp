@@ -46,6 +46,8 @@ enum class message_kind : std::uint8_t {
   demonitor,        // the sender's monitor request_id is cancelled
   down_notice,      // a down for the user lane (never bounded, never dropped)
   context_task,     // code to run in the receiver's context (context.hpp)
+  run,              // mailbox internal: a FIFO run of user messages pushed
+                    // as one entry (detail::message_run); never handled
 };
 
 // The payload of timeout and link/monitor control messages: they carry

@@ -17,6 +17,9 @@
 namespace troupe {
 namespace detail {
 
+// Tag: a pid made with it takes over a reference already counted.
+struct adopt_reference {};
+
 // The reference-counted header every actor cell starts with. Kept public so
 // that pid copies inline to one atomic increment.
 class cell_base {
@@ -29,7 +32,7 @@ class cell_base {
   // ordering: increments need no ordering (the caller already holds a
   // reference); the final decrement is acq_rel so that every use of the
   // cell happens-before its destruction.
-  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void add_ref(std::uint32_t count = 1) noexcept { refs_.fetch_add(count, std::memory_order_relaxed); }
   void release(std::uint32_t count = 1) noexcept {
     if (refs_.fetch_sub(count, std::memory_order_acq_rel) == count) delete this;
   }
@@ -54,6 +57,8 @@ class pid {
   explicit pid(detail::cell_base* cell) noexcept : cell_(cell) {
     if (cell_) cell_->add_ref();
   }
+  // Takes over a reference the caller already counted (the runtime's own).
+  pid(detail::cell_base* cell, detail::adopt_reference) noexcept : cell_(cell) {}
   pid(const pid& other) noexcept : pid(other.cell_) {}
   pid(pid&& other) noexcept : cell_(other.cell_) { other.cell_ = nullptr; }
   pid& operator=(pid other) noexcept {
