@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include "server.hpp"
@@ -100,25 +102,68 @@ value guarded_execute(store& data, const std::vector<std::string>& args) {
 
 }  // namespace
 
+// A shard: the actor in front of one store. Memory running out in a
+// command is answered -OOM (guarded_execute, run_batch); where even the
+// answer cannot be sent the shard crashes, and its supervisor restarts it
+// on the same store.
+troupe::behavior shard_actor(troupe::actor& self, std::shared_ptr<store> data, std::shared_ptr<shard_slot> slot) {
+  slot->publish(self.pid());
+  self.send_interval(std::chrono::milliseconds(100), self.pid(), expiry_tick{});
+  return {
+      [data](shard_op& op) {
+        reply answer{guarded_execute(*data, op.args), false, {}};
+        try {
+          op.done.try_set_value(std::move(answer));
+        } catch (const std::bad_alloc&) {
+          op.done.try_set_value(reply{value::error(std::string(store::out_of_memory)), false, {}});
+        }
+      },
+      [data, &self](const shard_batch& b) {
+        batch_reply answer = run_batch(*data, b);
+        try {
+          self.send(b.reply_to, std::move(answer));
+        } catch (const std::bad_alloc&) {
+          // Give the bytes back and tell the connection to close: a small
+          // message may still fit where the whole answer did not.
+          if (b.due) b.due->fetch_sub(answer.wire.size(), std::memory_order_relaxed);
+          answer.wire = std::string();
+          answer.ends = {};
+          answer.overflow = true;
+          self.send(b.reply_to, std::move(answer));
+        }
+      },
+      [data](expiry_tick) { data->drop_expired(clock::now()); },
+  };
+}
+
 router::router(troupe::runtime& rt, unsigned shards, std::shared_ptr<server_info> info, const limits& bounds)
     : rt_(rt), info_(std::move(info)), started_(std::chrono::steady_clock::now()) {
   // Each shard holds an equal share of maxmemory (keys spread evenly).
   const store_limits each{bounds.maxmemory / shards + (bounds.maxmemory % shards != 0), bounds.output_hard};
+  std::vector<troupe::child_spec> children;
   for (unsigned i = 0; i < shards; ++i) {
-    shards_.push_back(rt.spawn([each](troupe::actor& self) -> troupe::behavior {
-      auto data = std::make_shared<store>(each);
-      self.send_interval(std::chrono::milliseconds(100), self.pid(), expiry_tick{});
-      return {
-          [data](shard_op& op) { op.done.try_set_value(reply{guarded_execute(*data, op.args), false, {}}); },
-          [data, &self](const shard_batch& b) { self.send(b.reply_to, run_batch(*data, b)); },
-          [data](expiry_tick) { data->drop_expired(clock::now()); },
-      };
-    }));
+    shards_.push_back(std::make_shared<shard_slot>());
+    children.push_back(troupe::child_spec::of("shard-" + std::to_string(i), shard_actor,
+                                              std::make_shared<store>(each), shards_.back()));
   }
+  // A shard that keeps crashing (10 times in a second) takes the
+  // supervisor down, and with it the server's shards: it is logged.
+  supervisor_ = troupe::spawn_supervisor(
+      rt, troupe::supervisor_flags{.strategy = troupe::strategy::one_for_one, .intensity = 10,
+                                   .period = std::chrono::seconds(1)},
+      std::move(children));
+  // Connections route by shard() from the first request: wait for every
+  // shard's first start.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (auto& slot : shards_)
+    while (!slot->current()) {
+      if (std::chrono::steady_clock::now() > until) throw std::runtime_error("kv: the shards did not start");
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
 }
 
 router::~router() {
-  for (auto& s : shards_) rt_.send_exit(s, troupe::exit_reason::shutdown());  // not a crash: no report
+  rt_.send_exit(supervisor_, troupe::exit_reason::shutdown());  // stops the shards; not a crash
 }
 
 const command_entry* router::find_command(std::string_view name) {
@@ -173,9 +218,9 @@ future<reply> router::to_shard(std::size_t shard, std::vector<std::string> args)
   troupe::promise<reply> done;
   auto answer = done.get_future();
   if (troupe::actor* self = troupe::current_actor())
-    self->send(shards_[shard], shard_op{std::move(args), done});
+    self->send(this->shard(shard), shard_op{std::move(args), done});
   else
-    rt_.send(shards_[shard], shard_op{std::move(args), done});
+    rt_.send(this->shard(shard), shard_op{std::move(args), done});
   return answer;
 }
 

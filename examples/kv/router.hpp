@@ -3,6 +3,11 @@
 // its shard, a command on many keys is split by shard and the answers
 // combined, and DBSIZE, FLUSHALL, KEYS and INFO ask every shard.
 //
+// The shards run under a one_for_one supervisor. A shard's store belongs
+// to the router, not to the actor, so a shard that crashes is restarted
+// with its keys, and each start publishes the new pid where shard() reads
+// it.
+//
 // Two ways in: run() takes a command as strings and answers with a future
 // (the service path, and every command that is not batched), and the
 // shards also take shard_batch messages, a connection's run of one-key
@@ -14,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +34,21 @@ namespace kv {
 
 struct server_info;
 struct limits;
+class store;
+
+// Where shard i runs now: set by each start of the shard, read by senders.
+struct shard_slot {
+  troupe::pid current() const {
+    std::lock_guard hold(lock);
+    return pid;
+  }
+  void publish(troupe::pid now) {
+    std::lock_guard hold(lock);
+    pid = std::move(now);
+  }
+  mutable std::mutex lock;
+  troupe::pid pid;
+};
 
 enum class route_kind { local, one_key, many_keys, every_shard };
 
@@ -96,7 +117,10 @@ class router {
     return std::hash<std::string_view>{}(key) % shards_.size();
   }
   std::size_t shard_count() const noexcept { return shards_.size(); }
-  const troupe::pid& shard(std::size_t i) const noexcept { return shards_[i]; }
+  // The shard's current pid (a restart changes it).
+  troupe::pid shard(std::size_t i) const { return shards_[i]->current(); }
+  // The supervisor of the shards.
+  const troupe::pid& supervisor() const noexcept { return supervisor_; }
 
  private:
   troupe::future<reply> to_shard(std::size_t shard, std::vector<std::string> args);
@@ -107,7 +131,8 @@ class router {
   troupe::runtime& rt_;
   std::shared_ptr<server_info> info_;
   std::chrono::steady_clock::time_point started_;
-  std::vector<troupe::pid> shards_;
+  std::vector<std::shared_ptr<shard_slot>> shards_;
+  troupe::pid supervisor_;
 };
 
 }  // namespace kv

@@ -4,6 +4,7 @@
 #include "core/runtime_impl.hpp"
 
 #include <algorithm>
+#include <new>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -72,14 +73,39 @@ void conn_core::start_read() {
     if (in_.size() - in_end_ < min_read_space) {
       const std::size_t grown = std::max(initial_input, in_.size() * 2);
       if (!charge_input(grown + plain_in_.capacity())) return;
-      in_.resize(grown);
+      try {
+        in_.resize(grown);
+      } catch (const std::bad_alloc&) {
+        out_of_memory("growing its input buffer");
+        return;
+      }
     }
   }
   reading_ = true;
   socket_->async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
                            [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
-                             self->on_read(ec, n);
+                             try {
+                               self->on_read(ec, n);
+                             } catch (const std::bad_alloc&) {
+                               self->out_of_memory("reading");
+                             }
                            });
+}
+
+void conn_core::out_of_memory(const char* while_doing) noexcept {
+  reading_ = false;
+  try {
+    rt_.log(log_level::error, "io: closing " + peer.to_string() + ": out of memory while " + while_doing);
+  } catch (...) {
+    // no memory for the log line either
+  }
+  try {
+    finish("out of memory", true, true);
+  } catch (...) {
+    // Telling the actor allocates too: at least the peer is not left
+    // waiting on an open socket.
+    if (socket_) release_socket(true);
+  }
 }
 
 void conn_core::on_read(const std::error_code& ec, std::size_t n) {
@@ -353,7 +379,11 @@ void conn_core::flush() {
   if (closing) arm_close_deadline();
   asio::async_write(*socket_, asio::buffer(writing_),
                     [self = shared_from_this()](const std::error_code& ec, std::size_t) {
-                      self->on_written(ec);
+                      try {
+                        self->on_written(ec);
+                      } catch (const std::bad_alloc&) {
+                        self->out_of_memory("writing");
+                      }
                     });
 }
 

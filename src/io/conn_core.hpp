@@ -88,6 +88,12 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
 
   void start_read();
   void on_read(const std::error_code& ec, std::size_t n);
+  // A completion handler of this connection ran out of memory (a read
+  // buffer, a parsed message, a reply): closes it abortively with a logged
+  // reason, as a malformed frame does; the loop serves the others. Without
+  // it the exception reached the loop, the completion was lost and the peer
+  // waited forever.
+  void out_of_memory(const char* while_doing) noexcept;
   void flush();
   void on_written(const std::error_code& ec);
   // Records why (the first reason wins), tells the actor, and closes:

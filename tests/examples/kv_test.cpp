@@ -12,9 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include "../eventually.hpp"
 #include "../io/raw_socket.hpp"
 #include "burst.hpp"
 #include "kv_feed.hpp"
+#include "router.hpp"
 #include "server.hpp"
 #include "troupe/io.hpp"
 
@@ -377,6 +379,25 @@ TEST(KvLimits, AKeysWhoseReplyWouldPassTheLimitIsRefused) {
   ASSERT_TRUE(peer.send(command({"KEYS", "*"})));
   const std::string refused = "-ERR the reply would be over the server's reply limit of 1024 bytes: ask for fewer keys\r\n";
   EXPECT_EQ(peer.read_exactly(refused.size()), refused);
+}
+
+// A shard that crashes is restarted by its supervisor with its keys: the
+// store belongs to the router, and the new pid is where shard() reads it.
+TEST(KvShards, AShardKilledIsRestartedWithItsKeys) {
+  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
+  kv::router r(rt, 2, std::make_shared<kv::server_info>(), kv::limits{});
+  auto run = [&](std::vector<std::string> args) {
+    auto* entry = kv::router::find_command(args[0]);
+    auto answer = r.run(std::move(args), entry);
+    if (!answer.wait_for(std::chrono::seconds(10))) return resp::value::error("no answer");
+    return answer.get().data;
+  };
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(run({"SET", "k" + std::to_string(i), std::to_string(i)}).str, "OK");
+  const troupe::pid before = r.shard(0);
+  rt.send_exit(before, troupe::exit_reason::kill());
+  ASSERT_TRUE(troupe::test_support::eventually([&] { return r.shard(0) && r.shard(0) != before; }));
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(run({"GET", "k" + std::to_string(i)}).str, std::to_string(i)) << i;
+  EXPECT_EQ(run({"DBSIZE"}).integer, 50);
 }
 
 }  // namespace

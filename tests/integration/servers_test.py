@@ -9,6 +9,10 @@ garbage:      1,000 connections to troupe_kv at once; half send malformed
               RESP, half a valid command: every valid one is answered, every
               malformed one gets the protocol error and is closed, and the
               server still serves afterwards.
+kv_ulimit:    troupe_kv under an address-space limit (ulimit -v) filled
+              with 64 KB values until allocations fail: every write it
+              acknowledged can still be read, failed writes were answered
+              with an error, and the server still serves.
 """
 import os
 import resource
@@ -25,9 +29,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(binary, port):
+def start(binary, port, preexec_fn=None):
     proc = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
     deadline = time.time() + 10
     while time.time() < deadline:
         try:
@@ -239,9 +243,107 @@ def garbage(build):
     check("the server logged why it closed", "Protocol error" in out or "closing" in out, True)
 
 
+def read_reply(s, buf):
+    """One RESP reply (simple, error, integer or bulk) from s; (reply, rest)."""
+    while b"\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    line, rest = buf.split(b"\r\n", 1)
+    if line[:1] != b"$" or line == b"$-1":
+        return line, rest
+    size = int(line[1:])
+    while len(rest) < size + 2:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        rest += chunk
+    return rest[:size], rest[size + 2:]
+
+
+def resp(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else a.encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def kv_ulimit(build):
+    # Address space for the server's threads, arenas and stacks plus about
+    # 300 MB of data: 64 KB values fill it well before the client stops.
+    # Where an allocation fails decides the answer: in a command, -OOM; in
+    # reading the request, the connection closes (logged), as for a
+    # malformed one. Either way no acknowledged write may be lost.
+    port = free_port()
+    limit = 400 << 20
+    proc = start(os.path.join(build, "examples/kv/troupe_kv"), port,
+                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    stored, refused, closed = [], 0, 0
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.settimeout(30)
+        buf = b""
+        for i in range(12000):  # 750 MB offered
+            value = (b"%06d" % i) * (65536 // 6)
+            try:
+                s.sendall(resp("SET", f"k{i}", value))
+                got, buf = read_reply(s, buf)
+            except (ConnectionError, socket.timeout) as e:
+                if isinstance(e, socket.timeout):
+                    failures.append(f"SET k{i}: no answer and no close in 30 s")
+                closed += 1
+                break
+            if got == b"+OK":
+                stored.append((f"k{i}", value))
+            elif got.startswith(b"-"):
+                refused += 1
+                if refused >= 20:
+                    break
+            else:
+                failures.append(f"SET k{i}: unexpected reply {got[:80]!r}")
+                break
+        s.close()
+        check("memory ran out (a write refused or its connection closed)", refused + closed > 0, True)
+        # Make room, then read back every acknowledged key that is left.
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        buf = b""
+        dropped = stored[-len(stored) // 5:]
+        for key, _ in dropped:
+            s.sendall(resp("DEL", key))
+            got, buf = read_reply(s, buf)
+            check(f"DEL {key}", got, b":1")
+        kept = stored[:len(stored) - len(dropped)]
+        lost = 0
+        for key, value in kept:
+            s.sendall(resp("GET", key))
+            got, buf = read_reply(s, buf)
+            lost += got != value
+        check(f"acknowledged keys lost (of {len(kept)})", lost, 0)
+        s.sendall(resp("DBSIZE"))
+        got, buf = read_reply(s, buf)
+        check("DBSIZE counts every acknowledged key left", got, b":%d" % len(kept))
+        s.sendall(b"PING\r\n")
+        check("the server still serves", read_reply(s, buf)[0], b"+PONG")
+        s.close()
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+            failures.append("the server did not stop on SIGTERM")
+        if proc.returncode != 0:
+            failures.append(f"the server exited with {proc.returncode}:\n{out[-2000:]}")
+    check("the server logged why it refused or closed", closed == 0 or "out of memory" in out, True)
+
+
 if __name__ == "__main__":
     build, which = sys.argv[1], sys.argv[2]
-    {"kv_redis_cli": kv_redis_cli, "http_curl": http_curl, "garbage": garbage}[which](build)
+    {"kv_redis_cli": kv_redis_cli, "http_curl": http_curl, "garbage": garbage,
+     "kv_ulimit": kv_ulimit}[which](build)
     if failures:
         print("\n".join("FAIL " + f for f in failures))
         sys.exit(1)
