@@ -33,60 +33,6 @@ std::string upper(std::string_view s) {
 
 }  // namespace
 
-bool glob_match(std::string_view p, std::string_view t) {
-  std::size_t pi = 0, ti = 0, star_p = std::string_view::npos, star_t = 0;
-  while (ti < t.size()) {
-    if (pi < p.size()) {
-      char c = p[pi];
-      if (c == '*') {
-        star_p = pi++;
-        star_t = ti;
-        continue;
-      }
-      if (c == '?') {
-        ++pi, ++ti;
-        continue;
-      }
-      if (c == '[') {
-        std::size_t q = pi + 1;
-        bool negate = q < p.size() && p[q] == '^';
-        if (negate) ++q;
-        bool matched = false;
-        while (q < p.size() && p[q] != ']') {
-          if (p[q] == '\\' && q + 1 < p.size()) {
-            matched = matched || p[q + 1] == t[ti];
-            q += 2;
-          } else if (q + 2 < p.size() && p[q + 1] == '-' && p[q + 2] != ']') {
-            char lo = p[q], hi = p[q + 2];
-            if (lo > hi) std::swap(lo, hi);
-            matched = matched || (t[ti] >= lo && t[ti] <= hi);
-            q += 3;
-          } else {
-            matched = matched || p[q] == t[ti];
-            ++q;
-          }
-        }
-        if (q < p.size() && matched != negate) {
-          pi = q + 1;
-          ++ti;
-          continue;
-        }
-      } else {
-        if (c == '\\' && pi + 1 < p.size()) c = p[++pi];
-        if (c == t[ti]) {
-          ++pi, ++ti;
-          continue;
-        }
-      }
-    }
-    if (star_p == std::string_view::npos) return false;
-    pi = star_p + 1;
-    ti = ++star_t;
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
-}
-
 void store::erase(std::string_view key) {
   auto it = data_.find(key);
   if (it != data_.end()) remove(it);
@@ -208,10 +154,13 @@ value store::execute(command_args args, clock::time_point now) {
     return value::simple("OK");
   }
   if (cmd == "KEYS") {
+    if (args[1].size() > glob::max_pattern)
+      return value::error("ERR the pattern is longer than " + std::to_string(glob::max_pattern) + " bytes");
+    const glob pattern(args[1]);  // compiled once: linear in each key
     std::vector<value> out;
     std::size_t bytes = 0;
     for (auto& [key, e] : data_) {
-      if ((e.expires == clock::time_point{} || e.expires > now) && glob_match(args[1], key)) {
+      if ((e.expires == clock::time_point{} || e.expires > now) && pattern.matches(key)) {
         bytes += key.size();
         if (limits_.max_reply_bytes != 0 && bytes > limits_.max_reply_bytes)
           return reply_too_large(limits_.max_reply_bytes);

@@ -11,15 +11,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "glob.hpp"
 #include "troupe/io/codecs/resp.hpp"
 
 namespace kv {
 
 using clock = std::chrono::steady_clock;
 using troupe::io::resp::value;
-
-// Redis's glob: * ? [abc] [^a] [a-z] and \ to escape.
-bool glob_match(std::string_view pattern, std::string_view text);
 
 // A command's arguments, from either form the router has: views into a
 // burst's bytes (the pipelined fast path: nothing copied) or strings.
