@@ -196,6 +196,10 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
       }
       case message_kind::down_notice: {
         auto& d = msg->as<down>();
+        {
+          std::lock_guard lock(p->mu);
+          p->watched.erase({msg->sender, proxy, d.ref.id});
+        }
         header(frame_tag::down);
         w.varint(d.ref.id);
         encode(w, d.who);
@@ -294,6 +298,13 @@ void node_impl::on_inline_frame(link_shared& link, std::string_view frame) {
   }
 }
 
+void node_impl::check_peer_watches(const peer& from) const {
+  if (options.max_peer_watches == 0 || from.links.size() + from.watched.size() < options.max_peer_watches) return;
+  // Thrown to on_inline_frame, which closes the connection with this reason.
+  throw std::runtime_error("it holds " + std::to_string(options.max_peer_watches) +
+                           " links and monitors on actors here (max_peer_watches)");
+}
+
 void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view bytes) {
   reader r(bytes, this);
   wire_frame f = read_frame(r);
@@ -384,19 +395,33 @@ void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view byt
       if (to && f.from) {
         std::lock_guard lock(from->mu);
         if (from->lost) return;
-        if (link)
+        if (link) {
+          check_peer_watches(*from);
           from->links.emplace(to, f.from);
-        else
+        } else {
           from->links.erase({to, f.from});
+        }
       }
       // To a missing actor, bounce answers a link with an exit (noproc).
       deliver(control(link ? message_kind::link : message_kind::unlink, f.from, 0));
       return;
     }
     case frame_tag::monitor:
-    case frame_tag::demonitor:
-      deliver(control(f.tag == frame_tag::monitor ? message_kind::monitor : message_kind::demonitor, f.from, f.id));
+    case frame_tag::demonitor: {
+      const bool monitor = f.tag == frame_tag::monitor;
+      if (to && f.from) {
+        std::lock_guard lock(from->mu);
+        if (from->lost) return;
+        if (monitor) {
+          check_peer_watches(*from);
+          from->watched.emplace(to, f.from, f.id);
+        } else {
+          from->watched.erase({to, f.from, f.id});
+        }
+      }
+      deliver(control(monitor ? message_kind::monitor : message_kind::demonitor, f.from, f.id));
       return;
+    }
     case frame_tag::down: {
       {
         std::lock_guard lock(from->mu);

@@ -238,11 +238,13 @@ void node_impl::fire_noconnection(peer& p, const std::string& reason) {
   decltype(p.monitors) monitors;
   decltype(p.requests) requests;
   decltype(p.queries) queries;
+  decltype(p.watched) watched;
   {
     std::lock_guard lock(p.mu);
     p.lost = true;
     links.swap(p.links);
     monitors.swap(p.monitors);
+    watched.swap(p.watched);
     requests.swap(p.requests);
     queries.swap(p.queries);
   }
@@ -264,6 +266,15 @@ void node_impl::fire_noconnection(peer& p, const std::string& reason) {
   for (auto& [requester, id] : requests)
     runtime_impl::deliver(impl, requester,
                           troupe::detail::make_error_reply(id, errc::noconnection, p.name + ": " + reason));
+  // The peer's monitors on actors here die with it: the actors forget them
+  // (a down would have nowhere to go).
+  for (auto& [local, proxy, ref] : watched) {
+    auto* forget = new troupe::detail::typed_message<troupe::detail::timeout_marker>();
+    forget->kind = message_kind::demonitor;
+    forget->sender = proxy;
+    forget->request_id = ref;
+    runtime_impl::deliver(impl, local, forget);
+  }
   for (auto& [id, query] : queries) query.try_set_error(error(errc::noconnection, p.name + ": " + reason));
 }
 
@@ -310,6 +321,15 @@ void node_impl::monitor_node(const troupe::pid& watcher, const std::string& node
   bool up;
   {
     std::lock_guard lock(mu_);
+    if (node_monitors_.size() >= sweep_node_monitors_at_) {
+      // Watchers that have ended never demonitor: drop them here, amortized
+      // as the proxy sweep is, so the table holds about twice the live ones.
+      std::erase_if(node_monitors_, [](const auto& entry) {
+        auto* cell = troupe::detail::actor_cell::of(entry.second);
+        return !cell || cell->box.closed();
+      });
+      sweep_node_monitors_at_ = std::max<std::size_t>(1024, 2 * node_monitors_.size());
+    }
     node_monitors_.emplace(node, watcher);
     up = peers_.count(node) > 0 || node == options.name;
   }
@@ -417,6 +437,25 @@ std::size_t node_impl::proxy_count() const {
   return proxies_.size();
 }
 
+std::size_t node_impl::node_monitor_count() const {
+  std::lock_guard lock(mu_);
+  return node_monitors_.size();
+}
+
+std::size_t node_impl::peer_watch_count() const {
+  std::vector<std::shared_ptr<peer>> connected;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, p] : peers_) connected.push_back(p);
+  }
+  std::size_t total = 0;
+  for (auto& p : connected) {
+    std::lock_guard lock(p->mu);
+    total += p->links.size() + p->watched.size();
+  }
+  return total;
+}
+
 void node_impl::sweep_unused_proxies_locked() {
   // A use count of 1 is the table's own reference, and it cannot grow
   // meanwhile: a new reference comes from copying one held elsewhere, or
@@ -510,7 +549,7 @@ node::counters node::stats() const {
   const std::uint64_t proxies = impl_->proxy_count();
   return {get(c.frames_out), get(c.frames_in), get(c.refused_handshakes),
           get(c.malformed_frames), get(c.forged_pids), get(c.unknown_types), get(c.unasked),
-          get(c.throttled_handshakes), proxies};
+          get(c.throttled_handshakes), proxies, impl_->peer_watch_count(), impl_->node_monitor_count()};
 }
 
 }  // namespace troupe::net

@@ -116,6 +116,9 @@ struct peer {
   std::set<std::pair<troupe::pid, troupe::pid>> links;                     // (local, proxy)
   std::map<std::pair<troupe::pid, std::uint64_t>, troupe::pid> monitors;  // (local, ref) -> proxy
   std::set<std::pair<troupe::pid, std::uint64_t>> requests;              // (local requester, id)
+  // Monitors the peer's actors hold on actors here: (local, proxy, ref).
+  // With `links`, at most node_options::max_peer_watches.
+  std::set<std::tuple<troupe::pid, troupe::pid, std::uint64_t>> watched;
   bool lost = false;  // the tables have fired: nothing may be added
   std::map<std::uint64_t, promise<troupe::pid>> queries;
   std::uint64_t next_query = 1;
@@ -207,6 +210,9 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   // `replayed`: a parked message, sent ahead of any parked after it.
   send_status forward(proxy_forwarder& via, message* msg, runtime_impl& context, bool replayed = false);
   void on_frame(const std::shared_ptr<peer>& from, std::string_view frame);
+  // Under from.mu: throws when the peer holds max_peer_watches links and
+  // monitors here.
+  void check_peer_watches(const peer& from) const;
   // On the I/O thread (node_codec::take).
   void on_inline_frame(link_shared& link, std::string_view frame);
   std::shared_ptr<link_shared> link_of(std::uint64_t actor_id) const;
@@ -231,6 +237,8 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
 
   troupe::pid proxy_for(const remote_id& who);
   std::size_t proxy_count() const;  // the table's size now
+  std::size_t peer_watch_count() const;  // links and monitors peers hold here now
+  std::size_t node_monitor_count() const;
   std::string node_of(const troupe::pid& p) const;
   // The exported actor `id` if `tag` is its tag; counts a wrong tag.
   troupe::pid local_actor(std::uint64_t id, std::uint64_t tag);
@@ -316,6 +324,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   // table holds at most about twice the proxies in use, whatever a peer sends.
   std::size_t sweep_proxies_at_ = 1024;
   std::multimap<std::string, troupe::pid> node_monitors_;
+  std::size_t sweep_node_monitors_at_ = 1024;  // see monitor_node
   std::map<std::uint64_t, std::function<void(const node_event&)>> watchers_;
   std::uint64_t next_watcher_ = 1;
   std::unordered_map<std::string, pending_node> pending_;

@@ -512,6 +512,51 @@ TEST(Node, ProxiesOfPidsNoLongerReferredToAreFreed) {
   EXPECT_TRUE(eventually([&] { return b.node.stats().proxies == 0; })) << b.node.stats().proxies;
 }
 
+// A peer's actors cannot hold more than max_peer_watches links and
+// monitors on this node's actors: the frame past it closes the connection
+// (logged), and what the peer held here is forgotten.
+TEST(Node, APeerPastMaxPeerWatchesIsDisconnectedAndItsMonitorsForgotten) {
+  site a("a@127.0.0.1");
+  troupe::net::node_options limited;
+  limited.max_peer_watches = 100;
+  site b("b@127.0.0.1", limited);
+  pid sink = b.rt.spawn([](actor&) -> behavior { return {[](int) {}}; });
+  ASSERT_TRUE(b.rt.register_name("sink", sink));
+  a.node.connect(b.node.address()).get();
+  pid remote_sink = a.node.whereis("troupe://b@127.0.0.1/sink").get();
+  ASSERT_TRUE(remote_sink);
+  // 60 monitors, then 60 of them taken back: under the limit throughout.
+  pid watcher = a.rt.spawn([remote_sink](actor& self) -> behavior {
+    std::vector<troupe::monitor_ref> refs;
+    for (int i = 0; i < 60; ++i) refs.push_back(self.monitor(remote_sink));
+    for (auto& r : refs) self.demonitor(r);
+    return {[&self, remote_sink](int n) {
+      for (int i = 0; i < n; ++i) self.monitor(remote_sink);
+    }};
+  });
+  a.rt.send(watcher, 90);
+  ASSERT_TRUE(eventually([&] { return b.node.stats().peer_watches == 90; })) << b.node.stats().peer_watches;
+  EXPECT_EQ(b.node.connected_nodes().size(), 1u);
+  a.rt.send(watcher, 20);  // 110: past 100
+  EXPECT_TRUE(eventually([&] { return b.node.connected_nodes().empty(); })) << "still connected";
+  EXPECT_TRUE(eventually([&] { return b.node.stats().peer_watches == 0; })) << b.node.stats().peer_watches;
+}
+
+// monitor_node registrations of actors that ended without demonitoring are
+// swept: 20,000 short-lived watchers leave a table of about twice the live
+// ones, not 20,000 entries.
+TEST(Node, MonitorNodeRegistrationsOfEndedActorsAreSwept) {
+  site a("a@127.0.0.1");
+  const std::size_t before = a.rt.live_actors();
+  for (int i = 0; i < 20'000; ++i) {
+    pid watcher = a.rt.spawn([](actor& self) -> behavior { return {[&self](int) { self.quit(); }}; });
+    a.node.monitor_node(watcher, "nowhere@127.0.0.1");
+    a.rt.send(watcher, 1);
+    if (i % 1000 == 999) ASSERT_TRUE(eventually([&] { return a.rt.live_actors() == before; }));
+  }
+  EXPECT_LT(a.node.stats().node_monitors, 5'000u);
+}
+
 }  // namespace
 
 namespace {

@@ -110,6 +110,12 @@ struct node_options {
   // connections are closed before a frame is read until the minute ends.
   // Zero: no limit.
   unsigned max_handshake_failures = 20;
+  // Links and monitors that one peer's actors may hold on this node's
+  // actors at once. A link or monitor frame past it closes that connection
+  // (logged): a peer cannot grow the watch lists of actors here without
+  // bound. When a connection closes, the monitors its actors held here are
+  // removed (their links fire noconnection, as before). Zero: no limit.
+  std::size_t max_peer_watches = 250'000;
   // TLS 1.3 on every link, with mutual certificate verification
   // (io/tls.hpp): a peer whose certificate does not chain to `trusted` is
   // refused before the cookie handshake starts. Null: plain TCP (the
@@ -171,6 +177,12 @@ class node {
     // Now, not a count: remote pids this node keeps a proxy for (at most
     // about twice the ones still referred to here; unused ones are freed).
     std::uint64_t proxies = 0;
+    // Now: links and monitors that connected peers' actors hold on actors
+    // here (each peer at most max_peer_watches).
+    std::uint64_t peer_watches = 0;
+    // Now: monitor_node registrations kept (those of ended actors are
+    // swept when the table doubles).
+    std::uint64_t node_monitors = 0;
   };
   counters stats() const;
 
