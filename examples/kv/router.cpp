@@ -87,6 +87,16 @@ batch_reply run_batch(store& data, const shard_batch& b) {
   return out;
 }
 
+// True when the shards' parts of one MGET or KEYS reply hold more than
+// `limit` bytes of strings together (0: no limit).
+bool over_reply_limit(const std::vector<reply>& parts, std::size_t limit) {
+  if (limit == 0) return false;
+  std::size_t bytes = 0;
+  for (auto& part : parts)
+    for (auto& element : part.data.elements) bytes += element.str.size();
+  return bytes > limit;
+}
+
 // One command through the store: -OOM when memory runs out, an error
 // reply for anything else thrown, so that a shard never dies of a command
 // and never loses its keys.
@@ -137,7 +147,7 @@ troupe::behavior shard_actor(troupe::actor& self, std::shared_ptr<store> data, s
 }
 
 router::router(troupe::runtime& rt, unsigned shards, std::shared_ptr<server_info> info, const limits& bounds)
-    : rt_(rt), info_(std::move(info)), started_(std::chrono::steady_clock::now()) {
+    : rt_(rt), info_(std::move(info)), started_(std::chrono::steady_clock::now()), max_reply_bytes_(bounds.output_hard) {
   // Each shard holds an equal share of maxmemory (keys spread evenly).
   const store_limits each{bounds.maxmemory / shards + (bounds.maxmemory % shards != 0), bounds.output_hard};
   std::vector<troupe::child_spec> children;
@@ -284,11 +294,14 @@ future<reply> router::many_keys(std::vector<std::string> args) {
   }
   if (parts.size() == 1 && cmd != "MGET") return std::move(parts[0]);
   std::size_t keys = (args.size() - 1) / step;
-  return troupe::collect(std::move(parts)).map([cmd, used, positions, keys](const std::vector<reply>& got_in) {
+  return troupe::collect(std::move(parts)).map([cmd, used, positions, keys, limit = max_reply_bytes_](
+                                                   const std::vector<reply>& got_in) {
     const auto& got = got_in;  // a shared future: copied out, not moved
     for (auto& r : got)
       if (r.data.type == kind::error) return reply{r.data};  // -OOM, a reply over the limit
     if (cmd == "MSET") return reply{value::simple("OK")};
+    // Each shard kept its part under the limit; the whole must be too.
+    if (cmd == "MGET" && over_reply_limit(got, limit)) return reply{reply_too_large(limit)};
     if (cmd == "MGET") {
       std::vector<value> out(keys);
       for (std::size_t p = 0; p < got.size(); ++p)
@@ -310,11 +323,13 @@ future<reply> router::every_shard(std::vector<std::string> args) {
   auto info = info_;
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
   std::size_t shard_count = shards_.size();
-  return troupe::collect(std::move(parts)).map([cmd, info, up, shard_count](const std::vector<reply>& got_in) {
+  return troupe::collect(std::move(parts)).map([cmd, info, up, shard_count, limit = max_reply_bytes_](
+                                                   const std::vector<reply>& got_in) {
     const auto& got = got_in;
     for (auto& r : got)
       if (r.data.type == kind::error) return reply{r.data};  // a shard's KEYS over the reply limit
     if (cmd == "FLUSHALL") return reply{value::simple("OK")};
+    if (cmd == "KEYS" && over_reply_limit(got, limit)) return reply{reply_too_large(limit)};
     if (cmd == "KEYS") {
       std::vector<value> all;
       for (auto& r : got)

@@ -133,6 +133,7 @@ class router {
   std::chrono::steady_clock::time_point started_;
   std::vector<std::shared_ptr<shard_slot>> shards_;
   troupe::pid supervisor_;
+  std::size_t max_reply_bytes_;  // one MGET's or KEYS's whole reply (limits::output_hard)
 };
 
 }  // namespace kv

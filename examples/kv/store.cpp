@@ -8,10 +8,6 @@ namespace kv {
 namespace {
 
 value syntax_error() { return value::error("ERR syntax error"); }
-value reply_too_large(std::size_t limit) {
-  return value::error("ERR the reply would be over the server's reply limit of " + std::to_string(limit) +
-                      " bytes: ask for fewer keys");
-}
 value not_an_integer() { return value::error("ERR value is not an integer or out of range"); }
 
 // As Redis's string2ll: no sign but '-', no leading zeros, no "-0".
@@ -32,6 +28,11 @@ std::string upper(std::string_view s) {
 }
 
 }  // namespace
+
+value reply_too_large(std::size_t limit) {
+  return value::error("ERR the reply would be over the server's reply limit of " + std::to_string(limit) +
+                      " bytes: ask for fewer keys");
+}
 
 void store::erase(std::string_view key) {
   auto it = data_.find(key);

@@ -19,6 +19,9 @@ namespace kv {
 using clock = std::chrono::steady_clock;
 using troupe::io::resp::value;
 
+// The refusal of an MGET or KEYS whose reply would pass `limit` bytes.
+value reply_too_large(std::size_t limit);
+
 // A command's arguments, from either form the router has: views into a
 // burst's bytes (the pipelined fast path: nothing copied) or strings.
 class command_args {

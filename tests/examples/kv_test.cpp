@@ -400,4 +400,39 @@ TEST(KvShards, AShardKilledIsRestartedWithItsKeys) {
   EXPECT_EQ(run({"DBSIZE"}).integer, 50);
 }
 
+// Each shard keeps its part of an MGET or KEYS reply under the limit; the
+// whole reply must be under it too, not shards x limit.
+TEST(KvLimits, AnMgetOverTheLimitOnlyAcrossShardsIsRefused) {
+  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
+  kv::router r(rt, 2, std::make_shared<kv::server_info>(), kv::limits{.output_hard = 1u << 20});
+  auto run = [&](std::vector<std::string> args) {
+    auto* entry = kv::router::find_command(args[0]);
+    auto answer = r.run(std::move(args), entry);
+    if (!answer.wait_for(std::chrono::seconds(10))) return resp::value::error("no answer");
+    return answer.get().data;
+  };
+  // Two keys on each shard, 400 KB each: 800 KB per shard, 1.6 MB in all.
+  std::vector<std::string> keys[2];
+  for (int i = 0; keys[0].size() < 2 || keys[1].size() < 2; ++i) {
+    std::string key = "key" + std::to_string(i);
+    auto& on = keys[r.shard_of(key)];
+    if (on.size() < 2) on.push_back(key);
+  }
+  const std::string value(400u << 10, 'v');
+  std::vector<std::string> mget{"MGET"};
+  for (auto& shard : keys)
+    for (auto& key : shard) {
+      EXPECT_EQ(run({"SET", key, value}).str, "OK");
+      mget.push_back(key);
+    }
+  const auto whole = run(mget);
+  EXPECT_EQ(whole.type, resp::kind::error);
+  EXPECT_NE(whole.str.find("reply limit"), std::string::npos) << whole.str;
+  const auto half = run({"MGET", keys[0][0], keys[1][0]});  // 800 KB: answered
+  ASSERT_EQ(half.type, resp::kind::array);
+  EXPECT_EQ(half.elements.size(), 2u);
+  const auto all_keys = run({"KEYS", "*"});
+  EXPECT_EQ(all_keys.type, resp::kind::array);  // key names are small
+}
+
 }  // namespace
