@@ -1,4 +1,4 @@
-// troupe's side of bench/compare: the whole-program benchmarks of DESIGN.md.
+// troupe's side of bench/compare: the whole-program benchmarks of docs/architecture.md.
 //
 //   troupe_compare <pingpong|fanin|spawn|ring|idle|supervised|skynet|burst|...> [scale]
 //

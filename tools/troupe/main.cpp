@@ -1,6 +1,6 @@
 // troupe: the command-line tool. It reports what this build of the runtime
 // is and checks it on this machine, and runs nodes; process inspection and
-// the observer (capability 21 of DESIGN.md) will live here.
+// the observer (capability 21 of docs/architecture.md) will live here.
 //
 //   troupe version      the library version and build settings
 //   troupe selftest     spawns actors on every core, checks a ring and a

@@ -166,7 +166,11 @@ class runtime {
   pid whereis(const std::string& name) const;  // null pid when unknown
 
   // Observability.
-  std::size_t mailbox_size(const pid& who) const;  // user messages queued
+  // User messages queued, not counting the one being handled: an actor in
+  // a long handler with nothing queued reads 0. Least-loaded routing over
+  // actors that take long per message should count what it sent and what
+  // came back (the services layer's p2c balancer does) rather than this.
+  std::size_t mailbox_size(const pid& who) const;
   std::uint64_t dead_letter_count() const noexcept;
   std::vector<dead_letter> recent_dead_letters() const;
   std::size_t live_actors() const noexcept;
