@@ -122,12 +122,22 @@ send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
 void actor_cell::enqueue_chain(message* newest, message* oldest, std::size_t user_count,
                                runtime_impl& context) {
   if (forwarder_) {  // not batched (batchable() is false), but to be whole
-    std::vector<message*> chain;
-    for (message* m = newest;; m = m->next) {
-      chain.push_back(m);
-      if (m == oldest) break;
+    std::vector<message*> in_order;
+    if (newest->kind == message_kind::run) {  // linked oldest first
+      auto* run = static_cast<message_run*>(newest);
+      for (message* m = run->first;; m = m->next) {
+        in_order.push_back(m);
+        if (m == run->last) break;
+      }
+      delete run;
+    } else {  // linked newest first
+      for (message* m = newest;; m = m->next) {
+        in_order.push_back(m);
+        if (m == oldest) break;
+      }
+      std::reverse(in_order.begin(), in_order.end());
     }
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) forwarder_->forward(*it, context);
+    for (message* m : in_order) forwarder_->forward(m, context);
     return;
   }
   if (user_count) enqueued_.fetch_add(user_count, std::memory_order_relaxed);

@@ -133,9 +133,10 @@ constexpr std::size_t min_run = 16;
 // at once beside their receiver. Only on the runtime's own threads with
 // the stall monitor on (the waiting turn hands its thread's work off and
 // counts as stalled, and a spare worker runs the receiver even on a
-// one-worker runtime); only in a turn that has sent pace_backlog / 2
-// messages (a shorter one ends soon, and requeue_late already lets the
-// receiver run first); never for a send to oneself or, from a setup run
+// one-worker runtime); a turn that has sent fewer than pace_backlog / 2
+// messages only at twice the backlog (it ends soon, and requeue_late
+// already lets the receiver run first; but spare workers running many
+// such turns at once must still be bounded); never for a send to oneself or, from a setup run
 // inside its spawner's handler, to that spawner (neither can drain before
 // the turn ends); and a receiver whose backlog does not shrink for 20 x stall_threshold
 // (100 ms: time for the monitor to start spare workers until one runs the
@@ -145,9 +146,11 @@ constexpr std::size_t min_run = 16;
 constexpr std::size_t pace_backlog = 16384;
 
 void pace_sender(actor_cell* cell) {
-  if (cell->queued() < pace_backlog) return;
+  const std::size_t queued = cell->queued();
+  if (queued < pace_backlog) return;
   outbox& box = pending_sends;
-  if (box.sends < pace_backlog / 2) return;
+  // A short turn waits only for a receiver twice as far behind.
+  if (box.sends < pace_backlog / 2 && queued < 2 * pace_backlog) return;
   if (cell == running_actor || cell == spawner_running_setup) return;
   if (box.unpaced == cell && box.unpaced_flushes > 0) {
     --box.unpaced_flushes;
