@@ -218,8 +218,16 @@ void actor_cell::prepare(std::unique_ptr<actor_body> body) noexcept {
   setup_pending_ = true;
 }
 
+bool actor_cell::may_setup_here(const runtime_impl& rt) noexcept {
+  return !spawner_running_setup && running_actor && &running_actor->rt == &rt;
+}
+
 bool actor_cell::setup_here() {
   {
+    struct spawner_scope {
+      explicit spawner_scope(actor_cell* spawner) noexcept { spawner_running_setup = spawner; }
+      ~spawner_scope() { spawner_running_setup = nullptr; }
+    } spawning(running_actor);
     current_actor_scope running(this);
     if (!run_setup()) return false;
   }

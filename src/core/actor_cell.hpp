@@ -126,10 +126,15 @@ class actor_cell final : public cell_base, public actor {
   // Spawning thread, before anyone else sees the cell: keeps the actor's
   // setup for its first turn (or for setup_here).
   void prepare(std::unique_ptr<actor_body> body) noexcept;
+  // True on a thread running a handler of an actor of `rt` that is not
+  // itself a setup run by setup_here (runtime::spawn_body's condition).
+  // Here, not inline in spawn_body: UBSan's null check misreads this
+  // file's thread_locals when another file loads them (GCC 12).
+  static bool may_setup_here(const runtime_impl& rt) noexcept;
   // Spawning thread, after prepare(), instead of scheduling the first turn
-  // (runtime::spawn_body says when): runs the setup now, then blocks the
-  // mailbox or schedules the actor. False: it ended in its setup, and the
-  // caller drops the live reference.
+  // (runtime::spawn_body says when): runs the setup now, as
+  // spawner_running_setup, then blocks the mailbox or schedules the actor.
+  // False: it ended in its setup, and the caller drops the live reference.
   bool setup_here();
   // Owner: one turn of at most `budget` messages.
   turn run_turn(unsigned budget);

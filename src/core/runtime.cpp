@@ -97,12 +97,8 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
   if (options.detached) {
     impl_->detached_started();
     std::thread(run_detached, cell).detach();
-  } else if (!impl_->hooks && !detail::spawner_running_setup && detail::running_actor &&
-             &detail::running_actor->rt == impl_.get()) {
-    detail::spawner_running_setup = detail::running_actor;
-    const bool alive = cell->setup_here();
-    detail::spawner_running_setup = nullptr;
-    if (!alive) cell->release_live();
+  } else if (!impl_->hooks && detail::actor_cell::may_setup_here(*impl_)) {
+    if (!cell->setup_here()) cell->release_live();
   } else {
     impl_->exec->schedule_spawned(cell);
   }
