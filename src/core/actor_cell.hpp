@@ -226,6 +226,12 @@ class actor_cell final : public cell_base, public actor {
                    bool untrappable);
   // Moves a message into the user lane, past any bound (down, exit_signal).
   void admit_user(message* msg);
+  // A scoped actor's owner, for a system message its own wait did not
+  // take: link, monitor and their undoing as any actor does, a down it
+  // asked for to the user lane; an exit signal (even `kill`) becomes an
+  // exit_signal message there, since it cannot end a plain thread; the
+  // rest (a stale reply or timeout) is dropped.
+  void handle_system_for_scoped(message* msg);
   // demonitor(ref, flush): drops a down for `ref` already in the user lane.
   void drop_queued_down(monitor_ref ref);
   // Frees the current message; a request left unanswered gets errc::no_reply.

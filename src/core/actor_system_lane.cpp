@@ -10,6 +10,28 @@
 
 namespace troupe::detail {
 
+void actor_cell::handle_system_for_scoped(message* msg) {
+  switch (msg->kind) {
+    case message_kind::link:
+    case message_kind::unlink:
+    case message_kind::monitor:
+    case message_kind::demonitor:
+    case message_kind::down_notice:
+      handle_system(msg);
+      return;
+    case message_kind::exit: {
+      signal sig = msg->as<signal>();
+      const bool from_link = msg->request_id == 1;
+      delete msg;
+      if (from_link && !remove_link(sig.from)) return;  // a link already undone
+      admit_user(new typed_message<exit_signal>(exit_signal{sig.from, sig.reason}));
+      return;
+    }
+    default:
+      delete msg;
+  }
+}
+
 void actor_cell::handle_system(message* msg) {
   switch (msg->kind) {
     case message_kind::reply:

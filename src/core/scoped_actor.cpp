@@ -26,6 +26,36 @@ troupe::pid scoped_actor::pid() const noexcept { return troupe::pid(cell_); }
 
 std::size_t scoped_actor::mailbox_size() const noexcept { return cell_->queued(); }
 
+void scoped_actor::link(const troupe::pid& other) {
+  if (!other || other == pid()) return;
+  cell_->add_link(other);
+  cell_->send_control(other, message_kind::link, 0);
+}
+
+void scoped_actor::unlink(const troupe::pid& other) {
+  if (!other || other == pid()) return;
+  cell_->remove_link(other);
+  cell_->send_control(other, message_kind::unlink, 0);
+}
+
+monitor_ref scoped_actor::monitor(const troupe::pid& target) {
+  auto& x = cell_->more();
+  monitor_ref ref{++x.next_token};
+  x.my_monitors[ref.id] = target;
+  cell_->send_control(target, message_kind::monitor, ref.id);
+  return ref;
+}
+
+void scoped_actor::demonitor(monitor_ref ref) {
+  auto& x = cell_->more();
+  auto it = x.my_monitors.find(ref.id);
+  if (it != x.my_monitors.end()) {
+    cell_->send_control(it->second, message_kind::demonitor, ref.id);
+    x.my_monitors.erase(it);
+  }
+  cell_->drop_queued_down(ref);  // a down taken in already left my_monitors
+}
+
 send_status scoped_actor::send_message(const troupe::pid& to, message* msg) {
   return cell_->send_from_self(to, msg);
 }
@@ -65,7 +95,7 @@ message* scoped_actor::request_message(const troupe::pid& to, message* msg, dura
         delete m;
         return detail::make_error_reply(id, errc::timeout, {});
       }
-      delete m;  // a late reply or a stale timeout of an earlier call
+      cell_->handle_system_for_scoped(m);  // links, monitors; or a late reply, dropped
     }
     wait_for_mail(*cell_);
   }
@@ -83,8 +113,12 @@ message* scoped_actor::receive_message(const type_key* keys, std::size_t count, 
     cell_->drain_mailbox();
     bool timed_out = false;
     while (message* m = cell_->system_queue.pop_front()) {
-      timed_out |= m->kind == message_kind::receive_timeout && m->request_id == token && token;
-      delete m;
+      if (m->kind == message_kind::receive_timeout) {
+        timed_out |= m->request_id == token && token;
+        delete m;
+      } else {
+        cell_->handle_system_for_scoped(m);
+      }
     }
     if (message* msg = cell_->coro->queues.take(keys, count)) {
       cell_->note_dequeued();

@@ -15,6 +15,7 @@
 #include "troupe/core/actor.hpp"
 #include "troupe/core/fwd.hpp"
 #include "troupe/core/receive.hpp"
+#include "troupe/core/signals.hpp"
 
 namespace troupe {
 
@@ -60,6 +61,18 @@ class scoped_actor {
   }
 
   std::size_t mailbox_size() const noexcept;
+
+  // Links and monitors, as an actor has them. A scoped actor always traps
+  // exits: a linked actor's end arrives as an `exit_signal` message (even
+  // `kill`: a plain thread cannot be ended by a signal), and a monitored
+  // one's as a `down`; take them with receive<exit_signal>() or
+  // receive<down>(). When the scoped actor goes out of scope, its links
+  // get an exit signal (reason normal) and its watchers a `down`.
+  void link(const troupe::pid& other);
+  void unlink(const troupe::pid& other);
+  monitor_ref monitor(const troupe::pid& target);
+  // Also drops its `down` if it has already arrived.
+  void demonitor(monitor_ref ref);
 
  private:
   send_status send_message(const troupe::pid& to, detail::message* msg);
