@@ -29,9 +29,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(binary, port, preexec_fn=None):
-    proc = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
+def start(binary, port, preexec_fn=None, extra_args=(), env=None):
+    proc = subprocess.Popen([binary, "--port", str(port), *extra_args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn, env=env)
     deadline = time.time() + 10
     while time.time() < deadline:
         try:
@@ -273,13 +273,17 @@ def resp(*args):
 def kv_ulimit(build):
     # Address space for the server's threads, arenas and stacks plus about
     # 300 MB of data: 64 KB values fill it well before the client stops.
+    # Two workers, one I/O thread and two malloc arenas whatever the cores:
+    # each thread reserves a stack and each arena 64 MB of address space.
     # Where an allocation fails decides the answer: in a command, -OOM; in
     # reading the request, the connection closes (logged), as for a
     # malformed one. Either way no acknowledged write may be lost.
     port = free_port()
     limit = 400 << 20
     proc = start(os.path.join(build, "examples/kv/troupe_kv"), port,
-                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+                 extra_args=("--workers", "2", "--io-threads", "1"),
+                 env=dict(os.environ, MALLOC_ARENA_MAX="2"))
     stored, refused, closed = [], 0, 0
     try:
         s = socket.create_connection(("127.0.0.1", port))
