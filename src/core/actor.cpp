@@ -105,41 +105,10 @@ response_promise actor::make_response_promise() {
   return response_promise(cur->sender, pid(), id);
 }
 
-void actor::link(const troupe::pid& other) {
-  auto& cell = actor_cell::of(*this);
-  if (!other || other == pid()) return;
-  cell.add_link(other);
-  cell.send_control(other, detail::message_kind::link, 0);
-}
-
-void actor::unlink(const troupe::pid& other) {
-  auto& cell = actor_cell::of(*this);
-  if (!other || other == pid()) return;
-  cell.remove_link(other);
-  // Always tell the other side: its own link request may still be on the
-  // way, and must not set the link up after this.
-  cell.send_control(other, detail::message_kind::unlink, 0);
-}
-
-monitor_ref actor::monitor(const troupe::pid& target) {
-  auto& cell = actor_cell::of(*this);
-  auto& x = cell.more();
-  monitor_ref ref{++x.next_token};
-  x.my_monitors[ref.id] = target;
-  cell.send_control(target, detail::message_kind::monitor, ref.id);
-  return ref;
-}
-
-void actor::demonitor(monitor_ref ref, bool flush) {
-  auto& cell = actor_cell::of(*this);
-  auto& x = cell.more();
-  auto it = x.my_monitors.find(ref.id);
-  if (it != x.my_monitors.end()) {
-    cell.send_control(it->second, detail::message_kind::demonitor, ref.id);
-    x.my_monitors.erase(it);
-  }
-  if (flush) cell.drop_queued_down(ref);
-}
+void actor::link(const troupe::pid& other) { actor_cell::of(*this).link_with(other); }
+void actor::unlink(const troupe::pid& other) { actor_cell::of(*this).unlink_from(other); }
+monitor_ref actor::monitor(const troupe::pid& target) { return actor_cell::of(*this).monitor_target(target); }
+void actor::demonitor(monitor_ref ref, bool flush) { actor_cell::of(*this).demonitor_ref(ref, flush); }
 
 void actor::trap_exit(bool on) { actor_cell::of(*this).more().trap_exit = on; }
 

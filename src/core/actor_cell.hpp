@@ -222,6 +222,12 @@ class actor_cell final : public cell_base, public actor {
   void add_link(const troupe::pid& other);
   bool remove_link(const troupe::pid& other);
   void send_control(const troupe::pid& to, message_kind kind, std::uint64_t id);
+  // Owner: link, unlink, monitor and demonitor as this actor (the
+  // actor and scoped_actor APIs). `flush` drops a down already queued.
+  void link_with(const troupe::pid& other);
+  void unlink_from(const troupe::pid& other);
+  monitor_ref monitor_target(const troupe::pid& target);
+  void demonitor_ref(monitor_ref ref, bool flush);
   void send_signal(const troupe::pid& to, const exit_reason& reason, bool from_link,
                    bool untrappable);
   // Moves a message into the user lane, past any bound (down, exit_signal).

@@ -41,6 +41,39 @@ void actor_cell::send_signal(const troupe::pid& to, const exit_reason& reason, b
   send_from_self(to, sig);
 }
 
+void actor_cell::link_with(const troupe::pid& other) {
+  if (!other || other == troupe::pid(this)) return;
+  add_link(other);
+  send_control(other, message_kind::link, 0);
+}
+
+void actor_cell::unlink_from(const troupe::pid& other) {
+  if (!other || other == troupe::pid(this)) return;
+  remove_link(other);
+  // Always tell the other side: its own link request may still be on the
+  // way, and must not set the link up after this.
+  send_control(other, message_kind::unlink, 0);
+}
+
+monitor_ref actor_cell::monitor_target(const troupe::pid& target) {
+  auto& x = more();
+  monitor_ref ref{++x.next_token};
+  x.my_monitors[ref.id] = target;
+  send_control(target, message_kind::monitor, ref.id);
+  return ref;
+}
+
+void actor_cell::demonitor_ref(monitor_ref ref, bool flush) {
+  auto& x = more();
+  auto it = x.my_monitors.find(ref.id);
+  if (it != x.my_monitors.end()) {
+    send_control(it->second, message_kind::demonitor, ref.id);
+    x.my_monitors.erase(it);
+  }
+  // A down already taken in has left my_monitors: drop it either way.
+  if (flush) drop_queued_down(ref);
+}
+
 void actor_cell::admit_user(message* msg) {
   msg->kind = message_kind::user;
   msg->request_id = 0;

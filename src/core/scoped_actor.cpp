@@ -26,35 +26,10 @@ troupe::pid scoped_actor::pid() const noexcept { return troupe::pid(cell_); }
 
 std::size_t scoped_actor::mailbox_size() const noexcept { return cell_->queued(); }
 
-void scoped_actor::link(const troupe::pid& other) {
-  if (!other || other == pid()) return;
-  cell_->add_link(other);
-  cell_->send_control(other, message_kind::link, 0);
-}
-
-void scoped_actor::unlink(const troupe::pid& other) {
-  if (!other || other == pid()) return;
-  cell_->remove_link(other);
-  cell_->send_control(other, message_kind::unlink, 0);
-}
-
-monitor_ref scoped_actor::monitor(const troupe::pid& target) {
-  auto& x = cell_->more();
-  monitor_ref ref{++x.next_token};
-  x.my_monitors[ref.id] = target;
-  cell_->send_control(target, message_kind::monitor, ref.id);
-  return ref;
-}
-
-void scoped_actor::demonitor(monitor_ref ref) {
-  auto& x = cell_->more();
-  auto it = x.my_monitors.find(ref.id);
-  if (it != x.my_monitors.end()) {
-    cell_->send_control(it->second, message_kind::demonitor, ref.id);
-    x.my_monitors.erase(it);
-  }
-  cell_->drop_queued_down(ref);  // a down taken in already left my_monitors
-}
+void scoped_actor::link(const troupe::pid& other) { cell_->link_with(other); }
+void scoped_actor::unlink(const troupe::pid& other) { cell_->unlink_from(other); }
+monitor_ref scoped_actor::monitor(const troupe::pid& target) { return cell_->monitor_target(target); }
+void scoped_actor::demonitor(monitor_ref ref) { cell_->demonitor_ref(ref, true); }
 
 send_status scoped_actor::send_message(const troupe::pid& to, message* msg) {
   return cell_->send_from_self(to, msg);

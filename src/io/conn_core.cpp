@@ -92,22 +92,6 @@ void conn_core::start_read() {
                            });
 }
 
-void conn_core::out_of_memory(const char* while_doing) noexcept {
-  reading_ = false;
-  try {
-    rt_.log(log_level::error, "io: closing " + peer.to_string() + ": out of memory while " + while_doing);
-  } catch (...) {
-    // no memory for the log line either
-  }
-  try {
-    finish("out of memory", true, true);
-  } catch (...) {
-    // Telling the actor allocates too: at least the peer is not left
-    // waiting on an open socket.
-    if (socket_) release_socket(true);
-  }
-}
-
 void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   reading_ = false;
   if (!socket_) return;  // finished meanwhile

@@ -1,12 +1,28 @@
 // conn_core's bounds: what a connection may hold (its share of the
-// listener's input budget) and how long it may take (idle and read
-// timeouts). See conn_core.hpp for the threading rules: all of this runs
+// listener's input budget, and what happens when memory runs out) and how
+// long it may take (idle and read timeouts). See conn_core.hpp for the threading rules: all of this runs
 // on the connection's I/O thread, except the refund in the destructor.
 #include "io/conn_core.hpp"
 
 #include <algorithm>
 
 namespace troupe::io::detail {
+
+void conn_core::out_of_memory(const char* while_doing) noexcept {
+  reading_ = false;
+  try {
+    rt_.log(log_level::error, "io: closing " + peer.to_string() + ": out of memory while " + while_doing);
+  } catch (...) {
+    // no memory for the log line either
+  }
+  try {
+    finish("out of memory", true, true);
+  } catch (...) {
+    // Telling the actor allocates too: at least the peer is not left
+    // waiting on an open socket.
+    if (socket_) release_socket(true);
+  }
+}
 
 bool conn_core::charge_input(std::size_t size) {
   if (!budget_) return true;
