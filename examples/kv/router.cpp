@@ -23,6 +23,22 @@ struct shard_op {
 };
 struct expiry_tick {};
 
+// A KEYS in progress in one shard: each turn of the shard runs one slice,
+// and the next slice waits behind the messages that came meanwhile (a
+// message to itself), so a scan over millions of keys holds no client for
+// longer than a slice.
+struct keys_job {
+  keys_job(std::string_view pattern, troupe::promise<reply> done) : scan(pattern), done(std::move(done)) {}
+  key_scan scan;
+  troupe::promise<reply> done;
+};
+struct keys_slice {
+  std::shared_ptr<keys_job> job;
+};
+// A slice's work in store::scan_keys' units (a bucket, a key byte): well
+// under a millisecond.
+constexpr std::size_t keys_slice_budget = 64 * 1024;
+
 // Keys are the upper-case names (string literals, so views are safe).
 const std::unordered_map<std::string_view, command_spec>& commands() {
   static const std::unordered_map<std::string_view, command_spec> table = {
@@ -110,6 +126,52 @@ value guarded_execute(store& data, const std::vector<std::string>& args) {
   }
 }
 
+// Runs one slice of a KEYS; true when the job is over (answered).
+bool keys_step(store& data, keys_job& job) {
+  std::optional<value> refusal;
+  bool done;
+  try {
+    done = data.scan_keys(job.scan, clock::now(), keys_slice_budget, refusal);
+  } catch (const std::bad_alloc&) {
+    done = true;
+    refusal = value::error(std::string(store::out_of_memory));
+  }
+  if (!done) return false;
+  data.end_scan(job.scan);
+  try {
+    job.done.try_set_value(reply{refusal ? std::move(*refusal) : value::array(std::move(job.scan.found)), false, {}});
+  } catch (const std::bad_alloc&) {
+    job.done.try_set_value(reply{value::error(std::string(store::out_of_memory)), false, {}});
+  }
+  return true;
+}
+
+// Runs a KEYS's next slice, and asks for the one after if it is not done.
+void next_keys_slice(troupe::actor& self, store& data, const std::shared_ptr<keys_job>& job) {
+  try {
+    if (!keys_step(data, *job)) self.send(self.pid(), keys_slice{job});
+  } catch (const std::bad_alloc&) {  // the message to itself: the scan ends here
+    data.end_scan(job->scan);
+    job->done.try_set_value(reply{value::error(std::string(store::out_of_memory)), false, {}});
+  }
+}
+
+void start_keys(troupe::actor& self, store& data, shard_op& op) {
+  if (auto refused = store::refuse_pattern(op.args[1])) {
+    op.done.try_set_value(reply{std::move(*refused), false, {}});
+    return;
+  }
+  std::shared_ptr<keys_job> job;
+  try {
+    job = std::make_shared<keys_job>(op.args[1], op.done);
+  } catch (const std::bad_alloc&) {
+    op.done.try_set_value(reply{value::error(std::string(store::out_of_memory)), false, {}});
+    return;
+  }
+  data.begin_scan(job->scan);
+  next_keys_slice(self, data, job);
+}
+
 }  // namespace
 
 // A shard: the actor in front of one store. Memory running out in a
@@ -117,10 +179,15 @@ value guarded_execute(store& data, const std::vector<std::string>& args) {
 // answer cannot be sent the shard crashes, and its supervisor restarts it
 // on the same store.
 troupe::behavior shard_actor(troupe::actor& self, std::shared_ptr<store> data, std::shared_ptr<shard_slot> slot) {
+  data->abandon_scans();  // a crashed start's scans died with its mailbox
   slot->publish(self.pid());
   self.send_interval(std::chrono::milliseconds(100), self.pid(), expiry_tick{});
   return {
-      [data](shard_op& op) {
+      [data, &self](shard_op& op) {
+        if (op.args[0] == "KEYS") {
+          start_keys(self, *data, op);
+          return;
+        }
         reply answer{guarded_execute(*data, op.args), false, {}};
         try {
           op.done.try_set_value(std::move(answer));
@@ -142,6 +209,7 @@ troupe::behavior shard_actor(troupe::actor& self, std::shared_ptr<store> data, s
           self.send(b.reply_to, std::move(answer));
         }
       },
+      [data, &self](keys_slice& next) { next_keys_slice(self, *data, next.job); },
       [data](expiry_tick) { data->drop_expired(clock::now()); },
   };
 }

@@ -47,7 +47,8 @@ struct connection_state {
   std::vector<shard_batch> batches;  // one per shard, for the open run
   std::optional<pending_run> open;   // the run being gathered
   std::vector<pending_run> sent;     // runs sent, waiting for shards (few)
-  // Runs answered and waiting to be written behind an earlier slot.
+  // Replies answered and waiting to be written behind an earlier slot: runs
+  // (their commands) and replies through the router (no commands).
   struct filled_run {
     std::uint64_t seq;
     std::size_t commands;
@@ -67,6 +68,13 @@ struct connection_state {
   bool in_burst = false;             // handling a burst: settle once, at its end
 };
 struct send_now {};
+
+// About the bytes a reply takes encoded: its strings, and a header each.
+std::size_t encoded_bytes(const value& v) {
+  std::size_t n = 16 + v.str.size();
+  for (auto& e : v.elements) n += encoded_bytes(e);
+  return n;
+}
 
 // Past this many requests due, the connection stops reading.
 constexpr std::size_t max_in_flight = 1024;
@@ -110,15 +118,6 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
       st->sent.push_back(std::move(run));
       st->open.reset();
     };
-    // Sends the open run and the queued replies: at once when no other
-    // message waits (a lone request), else after those messages, so a
-    // burst of pipelined requests makes one batch per shard and one write.
-    auto flush = [st, conn, send_batches, soft = bounds.output_soft]() mutable {
-      send_batches();
-      conn.send_queued();
-      st->replies.pause_if_behind(conn, max_in_flight, st->batched - st->runs_due(),
-                                  st->due->load(std::memory_order_relaxed) > soft);
-    };
     // Past output_hard: the client is closed (Redis's hard
     // client-output-buffer-limit), logged with its address.
     auto close_over_limit = [st, conn, &self, hard = bounds.output_hard]() mutable {
@@ -129,6 +128,15 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
                             std::to_string(hard) + " bytes (output_hard); it sends requests faster than it reads replies");
       st->replies.drop_all();
       conn.abort();
+    };
+    // Sends the open run and the queued replies: at once when no other
+    // message waits (a lone request), else after those messages, so a
+    // burst of pipelined requests makes one batch per shard and one write.
+    auto flush = [st, conn, send_batches, soft = bounds.output_soft]() mutable {
+      send_batches();
+      conn.send_queued();
+      st->replies.pause_if_behind(conn, max_in_flight, st->batched - st->runs_due(),
+                                  st->due->load(std::memory_order_relaxed) > soft);
     };
     auto settle = [st, flush, &self]() mutable {
       if (self.system().mailbox_size(self.pid()) == 0) {
@@ -141,13 +149,24 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
     // A command that is not batched: answered now (most are) or by shards
     // later, through the router; the continuation runs in this actor. It
     // goes after the run gathered before it, so commands run in order.
-    auto answer = [st, send_batches, write_ready, settle](bool quit, auto&& ask_router) mutable {
+    // Its reply counts in the bytes due, as a run's do: pipelined MGETs of
+    // big values pause reading and close the client as pipelined GETs do.
+    auto answer = [st, send_batches, write_ready, settle, close_over_limit, hard = bounds.output_hard](
+                      bool quit, auto&& ask_router) mutable {
       send_batches();
       if (quit) st->replies.stop_accepting();
       const std::uint64_t seq = st->replies.reserve();
-      ask_router().respond([st, seq, write_ready, settle](const troupe::result<reply>& got) mutable {
-        if (!st->replies.fill(seq, got ? *got : reply{value::error("ERR " + got.error().message()), false, {}}))
+      ask_router().respond([st, seq, write_ready, settle, close_over_limit, hard](
+                               const troupe::result<reply>& got) mutable {
+        reply answer = got ? *got : reply{value::error("ERR " + got.error().message()), false, {}};
+        const std::size_t bytes = encoded_bytes(answer.data) + answer.wire.size();
+        if (!st->replies.fill(seq, std::move(answer))) return;
+        st->filled.push_back({seq, 0, bytes});
+        if (st->due->fetch_add(bytes, std::memory_order_relaxed) + bytes > hard) {
+          close_over_limit();
+          write_ready();
           return;
+        }
         if (st->in_burst) return;  // the burst's end writes and sends
         write_ready();
         settle();

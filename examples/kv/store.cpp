@@ -110,19 +110,7 @@ value store::execute(command_args args, clock::time_point now) {
     }
     return value::array(std::move(out));
   }
-  if (cmd == "MSET") {
-    if (over_memory()) return value::error(std::string(oom_error));
-    for (std::size_t i = 1; i + 1 < args.size(); i += 2) {
-      entry* e = find(args[i], now);
-      if (e) {
-        assign(*e, std::string(args[i + 1]));
-        e->expires = {};
-      } else {
-        insert(args[i], std::string(args[i + 1]), {});
-      }
-    }
-    return value::simple("OK");
-  }
+  if (cmd == "MSET") return mset(args);
   if (cmd == "EXPIRE" || cmd == "PEXPIRE") {
     std::int64_t amount;
     if (!parse_int(args[2], amount)) return not_an_integer();
@@ -154,21 +142,18 @@ value store::execute(command_args args, clock::time_point now) {
     used_ = 0;
     return value::simple("OK");
   }
-  if (cmd == "KEYS") {
-    if (args[1].size() > glob::max_pattern)
-      return value::error("ERR the pattern is longer than " + std::to_string(glob::max_pattern) + " bytes");
-    const glob pattern(args[1]);  // compiled once: linear in each key
-    std::vector<value> out;
-    std::size_t bytes = 0;
-    for (auto& [key, e] : data_) {
-      if ((e.expires == clock::time_point{} || e.expires > now) && pattern.matches(key)) {
-        bytes += key.size();
-        if (limits_.max_reply_bytes != 0 && bytes > limits_.max_reply_bytes)
-          return reply_too_large(limits_.max_reply_bytes);
-        out.push_back(value::bulk(key));
-      }
-    }
-    return value::array(std::move(out));
+  if (cmd == "KEYS") {  // in one go: the shard actor runs it in slices instead
+    if (auto refused = refuse_pattern(args[1])) return *refused;
+    key_scan scan(args[1]);
+    begin_scan(scan);
+    struct ender {
+      store& s;
+      key_scan& scan;
+      ~ender() { s.end_scan(scan); }
+    } end_anyway{*this, scan};
+    std::optional<value> refusal;
+    scan_keys(scan, now, std::numeric_limits<std::size_t>::max(), refusal);
+    return refusal ? std::move(*refusal) : value::array(std::move(scan.found));
   }
   return value::error("ERR unknown command '" + std::string(cmd) + "'");
 }
@@ -240,6 +225,88 @@ value store::set(command_args args, clock::time_point now) {
     insert(args[1], std::string(args[2]), expires);
   }
   return get ? previous : value::simple("OK");
+}
+
+// All or nothing, even when memory runs out: every allocation happens
+// before the table changes (the new pairs are built in a table of their
+// own, the buckets reserved), and moving the pairs in allocates nothing.
+value store::mset(command_args args) {
+  if (over_memory()) return value::error(std::string(oom_error));
+  decltype(data_) staged;
+  for (std::size_t i = 1; i + 1 < args.size(); i += 2)  // a key given twice: the last value wins
+    staged.insert_or_assign(std::string(args[i]), entry{std::string(args[i + 1]), {}});
+  // While a KEYS scan runs the table must not rehash, and does not grow
+  // (begin_scan); reserve could shrink it then.
+  if (scans_ == 0) data_.reserve(data_.size() + staged.size());
+  while (!staged.empty()) {  // nothing below throws
+    auto pair = staged.extract(staged.begin());
+    if (auto it = data_.find(pair.key()); it != data_.end()) {
+      used_ = used_ - it->second.data.size() + pair.mapped().data.size();
+      it->second.data.swap(pair.mapped().data);  // the old value goes with `pair`
+      it->second.expires = {};
+    } else {
+      used_ += pair.key().size() + pair.mapped().data.size() + entry_overhead;
+      data_.insert(std::move(pair));
+    }
+  }
+  return value::simple("OK");
+}
+
+std::optional<value> store::refuse_pattern(std::string_view pattern) {
+  if (pattern.size() <= glob::max_pattern) return std::nullopt;
+  return value::error("ERR the pattern is longer than " + std::to_string(glob::max_pattern) + " bytes");
+}
+
+// While a scan is registered the maximum load factor is so high that no
+// insert rehashes (an insert keeps iterators and buckets when the size
+// stays under max_load_factor x bucket_count); the usual factor comes back
+// with the last scan's end, and the next insert grows the table as usual.
+namespace {
+constexpr float scanning_load_factor = 1e6f;
+constexpr float usual_load_factor = 1.0f;
+}  // namespace
+
+void store::begin_scan(key_scan& scan) {
+  if (scans_++ == 0) data_.max_load_factor(scanning_load_factor);
+  scan.registered = true;
+  scan.buckets = data_.bucket_count();
+}
+
+void store::end_scan(key_scan& scan) noexcept {
+  if (!scan.registered) return;
+  scan.registered = false;
+  if (--scans_ == 0) data_.max_load_factor(usual_load_factor);
+}
+
+void store::abandon_scans() noexcept {
+  scans_ = 0;
+  data_.max_load_factor(usual_load_factor);
+}
+
+bool store::scan_keys(key_scan& scan, clock::time_point now, std::size_t budget, std::optional<value>& refusal) {
+  if (data_.bucket_count() != scan.buckets) {  // a rehash after all: begin again, never repeat a key
+    scan.found.clear();
+    scan.bytes = 0;
+    scan.next_bucket = 0;
+    scan.buckets = data_.bucket_count();
+  }
+  std::size_t spent = 0;
+  while (scan.next_bucket < scan.buckets && spent < budget) {
+    const std::size_t bucket = scan.next_bucket++;
+    ++spent;
+    for (auto it = data_.cbegin(bucket); it != data_.cend(bucket); ++it) {
+      const auto& [key, e] = *it;
+      spent += 1 + key.size() * scan.cost_per_byte;
+      if ((e.expires != clock::time_point{} && e.expires <= now) || !scan.pattern.matches(key)) continue;
+      scan.bytes += key.size();
+      if (limits_.max_reply_bytes != 0 && scan.bytes > limits_.max_reply_bytes) {
+        refusal = reply_too_large(limits_.max_reply_bytes);
+        return true;
+      }
+      scan.found.push_back(value::bulk(key));
+    }
+  }
+  return scan.next_bucket >= scan.buckets;
 }
 
 value store::incr_by(std::string_view key, std::int64_t by, clock::time_point now) {

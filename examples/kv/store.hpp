@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,21 @@ class command_args {
   std::size_t size_ = 0;
 };
 
+// One KEYS in progress: the store answers it in slices (store::scan_keys),
+// so that a scan over millions of keys does not hold the shard's other
+// clients (the shard actor runs one slice per turn).
+struct key_scan {
+  // Requires !store::refuse_pattern(pattern).
+  explicit key_scan(std::string_view pattern) : pattern(pattern), cost_per_byte(1 + pattern.size() / 64) {}
+  glob pattern;                 // compiled once: linear in each key
+  std::size_t cost_per_byte;    // matching a key byte, in scan_keys' units
+  std::vector<value> found;     // the matching keys so far
+  std::size_t bytes = 0;        // their bytes (the reply limit)
+  std::size_t next_bucket = 0;  // the cursor: every bucket before it is done
+  std::size_t buckets = 0;      // the table's bucket count when it began
+  bool registered = false;      // begin_scan ran (end_scan undoes it)
+};
+
 // What a shard may hold and answer (see kv::limits in server.hpp).
 struct store_limits {
   std::size_t max_bytes = 0;        // keys and values, with a per-key overhead; 0: no limit
@@ -57,6 +73,25 @@ class store {
   // The same, its reply appended to `out` in RESP; GET and a plain SET
   // (the pipelined hot path) write their reply without making a value.
   void execute(command_args args, clock::time_point now, std::string& out);
+
+  // KEYS in slices. refuse_pattern is the error reply for a pattern a
+  // key_scan cannot take (none: it can); begin_scan registers the scan;
+  // each scan_keys does about `budget` units of work (a bucket, a key
+  // byte) and returns true when the scan is done, its reply in
+  // `scan.found` or an error in `refusal`; end_scan must follow every
+  // begin_scan.
+  //
+  // Invariant while a scan is registered: the table never rehashes (its
+  // maximum load factor is raised until the last scan ends), so a key
+  // stays in its bucket and the bucket cursor neither skips nor repeats a
+  // key present for the whole scan. Keys added or removed meanwhile may be
+  // in the reply or not, as with Redis's SCAN.
+  static std::optional<value> refuse_pattern(std::string_view pattern);
+  void begin_scan(key_scan& scan);
+  bool scan_keys(key_scan& scan, clock::time_point now, std::size_t budget, std::optional<value>& refusal);
+  void end_scan(key_scan& scan) noexcept;
+  // Forgets scans begun by a shard that crashed (its messages are gone).
+  void abandon_scans() noexcept;
 
   // Drops every expired key (run now and then: reads already skip them).
   void drop_expired(clock::time_point now);
@@ -85,11 +120,13 @@ class store {
   // denyoom commands).
   bool over_memory() const noexcept { return limits_.max_bytes != 0 && used_ > limits_.max_bytes; }
   value set(command_args args, clock::time_point now);
+  value mset(command_args args);
   value incr_by(std::string_view key, std::int64_t by, clock::time_point now);
 
   std::unordered_map<std::string, entry, key_hash, std::equal_to<>> data_;
   store_limits limits_;
   std::size_t used_ = 0;
+  std::size_t scans_ = 0;  // begun and not ended
 };
 
 }  // namespace kv

@@ -297,30 +297,40 @@ TEST(KvServer, QuitInTheMiddleOfARunAnswersWhatCameBeforeIt) {
   EXPECT_EQ(got, expected);
 }
 
+// A server whose key "big" holds 1 MB, under output limits of 1 and 4 MB.
+struct kv_with_a_big_value : kv_server {
+  kv_with_a_big_value() : kv_server(2, kv::limits{.output_soft = 1u << 20, .output_hard = 4u << 20}) {
+    troupe::io::testing::raw_socket setter(port());
+    EXPECT_TRUE(setter.send(command({"SET", "big", std::string(1u << 20, 'v')})));
+    EXPECT_EQ(setter.read_exactly(5), "+OK\r\n");
+  }
+  // Sends `request` from a client that does not read for half a second,
+  // then reads until the server closes it: what it was served.
+  std::string served_to_a_client_that_reads_late(const std::string& request) {
+    troupe::io::testing::raw_socket greedy(port());
+    greedy.set_receive_buffer(16 * 1024);
+    std::thread sender([&] { greedy.send(request); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // it does not read meanwhile
+    troupe::io::testing::raw_socket other(port());  // others are served meanwhile
+    EXPECT_TRUE(other.send(command({"PING"})));
+    EXPECT_EQ(other.read_exactly(7), "+PONG\r\n");
+    std::string got;
+    EXPECT_TRUE(greedy.read_to_end(got, std::chrono::seconds(60))) << "the greedy client was not closed";
+    sender.join();
+    return got;
+  }
+};
+
 // A client that sends GETs of a 1 MB value and never reads: the server
 // stops reading from it at output_soft and closes it past output_hard,
 // instead of holding a reply for every request (189 KB of GETs used to take
 // it to 5 GB); other clients are served meanwhile.
 TEST(KvLimits, AClientThatNeverReadsIsClosedPastTheOutputLimit) {
-  kv_server kv(2, kv::limits{.output_soft = 1u << 20, .output_hard = 4u << 20});
-  troupe::io::testing::raw_socket setter(kv.port());
-  const std::string value(1u << 20, 'v');
-  ASSERT_TRUE(setter.send(command({"SET", "big", value})));
-  ASSERT_EQ(setter.read_exactly(5), "+OK\r\n");
-
-  troupe::io::testing::raw_socket greedy(kv.port());
-  greedy.set_receive_buffer(16 * 1024);
+  kv_with_a_big_value kv;
   std::string request;
   for (int i = 0; i < 400; ++i) request += command({"GET", "big"});  // 400 MB of replies
-  std::thread sender([&] { greedy.send(request); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // it does not read meanwhile
-  troupe::io::testing::raw_socket other(kv.port());
-  ASSERT_TRUE(other.send(command({"PING"})));
-  EXPECT_EQ(other.read_exactly(7), "+PONG\r\n");
-  std::string got;
-  EXPECT_TRUE(greedy.read_to_end(got, std::chrono::seconds(60))) << "the greedy client was not closed";
-  sender.join();
-  EXPECT_LT(got.size(), std::size_t{100} << 20) << "it was served far past the output limit";
+  EXPECT_LT(kv.served_to_a_client_that_reads_late(request).size(), std::size_t{100} << 20)
+      << "it was served far past the output limit";
 }
 
 // --maxmemory: past it, commands that add data get Redis's -OOM error; the
@@ -433,6 +443,90 @@ TEST(KvLimits, AnMgetOverTheLimitOnlyAcrossShardsIsRefused) {
   EXPECT_EQ(half.elements.size(), 2u);
   const auto all_keys = run({"KEYS", "*"});
   EXPECT_EQ(all_keys.type, resp::kind::array);  // key names are small
+}
+
+// Pipelined MGETs of big values from a client that never reads: their
+// replies count in the bytes due as GETs' do, so reading pauses and the
+// client is closed past output_hard (they used to go uncounted, up to
+// 1,024 replies held).
+TEST(KvLimits, PipelinedMgetsCountInTheBytesDue) {
+  kv_with_a_big_value kv;
+  std::string request;
+  for (int i = 0; i < 200; ++i) request += command({"MGET", "big", "big"});  // 400 MB of replies
+  EXPECT_LT(kv.served_to_a_client_that_reads_late(request).size(), std::size_t{100} << 20)
+      << "it was served far past the output limit";
+}
+
+// A router with one shard, its commands run from this thread.
+struct one_shard {
+  resp::value run(std::vector<std::string> args) { return ask(std::move(args)).get().data; }
+  troupe::future<kv::reply> ask(std::vector<std::string> args) {
+    auto* entry = kv::router::find_command(args[0]);
+    return r.run(std::move(args), entry);
+  }
+  // keys "<prefix>0" ... "<prefix><n - 1>", by MSETs of a thousand.
+  void fill(const std::string& prefix, int n) {
+    for (int i = 0; i < n;) {
+      std::vector<std::string> mset{"MSET"};
+      for (int end = std::min(n, i + 1000); i < end; ++i) {
+        mset.push_back(prefix + std::to_string(i));
+        mset.push_back("v");
+      }
+      ASSERT_EQ(run(std::move(mset)).str, "OK");
+    }
+  }
+  troupe::runtime rt{troupe::config{.workers = 2, .warn_unhandled = false}};
+  kv::router r{rt, 1, std::make_shared<kv::server_info>(), kv::limits{}};
+};
+
+// A KEYS over many keys runs in slices, each behind the messages that came
+// meanwhile: the shard's other clients are answered while it runs (it used
+// to hold the shard for the whole scan: 11.7 s for a long pattern).
+TEST(KvKeys, AScanOverManyKeysLetsTheShardsOtherCommandsThrough) {
+  one_shard kv;
+  kv.fill("key:", 100000);
+  // Matches nothing, and each key byte costs 16 words of the automaton.
+  auto keys = kv.ask({"KEYS", "*" + std::string(1000, 'z')});
+  int answered_meanwhile = 0;
+  while (!keys.is_ready()) {
+    ASSERT_EQ(kv.run({"GET", "key:7"}).str, "v");
+    ++answered_meanwhile;
+  }
+  ASSERT_TRUE(keys.wait_for(std::chrono::seconds(60)));
+  EXPECT_EQ(keys.get().data.type, resp::kind::array);
+  EXPECT_TRUE(keys.get().data.elements.empty());
+  EXPECT_GE(answered_meanwhile, 10) << "the scan held the shard";
+}
+
+// Keys added and removed while a KEYS runs (enough additions to rehash the
+// table many times over) do not make it skip or repeat a key that was there
+// throughout.
+TEST(KvKeys, AKeyPresentThroughoutAScanIsReturnedExactlyOnce) {
+  one_shard kv;
+  kv.fill("stays:", 30000);
+  kv.fill("goes:", 30000);
+  // Matches every key, slowly (each key byte costs 11 words), so the scan
+  // takes many slices.
+  auto keys = kv.ask({"KEYS", std::string(640, '*')});
+  int added = 0, removed = 0;
+  while (!keys.is_ready() && removed < 30000) {
+    std::vector<std::string> mset{"MSET"}, del{"DEL"};
+    for (int i = 0; i < 200; ++i, ++added) {
+      mset.push_back("new:" + std::to_string(added));
+      mset.push_back("v");
+    }
+    for (int i = 0; i < 100 && removed < 30000; ++i, ++removed) del.push_back("goes:" + std::to_string(removed));
+    (void)kv.ask(std::move(mset));
+    (void)kv.ask(std::move(del));
+  }
+  ASSERT_TRUE(keys.wait_for(std::chrono::seconds(60)));
+  const auto& found = keys.get().data;
+  ASSERT_EQ(found.type, resp::kind::array);
+  std::map<std::string, int> seen;
+  for (auto& k : found.elements) ++seen[k.str];
+  for (auto& [key, times] : seen) ASSERT_EQ(times, 1) << key << " came " << times << " times";
+  for (int i = 0; i < 30000; ++i) ASSERT_EQ(seen.count("stays:" + std::to_string(i)), 1u) << i;
+  EXPECT_GT(added, 0) << "the scan ended before anything changed: nothing was tested";
 }
 
 }  // namespace
