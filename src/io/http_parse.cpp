@@ -4,7 +4,7 @@
 // for the empty one, at most lim.max_header_bytes bytes (a head is re-scanned
 // on each call until it is complete, which is bounded by that limit), then
 // parsed into the message and its framing. A message with a body is then kept
-// in the codec with a body_cursor, and each later call reads on from the
+// in the codec with a read_cursor, and each later call reads on from the
 // cursor: a Content-Length body is copied once when all of it is there, and
 // chunks are appended as they arrive, so a large chunked body costs O(bytes)
 // over all calls, not O(bytes^2).
@@ -46,7 +46,7 @@ constexpr std::uint64_t saturated = std::numeric_limits<std::uint64_t>::max();
 // A chunk-size line (size and extensions) holds at most this many bytes.
 constexpr std::size_t max_chunk_line = 4096;
 
-// body_cursor::phase for chunked bodies.
+// read_cursor::phase for chunked bodies.
 constexpr std::uint8_t phase_size = 0;      // reading a chunk-size line
 constexpr std::uint8_t phase_data = 1;      // reading chunk data
 constexpr std::uint8_t phase_data_end = 2;  // reading the CRLF after chunk data
@@ -141,22 +141,33 @@ struct head_span {
   std::size_t end = 0;    // one past the '\n' of the empty line that ends the head
 };
 
-// Finds the head among the first lim.max_header_bytes bytes.
-step find_head(std::string_view in, const limits& lim, head_span& h, failure& f) {
+// Finds the head among the first lim.max_header_bytes bytes, resuming the
+// scan where the cursor's last one stopped: each byte is looked at once,
+// however the head is split (a long line trickled in included).
+step find_head(std::string_view in, const limits& lim, detail::read_cursor& c, head_span& h, failure& f) {
   const std::size_t window = std::min(in.size(), lim.max_header_bytes);
-  bool before_start_line = true;
-  std::size_t pos = 0;
+  if (c.head_scanned > window) c = detail::read_cursor{.examined = c.examined};  // not the bytes it was reading
+  bool before_start_line = !c.head_begun;
+  std::size_t line = c.head_line;   // where the line being read starts
+  std::size_t pos = c.head_scanned;  // [line, pos) holds no '\n'
+  h.start = c.head_start;
   for (;;) {
     const char* nl =
         pos < window ? static_cast<const char*>(std::memchr(in.data() + pos, '\n', window - pos)) : nullptr;
     if (nl == nullptr) {
+      c.examined += window - pos;
+      c.head_line = line;
+      c.head_scanned = window;
+      c.head_start = h.start;
+      c.head_begun = !before_start_line;
       if (in.size() >= lim.max_header_bytes)
         return fail(f, 431, "header section larger than " + std::to_string(lim.max_header_bytes) + " bytes");
       return step::more;
     }
     const auto end = static_cast<std::size_t>(nl - in.data());
-    const bool empty = end == pos || (end == pos + 1 && in[pos] == '\r');
-    pos = end + 1;
+    c.examined += end + 1 - pos;
+    const bool empty = end == line || (end == line + 1 && in[line] == '\r');
+    line = pos = end + 1;
     if (!empty) {
       before_start_line = false;
     } else if (before_start_line) {
@@ -312,10 +323,10 @@ step body_framing(const std::vector<header>& headers, int version_minor, const l
 
 // The head of a request or a response: start line, fields, framing.
 template <class Message, class StartLine, class Framing>
-step read_head(std::string_view in, const limits& lim, Message& m, framing& fr, std::size_t& end,
-               failure& f, StartLine parse_start_line, Framing frame) {
+step read_head(std::string_view in, const limits& lim, detail::read_cursor& c, Message& m, framing& fr,
+               std::size_t& end, failure& f, StartLine parse_start_line, Framing frame) {
   head_span h;
-  step s = find_head(in, lim, h, f);
+  step s = find_head(in, lim, c, h, f);
   if (s != step::done) return s;
   const std::string_view head = in.substr(0, h.end);
   std::size_t pos = h.start;
@@ -329,9 +340,9 @@ step read_head(std::string_view in, const limits& lim, Message& m, framing& fr, 
   return step::done;
 }
 
-step read_request_head(std::string_view in, const limits& lim, request& req, framing& fr, std::size_t& end,
-                       failure& f) {
-  return read_head(in, lim, req, fr, end, f, parse_request_line, [&](request& q, framing& fr2, failure& f2) {
+step read_request_head(std::string_view in, const limits& lim, detail::read_cursor& c, request& req, framing& fr,
+                       std::size_t& end, failure& f) {
+  return read_head(in, lim, c, req, fr, end, f, parse_request_line, [&](request& q, framing& fr2, failure& f2) {
     return body_framing(q.headers, q.version_minor, lim, fr2, f2);
   });
 }
@@ -339,9 +350,9 @@ step read_request_head(std::string_view in, const limits& lim, request& req, fra
 // `answers_head`: called once a final response's head is complete; true if
 // it answers a HEAD (no body, whatever Content-Length says).
 template <class AnswersHead>
-step read_response_head(std::string_view in, const limits& lim, response& r, framing& fr, std::size_t& end,
-                        failure& f, AnswersHead answers_head) {
-  return read_head(in, lim, r, fr, end, f, parse_status_line, [&](response& rep, framing& fr2, failure& f2) {
+step read_response_head(std::string_view in, const limits& lim, detail::read_cursor& c, response& r, framing& fr,
+                        std::size_t& end, failure& f, AnswersHead answers_head) {
+  return read_head(in, lim, c, r, fr, end, f, parse_status_line, [&](response& rep, framing& fr2, failure& f2) {
     rep.close = has_token(rep.headers, "connection", "close");
     if (rep.status < 200) return step::done;  // interim (1xx): its request's final response follows
     const bool head = answers_head();
@@ -373,7 +384,7 @@ step crlf_line(std::string_view in, std::size_t from, std::size_t max_len, std::
   return step::done;
 }
 
-step read_chunked(std::string_view in, const limits& lim, detail::body_cursor& c, std::string& body,
+step read_chunked(std::string_view in, const limits& lim, detail::read_cursor& c, std::string& body,
                   failure& f) {
   for (;;) {
     if (c.phase == phase_size) {
@@ -421,7 +432,7 @@ step read_chunked(std::string_view in, const limits& lim, detail::body_cursor& c
   }
 }
 
-step read_body(std::string_view in, const limits& lim, detail::body_cursor& c, std::string& body, failure& f) {
+step read_body(std::string_view in, const limits& lim, detail::read_cursor& c, std::string& body, failure& f) {
   if (c.chunked) return read_chunked(in, lim, c, body, f);
   if (in.size() - c.offset < c.remaining) return step::more;
   body.assign(in.data() + c.offset, c.remaining);
@@ -433,8 +444,10 @@ step read_body(std::string_view in, const limits& lim, detail::body_cursor& c, s
 // The shared driver: the head once, then the body from the cursor on.
 template <class Message, class ReadHead, class OnError>
 parsed<Message> parse_message(std::string_view in, const limits& lim, Message& pending,
-                              detail::body_cursor& cursor, ReadHead read_head, OnError on_error) {
-  if (cursor.active && in.size() < cursor.offset) cursor = detail::body_cursor{};  // not the buffer it was reading
+                              detail::read_cursor& cursor, ReadHead read_head, OnError on_error) {
+  // The next message starts afresh; the work done stays counted.
+  const auto restart = [&cursor] { cursor = detail::read_cursor{.examined = cursor.examined}; };
+  if (cursor.active && in.size() < cursor.offset) restart();  // not the buffer it was reading
   failure f;
   if (!cursor.active) {
     Message msg;
@@ -442,10 +455,10 @@ parsed<Message> parse_message(std::string_view in, const limits& lim, Message& p
     std::size_t end = 0;
     const step s = read_head(in, lim, msg, fr, end, f);
     if (s == step::more) return need_more{};
+    restart();
     if (s == step::bad) return on_error(f);
     if (!fr.chunked && fr.length == 0) return {std::move(msg), end};
     pending = std::move(msg);
-    cursor = detail::body_cursor{};
     cursor.active = true;
     cursor.chunked = fr.chunked;
     cursor.offset = end;
@@ -454,7 +467,7 @@ parsed<Message> parse_message(std::string_view in, const limits& lim, Message& p
   const step s = read_body(in, lim, cursor, pending.body, f);
   if (s == step::more) return need_more{};
   const std::size_t used = cursor.offset;
-  cursor = detail::body_cursor{};
+  restart();
   Message msg = std::move(pending);
   pending = Message{};
   if (s == step::bad) return on_error(f);
@@ -471,7 +484,7 @@ bool standard_method(std::string_view m) noexcept {
 parsed<request> server_codec::parse(std::string_view bytes) {
   auto head = [this](std::string_view in, const limits& l, request& req, framing& fr, std::size_t& end,
                      failure& f) {
-    const step s = read_request_head(in, l, req, fr, end, f);
+    const step s = read_request_head(in, l, cursor_, req, fr, end, f);
     if (s == step::done && accepts_method && !accepts_method(req.method))
       return fail(f, 501, "method not implemented");
     return s;
@@ -484,7 +497,7 @@ parsed<request> server_codec::parse(std::string_view bytes) {
 parsed<response> client_codec::parse(std::string_view bytes) {
   auto head = [this](std::string_view in, const limits& l, response& r, framing& fr, std::size_t& end,
                      failure& f) {
-    return read_response_head(in, l, r, fr, end, f, [this] {
+    return read_response_head(in, l, cursor_, r, fr, end, f, [this] {
       std::lock_guard lock(asked_->mu);
       if (asked_->head.empty()) return false;  // an unasked response: framed as its fields say
       const bool was_head = asked_->head.front();

@@ -645,6 +645,64 @@ TEST(HttpServerCodec, PartialInputAtEverySplitPointNeedsMoreThenGivesTheSameRequ
   }
 }
 
+// Feeds `stream` to `c` in pieces of `piece` bytes, as a connection does
+// (the unconsumed bytes and the new ones each time): the messages parsed.
+template <class Codec>
+std::vector<typename Codec::input> parse_in_pieces(Codec& c, const std::string& stream, std::size_t piece) {
+  std::string buffer;
+  std::vector<typename Codec::input> got;
+  for (std::size_t at = 0; at < stream.size(); at += piece) {
+    buffer.append(stream, at, piece);
+    for (;;) {
+      auto r = c.parse(buffer);
+      EXPECT_FALSE(r.failed());
+      if (r.failed() || r.needs_more()) break;
+      buffer.erase(0, r.consumed());
+      got.push_back(std::move(r).message());
+    }
+  }
+  return got;
+}
+
+// A 5 KB head: a 4 KB line and 90 short ones.
+std::string long_head(const std::string& start_line) {
+  std::string head = start_line + "\r\nX-Long: " + std::string(4000, 'a') + "\r\n";
+  for (int i = 0; i < 90; ++i) head += "X-F" + std::to_string(i) + ": v\r\n";
+  return head + "\r\n";
+}
+
+// A head arriving in many pieces is scanned on from where the last piece
+// left it, each byte once, however it is split (a long line trickled in
+// byte by byte included): it used to be searched from the message's first
+// byte on every read, so a slow client made the server do work quadratic
+// in the head.
+TEST(HttpServerCodec, AHeadArrivingInPiecesCostsWorkLinearInItsSize) {
+  const std::string stream = long_head("GET /long HTTP/1.1") + get_a;  // and a request after it
+  for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{4096}}) {
+    SCOPED_TRACE(piece);
+    http::server_codec c;
+    const auto got = parse_in_pieces(c, stream, piece);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].target, "/long");
+    EXPECT_EQ(got[0].headers.size(), 91u);
+    EXPECT_EQ(got[1].target, "/a");
+    EXPECT_LE(c.examined(), stream.size());
+  }
+}
+
+TEST(HttpClientCodec, AHeadArrivingInPiecesCostsWorkLinearInItsSize) {
+  const std::string stream = long_head("HTTP/1.1 200 OK\r\nContent-Length: 0") + "HTTP/1.1 204 No Content\r\n\r\n";
+  for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{4096}}) {
+    SCOPED_TRACE(piece);
+    http::client_codec c;
+    const auto got = parse_in_pieces(c, stream, piece);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].status, 200);
+    EXPECT_EQ(got[1].status, 204);
+    EXPECT_LE(c.examined(), stream.size());
+  }
+}
+
 TEST(HttpServerCodec, MalformedRequestsAre400) {
   const char* const bad[] = {
       "GET / HTTP/1.1\r\nNoColon\r\n\r\n",

@@ -116,8 +116,20 @@ struct response {
 std::string_view reason_phrase(int status);
 
 namespace detail {
-// How far parse() has read into a message whose head it has parsed.
-struct body_cursor {
+// How far parse() has read into a message. Each parse() sees the
+// message's bytes from its first, more of them each time, and resumes
+// where the last one stopped: work linear in the message however its bytes
+// are split.
+struct read_cursor {
+  // The head, while it has not all come: every line before head_line is
+  // complete and none ends the head, and [head_line, head_scanned) holds
+  // no line break; the scan for the head's end resumes at head_scanned.
+  std::size_t head_line = 0;
+  std::size_t head_scanned = 0;
+  std::size_t head_start = 0;      // the start line's first byte (after empty lines before it)
+  bool head_begun = false;         // a line that is not empty came
+  std::uint64_t examined = 0;      // bytes the head scans looked at, over the codec's life
+  // The body, once the head is parsed.
   bool active = false;             // a head is parsed; its body is not complete yet
   bool chunked = false;            // else framed by Content-Length
   std::uint8_t phase = 0;          // chunked: size line, chunk data, CRLF after it, trailers
@@ -144,6 +156,9 @@ class server_codec {
   bool (*accepts_method)(std::string_view method) = standard_method;
 
   parsed<request> parse(std::string_view bytes);
+  // Bytes parse() has looked at while finding heads: how the tests bound
+  // its work.
+  std::uint64_t examined() const noexcept { return cursor_.examined; }
   // Appends the response: status line (reason_phrase if r.reason is empty),
   // r's fields, then the framing, which is the codec's: "Content-Length: N"
   // unless r has one already, or "Transfer-Encoding: chunked" for r.chunked
@@ -156,7 +171,7 @@ class server_codec {
 
  private:
   request pending_;  // the message whose body is being read
-  detail::body_cursor cursor_;
+  detail::read_cursor cursor_;
 };
 
 namespace detail {
@@ -186,6 +201,7 @@ class client_codec {
   // encoded, have no body; any other needs Content-Length or chunked (one
   // delimited by the connection closing is a parse_error).
   parsed<response> parse(std::string_view bytes);
+  std::uint64_t examined() const noexcept { return cursor_.examined; }  // as server_codec's
   // Appends the request ("GET" and "/" if method or target are empty), with
   // "Content-Length: N" added when the body is not empty or the method is
   // POST or PUT, unless the request has Content-Length or
@@ -194,7 +210,7 @@ class client_codec {
 
  private:
   response pending_;
-  detail::body_cursor cursor_;
+  detail::read_cursor cursor_;
   std::shared_ptr<detail::asked_heads> asked_ = std::make_shared<detail::asked_heads>();
 };
 
