@@ -416,7 +416,14 @@ troupe::pid node_impl::new_proxy(const remote_id& who) {
   auto* raw = fwd.get();
   troupe::pid made = troupe::detail::make_proxy(rt.impl(), std::move(fwd));
   raw->cell = troupe::detail::actor_cell::of(made);
+  made.cell()->set_node(number_of(who.node));
   return made;
+}
+
+std::uint32_t node_impl::number_of(const std::string& node) {
+  if (node == options.name) return 0;  // a stand-in for an actor of ours that is gone
+  std::lock_guard lock(numbers_mu_);
+  return node_numbers_.try_emplace(node, static_cast<std::uint32_t>(node_numbers_.size() + 1)).first->second;
 }
 
 troupe::pid node_impl::proxy_for(const remote_id& who) {

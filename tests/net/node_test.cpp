@@ -251,6 +251,15 @@ TEST(Node, NodesMeetThroughACommonPeer) {
   auto clerk = me.request<pid>(directory, std::string("clerk?"), 5s);
   ASSERT_TRUE(clerk) << clerk.error().message();
   EXPECT_EQ(a.node.node_of(*clerk), "c@127.0.0.1");
+  // pid::node(): 0 here, and one number per remote node, the same for
+  // every pid of that node.
+  EXPECT_EQ(me.pid().node(), 0u);
+  EXPECT_FALSE(me.pid().is_remote());
+  EXPECT_TRUE(clerk->is_remote());
+  EXPECT_TRUE(directory.is_remote());
+  EXPECT_NE(clerk->node(), directory.node());
+  EXPECT_EQ(a.node.whereis("troupe://b@127.0.0.1/directory").get().node(), directory.node());
+  EXPECT_TRUE(clerk->to_string().starts_with("<" + std::to_string(clerk->node()) + ".")) << clerk->to_string();
   auto r = me.request<receipt>(*clerk, order{"cake", 2, {}}, 5s);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->total, 20);

@@ -1,5 +1,8 @@
 // pid: the handle to an actor. Copyable, comparable, hashable and printable
-// as <node.id.serial> (the node part is 0 until distribution exists).
+// as <node.id.serial>: node is 0 for an actor of this runtime, and for a
+// remote one the number this runtime gave its node (1 for the first node
+// it met, and so on; net::node::node_of names it); id is the actor's
+// number here (a remote actor's stand-in has one of its own).
 //
 // A pid keeps the actor's small control block (the "cell") alive, never the
 // actor's state: after the actor ends, sends through the pid go to dead
@@ -28,6 +31,10 @@ class cell_base {
   cell_base(const cell_base&) = delete;
   cell_base& operator=(const cell_base&) = delete;
   std::uint64_t id() const noexcept { return id_; }
+  // 0 here; for a remote actor's stand-in, its node's number (set once,
+  // before the cell is shared).
+  std::uint32_t node() const noexcept { return node_; }
+  void set_node(std::uint32_t node) noexcept { node_ = node; }
 
   // ordering: increments need no ordering (the caller already holds a
   // reference); the final decrement is acq_rel so that every use of the
@@ -46,6 +53,7 @@ class cell_base {
 
  private:
   std::atomic<std::uint32_t> refs_{1};
+  std::uint32_t node_ = 0;  // in refs_'s padding: the cell does not grow
   const std::uint64_t id_;
 };
 
@@ -69,7 +77,9 @@ class pid {
     if (cell_) cell_->release();
   }
 
-  std::uint32_t node() const noexcept { return 0; }
+  // 0 for an actor of this runtime (or a null pid); else its node's number.
+  std::uint32_t node() const noexcept { return cell_ ? cell_->node() : 0; }
+  bool is_remote() const noexcept { return node() != 0; }
   std::uint64_t id() const noexcept { return cell_ ? cell_->id() : 0; }
   std::uint32_t serial() const noexcept { return 0; }
   explicit operator bool() const noexcept { return cell_ != nullptr; }
