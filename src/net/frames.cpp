@@ -492,9 +492,22 @@ future<troupe::pid> node_impl::whereis(const std::string& uri) {
       node.resize(colon);
     }
   }
+  return lookup(node, name, address ? &*address : nullptr);
+}
+
+// ping: a whereis of the empty name, which no actor can hold, so that the
+// node answers it itself (a null pid), whatever it runs.
+future<duration> node_impl::ping(const std::string& node) {
+  const auto start = std::chrono::steady_clock::now();
+  return lookup(node, "", nullptr).map([start](const troupe::pid&) -> duration {
+    return std::chrono::steady_clock::now() - start;
+  });
+}
+
+future<troupe::pid> node_impl::lookup(const std::string& node, const std::string& name, const io::endpoint* address) {
   if (node == options.name) return make_value<troupe::pid>(rt.whereis(name));
   if (!find_peer(node)) {
-    auto up = when_up(node, address ? &*address : nullptr);
+    auto up = when_up(node, address);
     if (!up) return make_failed<troupe::pid>(error(errc::noconnection, node + " is not connected"));
     std::weak_ptr<node_impl> weak = weak_from_this();
     return up->then([weak, node, name] {

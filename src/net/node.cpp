@@ -538,6 +538,7 @@ io::endpoint node::address() const { return impl_->address; }
 future<std::string> node::connect(const io::endpoint& to) { return impl_->connect(to); }
 void node::disconnect(const std::string& name) { impl_->disconnect(name); }
 future<troupe::pid> node::whereis(const std::string& uri) { return impl_->whereis(uri); }
+future<duration> node::ping(const std::string& node) { return impl_->ping(node); }
 void node::monitor_node(const troupe::pid& w, const std::string& n) { impl_->monitor_node(w, n); }
 void node::demonitor_node(const troupe::pid& w, const std::string& n) { impl_->demonitor_node(w, n); }
 std::uint64_t node::watch(std::function<void(const node_event&)> fn) { return impl_->watch(std::move(fn)); }

@@ -225,6 +225,10 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   void note_handshake_failure(const std::string& host);
   bool handshake_throttled(const std::string& host);
   future<troupe::pid> whereis(const std::string& uri);
+  future<duration> ping(const std::string& node);
+  // `name` on `node`: connected first if it is known but not connected
+  // (at `address` if given).
+  future<troupe::pid> lookup(const std::string& node, const std::string& name, const io::endpoint* address);
   future<troupe::pid> query_name(const std::string& node, const std::string& name);  // node connected
   void write_frame(peer& to, const std::string& frame);
 

@@ -233,6 +233,24 @@ TEST(Node, AWrongCookieIsRefusedOnBothSides) {
   EXPECT_TRUE(eventually([&] { return a.node.stats().refused_handshakes + b.node.stats().refused_handshakes >= 1; }));
 }
 
+// Any node answers a ping itself, whatever actors it runs (b registers
+// none); a node that cannot be reached fails with noconnection.
+TEST(Node, PingIsAnsweredByTheNodeItself) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  ASSERT_EQ(a.node.connect(b.node.address()).get(), "b@127.0.0.1");
+  auto rtt = a.node.ping("b@127.0.0.1");
+  ASSERT_TRUE(rtt.wait_for(5s));
+  ASSERT_TRUE(rtt.outcome()) << rtt.outcome().error().message();
+  EXPECT_GT(rtt.get().count(), 0);
+  auto self = a.node.ping("a@127.0.0.1");
+  ASSERT_TRUE(self.wait_for(5s));
+  EXPECT_TRUE(self.outcome());
+  auto nobody = a.node.ping("nobody@127.0.0.1");
+  ASSERT_TRUE(nobody.wait_for(5s));
+  ASSERT_FALSE(nobody.outcome());
+  EXPECT_EQ(nobody.outcome().error().code(), troupe::errc::noconnection);
+}
+
 TEST(Node, NodesMeetThroughACommonPeer) {
   site a("a@127.0.0.1"), b("b@127.0.0.1"), c("c@127.0.0.1");
   a.node.connect(b.node.address()).get();

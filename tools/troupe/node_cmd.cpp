@@ -24,7 +24,9 @@
 // so that links and monitors across nodes can be shown), and prints one line
 // per event on stdout: "listening <addr>", "node_up <name>",
 // "node_fault <name> <state>", "node_down <name> <reason>".
-// ping prints "pong <name> <µs>" and exits 0, or "pang <name>: <why>" and 1.
+// ping asks the node itself (node::ping: any node answers, whatever it
+// runs) and prints "pong <name> <round trip µs>" and exits 0, or
+// "pang <name>: <why>" and 1.
 #include <csignal>
 #include <cstdio>
 #include <cctype>
@@ -224,15 +226,14 @@ int run_ping(int argc, char** argv) {
   io::reactor reactor(rt);
   try {
     net::node node(rt, reactor, a.options);
-    auto t0 = std::chrono::steady_clock::now();
     auto name = node.connect(a.connect.front()).outcome();
     if (!name) throw std::runtime_error(name.error().message());
     if (*name != a.target) throw std::runtime_error("the node there is " + *name);
-    auto echo = node.whereis("troupe://" + a.target + "/echo").get();
-    scoped_actor me(rt);
-    auto reply = me.request<std::string>(echo, std::string("ping"), 5s);
-    if (!reply) throw std::runtime_error(reply.error().message());
-    auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    auto answered = node.ping(a.target);  // answered by the node, whatever it runs
+    if (!answered.wait_for(5s)) throw std::runtime_error("no answer in 5 s");
+    auto rtt = answered.outcome();
+    if (!rtt) throw std::runtime_error(rtt.error().message());
+    auto us = std::chrono::duration<double, std::micro>(*rtt).count();
     say("pong " + a.target + " " + std::to_string(static_cast<long>(us)));
     return 0;
   } catch (const std::exception& e) {
