@@ -105,6 +105,19 @@ response_promise actor::make_response_promise() {
   return response_promise(cur->sender, pid(), id);
 }
 
+send_status actor::delegate_message(const troupe::pid& to, detail::message* msg) {
+  auto& cell = actor_cell::of(*this);
+  detail::message* cur = cell.current;
+  if (cur && cur->kind == detail::message_kind::user && cur->request_id != 0 && !cell.replied) {
+    msg->request_id = cur->request_id;  // `to` answers the request
+    cell.replied = true;
+  }
+  msg->sender = cur ? cur->sender : troupe::pid();
+  // Delivered as the requester's own message: a dead `to` bounces the
+  // request to the requester (receiver_down), as a request sent there would.
+  return detail::runtime_impl::deliver(cell.rt, to, msg);
+}
+
 void actor::link(const troupe::pid& other) { actor_cell::of(*this).link_with(other); }
 void actor::unlink(const troupe::pid& other) { actor_cell::of(*this).unlink_from(other); }
 monitor_ref actor::monitor(const troupe::pid& target) { return actor_cell::of(*this).monitor_target(target); }

@@ -35,6 +35,53 @@ TEST(request, actor_to_actor_request_with_then) {
   EXPECT_EQ(*r, 42);
 }
 
+// delegate: the request goes on to another actor, whose answer (or error)
+// reaches the requester straight; the delegating handler owes nothing.
+TEST(request, a_delegated_request_is_answered_by_the_delegate) {
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  auto doubler = rt.spawn([](actor&) -> behavior { return {[](int x) { return 2 * x; }}; });
+  auto deaf = rt.spawn([](actor&) -> behavior { return {[](double) {}}; });
+  auto gone = rt.spawn([](actor& a) -> behavior {
+    a.quit();
+    return {[](int x) { return x; }};
+  });
+  auto front = rt.spawn([doubler, deaf, gone](actor& a) -> behavior {
+    return {[&a, doubler, deaf, gone](const std::string& to) {
+      a.delegate(to == "doubler" ? doubler : to == "deaf" ? deaf : gone, 21);
+    }};
+  });
+  auto r = self.request<int>(front, std::string("doubler"), 5s);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, 42);
+  auto no_handler = self.request<int>(front, std::string("deaf"), 5s);
+  ASSERT_FALSE(no_handler);
+  EXPECT_EQ(no_handler.error(), errc::no_handler);
+  auto down = self.request<int>(front, std::string("gone"), 5s);
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error(), errc::receiver_down);
+}
+
+// A response_promise is a value: moved into a message, another actor
+// answers the request with it.
+struct answer_this {
+  response_promise promise;
+  int question;
+};
+TEST(request, a_response_promise_handed_to_another_actor_answers_from_there) {
+  runtime rt(config{.workers = 2});
+  scoped_actor self(rt);
+  auto worker = rt.spawn([](actor&) -> behavior {
+    return {[](answer_this& job) { job.promise.deliver(job.question + 1); }};
+  });
+  auto front = rt.spawn([worker](actor& a) -> behavior {
+    return {[&a, worker](int question) { a.send(worker, answer_this{a.make_response_promise(), question}); }};
+  });
+  auto r = self.request<int>(front, 41, 5s);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, 42);
+}
+
 TEST(request, a_dropped_response_promise_answers_no_reply) {
   runtime rt(config{.workers = 1});
   scoped_actor self(rt);

@@ -115,8 +115,11 @@ class [[nodiscard]] request_handle {
 };
 
 // A request taken out of the current handler to be answered later, maybe
-// from another message's handler. Owner-only. If it is destroyed without
-// deliver(), the requester gets errc::no_reply: a request never hangs.
+// from another message's handler, or by another actor: it is a value (the
+// requester, the request) that may be moved into a message to another
+// actor of this runtime, which calls deliver() itself. Use it from one
+// actor at a time. If it is destroyed without deliver(), the requester
+// gets errc::no_reply: a request never hangs.
 class response_promise {
  public:
   response_promise() = default;
@@ -166,6 +169,15 @@ class actor {
     detail::reply_with(*this, detail::make_message(std::forward<T>(value)));
   }
   response_promise make_response_promise();
+  // Hands the request being handled on to `to` with `msg` (CAF's
+  // delegate): `to`'s answer, or its error (no handler, a crash, its end),
+  // goes straight to the requester, and this handler owes no reply (what
+  // it returns is dropped). For a plain message, `msg` goes to `to` as if
+  // from the message's sender.
+  template <class T>
+  send_status delegate(const troupe::pid& to, T&& msg) {
+    return delegate_message(to, detail::make_message(std::forward<T>(msg)));
+  }
 
   void become(behavior next);
   void quit(exit_reason reason = exit_reason::normal());
@@ -236,6 +248,7 @@ class actor {
  private:
   friend void detail::reply_with(actor&, detail::message*);
   send_status send_message(const troupe::pid& to, detail::message* msg);
+  send_status delegate_message(const troupe::pid& to, detail::message* msg);
   template <class F, class... Args>
   troupe::pid spawn_watched(const spawn_options& options, bool link, monitor_ref ref, F&& fn,
                             Args&&... args);
