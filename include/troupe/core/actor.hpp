@@ -259,11 +259,26 @@ class actor {
                              detail::message* once, std::function<detail::message*()> factory);
 };
 
+namespace detail {
+// The reply type: R, or for request<void>(...) the parameter of on_reply
+// (looked at only then, so that on_reply may be generic when R is given).
+template <class R, class OnReply>
+struct reply_type_of {
+  using type = R;
+};
+template <class OnReply>
+struct reply_type_of<void, OnReply> {
+  static_assert(handler_traits<OnReply>::valid,
+                "troupe: request(...).then(on_reply) without a reply type: on_reply takes exactly one "
+                "parameter, the reply (or name the type: self.request<int>(to, msg, 1s))");
+  using type = typename handler_traits<OnReply>::arg;
+};
+}  // namespace detail
+
 template <class R>
 template <class OnReply, class OnError>
 void request_handle<R>::then(OnReply on_reply, OnError on_error) && {
-  using reply_type = std::conditional_t<std::is_void_v<R>,
-                                        typename detail::handler_traits<OnReply>::arg, R>;
+  using reply_type = typename detail::reply_type_of<R, OnReply>::type;
   self_->set_reply_handler(
       id_, std::make_unique<detail::reply_handler_of<reply_type, OnReply, OnError>>(
                std::move(on_reply), std::move(on_error)));

@@ -34,10 +34,12 @@ class actor;
 
 namespace detail {
 
-template <class F>
-struct handler_traits : handler_traits<decltype(&std::decay_t<F>::operator())> {};
-template <class C, class R, class A>
-struct handler_traits<R (C::*)(A) const> {
+// What a handler takes and returns. `valid` is false for anything that is
+// not a callable with exactly one parameter of a known type (a generic
+// lambda, two parameters): behavior's constructor says so in words.
+template <class R, class A>
+struct one_parameter {
+  static constexpr bool valid = true;
   using result = R;
   using arg = std::decay_t<A>;
   // A handler taking `T&` may modify the message in place; any other form
@@ -45,15 +47,30 @@ struct handler_traits<R (C::*)(A) const> {
   static constexpr bool wants_lvalue =
       std::is_lvalue_reference_v<A> && !std::is_const_v<std::remove_reference_t<A>>;
 };
-template <class C, class R, class A>
-struct handler_traits<R (C::*)(A)> : handler_traits<R (C::*)(A) const> {};
-template <class R, class A>
-struct handler_traits<R (*)(A)> {
-  using result = R;
-  using arg = std::decay_t<A>;
-  static constexpr bool wants_lvalue =
-      std::is_lvalue_reference_v<A> && !std::is_const_v<std::remove_reference_t<A>>;
+template <class M>
+struct call_operator_traits {
+  static constexpr bool valid = false;
 };
+template <class C, class R, class A>
+struct call_operator_traits<R (C::*)(A) const> : one_parameter<R, A> {};
+template <class C, class R, class A>
+struct call_operator_traits<R (C::*)(A)> : one_parameter<R, A> {};
+template <class C, class R, class A>
+struct call_operator_traits<R (C::*)(A) const noexcept> : one_parameter<R, A> {};
+template <class C, class R, class A>
+struct call_operator_traits<R (C::*)(A) noexcept> : one_parameter<R, A> {};
+
+template <class F, class = void>
+struct handler_traits {
+  static constexpr bool valid = false;
+};
+template <class F>
+struct handler_traits<F, std::void_t<decltype(&std::decay_t<F>::operator())>>
+    : call_operator_traits<decltype(&std::decay_t<F>::operator())> {};
+template <class R, class A>
+struct handler_traits<R (*)(A)> : one_parameter<R, A> {};
+template <class R, class A>
+struct handler_traits<R (*)(A) noexcept> : one_parameter<R, A> {};
 
 // Sends a handler's return value as the reply to the current request.
 void reply_with(actor& self, message* reply);
@@ -140,8 +157,7 @@ class behavior {
   behavior() = default;
   template <class... Fs>
     requires(sizeof...(Fs) > 0 && (!std::is_same_v<std::decay_t<Fs>, behavior> && ...))
-  behavior(Fs&&... handlers)
-      : impl_(new detail::behavior_of<std::decay_t<Fs>...>(std::forward<Fs>(handlers)...)) {}
+  behavior(Fs&&... handlers) : impl_(make(std::forward<Fs>(handlers)...)) {}
   behavior(const behavior& other) noexcept : impl_(other.impl_) {
     if (impl_) impl_->add_ref();
   }
@@ -165,6 +181,19 @@ class behavior {
   detail::behavior_impl* impl() const noexcept { return impl_; }
 
  private:
+  template <class... Fs>
+  static detail::behavior_impl* make(Fs&&... handlers) {
+    if constexpr (!(detail::handler_traits<std::decay_t<Fs>>::valid && ...)) {
+      static_assert((detail::handler_traits<std::decay_t<Fs>>::valid && ...),
+                    "troupe: each handler of a behavior takes exactly one parameter, whose type is the "
+                    "message it handles, e.g. [](const order& o) { ... } or [](int x) { return x + 1; }; "
+                    "a generic (auto) parameter, two parameters or none cannot be matched to a message");
+      return nullptr;
+    } else {
+      return new detail::behavior_of<std::decay_t<Fs>...>(std::forward<Fs>(handlers)...);
+    }
+  }
+
   detail::behavior_impl* impl_ = nullptr;
 };
 

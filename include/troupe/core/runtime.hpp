@@ -84,6 +84,34 @@ struct function_body final : actor_body {
   std::tuple<Args...> args;
 };
 
+template <class>
+inline constexpr bool always_false = false;
+template <class R>
+inline constexpr bool actor_result = std::is_same_v<R, behavior> || std::is_same_v<R, task> || std::is_void_v<R>;
+
+// The body of rt.spawn(fn, args...), or a compile error that says what an
+// actor function must look like (instead of pages of invoke_result).
+template <class F, class... Args>
+std::unique_ptr<actor_body> make_function_body(F&& fn, Args&&... args) {
+  using Fn = std::decay_t<F>;
+  if constexpr (!std::is_invocable_v<Fn&, actor&, std::decay_t<Args>&...>) {
+    static_assert(always_false<Fn>,
+                  "troupe: spawn(fn, args...) calls fn(actor& self, args...): fn's first parameter must be "
+                  "`actor&` and spawn must pass every other parameter fn takes, in order, e.g. "
+                  "rt.spawn([](actor& self, int start) -> behavior { ... }, 5)");
+    return nullptr;
+  } else if constexpr (!actor_result<std::invoke_result_t<Fn&, actor&, std::decay_t<Args>&...>>) {
+    static_assert(always_false<Fn>,
+                  "troupe: an actor function returns `behavior` (an event actor: its handlers), `task` (a "
+                  "coroutine actor) or void (it runs once); declare the return type, e.g. "
+                  "[](actor& self) -> behavior { return {[](int x) { return x + 1; }}; }");
+    return nullptr;
+  } else {
+    return std::make_unique<function_body<Fn, std::decay_t<Args>...>>(std::forward<F>(fn),
+                                                                       std::forward<Args>(args)...);
+  }
+}
+
 // Who watches a child from its first instant (spawn_link, spawn_monitor).
 struct spawn_watch {
   pid parent;
@@ -98,6 +126,19 @@ struct class_body final : actor_body {
   actor_start start(actor& self) override { return {state.make_behavior(self), {}}; }
   C state;
 };
+
+// The body of rt.spawn<C>(args...), or a compile error that says why not.
+template <class C, class... Args>
+std::unique_ptr<actor_body> make_class_body(Args&&... args) {
+  if constexpr (!std::is_constructible_v<C, Args&&...>) {
+    static_assert(always_false<C>,
+                  "troupe: spawn<C>(args...) constructs the actor's state as C(args...): C has no "
+                  "constructor taking these arguments");
+    return nullptr;
+  } else {
+    return std::make_unique<class_body<C>>(std::forward<Args>(args)...);
+  }
+}
 
 }  // namespace detail
 
@@ -121,19 +162,16 @@ class runtime {
   template <class F, class... Args>
     requires(!detail::actor_class<std::decay_t<F>>)
   pid spawn(const spawn_options& options, F&& fn, Args&&... args) {
-    using body = detail::function_body<std::decay_t<F>, std::decay_t<Args>...>;
-    return spawn_body(options, std::make_unique<body>(std::forward<F>(fn),
-                                                      std::forward<Args>(args)...));
+    return spawn_body(options, detail::make_function_body(std::forward<F>(fn), std::forward<Args>(args)...));
   }
   template <detail::actor_class C, class... Args>
     requires(!detail::leads_with_options<Args...>)
   pid spawn(Args&&... args) {
-    return spawn_body(spawn_options{},
-                      std::make_unique<detail::class_body<C>>(std::forward<Args>(args)...));
+    return spawn_body(spawn_options{}, detail::make_class_body<C>(std::forward<Args>(args)...));
   }
   template <detail::actor_class C, class... Args>
   pid spawn(const spawn_options& options, Args&&... args) {
-    return spawn_body(options, std::make_unique<detail::class_body<C>>(std::forward<Args>(args)...));
+    return spawn_body(options, detail::make_class_body<C>(std::forward<Args>(args)...));
   }
 
   // Sends from outside any actor (the message has no sender).
@@ -200,9 +238,7 @@ class runtime {
   template <class F, class... Args>
   pid spawn_watched(const spawn_options& options, const pid& parent, bool link, monitor_ref ref,
                     F&& fn, Args&&... args) {
-    using body = detail::function_body<std::decay_t<F>, std::decay_t<Args>...>;
-    return spawn_body(options,
-                      std::make_unique<body>(std::forward<F>(fn), std::forward<Args>(args)...),
+    return spawn_body(options, detail::make_function_body(std::forward<F>(fn), std::forward<Args>(args)...),
                       detail::spawn_watch{parent, link, ref.id});
   }
 
