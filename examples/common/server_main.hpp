@@ -1,11 +1,9 @@
-// What the example servers' main()s share: their command line and waiting
-// for SIGINT or SIGTERM.
+// What the example servers' main()s share: their command line. (They wait
+// for SIGINT or SIGTERM with troupe::wait_for_stop_signal.)
 #pragma once
 
-#include <pthread.h>
 #include <sys/resource.h>
 
-#include <csignal>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -86,23 +84,6 @@ inline server_args parse_server_args(const char* name, int default_port, bool ta
     }
   }
   return a;
-}
-
-// Call before any thread starts (the threads inherit the mask); then
-// wait_for_stop_signal() returns the signal's name.
-inline sigset_t block_stop_signals() {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  return stop;
-}
-
-inline std::string wait_for_stop_signal(const sigset_t& stop) {
-  int sig = 0;
-  sigwait(&stop, &sig);
-  return strsignal(sig);
 }
 
 }  // namespace examples

@@ -9,6 +9,7 @@
 // Keep-alive, pipelining and chunked bodies come from the codec; limits on
 // header and body sizes are answered 431/413 by the codec before the service
 // sees anything. Works with curl and wrk. Serves until SIGINT or SIGTERM.
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "troupe/async/stats.hpp"
 #include "troupe/async/timeout.hpp"
 #include "troupe/async/timer_source.hpp"
+#include "troupe/core/stop_signals.hpp"
 #include "troupe/io.hpp"
 #include "troupe/io/codecs/http.hpp"
 #include "server_main.hpp"
@@ -50,7 +52,7 @@ std::string metrics(troupe::runtime& rt, const troupe::stats& s) {
 
 int main(int argc, char** argv) {
   auto args = examples::parse_server_args("troupe_http", 8080, false, argc, argv);
-  auto stop = examples::block_stop_signals();
+  troupe::block_stop_signals();  // a signal while starting waits for the stop below
 
   troupe::runtime rt(args.runtime);
   troupe::io::reactor io(rt, {.threads = args.io_threads});
@@ -83,7 +85,7 @@ int main(int argc, char** argv) {
   }
   std::cout << "troupe_http listening on http://" << server.local().to_string() << "/ (" << rt.worker_count()
             << " workers)" << std::endl;
-  std::cout << "troupe_http: stopping (" << examples::wait_for_stop_signal(stop) << ")" << std::endl;
+  std::cout << "troupe_http: stopping (" << strsignal(troupe::wait_for_stop_signal()) << ")" << std::endl;
   server.close();
   io.stop();
 }

@@ -3,6 +3,7 @@
 //   troupe_kv [--port 6380] [--host 127.0.0.1] [--workers N] [--io-threads 1] [--shards N]
 //
 // Serves until SIGINT or SIGTERM. Works with redis-cli and redis-benchmark.
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -12,7 +13,7 @@
 
 int main(int argc, char** argv) {
   auto args = examples::parse_server_args("troupe_kv", 6380, true, argc, argv);
-  auto stop = examples::block_stop_signals();
+  troupe::block_stop_signals();  // a signal while starting waits for the stop below
 
   troupe::runtime rt(args.runtime);
   troupe::io::reactor io(rt, {.threads = args.io_threads});
@@ -28,7 +29,7 @@ int main(int argc, char** argv) {
   info->port = server.local().port;
   std::cout << "troupe_kv listening on " << server.local().to_string() << " (" << rt.worker_count()
             << " workers)" << std::endl;
-  std::cout << "troupe_kv: stopping (" << examples::wait_for_stop_signal(stop) << ")" << std::endl;
+  std::cout << "troupe_kv: stopping (" << strsignal(troupe::wait_for_stop_signal()) << ")" << std::endl;
   server.close();
   io.stop();
 }

@@ -19,6 +19,8 @@
 #include "troupe/core/pid.hpp"
 #include "troupe/core/runtime.hpp"
 #include "troupe/core/scoped_actor.hpp"
+#include "troupe/core/stop_signals.hpp"
 #include "troupe/core/task.hpp"
 #include "troupe/core/timer.hpp"
+#include "troupe/fault/application.hpp"
 #include "troupe/fault/supervisor.hpp"

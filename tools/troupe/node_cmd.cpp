@@ -194,11 +194,7 @@ int run_node(int argc, char** argv) {
     if (!r) say("connect_failed " + to.to_string() + " " + r.error().message());
   }
   // Serve until stdin closes or a signal asks us to stop.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  troupe::stop_signals stop;
   std::thread stdin_watch([] {
     std::string line;
     while (std::getline(std::cin, line)) {
@@ -206,8 +202,8 @@ int run_node(int argc, char** argv) {
     kill(getpid(), SIGTERM);
   });
   stdin_watch.detach();
-  int sig = 0;
-  sigwait(&stop, &sig);
+  while (!stop.wait_past(0, std::chrono::hours(1))) {
+  }
   say("stopping");
   return 0;
 }
