@@ -15,3 +15,4 @@
 #include "troupe/async/timeout.hpp"
 #include "troupe/async/timer_source.hpp"
 #include "troupe/async/tracing.hpp"
+#include "troupe/async/worker_pool.hpp"

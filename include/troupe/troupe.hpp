@@ -23,4 +23,5 @@
 #include "troupe/core/task.hpp"
 #include "troupe/core/timer.hpp"
 #include "troupe/fault/application.hpp"
+#include "troupe/fault/pid_slot.hpp"
 #include "troupe/fault/supervisor.hpp"
