@@ -254,7 +254,7 @@ int supervised(double scale) {
   constexpr int pool = 8;
   constexpr int in_flight = 64;
   config cfg;
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   runtime rt(cfg);
   scoped_actor self(rt);
   auto me = self.pid();

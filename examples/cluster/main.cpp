@@ -49,7 +49,7 @@ void say(const std::string& who, const std::string& line) {
 // A member: answers greetings, registers "greeter" and "worker", prints its
 // node events, and serves until stdin closes.
 int member(const std::string& name) {
-  runtime rt(config{.warn_unhandled = false, .logger = [](log_level, std::string_view) {}});
+  runtime rt(config{.warn_unhandled = false, .log_level = log_level::off});
   io::reactor reactor(rt);
   net::node node(rt, reactor, {.name = name + "@127.0.0.1", .cookie = cookie});
   node.watch([name](const net::node_event& e) {
@@ -112,7 +112,7 @@ child start_member(const std::string& name) {
 int tour() {
   std::cout << "  three nodes, three processes: a (this one), b and c on loopback\n";
   child b = start_member("b"), c = start_member("c");
-  runtime rt(config{.warn_unhandled = false, .logger = [](log_level, std::string_view) {}});
+  runtime rt(config{.warn_unhandled = false, .log_level = log_level::off});
   io::reactor reactor(rt);
   net::node a(rt, reactor, {.name = "a@127.0.0.1", .cookie = cookie});
   a.watch([](const net::node_event& e) {

@@ -81,7 +81,8 @@ void racy_protocol(testing::simulation& sim) {
 int main() {
   config cfg;
   // Log lines go into the report, in order, instead of to stderr.
-  cfg.logger = [](log_level, std::string_view text) {
+  cfg.log_sink = [](const log_record& record) {
+    const std::string_view text = record.text;
     std::printf("   [log] %.*s\n", static_cast<int>(text.size()), text.data());
   };
   runtime rt(cfg);

@@ -410,7 +410,8 @@ void actor_cell::dispatch(message* msg) {
   }
   if (!slot) {
     if (rt.cfg.warn_unhandled)
-      rt.log(log_level::warning, troupe::pid(this).to_string() + " has no handler for " + msg->type_name());
+      rt.log(log_level::warning, log_component::core,
+             troupe::pid(this).to_string() + " has no handler for " + msg->type_name(), troupe::pid(this));
     if (msg->request_id != 0) {
       replied = true;
       send_from_self(msg->sender,
@@ -436,9 +437,10 @@ void actor_cell::dispatch(message* msg) {
 
 void actor_cell::fail_current(const exit_reason& reason) {
   // The report first: whoever gets the error reply may look for it.
-  rt.log(log_level::error, "crash report: actor " + describe_self() + " ended: " +
-                               reason.to_string() +
-                               (current ? "; while handling " + current->type_name() : ""));
+  rt.log(log_level::error, log_component::core,
+         "crash report: actor " + describe_self() + " ended: " + reason.to_string() +
+             (current ? "; while handling " + current->type_name() : ""),
+         troupe::pid(this));
   crash_reported_ = true;
   if (current && current->kind == message_kind::user && current->request_id != 0 && !replied) {
     replied = true;
@@ -514,8 +516,8 @@ void actor_cell::terminate(const exit_reason& reason) {
   outside_actor_scope not_current;
   if (rt.hooks) rt.hooks->on_exit(troupe::pid(this), reason);
   if (reason.is_abnormal() && !crash_reported_)
-    rt.log(log_level::error, "crash report: actor " + describe_self() + " ended: " +
-                                 reason.to_string());
+    rt.log(log_level::error, log_component::core,
+           "crash report: actor " + describe_self() + " ended: " + reason.to_string(), troupe::pid(this));
   message* rest = box.close();
   if (registered.load(std::memory_order_seq_cst)) rt.unregister_all(this);
   finish_current();

@@ -60,7 +60,7 @@ void run_detached(detail::actor_cell* cell) {
 pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::actor_body> body,
                         detail::spawn_watch watch) {
   if (!impl_->begin_spawn()) {
-    impl_->log(log_level::warning, "spawn refused: the runtime is shutting down");
+    impl_->log(log_level::warning, log_component::core, "spawn refused: the runtime is shutting down");
     return pid();
   }
   struct spawn_scope {
@@ -79,7 +79,7 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
       cell->more().watches.push_back({false, watch.parent, watch.monitor_ref});
   }
   if (!options.name.empty() && !impl_->register_name(options.name, result))
-    impl_->log(log_level::warning, "spawn: name '" + options.name + "' is taken; " +
+    impl_->log(log_level::warning, log_component::core, "spawn: name '" + options.name + "' is taken; " +
                                        result.to_string() + " runs unregistered");
   // The setup runs in the actor's first turn, on a worker (or the actor's
   // own thread): spawning is O(1) on the caller's stack however deep a
@@ -148,6 +148,5 @@ std::uint64_t runtime::random() const {
 }
 unsigned runtime::worker_count() const noexcept { return impl_->exec->size(); }
 const config& runtime::settings() const noexcept { return impl_->cfg; }
-void runtime::log(log_level level, const std::string& text) const { impl_->log(level, text); }
 
 }  // namespace troupe

@@ -60,7 +60,9 @@ runtime_impl::runtime_impl(config c, sim_hooks* sim)
              [this](const pid& target, message* msg) {
                return deliver(*this, target, msg) != send_status::dead_letter;
              },
-             /*manual=*/sim != nullptr) {}
+             /*manual=*/sim != nullptr) {
+  for (auto& level : log_levels_) level.store(cfg.log_level, std::memory_order_relaxed);
+}
 
 runtime_impl::~runtime_impl() { shutdown(); }
 
@@ -73,7 +75,7 @@ stall_policy runtime_impl::stalls_of(runtime_impl& rt) {
     std::string who = "<0." + std::to_string(id) + ".0>";
     std::string names = rt.names_of_id(id);
     if (!names.empty()) who += " (" + names + ")";
-    rt.log(log_level::warning,
+    rt.log(log_level::warning, log_component::core,
            "long turn: actor " + who + " ran one turn for " +
                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(ran).count()) +
                " ms (its thread's other work moved meanwhile); spawn actors that compute or block "
@@ -309,15 +311,6 @@ void runtime_impl::record_dead_letter(message* msg, const pid& receiver, const c
 std::vector<dead_letter> runtime_impl::recent_dead_letters() const {
   std::lock_guard lock(dead_mutex_);
   return {dead_recent_.begin(), dead_recent_.end()};
-}
-
-void runtime_impl::log(log_level level, const std::string& text) const {
-  if (cfg.logger) {
-    cfg.logger(level, text);
-    return;
-  }
-  static constexpr const char* names[] = {"debug", "info", "warning", "error"};
-  std::cerr << "troupe " << names[static_cast<int>(level)] << ": " << text << '\n';
 }
 
 runtime_impl::live_shard& runtime_impl::shard_of(actor_cell* cell) noexcept {

@@ -33,6 +33,14 @@ class runtime_impl {
   ~runtime_impl();
 
   const config cfg;
+  // Each component's threshold, from cfg.log_level (relaxed: a level set
+  // while running applies to records logged after it is seen).
+  std::array<std::atomic<log_level>, log_component_count> log_levels_;
+  // This runtime's node name in records: set by net::node, read by any
+  // thread. Names set are kept, so a reader never sees one freed.
+  std::atomic<const std::string*> log_node_{nullptr};
+  std::mutex log_node_mu_;
+  std::deque<std::string> log_node_names_;
   runtime* owner = nullptr;  // the public object, for actor::system()
 
   // Delivery. `context` is the runtime of the sending side; dead letters
@@ -73,7 +81,15 @@ class runtime_impl {
   static bool batching() noexcept;
   static void after_handler(void (*fn)()) noexcept;
   void record_dead_letter(message* msg, const pid& receiver, const char* reason);
-  void log(log_level level, const std::string& text) const;
+  // Logging (log.cpp): records under their component's level are dropped.
+  void log(log_level level, log_component component, std::string_view text, const pid& source = {}) const;
+  bool logs(log_level level, log_component component) const noexcept {
+    return level >= log_levels_[static_cast<std::size_t>(component)].load(std::memory_order_relaxed);
+  }
+  void set_log_level(log_component component, log_level level) noexcept {
+    log_levels_[static_cast<std::size_t>(component)].store(level, std::memory_order_relaxed);
+  }
+  void set_log_node(std::string name);
 
   // Actors.
   std::uint64_t next_actor_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }

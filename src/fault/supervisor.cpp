@@ -40,7 +40,8 @@ using event = std::variant<std::monostate, exit_signal, which_children, count_ch
 task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> specs, pid parent) {
   self.trap_exit(true);
   auto log = [&self](const std::string& text) {
-    self.system().log(log_level::info, "supervisor " + self.pid().to_string() + ": " + text);
+    self.system().log(log_level::info, log_component::fault, "supervisor " + self.pid().to_string() + ": " + text,
+                      self.pid());
   };
   std::vector<child> kids;
   for (auto& spec : specs) {

@@ -139,7 +139,7 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
     // Reading stops here. The actor hears malformed{} after every message
     // parsed before it, so it can answer those first; then it writes the
     // codec's reply and closes (the default handler does).
-    rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + err.reason);
+    rt_.log(log_level::warning, log_component::io, "io: closing " + peer.to_string() + ": " + err.reason);
     read_eof_ = true;
     close_reason_ = err.reason;
     close_error_ = true;
@@ -219,7 +219,7 @@ void conn_core::input_ended(const std::string& reason, bool error) {
 
 void conn_core::fail_tls(bool abortive) {
   auto why = "tls: " + tls_error();
-  rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + why);
+  rt_.log(log_level::warning, log_component::io, "io: closing " + peer.to_string() + ": " + why);
   finish(why, true, abortive);
 }
 
@@ -403,7 +403,7 @@ std::string conn_core::tls_error() const {
 }
 
 void conn_core::log_refused(write_status why) {
-  rt_.log(log_level::warning, "io: a message for " + peer.to_string() + " was not written: " +
+  rt_.log(log_level::warning, log_component::io, "io: a message for " + peer.to_string() + " was not written: " +
                                   (why == write_status::full ? "the write queue is full"
                                                              : "the connection is closed"));
 }
@@ -565,7 +565,7 @@ void conn_core::arm_close_deadline() {
   close_timer_->expires_after(options_.close_timeout);
   close_timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (ec || !self->socket_ || self->lingering_) return;
-    self->rt_.log(log_level::warning,
+    self->rt_.log(log_level::warning, log_component::io,
                   "io: " + self->peer.to_string() + " did not take its last bytes; resetting");
     self->finish("close timed out", true, true);
   });

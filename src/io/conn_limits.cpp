@@ -11,7 +11,7 @@ namespace troupe::io::detail {
 void conn_core::out_of_memory(const char* while_doing) noexcept {
   reading_ = false;
   try {
-    rt_.log(log_level::error, "io: closing " + peer.to_string() + ": out of memory while " + while_doing);
+    rt_.log(log_level::error, log_component::io, "io: closing " + peer.to_string() + ": out of memory while " + while_doing);
   } catch (...) {
     // no memory for the log line either
   }
@@ -37,7 +37,7 @@ bool conn_core::charge_input(std::size_t size) {
     budget_->used.fetch_sub(more, std::memory_order_relaxed);
     const std::string why = "input budget: the listener's connections would hold over " +
                             std::to_string(budget_->limit) + " bytes of partial input (max_buffered_input)";
-    rt_.log(log_level::warning, "io: closing " + peer.to_string() + ": " + why);
+    rt_.log(log_level::warning, log_component::io, "io: closing " + peer.to_string() + ": " + why);
     finish(why, true, true);
     return false;
   }

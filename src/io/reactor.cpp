@@ -38,7 +38,7 @@ reactor_impl::reactor_impl(runtime& rt, const reactor_options& options) : rt(rt)
           return;
         } catch (const std::exception& e) {
           // A handler threw: log it and keep the loop serving the others.
-          this->rt.log(log_level::error, std::string("io: a handler threw: ") + e.what());
+          this->rt.log(log_level::error, log_component::io, std::string("io: a handler threw: ") + e.what());
         }
       }
     });
@@ -129,7 +129,7 @@ void reactor_impl::stand_in(io_loop& loop) {
       try {
         loop.ctx.run_one_for(std::chrono::milliseconds(100));
       } catch (const std::exception& e) {
-        rt.log(log_level::error, std::string("io: a handler threw: ") + e.what());
+        rt.log(log_level::error, log_component::io, std::string("io: a handler threw: ") + e.what());
       }
     }
     loop.stand_in_serving.store(false, std::memory_order_seq_cst);

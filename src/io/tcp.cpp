@@ -30,7 +30,7 @@ void adopt(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket, const socke
   try {
     reader = spawner->spawn(rt, core, actor);
   } catch (const std::exception& e) {
-    rt.log(log_level::error, "io: the actor for " + core->peer.to_string() +
+    rt.log(log_level::error, log_component::io, "io: the actor for " + core->peer.to_string() +
                                  " could not start: " + e.what());
     core->shut_down("its actor could not start");
     if (done) done->try_set_error(error(errc::io_error, e.what()));
@@ -167,7 +167,7 @@ class listener_core final : public closable_object, public std::enable_shared_fr
     const auto now = std::chrono::steady_clock::now();
     if (last != std::chrono::steady_clock::time_point{} && now - last < std::chrono::minutes(1)) return;
     last = now;
-    reactor_.rt.log(log_level::warning, text);
+    reactor_.rt.log(log_level::warning, log_component::io, text);
   }
 
   reactor_impl& reactor_;

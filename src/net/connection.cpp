@@ -119,7 +119,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
   auto refuse = [node, st](const std::string& why) mutable {
     node->counters.refused_handshakes.fetch_add(1, std::memory_order_relaxed);
     if (!st->outgoing) node->note_handshake_failure(st->p->conn.peer().host);
-    node->rt.log(log_level::warning, "node " + node->options.name + ": refused " +
+    node->rt.log(log_level::warning, log_component::net, "refused " +
                                          st->p->conn.peer().to_string() +
                                          (st->p->name.empty() ? "" : " (" + printable(st->p->name) + ")") +
                                          ": " + printable(why, 200));
@@ -132,7 +132,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
   // Another connection between the two nodes is kept instead of this one
   // (dial_race.cpp): the client is told so, and this one closes quietly.
   auto supersede = [node, st](const std::string& why) mutable {
-    node->rt.log(log_level::info, "node " + node->options.name + ": closing a second connection with " +
+    node->rt.log(log_level::info, log_component::net, "closing a second connection with " +
                                       printable(st->p->name) + ": " + why);
     auto mine = handshake_proof(node->options.cookie, 's', st->their_nonce, st->my_nonce, st->p->name,
                                 node->options.name);
@@ -299,7 +299,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
         // Refused (or refusing) by TLS, before the cookie handshake.
         if (st->at != phase::up && st->at != phase::refused && why.reason.starts_with("tls: ")) refuse(why.reason);
         if (st->connected) st->connected->try_set_error(error(errc::io_error, "connection closed: " + why.reason));
-        if (st->at == phase::up) node->peer_lost(st->p, why.reason);
+        if (st->at == phase::up) node->peer_lost(st->p, why.reason, /*orderly=*/!why.error);
       },
   };
 }

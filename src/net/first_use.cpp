@@ -174,7 +174,7 @@ void node_impl::give_up(const std::string& node, std::uint64_t generation, const
     if (auto known = known_.find(node); known != known_.end()) known->second.they_dial = false;
   }
   if (!gone.messages.empty())
-    rt.log(log_level::warning, "node " + options.name + ": " + std::to_string(gone.messages.size()) +
+    rt.log(log_level::warning, log_component::net, std::to_string(gone.messages.size()) +
                                    " message(s) for " + node + " failed: " + why);
   auto reason = noconnection();
   for (auto& [proxy, msg] : gone.messages)

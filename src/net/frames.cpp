@@ -129,7 +129,7 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
       case message_kind::reply: {
         const wire_type_info* type = wire_type_of(msg->key);
         if (!type) {
-          rt.log(log_level::warning, "node " + options.name + ": " + msg->type_name() +
+          rt.log(log_level::warning, log_component::net, msg->type_name() +
                                          " is not a wire type (net::register_type); not sent to " + to.node);
           return refuse("not a wire type", errc::no_handler);
         }
@@ -211,13 +211,13 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
         return send_status::ok;
     }
   } catch (const std::exception& e) {
-    rt.log(log_level::warning, "node " + options.name + ": could not encode " + msg->type_name() +
+    rt.log(log_level::warning, log_component::net, "could not encode " + msg->type_name() +
                                    " for " + to.node + ": " + e.what());
     return refuse("could not encode", errc::no_handler);
   }
   std::size_t len = frame.size() - 4;
   if (len > options.max_message) {
-    rt.log(log_level::warning, "node " + options.name + ": a " + msg->type_name() + " of " +
+    rt.log(log_level::warning, log_component::net, "a " + msg->type_name() + " of " +
                                    std::to_string(len) + " bytes is over max_message; not sent");
     return refuse("over the size limit", errc::no_handler);
   }
@@ -231,7 +231,7 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
       if (msg->kind != message_kind::user) {
         // A link that cannot carry an exit, a down or a reply is as good as
         // down: close it, so that everything across it fires noconnection.
-        rt.log(log_level::warning, "node " + options.name + ": the link to " + to.node +
+        rt.log(log_level::warning, log_component::net, "the link to " + to.node +
                                        " is full with a control message to send; closing it");
         p->conn.abort();
         return refuse("noconnection", errc::noconnection);

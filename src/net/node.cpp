@@ -103,6 +103,7 @@ node_impl::node_impl(runtime& runtime, io::reactor& reactor, node_options opts)
     : rt(runtime), io(reactor), options(checked(std::move(opts))), incarnation(random_u64()) {}
 
 void node_impl::start() {
+  rt.set_log_node(options.name);  // every record of this runtime's says which node wrote it
   std::weak_ptr<node_impl> weak = weak_from_this();
   janitor_ = rt.spawn([weak](actor& self) -> behavior {
     return {
@@ -189,7 +190,7 @@ bool node_impl::add_peer(const std::shared_ptr<peer>& p) {
     if (!peers_.emplace(p->name, p).second) return false;
     start_replay_locked(*p);
   }
-  rt.log(log_level::info, "node " + options.name + ": connected to " + p->name + " at " +
+  rt.log(log_level::info, log_component::net, "connected to " + p->name + " at " +
                               p->address.to_string());
   for (auto& w : node_watchers(p->name)) rt.send(w, node_up{p->name});
   tell_watchers({p->name, fault_state::ok, {}});
@@ -214,7 +215,7 @@ void node_impl::disconnect(const std::string& name) {
   if (auto p = find_peer(name)) p->conn.close();
 }
 
-void node_impl::peer_lost(const std::shared_ptr<peer>& p, const std::string& reason) {
+void node_impl::peer_lost(const std::shared_ptr<peer>& p, const std::string& reason, bool orderly) {
   {
     std::lock_guard lock(mu_);
     auto it = peers_.find(p->name);
@@ -226,7 +227,9 @@ void node_impl::peer_lost(const std::shared_ptr<peer>& p, const std::string& rea
     drop_proxies_of_locked(p->name);
     p->open.store(false, std::memory_order_release);
   }
-  rt.log(log_level::warning, "node " + options.name + ": lost " + p->name + ": " + reason);
+  // A connection closed in order (either side's close, a node stopping) is
+  // news, not trouble; a reset, a silent peer or a bad frame is trouble.
+  rt.log(orderly ? log_level::info : log_level::warning, log_component::net, "lost " + p->name + ": " + reason);
   fire_noconnection(*p, reason);
   for (auto& w : node_watchers(p->name)) rt.send(w, node_down{p->name, reason});
   tell_watchers({p->name, fault_state::perm_fail, reason});
@@ -279,7 +282,7 @@ void node_impl::fire_noconnection(peer& p, const std::string& reason) {
 }
 
 void node_impl::set_fault(const std::shared_ptr<peer>& p, fault_state state, const std::string& reason) {
-  rt.log(log_level::warning, "node " + options.name + ": " + p->name + " is " +
+  rt.log(log_level::warning, log_component::net, p->name + " is " +
                                  std::string(to_string(state)) + (reason.empty() ? "" : ": " + reason));
   if (state == fault_state::temp_fail && options.fail_calls_on_temp_fail) {
     decltype(p->requests) requests;
@@ -366,9 +369,9 @@ void node_impl::tell_watchers(const node_event& event) {
     try {
       fn(event);
     } catch (const std::exception& e) {
-      rt.log(log_level::error, "node " + options.name + ": a watch callback threw: " + e.what());
+      rt.log(log_level::error, log_component::net, std::string("a watch callback threw: ") + e.what());
     } catch (...) {
-      rt.log(log_level::error, "node " + options.name + ": a watch callback threw");
+      rt.log(log_level::error, log_component::net, "a watch callback threw");
     }
   }
 }

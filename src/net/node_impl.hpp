@@ -186,7 +186,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
                           std::shared_ptr<promise<std::string>> connected);
   // The handshake succeeded: false if that node already has a connection.
   bool add_peer(const std::shared_ptr<peer>& p);
-  void peer_lost(const std::shared_ptr<peer>& p, const std::string& reason);
+  void peer_lost(const std::shared_ptr<peer>& p, const std::string& reason, bool orderly = false);
   void set_fault(const std::shared_ptr<peer>& p, fault_state state, const std::string& reason);
   std::shared_ptr<peer> find_peer(const std::string& name) const;
   void disconnect(const std::string& name);

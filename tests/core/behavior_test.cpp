@@ -67,8 +67,9 @@ TEST(behavior, handlers_may_take_move_only_messages_by_value_or_reference) {
 TEST(behavior, unhandled_message_goes_to_dead_letters_with_a_warning) {
   std::atomic<int> warnings{0};
   config cfg{.workers = 1};
-  cfg.logger = [&](log_level level, std::string_view text) {
-    if (level == log_level::warning && text.find("no handler") != std::string_view::npos) ++warnings;
+  cfg.log_sink = [&](const log_record& r) {
+    const std::string_view text = r.text;
+    if (r.level == log_level::warning && text.find("no handler") != std::string_view::npos) ++warnings;
   };
   runtime rt(cfg);
   scoped_actor self(rt);

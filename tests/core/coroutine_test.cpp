@@ -119,7 +119,7 @@ TEST(coroutine, reply_answers_the_last_received_request) {
 
 TEST(coroutine, an_exception_ends_the_coroutine_actor) {
   config cfg{.workers = 1};
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   runtime rt(cfg);
   scoped_actor self(rt);
   auto bad = rt.spawn([](actor& s) -> task {
@@ -161,7 +161,7 @@ TEST(coroutine, a_trapped_exit_or_down_resumes_the_receive_whatever_the_budget) 
     for (unsigned workers : {1u, 2u}) {
       config cfg{.workers = workers};
       cfg.max_messages_per_turn = budget;
-      cfg.logger = [](log_level, std::string_view) {};
+      cfg.log_level = log_level::off;
       runtime rt(cfg);
       scoped_actor self(rt);
       auto me = self.pid();

@@ -23,7 +23,7 @@ struct stop {};
 
 config quiet() {
   config cfg{.workers = 2};
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   return cfg;
 }
 

@@ -107,8 +107,9 @@ TEST(runtime, a_void_function_actor_runs_once_and_ends) {
 TEST(runtime, an_exception_ends_only_that_actor) {
   std::atomic<int> errors{0};
   config cfg{.workers = 2};
-  cfg.logger = [&](log_level level, std::string_view text) {
-    if (level == log_level::error && text.find("boom") != std::string_view::npos) ++errors;
+  cfg.log_sink = [&](const log_record& r) {
+    const std::string_view text = r.text;
+    if (r.level == log_level::error && text.find("boom") != std::string_view::npos) ++errors;
   };
   runtime rt(cfg);
   scoped_actor self(rt);

@@ -55,7 +55,7 @@ TEST(scoped_actor, over_aligned_messages_keep_their_alignment) {
 
 TEST(scoped_actor, an_idle_handler_throwing_a_non_exception_ends_only_its_actor) {
   config cfg{.workers = 1};
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   runtime rt(cfg);
   scoped_actor self(rt);
   auto thrower = rt.spawn([](actor&) -> behavior {
@@ -76,7 +76,7 @@ behavior crashes_on_request(actor&) {
 
 // A scoped actor monitors like an actor: the down carries the reason.
 TEST(scoped_actor, monitors_an_actor_and_receives_its_down) {
-  runtime rt(config{.workers = 2, .warn_unhandled = false, .logger = [](log_level, std::string_view) {}});
+  runtime rt(config{.workers = 2, .warn_unhandled = false, .log_level = log_level::off});
   scoped_actor self(rt);
   auto target = rt.spawn(crashes_on_request);
   const monitor_ref ref = self.monitor(target);
@@ -91,7 +91,7 @@ TEST(scoped_actor, monitors_an_actor_and_receives_its_down) {
 // Linked, it hears the actor's end as an exit_signal, even a kill, and
 // goes on; demonitor drops a down already queued.
 TEST(scoped_actor, links_trap_exits_and_demonitor_drops_a_queued_down) {
-  runtime rt(config{.workers = 2, .warn_unhandled = false, .logger = [](log_level, std::string_view) {}});
+  runtime rt(config{.workers = 2, .warn_unhandled = false, .log_level = log_level::off});
   scoped_actor self(rt);
   auto target = rt.spawn(crashes_on_request);
   self.link(target);

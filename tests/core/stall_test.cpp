@@ -46,7 +46,8 @@ struct log_capture {
   std::mutex m;
   std::vector<std::string> lines;
   void install(config& cfg) {
-    cfg.logger = [this](log_level, std::string_view text) {
+    cfg.log_sink = [this](const log_record& record) {
+    const std::string_view text = record.text;
       std::lock_guard lock(m);
       lines.emplace_back(text);
     };
@@ -107,7 +108,7 @@ TEST(stall, two_workers_two_long_handlers_do_not_hold_up_other_actors) { others_
 // slot: it must be moved, not wait for the handler.
 TEST(stall, an_actor_made_ready_by_the_long_handler_runs_meanwhile) {
   config cfg{.workers = 1};
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   runtime rt(cfg);
   scoped_actor self(rt);
   auto me = self.pid();
@@ -140,7 +141,7 @@ TEST(stall, an_actor_made_ready_by_the_long_handler_runs_meanwhile) {
 TEST(stall, no_monitor_when_the_threshold_is_zero) {
   config cfg{.workers = 1};
   cfg.stall_threshold = duration::zero();
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   runtime rt(cfg);
   scoped_actor self(rt);
   std::atomic<int> running{0};

@@ -28,7 +28,7 @@ struct never_sent {};
 
 config quiet() {
   config cfg{.workers = 2};
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   return cfg;
 }
 
@@ -279,7 +279,8 @@ TEST_P(supervisor, crash_reports_name_the_actor_and_restarts_are_logged) {
   std::mutex m;
   std::vector<std::string> lines;
   config cfg{.workers = 2};
-  cfg.logger = [&](log_level, std::string_view text) {
+  cfg.log_sink = [&](const log_record& record) {
+    const std::string_view text = record.text;
     std::lock_guard lock(m);
     lines.emplace_back(text);
   };

@@ -41,7 +41,8 @@ struct Limits : ::testing::Test {
   std::shared_ptr<log_lines> log = std::make_shared<log_lines>();
   troupe::runtime rt{[this] {
     troupe::config cfg{.workers = 2, .warn_unhandled = false};
-    cfg.logger = [log = log](troupe::log_level, std::string_view text) {
+    cfg.log_sink = [log = log](const troupe::log_record& record) {
+    const std::string_view text = record.text;
       std::lock_guard lock(log->m);
       log->lines.emplace_back(text);
     };

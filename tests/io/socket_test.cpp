@@ -91,7 +91,8 @@ TEST_F(Sockets, RepliesAfterThePeerHalfClosesAreStillWritten) {
 TEST_F(Sockets, MalformedInputClosesThatConnectionOnlyWithTheCodecsReply) {
   std::vector<std::string> logs;
   std::mutex mu;
-  troupe::runtime logged(troupe::config{.workers = 2, .logger = [&](troupe::log_level, std::string_view line) {
+  troupe::runtime logged(troupe::config{.workers = 2, .log_sink = [&](const troupe::log_record& record) {
+    const std::string_view line = record.text;
                                           std::lock_guard lock(mu);
                                           logs.emplace_back(line);
                                         }});

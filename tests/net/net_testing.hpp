@@ -22,8 +22,9 @@ inline constexpr const char* test_cookie = "a-cookie-for-the-net-tests";
 
 // One node: a runtime, its reactor and the node.
 struct site {
-  explicit site(const std::string& name, troupe::net::node_options base = {})
-      : rt(troupe::config{.workers = 2, .warn_unhandled = false}), reactor(rt), node(rt, reactor, opts(name, base)) {}
+  explicit site(const std::string& name, troupe::net::node_options base = {},
+                troupe::config cfg = troupe::config{.workers = 2, .warn_unhandled = false})
+      : rt(std::move(cfg)), reactor(rt), node(rt, reactor, opts(name, base)) {}
   static troupe::net::node_options opts(const std::string& name, troupe::net::node_options o) {
     o.name = name;
     if (o.cookie.empty()) o.cookie = test_cookie;

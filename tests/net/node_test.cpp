@@ -233,6 +233,36 @@ TEST(Node, AWrongCookieIsRefusedOnBothSides) {
   EXPECT_TRUE(eventually([&] { return a.node.stats().refused_handshakes + b.node.stats().refused_handshakes >= 1; }));
 }
 
+// A node's records say which node wrote them, and a connection closed in
+// order (the other side's disconnect) is news (info), not a warning.
+TEST(Node, ItsRecordsNameItAndAnOrderlyDisconnectIsInfo) {
+  std::mutex mu;
+  std::vector<std::tuple<troupe::log_level, troupe::log_component, std::string, std::string>> records;
+  troupe::config cfg{.workers = 2, .warn_unhandled = false};
+  cfg.log_sink = [&](const troupe::log_record& r) {
+    std::lock_guard lock(mu);
+    records.emplace_back(r.level, r.component, std::string(r.node), std::string(r.text));
+  };
+  site a("a@127.0.0.1", {}, cfg), b("b@127.0.0.1");
+  ASSERT_EQ(a.node.connect(b.node.address()).get(), "b@127.0.0.1");
+  ASSERT_TRUE(eventually([&] { return b.node.connected_nodes().size() == 1; }));
+  b.node.disconnect("a@127.0.0.1");
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    for (auto& [level, component, node, text] : records)
+      if (text.starts_with("lost b@127.0.0.1")) return true;
+    return false;
+  }));
+  std::lock_guard lock(mu);
+  for (auto& [level, component, node, text] : records) {
+    EXPECT_EQ(node, "a@127.0.0.1") << text;
+    if (text.starts_with("lost b@127.0.0.1")) {
+      EXPECT_EQ(level, troupe::log_level::info) << text;
+      EXPECT_EQ(component, troupe::log_component::net);
+    }
+  }
+}
+
 // Any node answers a ping itself, whatever actors it runs (b registers
 // none); a node that cannot be reached fails with noconnection.
 TEST(Node, PingIsAnsweredByTheNodeItself) {

@@ -41,7 +41,7 @@ struct one_node {
   static config make_config(unsigned workers, bool lend) {
     config cfg{.workers = workers, .warn_unhandled = false};
     cfg.lend_io_threads = lend;
-    cfg.logger = [](log_level, std::string_view) {};
+    cfg.log_level = log_level::off;
     return cfg;
   }
   static net::node_options named(const std::string& name, net::node_options o) {

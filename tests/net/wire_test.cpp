@@ -131,7 +131,8 @@ TEST(wire, NamesFromAnUnauthenticatedHelloAreLoggedPrintableAndCapped) {
   std::mutex m;
   std::vector<std::string> lines;
   troupe::config cfg{.workers = 2, .warn_unhandled = false};
-  cfg.logger = [&](troupe::log_level, std::string_view text) {
+  cfg.log_sink = [&](const troupe::log_record& record) {
+    const std::string_view text = record.text;
     std::lock_guard lock(m);
     lines.emplace_back(text);
   };

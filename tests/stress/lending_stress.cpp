@@ -85,7 +85,7 @@ TEST(stress, shutdown_waits_for_lent_turns_under_way) {
   const int rounds = static_cast<int>(stress::scaled(20, 6));
   for (int round = 0; round < rounds; ++round) {
     config cfg{.workers = 2};
-    cfg.logger = [](log_level, std::string_view) {};
+    cfg.log_level = log_level::off;
     auto rt = std::make_unique<runtime>(cfg);
     // Few messages in flight: what is queued when the shutdown comes is
     // bounced, and an unbounded backlog would only make that slow.

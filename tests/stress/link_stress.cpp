@@ -31,7 +31,7 @@ TEST(stress, crashes_travel_along_linked_chains) {
   const int chains = static_cast<int>(stress::scaled(200, 20));
   constexpr int length = 10;
   config cfg{.workers = 4};
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   runtime rt(cfg);
   scoped_actor self(rt);
   // One observer monitors everyone and counts downs per actor.

@@ -94,7 +94,7 @@ TEST(stress, spawns_racing_with_shutdown) {
   const int rounds = static_cast<int>(stress::scaled(30, 5));
   for (int round = 0; round < rounds; ++round) {
     config cfg{.workers = 2};
-    cfg.logger = [](log_level, std::string_view) {};  // refusals are expected
+    cfg.log_level = log_level::off;  // refusals are expected
     auto rt = std::make_unique<runtime>(cfg);
     std::atomic<bool> stop{false};
     std::atomic<long> refused{0};

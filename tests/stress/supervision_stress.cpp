@@ -42,7 +42,7 @@ TEST(stress, a_supervision_tree_heals_under_random_crashes) {
   const int rounds = 5;
   const int crashes_per_round = static_cast<int>(stress::scaled(500, 50));
   config cfg{.workers = 4};
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   runtime rt(cfg);
   scoped_actor self(rt);
 

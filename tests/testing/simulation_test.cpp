@@ -315,7 +315,7 @@ struct boom {};
 
 TEST(simulation, a_link_signal_in_flight_is_void_after_unlink) {
   config cfg;
-  cfg.logger = [](log_level, std::string_view) {};
+  cfg.log_level = log_level::off;
   simulation sim({.runtime_config = cfg});
   auto& rt = sim.system();
   auto puppet = [](actor& a) -> behavior {

@@ -7,11 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "troupe/core/log.hpp"
 #include "troupe/core/timer.hpp"
 
 namespace troupe {
-
-enum class log_level { debug, info, warning, error };
 
 // One worker per core unless told otherwise.
 unsigned default_worker_count() noexcept;
@@ -72,8 +71,11 @@ struct config {
   bool warn_unhandled = true;
   // How many recent dead letters are kept for inspection.
   std::size_t dead_letter_history = 64;
-  // Where log lines go; stderr when empty.
-  std::function<void(log_level, std::string_view)> logger{};
+  // Records under this level are dropped (runtime::set_log_level changes
+  // it per component while running).
+  troupe::log_level log_level = troupe::log_level::info;
+  // Where records go (see log.hpp); one line each on stderr when empty.
+  troupe::log_sink log_sink{};
 };
 
 // What a bounded mailbox does with a user message when it is full. System

@@ -220,8 +220,18 @@ class runtime {
   std::uint64_t random() const;
   unsigned worker_count() const noexcept;
   const config& settings() const noexcept;
-  // Writes a line to the runtime's log (config::logger, or stderr).
-  void log(log_level level, const std::string& text) const;
+  // Logging (log.hpp). A record of the program's (log_component::user),
+  // from the actor running on this thread if any.
+  void log(log_level level, std::string_view text) const;
+  // A record from one of troupe's components, or about another actor.
+  void log(log_level level, log_component component, std::string_view text, const pid& source = {}) const;
+  // Whether a record at `level` from `component` would be written: skip
+  // building its text when not.
+  bool logs(log_level level, log_component component = log_component::user) const noexcept;
+  // Changes a component's threshold while running (log_level::off: none).
+  void set_log_level(log_component component, log_level level) noexcept;
+  // The node name records carry (net::node sets it).
+  void set_log_node(std::string name);
   // The runtime's clock, which timers and timeouts read: steady_clock, or
   // the simulation's virtual clock.
   time_point now() const;
