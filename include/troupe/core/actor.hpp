@@ -146,6 +146,9 @@ class response_promise {
   std::uint64_t id_ = 0;
 };
 
+// The running actor, as its handlers see it (`self`): its pid, the message
+// being handled, sends, requests, replies, spawns, links and monitors,
+// timers, become and quit. Valid only on the actor's own thread.
 class actor {
  public:
   actor(const actor&) = delete;

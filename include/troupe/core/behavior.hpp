@@ -152,6 +152,9 @@ class behavior_of final : public behavior_impl {
 
 }  // namespace detail
 
+// An actor's handlers, one per message type it takes: each a callable with
+// one parameter, the message; what it returns answers a request. Cheap to
+// copy (shared); `become` swaps an actor's behavior.
 class behavior {
  public:
   behavior() = default;

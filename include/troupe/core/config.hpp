@@ -15,6 +15,8 @@ namespace troupe {
 // One worker per core unless told otherwise.
 unsigned default_worker_count() noexcept;
 
+// How a runtime is set up: its workers, fairness, stall detection, dead
+// letters and logging. Every field has a default.
 struct config {
   // Worker threads running actors. Must be at least 1.
   unsigned workers = default_worker_count();

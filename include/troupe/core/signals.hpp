@@ -35,12 +35,16 @@ struct monitor_ref {
   friend bool operator==(const monitor_ref&, const monitor_ref&) = default;
 };
 
+// What a monitor receives when the actor it watches ends: which monitor,
+// who, and why.
 struct down {
   monitor_ref ref;
   pid who;
   exit_reason reason;
 };
 
+// An exit signal from a linked actor (or send_exit), as an actor that
+// traps exits receives it.
 struct exit_signal {
   pid from;
   exit_reason reason;

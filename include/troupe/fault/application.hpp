@@ -37,6 +37,7 @@
 
 namespace troupe {
 
+// A named top supervisor and the process's life around it (above).
 class application {
  public:
   application(runtime& rt, std::string name, supervisor_flags flags, std::vector<child_spec> children);

@@ -47,6 +47,8 @@ struct supervisor_flags {
   duration period = std::chrono::seconds(5);   // ... within this window
 };
 
+// How a supervisor starts, restarts and stops one child: an id, a start
+// function, the restart policy and the shutdown time.
 struct child_spec {
   std::string id;
   // Starts the child, linked to the supervisor (use sup.spawn_link).

@@ -1,5 +1,5 @@
 // A user's program against an installed troupe that links troupe::net and
-// troupe::testing, the names the README gives: a node that starts and
+// troupe::testing, the names the guide (docs/guide/building.md) gives: a node that starts and
 // stops, and a simulated actor run to completion under a seed.
 #include <iostream>
 
