@@ -69,9 +69,8 @@ future<reply> now(value v, bool close = false) { return troupe::make_value<reply
 // A shard's answers to a batch: each command runs against the store and
 // its reply is encoded at once, so nothing but bytes goes back.
 // A command that runs out of memory is answered -OOM, and the store stays
-// consistent (a one-key update is all-or-nothing; an MSET keeps the pairs
-// it wrote before); the batch stops early when its bytes would take the
-// connection past its output limit.
+// consistent (a one-key update is all-or-nothing); the batch stops early
+// when its bytes would take the connection past its output limit.
 batch_reply run_batch(store& data, const shard_batch& b) {
   const auto now = clock::now();
   batch_reply out{b.run, b.shard, {}, {}};

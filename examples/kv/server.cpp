@@ -48,7 +48,7 @@ struct connection_state {
   std::optional<pending_run> open;   // the run being gathered
   std::vector<pending_run> sent;     // runs sent, waiting for shards (few)
   // Replies answered and waiting to be written behind an earlier slot: runs
-  // (their commands) and replies through the router (no commands).
+  // (their commands) and replies through the router (one command each).
   struct filled_run {
     std::uint64_t seq;
     std::size_t commands;
@@ -161,8 +161,15 @@ troupe::io::listener serve(troupe::io::reactor& io, const troupe::io::endpoint& 
         reply answer = got ? *got : reply{value::error("ERR " + got.error().message()), false, {}};
         const std::size_t bytes = encoded_bytes(answer.data) + answer.wire.size();
         if (!st->replies.fill(seq, std::move(answer))) return;
-        st->filled.push_back({seq, 0, bytes});
-        if (st->due->fetch_add(bytes, std::memory_order_relaxed) + bytes > hard) {
+        // One command in one slot, as a run of one: runs_due() and
+        // `batched` stay in step.
+        st->filled.push_back({seq, 1, bytes});
+        ++st->batched;
+        // A reply alone may pass output_hard (the router refused the ones
+        // that would, by their strings' size): only replies piling up
+        // behind unread ones close the client.
+        const std::size_t due_before = st->due->fetch_add(bytes, std::memory_order_relaxed);
+        if (due_before > 0 && due_before + bytes > hard) {
           close_over_limit();
           write_ready();
           return;

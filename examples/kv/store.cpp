@@ -260,7 +260,10 @@ std::optional<value> store::refuse_pattern(std::string_view pattern) {
 // While a scan is registered the maximum load factor is so high that no
 // insert rehashes (an insert keeps iterators and buckets when the size
 // stays under max_load_factor x bucket_count); the usual factor comes back
-// with the last scan's end, and the next insert grows the table as usual.
+// with the last scan's end, and the next insert grows the table as usual
+// (libstdc++; a library that clamps the factor to the load it finds keeps
+// a higher one, which costs lookups, not correctness: scan_keys also
+// starts over if the bucket count ever changes).
 namespace {
 constexpr float scanning_load_factor = 1e6f;
 constexpr float usual_load_factor = 1.0f;

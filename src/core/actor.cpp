@@ -31,6 +31,10 @@ send_status actor::send_message(const troupe::pid& to, detail::message* msg) {
 
 void detail::reply_with(actor& self, detail::message* reply) {
   auto& cell = actor_cell::of(self);
+  if (cell.delegated) {  // the delegate answers
+    delete reply;
+    return;
+  }
   detail::message* cur = cell.current;
   if (!cur || !cur->sender) {
     cell.rt.record_dead_letter(reply, troupe::pid(), "reply without a sender");
@@ -108,11 +112,26 @@ response_promise actor::make_response_promise() {
 send_status actor::delegate_message(const troupe::pid& to, detail::message* msg) {
   auto& cell = actor_cell::of(*this);
   detail::message* cur = cell.current;
-  if (cur && cur->kind == detail::message_kind::user && cur->request_id != 0 && !cell.replied) {
+  troupe::pid requester = cur ? cur->sender : troupe::pid();
+  const bool a_request = cur && cur->kind == detail::message_kind::user && cur->request_id != 0 && !cell.replied;
+  if (a_request && requester.is_remote() && to.is_remote()) {
+    // The answer would travel from `to`'s node to the requester's, which
+    // never sent that request there: a node takes a reply only on the link
+    // its request went out on. Refused, in words, rather than lost.
+    delete msg;
+    cell.replied = true;
+    cell.send_from_self(requester, detail::make_error_reply(
+                                       cur->request_id, errc::no_handler,
+                                       "delegate: a remote requester's request cannot be handed to another "
+                                       "remote actor; answer it with a response_promise instead"));
+    return send_status::dead_letter;
+  }
+  if (a_request) {
     msg->request_id = cur->request_id;  // `to` answers the request
     cell.replied = true;
   }
-  msg->sender = cur ? cur->sender : troupe::pid();
+  cell.delegated = cur != nullptr;
+  msg->sender = std::move(requester);
   // Delivered as the requester's own message: a dead `to` bounces the
   // request to the requester (receiver_down), as a request sent there would.
   return detail::runtime_impl::deliver(cell.rt, to, msg);

@@ -404,6 +404,7 @@ void actor_cell::dispatch(message* msg) {
   }
   current = msg;
   replied = false;
+  delegated = false;
   behavior_impl* impl = behavior_.impl();
   const handler_slot* slot = nullptr;
   for (; impl && !(slot = impl->find(msg->key)); impl = impl->fallback) {
@@ -459,6 +460,7 @@ void actor_cell::finish_current() {
   free_message(current);
   current = nullptr;
   replied = false;
+  delegated = false;
 }
 
 std::uint64_t actor_cell::arm_timeout(duration timeout, message_kind kind,

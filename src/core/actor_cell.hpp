@@ -169,6 +169,7 @@ class actor_cell final : public cell_base, public actor {
   // message, senders never touch it.
   alignas(64) message* current = nullptr;
   bool replied = false;
+  bool delegated = false;  // actor::delegate handed `current` on: what the handler returns is dropped
   std::optional<behavior> next_behavior;
   std::unique_ptr<exit_reason> quit_reason;
 

@@ -37,6 +37,7 @@ void coro_make_current(actor& self, message* msg) {
   cell.finish_current();
   cell.current = msg;
   cell.replied = false;
+  cell.delegated = false;
 }
 
 }  // namespace troupe::detail

@@ -60,8 +60,15 @@ void runtime_impl::log(log_level level, log_component component, std::string_vie
   const log_record record{level, component, std::chrono::system_clock::now(), source,
                           node ? std::string_view(*node) : std::string_view(), text};
   if (cfg.log_sink) {
-    cfg.log_sink(record);
-    return;
+    // A sink that throws must not take its caller down: logging runs in
+    // reactors, in catch blocks and while actors end.
+    try {
+      cfg.log_sink(record);
+      return;
+    } catch (...) {
+      static constexpr std::string_view failed = "troupe: the log sink threw; this record follows on stderr\n";
+      std::fwrite(failed.data(), 1, failed.size(), stderr);
+    }
   }
   std::string line = format_log_line(record);
   line += '\n';

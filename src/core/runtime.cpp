@@ -147,6 +147,10 @@ std::uint64_t runtime::random() const {
   return impl_->hooks ? impl_->hooks->random() : detail::thread_random();
 }
 unsigned runtime::worker_count() const noexcept { return impl_->exec->size(); }
+bool runtime::is_alive(const pid& p) const noexcept {
+  const detail::actor_cell* cell = detail::actor_cell::of(p);
+  return cell && !cell->box.closed();  // closed when the actor ends (terminate)
+}
 const config& runtime::settings() const noexcept { return impl_->cfg; }
 
 }  // namespace troupe

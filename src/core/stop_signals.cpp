@@ -9,25 +9,33 @@ namespace troupe {
 namespace {
 
 // Written by the handler: lock-free atomics are async-signal-safe.
-// ordering: relaxed; a waiter polls the count and needs nothing else.
+// ordering: the count's increment is release and its loads acquire, so a
+// waiter that sees a count also sees the signal stored before it.
 std::atomic<std::uint64_t> signals_seen{0};
 std::atomic<int> last_signal{0};
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
 
 extern "C" void count_stop_signal(int sig) {
   last_signal.store(sig, std::memory_order_relaxed);
-  signals_seen.fetch_add(1, std::memory_order_relaxed);
+  signals_seen.fetch_add(1, std::memory_order_release);
 }
 
-}  // namespace
-
-stop_signals::stop_signals() : start_(signals_seen.load(std::memory_order_relaxed)) {
+// Installs the counting handler for `sig`, unless the process was started
+// with it ignored (a background job's SIGINT): that choice is kept.
+void take(int sig, struct sigaction& old) {
   struct sigaction counting {};
   counting.sa_handler = count_stop_signal;
   sigemptyset(&counting.sa_mask);
   counting.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &counting, &old_int_);
-  sigaction(SIGTERM, &counting, &old_term_);
+  sigaction(sig, &counting, &old);
+  if (old.sa_handler == SIG_IGN) sigaction(sig, &old, nullptr);
+}
+
+}  // namespace
+
+stop_signals::stop_signals() : start_(signals_seen.load(std::memory_order_acquire)) {
+  take(SIGINT, old_int_);
+  take(SIGTERM, old_term_);
   sigset_t both;
   sigemptyset(&both);
   sigaddset(&both, SIGINT);
@@ -42,7 +50,7 @@ stop_signals::~stop_signals() {
 }
 
 std::uint64_t stop_signals::received() const noexcept {
-  return signals_seen.load(std::memory_order_relaxed) - start_;
+  return signals_seen.load(std::memory_order_acquire) - start_;
 }
 
 int stop_signals::last() const noexcept { return received() ? last_signal.load(std::memory_order_relaxed) : 0; }

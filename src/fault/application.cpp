@@ -15,7 +15,9 @@ application::application(runtime& rt, std::string name, supervisor_flags flags, 
 }
 
 application::~application() {
-  if (running()) {
+  // After a second signal nobody waits any more: the runtime's destructor
+  // ends what is left.
+  if (running() && !abandoned_) {
     stop();
     wait();
   }
@@ -55,11 +57,13 @@ int application::wait_until_ended(const stop_signals* signals) {
     }
     if (signals && signals->received() > signals_handled) {
       signals_handled = signals->received();
-      if (stop_sent_.load(std::memory_order_acquire)) {
-        rt_.log(log_level::warning, log_component::fault, "application " + name_ + ": a second signal: not waiting for the stop");
+      if (signals_handled >= 2) {
+        rt_.log(log_level::warning, log_component::fault,
+                "application " + name_ + ": a second signal: not waiting for the stop");
+        abandoned_ = true;
         return 1;
       }
-      begin_stop(strsignal(signals->last()));
+      begin_stop(strsignal(signals->last()));  // nothing more if stop() began it already
     }
   }
 }

@@ -1,8 +1,9 @@
 // HTTP/1.1 parsing (encoding is in http.cpp).
 //
 // parse() reads a message in two stages. The head is found by scanning lines
-// for the empty one, at most lim.max_header_bytes bytes (a head is re-scanned
-// on each call until it is complete, which is bounded by that limit), then
+// for the empty one, at most lim.max_header_bytes bytes (a head that is not
+// all there yet is scanned on from where the last call stopped, each byte
+// once: read_cursor's head_* fields), then
 // parsed into the message and its framing. A message with a body is then kept
 // in the codec with a read_cursor, and each later call reads on from the
 // cursor: a Content-Length body is copied once when all of it is there, and

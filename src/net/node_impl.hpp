@@ -251,8 +251,9 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   troupe::pid gone_actor(std::uint64_t id, std::uint64_t tag);
   troupe::pid new_proxy(const remote_id& who);  // not kept in the proxy table
   // The number pid::node() gives a node's actors here: 1 for the first
-  // node met, and so on, for the runtime's life (node names come from
-  // authenticated peers only); 0 for this node.
+  // node met, and so on, for this node object's life (node names come from
+  // authenticated peers only); 0 for this node. Takes numbers_mu_, also
+  // under mu_ (proxy_for), never the other way round.
   std::uint32_t number_of(const std::string& node);
   std::set<std::string> dialing_;  // under mu_: names being connected to (learn_peers, dial)
 
@@ -337,7 +338,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   std::uint64_t next_watcher_ = 1;
   std::unordered_map<std::string, pending_node> pending_;
   std::unordered_map<std::string, known_node> known_;
-  std::mutex numbers_mu_;  // node_numbers_ (taken alone)
+  std::mutex numbers_mu_;  // node_numbers_; innermost (see number_of)
   std::unordered_map<std::string, std::uint32_t> node_numbers_;
   std::uint64_t next_generation_ = 1;
   friend struct outgoing_dial;

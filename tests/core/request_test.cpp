@@ -49,11 +49,13 @@ TEST(request, a_delegated_request_is_answered_by_the_delegate) {
   auto front = rt.spawn([doubler, deaf, gone](actor& a) -> behavior {
     return {[&a, doubler, deaf, gone](const std::string& to) {
       a.delegate(to == "doubler" ? doubler : to == "deaf" ? deaf : gone, 21);
+      return -1;  // dropped: the delegate answers
     }};
   });
   auto r = self.request<int>(front, std::string("doubler"), 5s);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, 42);
+  EXPECT_FALSE(self.receive<int>(50ms)) << "the delegating handler's own return value reached the requester";
   auto no_handler = self.request<int>(front, std::string("deaf"), 5s);
   ASSERT_FALSE(no_handler);
   EXPECT_EQ(no_handler.error(), errc::no_handler);

@@ -120,10 +120,8 @@ TEST(Application, ASecondSignalStopsWaiting) {
   EXPECT_EQ(app.run(), 1);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
   signaller.join();
-  EXPECT_TRUE(app.running());  // the child still runs: the runtime ends it
-  rt.send_exit(app.supervisor(), exit_reason::kill());
-  EXPECT_EQ(app.wait(), 0);  // it ended after a stop was asked
-}
+  EXPECT_TRUE(app.running());  // the child still runs: the runtime's destructor ends it
+}  // and the application's destructor does not wait for it
 
 TEST(StopSignals, WaitForStopSignalReturnsTheSignal) {
   stop_signals outer;

@@ -5,16 +5,19 @@
 //   service<query, answer> lookups = db.service();   // copy freely
 //   future<answer> a = lookups(query{"k"});
 //
-// Each worker publishes its pid when it starts (a pid_slot per worker), so
-// a call goes to the worker running in that place now, never to the pid
-// of one its supervisor has replaced. A call that its worker could not
-// take because it had just ended (errc::receiver_down: the request did not
-// run) goes to another worker once, so a crash loses only the request that
-// was being handled. Calls are balanced by least outstanding requests.
+// Each worker has a place in the pool; each start of the worker in that
+// place publishes its pid there (a pid_slot), so a call goes to the worker
+// running in that place now, never to the pid of one its supervisor has
+// replaced. A call bounced by a worker that had ended before taking it
+// (receiver_down, and that worker is no longer alive: the request did not
+// run) goes to the worker that takes its place, once, so a crash loses only
+// the request that was being handled. A call made before a place's first
+// start waits for it. Calls are balanced by least outstanding requests.
 // serve_with_actors (ask.hpp) is the unsupervised form.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -43,7 +46,7 @@ class worker_pool {
   template <class F>
   worker_pool(runtime& rt, std::string name, unsigned size, F make_worker, pool_options options = {})
       : rt_(rt), name_(std::move(name)) {
-    static_assert(std::is_invocable_r_v<behavior, F&, actor&>,
+    static_assert(std::is_invocable_r_v<behavior, const F&, actor&>,
                   "troupe::worker_pool: make_worker is called as make_worker(actor& self) and returns the "
                   "worker's behavior");
     if (size == 0) throw std::invalid_argument("troupe::worker_pool: size must be at least 1");
@@ -53,32 +56,15 @@ class worker_pool {
       auto place = std::make_shared<worker_place>();
       places_.push_back(place);
       children.push_back(child_spec::of(name_ + "-" + std::to_string(i), [place, make_worker](actor& self) -> behavior {
-        place->slot.publish(self.pid());
-        place->started.try_set_value();  // the first start: calls waiting for it go
+        place->started(self.pid());
         return make_worker(self);
       }));
       backends.push_back(troupe::service<Req, Rep>([&rt, place, timeout = options.timeout](Req request) {
-        if (pid now = place->slot.current())
-          return ask<Rep>(rt, now, std::move(request), timeout);
-        // Not started yet (the supervisor starts its children in its first
-        // turn): the call waits for it rather than fail.
-        return place->ready.then([&rt, place, timeout, request = std::move(request)]() mutable {
-          return ask<Rep>(rt, place->slot.current(), std::move(request), timeout);
-        });
+        return call(rt, place, std::move(request), timeout);
       }));
     }
     supervisor_ = spawn_supervisor(rt, options.flags, std::move(children));
-    auto balanced = load_balance(std::move(backends), options.how);
-    if constexpr (std::is_copy_constructible_v<Req>) {
-      service_ = troupe::service<Req, Rep>([balanced](Req request) {
-        return balanced(request).rescue([balanced, request](const error& e) {
-          if (e != errc::receiver_down) return make_failed<Rep>(e);
-          return balanced(request);  // its worker had just ended: another one
-        });
-      });
-    } else {
-      service_ = balanced;
-    }
+    service_ = load_balance(std::move(backends), options.how);
   }
   // Stops the workers (shutdown, through their supervisor).
   ~worker_pool() { rt_.send_exit(supervisor_, exit_reason::shutdown()); }
@@ -97,13 +83,54 @@ class worker_pool {
   std::size_t size() const noexcept { return places_.size(); }
 
  private:
-  // One worker's place in the pool: where it runs now, and whether it has
-  // started once.
+  // One worker's place in the pool: where it runs now, and a promise kept
+  // by its next start (for calls that wait for one).
   struct worker_place {
     pid_slot slot;
-    promise<void> started;
-    future<void> ready = started.get_future();
+    std::mutex mu;  // next
+    promise<void> next;
+    void started(pid now) {
+      slot.publish(std::move(now));
+      promise<void> kept;
+      {
+        std::lock_guard hold(mu);
+        kept = std::exchange(next, promise<void>());
+      }
+      kept.try_set_value();
+    }
+    future<void> next_start() {
+      std::lock_guard hold(mu);
+      return next.get_future();
+    }
   };
+
+  // A call to the worker in `place`: now, or when it has started; again,
+  // once, to its successor when the worker it went to had ended.
+  static future<Rep> call(runtime& rt, const std::shared_ptr<worker_place>& place, Req request, duration timeout) {
+    const pid now = place->slot.current();
+    if (!now) return after_next_start(rt, place, std::move(request), timeout);
+    if constexpr (std::is_copy_constructible_v<Req>) {
+      return ask<Rep>(rt, now, request, timeout).rescue([&rt, place, request, now, timeout](const error& e) {
+        // Only a bounce by a worker that has ended: a receiver_down its
+        // live worker passed on may follow work already done.
+        if (e != errc::receiver_down || rt.is_alive(now)) return make_failed<Rep>(e);
+        const pid successor = place->slot.current();
+        if (successor && successor != now) return ask<Rep>(rt, successor, request, timeout);
+        return after_next_start(rt, place, request, timeout);
+      });
+    } else {
+      return ask<Rep>(rt, now, std::move(request), timeout);
+    }
+  }
+  static future<Rep> after_next_start(runtime& rt, const std::shared_ptr<worker_place>& place, Req request,
+                                      duration timeout) {
+    future<void> started = place->next_start();
+    if (pid now = place->slot.current(); now && rt.is_alive(now))  // started meanwhile
+      return ask<Rep>(rt, now, std::move(request), timeout);
+    return started.within(rt, timeout).then([&rt, place, timeout, request = std::move(request)]() mutable {
+      return ask<Rep>(rt, place->slot.current(), std::move(request), timeout);
+    });
+  }
 
   runtime& rt_;
   std::string name_;

@@ -176,7 +176,9 @@ class actor {
   // delegate): `to`'s answer, or its error (no handler, a crash, its end),
   // goes straight to the requester, and this handler owes no reply (what
   // it returns is dropped). For a plain message, `msg` goes to `to` as if
-  // from the message's sender.
+  // from the message's sender. A request from another node cannot be
+  // handed to an actor on a third node (the requester gets no_handler,
+  // saying so): answer it with a response_promise.
   template <class T>
   send_status delegate(const troupe::pid& to, T&& msg) {
     return delegate_message(to, detail::make_message(std::forward<T>(msg)));

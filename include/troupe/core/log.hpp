@@ -4,8 +4,8 @@
 // connections, lost nodes) and what programs log with runtime::log is a
 // log_record: its level, the component that wrote it, when, the actor it
 // is about (if any), this process's node name (if it is one) and the text.
-// A record under its component's level is dropped before it is built
-// (runtime::logs() lets callers skip formatting too).
+// A record under its component's level is dropped before it reaches the
+// sink; runtime::logs() tells a caller so before it builds the text.
 //
 // The default sink writes one line per record to stderr:
 //   2026-12-07T10:46:13.123456Z warning net <0.5.0> a@127.0.0.1: lost b@127.0.0.1: ...

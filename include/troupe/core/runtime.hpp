@@ -219,6 +219,10 @@ class runtime {
   // library's own jitter, sampling and ids use it, so a seed replays them.
   std::uint64_t random() const;
   unsigned worker_count() const noexcept;
+  // Whether the actor of `p`, one of this runtime's, has not ended yet
+  // (Erlang's is_process_alive): false for a null pid. Not for remote
+  // pids (their node knows): monitor one instead.
+  bool is_alive(const pid& p) const noexcept;
   const config& settings() const noexcept;
   // Logging (log.hpp). A record of the program's (log_component::user),
   // from the actor running on this thread if any.

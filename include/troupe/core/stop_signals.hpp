@@ -10,7 +10,8 @@
 //   }
 //
 // While a stop_signals exists, both signals run a handler that only counts
-// them (async-signal-safe: one lock-free atomic), and the constructing
+// them (async-signal-safe: lock-free atomics; a signal the process was
+// started with ignored stays ignored), and the constructing
 // thread has them unblocked, so they arrive even where main() blocked them
 // before starting threads. The destructor restores the handlers and the
 // mask it found. Instances nest (the innermost's handlers are in place);

@@ -70,6 +70,7 @@ class application {
   troupe::pid top_;
   std::unique_ptr<scoped_actor> watcher_;  // monitors top_
   std::atomic<bool> stop_sent_{false};  // the orderly stop has begun
+  bool abandoned_ = false;              // run() gave up waiting (a second signal)
   std::atomic<bool> ended_{false};
   std::atomic<bool> gave_up_{false};
 };

@@ -156,8 +156,9 @@ class node {
   future<troupe::pid> whereis(const std::string& uri);
   // The round trip to `node`, answered by that node itself (no actor of its
   // need be registered): as Erlang's net_adm:ping, a known node that is not
-  // connected is connected first. Fails with errc::noconnection for a node
-  // it cannot reach; this node's own name answers at once.
+  // connected is connected first (and the time includes connecting). Fails
+  // with errc::noconnection for a node it cannot reach; this node's own
+  // name answers at once.
   future<duration> ping(const std::string& node);
 
   void monitor_node(const troupe::pid& watcher, const std::string& node);
