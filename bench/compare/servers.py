@@ -23,10 +23,16 @@ Servers:
           http: --http-bin (default DIR/examples/http/troupe_http)
               --port P [--workers N]   (GET / -> 200 "hello")
   redis   redis-server --port P --bind 127.0.0.1 --save "" --appendonly no
-              --daemonize no   (dir and log in a temporary directory)
+              --daemonize no   (dir and log in a temporary directory): as
+              shipped, single-threaded
+  redis+io-threads-2   the same with --io-threads 2 (what a user with two
+              cores may turn on; --no-variants leaves it out)
   nginx   nginx -p TMP -c TMP/nginx.conf, generated: daemon off,
-              worker_processes 1, access_log off, one server on 127.0.0.1:P
-              with `location / { return 200 "hello"; }`
+              worker_processes auto (one per core, as Debian's nginx.conf and
+              nginx's docs have it), access_log off, one server on
+              127.0.0.1:P with `location / { return 200 "hello"; }`
+  nginx-1-worker   the same with worker_processes 1 (--no-variants leaves
+              it out)
 
 Each run starts its server afresh on a free loopback port, waits until it
 answers (a RESP PING, or GET / answering "hello"), runs the client, checks the
@@ -238,13 +244,15 @@ def start_troupe_kv(args, tmp):
                   redis_ready)
 
 
-def start_redis(args, tmp):
+def start_redis(args, tmp, io_threads=None):
     port = free_port()
     d = os.path.join(tmp, "redis")
     os.makedirs(d, exist_ok=True)
     argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--dir", d, "--logfile", ""]  # log to stdout, i.e. our log file
+    if io_threads:
+        argv += ["--io-threads", str(io_threads)]
     return Server("redis-server", argv, os.path.join(tmp, "redis.log"), port,
                   redis_ready)
 
@@ -261,7 +269,7 @@ def start_troupe_http(args, tmp):
 NGINX_CONF = """\
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log;
 {user}
@@ -281,7 +289,7 @@ http {{
 """
 
 
-def start_nginx(args, tmp):
+def start_nginx(args, tmp, workers="auto"):
     port = free_port()
     d = os.path.join(tmp, "nginx")
     os.makedirs(d, exist_ok=True)
@@ -290,7 +298,7 @@ def start_nginx(args, tmp):
     # can use the temp directory (a non-root nginx ignores `user`).
     user = "user root;" if os.geteuid() == 0 else ""
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(tmp=d, port=port, user=user))
+        f.write(NGINX_CONF.format(tmp=d, port=port, user=user, workers=workers))
     argv = [shutil.which("nginx"), "-p", d, "-c", conf,
             "-e", os.path.join(d, "error.log")]
     return Server("nginx", argv, os.path.join(tmp, "nginx.log"), port,
@@ -422,6 +430,9 @@ def main():
                     help="passed to the troupe servers as --workers N")
     ap.add_argument("--io-threads", type=int,
                     help="passed to troupe_kv as --io-threads N")
+    ap.add_argument("--no-variants", action="store_true",
+                    help="measure the peers as shipped only (no "
+                         "redis+io-threads-2, no nginx-1-worker)")
     ap.add_argument("--timeout", type=float, default=600.0,
                     help="per-run client timeout in seconds (default 600; "
                          "wrk gets --duration more)")
@@ -451,10 +462,14 @@ def main():
             start, server, client = start_troupe_kv, "redis-server", \
                 "redis-benchmark"
             peer_start = start_redis
+            variant = ("redis+io-threads-2",
+                       lambda a, t: start_redis(a, t, io_threads=2))
         else:
             binary, target, flag = args.http_bin, "troupe_http", "--http-bin"
             start, server, client = start_troupe_http, "nginx", "wrk"
             peer_start = start_nginx
+            variant = ("nginx-1-worker",
+                       lambda a, t: start_nginx(a, t, workers=1))
         if not executable(binary):
             note("ERROR: %s: %s not found or not executable (build the %s "
                  "target, or pass %s)" % (g, binary, target, flag))
@@ -468,6 +483,8 @@ def main():
             note("%s: %s not found; measuring troupe alone" % (g, server))
         else:
             runtimes.append((peer, peer_start))
+            if not args.no_variants:
+                runtimes.append(variant)
         if runtimes:
             plan.append((g, runtimes))
 

@@ -127,7 +127,8 @@ class worker_pool {
     future<void> started = place->next_start();
     if (pid now = place->slot.current(); now && rt.is_alive(now))  // started meanwhile
       return ask<Rep>(rt, now, std::move(request), timeout);
-    return started.within(rt, timeout).then([&rt, place, timeout, request = std::move(request)]() mutable {
+    const duration wait = timeout == default_timeout ? rt.settings().default_request_timeout : timeout;
+    return started.within(rt, wait).then([&rt, place, timeout, request = std::move(request)]() mutable {
       return ask<Rep>(rt, place->slot.current(), std::move(request), timeout);
     });
   }
