@@ -29,6 +29,8 @@ namespace detail {
 struct ask_helper_idle {};
 }  // namespace detail
 
+// Asks `to` with `msg`; the future holds its reply of type R, or the
+// request's failure (timeout, receiver_down, no_handler, ...).
 template <class R, class T>
 future<R> ask(runtime& rt, const pid& to, T&& msg, duration timeout = default_timeout) {
   if (actor* self = current_actor())

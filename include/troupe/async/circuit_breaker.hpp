@@ -25,34 +25,49 @@
 
 namespace troupe {
 
+// When a breaker opens and for how long.
 struct breaker_options {
+  // Failures in a row that open a closed circuit.
   unsigned failures_to_open = 5;
+  // How long the circuit first stays open before a probe may go.
   duration open_for = std::chrono::seconds(5);
+  // Cap on the open period, which doubles after each failed probe.
   duration max_open_for = std::chrono::seconds(60);
+  // Whether a failure counts; empty: all but errc::interrupted.
   std::function<bool(const error&)> counts_as_failure{};
 };
 
+// Where a breaker is: calls pass, fail fast, or one probe goes.
 enum class breaker_state { closed, open, half_open };
 
 // A call let through: which state period admitted it, and whether it is
 // the half-open probe.
 struct breaker_ticket {
+  // The state period that admitted the call; bumped on every change.
   std::uint64_t generation = 0;
+  // Whether the call is the half-open probe.
   bool probe = false;
 };
 
 // The state machine; thread-safe. Exposed for observation and tests.
 class breaker_core {
  public:
+  // Starts closed; `timers` gives the clock and must outlive the core.
   breaker_core(timer_source& timers, breaker_options options);
   // A ticket if a call may go ahead now (a half-open circuit lets one
   // probe through), else nothing: fail fast.
   std::optional<breaker_ticket> admit();
+  // Reports a call admitted with `ticket` as succeeded.
   void on_success(const breaker_ticket& ticket);
+  // Reports a call admitted with `ticket` as failed with `e`.
   void on_failure(const breaker_ticket& ticket, const error& e);
+  // The current state.
   breaker_state state() const;
+  // Calls failed fast so far.
   std::uint64_t rejected() const;
+  // How often the circuit has opened.
   std::uint64_t times_opened() const;
+  // The error a failed-fast call gets: errc::circuit_open, retryable.
   error rejection() const;
 
  private:
@@ -72,14 +87,19 @@ class breaker_core {
   std::uint64_t opened_ = 0;
 };
 
+// The filter breaker() makes; copies share one breaker_core.
 class breaker_filter {
  public:
+  // Marks the class as a filter.
   using filter_tag = void;
+  // A closed breaker; `timers` must outlive the filter and its services.
   breaker_filter(timer_source& timers, breaker_options options = {})
       : core_(std::make_shared<breaker_core>(timers, std::move(options))) {}
 
+  // The shared state machine, for observation and tests.
   const breaker_core& core() const noexcept { return *core_; }
 
+  // `next` behind this breaker: calls it only when admitted.
   template <class Req, class Rep>
   service<Req, Rep> wrap(service<Req, Rep> next) const {
     return service<Req, Rep>([core = core_, next = std::move(next)](Req request) -> future<Rep> {
@@ -100,6 +120,7 @@ class breaker_filter {
   std::shared_ptr<breaker_core> core_;
 };
 
+// A circuit breaker filter; see the top of this file.
 inline breaker_filter breaker(timer_source& timers, breaker_options options = {}) {
   return breaker_filter(timers, std::move(options));
 }

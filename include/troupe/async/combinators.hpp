@@ -54,6 +54,8 @@ using slot_of = std::conditional_t<std::is_void_v<T>, bool, std::optional<T>>;
 
 }  // namespace detail
 
+// All values, in input order; fails at the first failure. Input futures
+// of void give a future<void>.
 template <class T>
 auto collect(std::vector<future<T>> fs) {
   using out_type = std::conditional_t<std::is_void_v<T>, void, std::vector<T>>;
@@ -111,6 +113,7 @@ auto collect(std::vector<future<T>> fs) {
   return combined;
 }
 
+// Every outcome, in input order; never fails.
 template <class T>
 future<std::vector<result<T>>> collect_results(std::vector<future<T>> fs) {
   promise<std::vector<result<T>>> out;
@@ -153,6 +156,7 @@ future<std::vector<result<T>>> collect_results(std::vector<future<T>> fs) {
   return combined;
 }
 
+// A tuple of the values; fails at the first failure.
 template <class... Ts>
 future<std::tuple<Ts...>> join(future<Ts>... fs) {
   static_assert(sizeof...(Ts) > 0 && (!std::is_void_v<Ts> && ...),

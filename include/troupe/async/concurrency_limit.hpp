@@ -12,15 +12,21 @@
 
 namespace troupe {
 
+// The filter concurrency_limit() makes; copies share one count.
 class concurrency_limit_filter {
  public:
+  // Marks the class as a filter.
   using filter_tag = void;
+  // Lets at most `max_in_flight` calls be in flight at once.
   explicit concurrency_limit_filter(std::size_t max_in_flight)
       : state_(std::make_shared<counter>(max_in_flight)) {}
 
+  // Calls in flight now.
   std::size_t in_flight() const noexcept { return state_->in_flight.load(std::memory_order_relaxed); }
+  // Calls rejected with errc::overloaded so far.
   std::uint64_t rejected() const noexcept { return state_->rejected.load(std::memory_order_relaxed); }
 
+  // `next` behind the limit: a call over it fails at once.
   template <class Req, class Rep>
   service<Req, Rep> wrap(service<Req, Rep> next) const {
     return service<Req, Rep>([st = state_, next = std::move(next)](Req request) -> future<Rep> {
@@ -58,6 +64,7 @@ class concurrency_limit_filter {
   std::shared_ptr<counter> state_;
 };
 
+// At most `max_in_flight` calls in flight; see the top of this file.
 inline concurrency_limit_filter concurrency_limit(std::size_t max_in_flight) {
   return concurrency_limit_filter(max_in_flight);
 }

@@ -21,6 +21,7 @@ namespace troupe {
 
 class runtime;
 
+// Runs work posted to it, on threads of its own choosing.
 class executor {
  public:
   virtual ~executor() = default;
@@ -33,6 +34,7 @@ class executor {
 // what is queued, then joins.
 class thread_pool final : public executor {
  public:
+  // Starts `threads` threads (at least one).
   explicit thread_pool(unsigned threads);
   ~thread_pool() override;
   void post(std::function<void()> work) override;
@@ -51,6 +53,7 @@ class thread_pool final : public executor {
 // run in parallel. Work posted after the runtime shut down is dropped.
 class runtime_executor final : public executor {
  public:
+  // Spawns the lane actors in `rt`; 0 lanes: one per worker thread.
   explicit runtime_executor(runtime& rt, unsigned lanes = 0);
   ~runtime_executor() override;
   void post(std::function<void()> work) override;

@@ -118,18 +118,23 @@ void check_may_block();
 
 }  // namespace detail
 
+// A shared handle to a value that may not be there yet (see the top).
 template <class T>
 class [[nodiscard]] future {
  public:
+  // What the future holds when it succeeds.
   using value_type = T;
 
   future() = default;
+  // Over an existing shared state; for the library's plumbing.
   explicit future(detail::state_ref<T> s) noexcept : s_(std::move(s)) {}
   // A request made by an actor as a future (continuations run in that
   // actor). Interrupting it forgets the request and fails the future.
   future(request_handle<T>&& request);
 
+  // Whether the future has a state (a default or moved-from one has not).
   bool valid() const noexcept { return static_cast<bool>(s_); }
+  // Whether the future is complete. Never blocks.
   bool is_ready() const noexcept { return s_ && s_->ready(); }
   // The outcome if complete, else nullptr. Never blocks.
   const result<T>* poll() const noexcept { return is_ready() ? &s_->get() : nullptr; }
@@ -140,12 +145,14 @@ class [[nodiscard]] future {
     wait();
     return s_->get();
   }
+  // Blocking (not on an actor's thread): the value, or the failure thrown.
   T get() const {
     wait();
     const result<T>& r = s_->get();
     if (!r) r.error().raise();
     if constexpr (!std::is_void_v<T>) return *r;
   }
+  // Blocking (not on an actor's thread): waits until complete.
   void wait() const {
     if (!s_) detail::throw_no_state();
     s_->wait();
@@ -287,6 +294,7 @@ class [[nodiscard]] future {
   // this future is interrupted with the timeout error (the work is
   // cancelled if its producer listens).
   future<T> within(timer_source& timers, duration timeout) const;
+  // The same, on `rt`'s timers.
   future<T> within(runtime& rt, duration timeout) const;
   // Inside an actor: on its runtime's timers.
   future<T> within(duration timeout) const;
@@ -322,6 +330,7 @@ class [[nodiscard]] future {
     return awaiter{*this};
   }
 
+  // The shared state, for the library's plumbing; std::logic_error if empty.
   detail::state<T>* state() const {
     if (!s_) detail::throw_no_state();
     return s_.get();
@@ -341,10 +350,13 @@ template <class T>
 class promise {
  public:
   promise() : s_(new detail::state<T>) { s_->promises.store(1, std::memory_order_relaxed); }
+  // Another holder of the same state.
   promise(const promise& o) noexcept : s_(o.s_) {
     if (s_) s_->add_promise();
   }
+  // Takes over `o`'s state; `o` is left empty.
   promise(promise&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  // Holds `o`'s state instead; the old one loses a holder.
   promise& operator=(promise o) noexcept {
     std::swap(s_, o.s_);
     return *this;
@@ -353,11 +365,13 @@ class promise {
     if (s_) s_->release_promise();
   }
 
+  // A future of this promise's state; may be called any number of times.
   future<T> get_future() const {
     if (!s_) detail::throw_no_state();  // a moved-from promise
     s_->add_ref();
     return future<T>(detail::state_ref<T>(s_));
   }
+  // Whether the promise has been set.
   bool is_ready() const noexcept { return s_->ready(); }
 
   // Throw error_exception(already_satisfied) if already set.
@@ -365,10 +379,13 @@ class promise {
   void set_value(Args&&... args) {
     if (!try_set_value(std::forward<Args>(args)...)) already_set();
   }
+  // Fails the future with `e`; throws if already set, as set_value does.
   void set_error(error e) {
     if (!try_set_error(std::move(e))) already_set();
   }
+  // Fails the future with `e` (errc::exception); throws if already set.
   void set_exception(std::exception_ptr e) { set_error(error::from_exception(std::move(e))); }
+  // Completes the future with `r`, a value or a failure; throws if already set.
   void set_result(const result<T>& r) {
     if (!try_set_result(r)) already_set();
   }
@@ -385,7 +402,9 @@ class promise {
       return s_->set(T(std::forward<Args>(args)...));
     }
   }
+  // Fails the future with `e`; false if already set.
   bool try_set_error(error e) noexcept { return s_->set(std::move(e)); }
+  // Completes the future with `r`; false if already set.
   bool try_set_result(const result<T>& r) noexcept { return s_->set(r); }
 
   // Completes this promise with whatever `source` completes with, and
@@ -414,14 +433,19 @@ class promise {
   // holder (it does not keep the future from breaking).
   class weak_handle {
    public:
+    // Refers to `s` without holding the promise.
     explicit weak_handle(detail::state<T>* s) noexcept : s_((s->add_ref(), s)) {}
+    // Fails the future with `e`; false if already set.
     bool try_set_error(error e) const noexcept { return s_->set(std::move(e)); }
+    // Completes the future with `r`; false if already set.
     bool try_set_result(const result<T>& r) const noexcept { return s_->set(r); }
+    // Whether the future has been set.
     bool is_ready() const noexcept { return s_->ready(); }
 
    private:
     detail::state_ref<T> s_;
   };
+  // A weak handle to this promise's state, e.g. for on_interrupt().
   weak_handle weak() const { return weak_handle(s_); }
 
  private:
@@ -438,7 +462,9 @@ future<T> make_value(Args&&... args) {
   p.set_value(std::forward<Args>(args)...);
   return p.get_future();
 }
+// A future<void> already complete.
 inline future<void> make_done() { return make_value<void>(); }
+// A future already failed with `e`.
 template <class T>
 future<T> make_failed(error e) {
   promise<T> p;

@@ -20,6 +20,7 @@
 
 namespace troupe {
 
+// How load_balance() picks an instance; see the top of this file.
 enum class balance { p2c, least_outstanding, round_robin };
 
 namespace detail {
@@ -28,6 +29,7 @@ std::size_t pick_instance(balance how, const std::atomic<std::size_t>* outstandi
                           std::size_t count, std::atomic<std::size_t>& cursor);
 }  // namespace detail
 
+// The shared state behind load_balance(): instances and their outstanding calls.
 template <class Req, class Rep>
 class balancer {
   struct only_make {};
@@ -40,6 +42,7 @@ class balancer {
     if (backends_.empty()) throw std::invalid_argument("troupe::load_balance: no backends");
   }
 
+  // Sends `request` to the instance the policy picks.
   future<Rep> call(Req request) {
     const std::size_t i =
         detail::pick_instance(how_, outstanding_.get(), backends_.size(), cursor_);
@@ -51,11 +54,14 @@ class balancer {
     });
     return reply;
   }
+  // Calls outstanding on instance `i`.
   std::size_t outstanding(std::size_t i) const {
     return outstanding_[i].load(std::memory_order_relaxed);
   }
+  // The number of instances.
   std::size_t size() const noexcept { return backends_.size(); }
 
+  // The only way to make one; std::invalid_argument if `backends` is empty.
   static std::shared_ptr<balancer> make(std::vector<service<Req, Rep>> backends, balance how) {
     auto b = std::make_shared<balancer>(only_make{}, std::move(backends), how);
     b->self_ = b;
@@ -70,6 +76,7 @@ class balancer {
   std::weak_ptr<balancer> self_;
 };
 
+// One service over `backends`, picked by `how`; std::invalid_argument if none.
 template <class Req, class Rep>
 service<Req, Rep> load_balance(std::vector<service<Req, Rep>> backends, balance how = balance::p2c) {
   auto b = balancer<Req, Rep>::make(std::move(backends), how);

@@ -20,10 +20,14 @@
 
 namespace troupe {
 
+// One span of a request's trace; shared read-only once made.
 class request_context {
  public:
+  // The trace: the same for every span of one request tree.
   std::uint64_t trace_id = 0;   // same for every span of one request tree
+  // This call's span.
   std::uint64_t span_id = 0;    // this call
+  // The caller's span; 0 at the root.
   std::uint64_t parent_id = 0;  // the caller's span (0 at the root)
 
   // The context of the code running on this thread (null if none).
@@ -40,6 +44,7 @@ class request_context {
 // Installs a context for the lifetime of the scope (nests).
 class context_scope {
  public:
+  // Makes `ctx` current until the scope ends, then restores the previous one.
   explicit context_scope(std::shared_ptr<const request_context> ctx) noexcept;
   ~context_scope();
   context_scope(const context_scope&) = delete;
@@ -49,6 +54,7 @@ class context_scope {
   std::shared_ptr<const request_context> saved_;
 };
 
+// Runs fn() with `ctx` as the current context; returns what fn returns.
 template <class F>
 decltype(auto) with_context(std::shared_ptr<const request_context> ctx, F&& fn) {
   context_scope scope(std::move(ctx));

@@ -29,33 +29,51 @@
 
 namespace troupe {
 
+// The token bucket that bounds retries; see the top of this file.
 struct retry_budget {
+  // Tokens each call deposits (0.2: one retry per five calls).
   double percent = 0.2;
+  // Tokens added per second of time; also the starting balance.
   double min_per_second = 10;
+  // Cap on the balance, in tokens.
   double max_balance = 100;
 };
 
+// What retry() retries, how often, and how long it waits.
 struct retry_options {
+  // Retries per call at most, after the first attempt.
   unsigned max_retries = 3;
+  // Backoff ceiling before the first retry; doubles with each one.
   duration backoff_base = std::chrono::milliseconds(10);
+  // Cap on the backoff ceiling.
   duration backoff_max = std::chrono::seconds(1);
+  // The budget shared by every call through the filter.
   retry_budget budget{};
+  // Which failures to retry; empty: those marked error::retryable().
   std::function<bool(const error&)> retryable{};  // default: error::retryable()
+  // Seed of the jitter; 0: one from the timers.
   std::uint64_t seed = 0;                        // jitter; 0: from the clock
 };
 
 // Decisions and counters; thread-safe.
 class retry_core {
  public:
+  // `timers` gives the clock and the sleeps and must outlive the core.
   retry_core(timer_source& timers, retry_options options);
+  // Counts a new call: deposits its share of a token.
   void on_call();
   // True (and a token taken) if failure `e` of attempt `attempt` (0 for the
   // first call) may be retried.
   bool should_retry(const error& e, unsigned attempt);
+  // How long to wait before retry `attempt` (0-based): full jitter.
   duration backoff(unsigned attempt);
+  // The timers the filter sleeps on.
   timer_source& timers() const noexcept { return timers_; }
+  // Retries made so far.
   std::uint64_t retries() const;
+  // Retries refused for want of a token.
   std::uint64_t budget_exhausted() const;
+  // Tokens in the bucket now.
   double balance() const;
 
  private:
@@ -70,14 +88,19 @@ class retry_core {
   std::uint64_t exhausted_ = 0;
 };
 
+// The filter retry() makes; copies share one retry_core.
 class retry_filter {
  public:
+  // Marks the class as a filter.
   using filter_tag = void;
+  // `timers` must outlive the filter and its services.
   retry_filter(timer_source& timers, retry_options options = {})
       : core_(std::make_shared<retry_core>(timers, std::move(options))) {}
 
+  // Decisions and counters, for observation and tests.
   const retry_core& core() const noexcept { return *core_; }
 
+  // `next` with retries: a failed call is sent again while allowed.
   template <class Req, class Rep>
   service<Req, Rep> wrap(service<Req, Rep> next) const {
     return service<Req, Rep>([core = core_, next = std::move(next)](Req request) {
@@ -103,6 +126,7 @@ class retry_filter {
   std::shared_ptr<retry_core> core_;
 };
 
+// A retry filter; see the top of this file.
 inline retry_filter retry(timer_source& timers, retry_options options = {}) {
   return retry_filter(timers, std::move(options));
 }

@@ -32,24 +32,31 @@
 
 namespace troupe {
 
+// An asynchronous function Req -> future<Rep>; copies share one instance.
 template <class Req, class Rep>
 class service {
  public:
+  // What a call takes.
   using request_type = Req;
+  // What a call's future holds.
   using response_type = Rep;
 
+  // What a service calls: implement it to make a service by hand.
   struct impl {
     virtual ~impl() = default;
+    // Answers one request.
     virtual future<Rep> call(Req request) = 0;
   };
 
   service() = default;
+  // Calls `p`; a null `p` makes an empty service.
   explicit service(std::shared_ptr<impl> p) noexcept : impl_(std::move(p)) {}
   // From a function Req -> future<Rep>, or Req -> Rep (a synchronous one).
   template <class F>
     requires(!std::is_same_v<std::decay_t<F>, service> && std::invocable<F&, Req>)
   service(F fn) : impl_(std::make_shared<impl_of<F>>(std::move(fn))) {}
 
+  // Calls the service. Never throws: an exception, or no future, fails the reply.
   future<Rep> operator()(Req request) const {
     try {
       future<Rep> reply = impl_->call(std::move(request));
@@ -59,6 +66,7 @@ class service {
       return make_failed<Rep>(error::from_exception(std::current_exception()));
     }
   }
+  // Whether the service has something to call (a default one has not).
   explicit operator bool() const noexcept { return static_cast<bool>(impl_); }
 
  private:
@@ -95,19 +103,25 @@ auto operator|(const F& f, service<Req, Rep> next) {
 // filter | filter -> filter (outer first)
 template <composable_filter A, composable_filter B>
 struct filter_chain {
+  // Marks the chain as a filter.
   using filter_tag = void;
+  // The filter called first.
   A outer;
+  // The filter called by `outer`, next to the service.
   B inner;
+  // `next` wrapped by `inner`, then by `outer`.
   template <class S>
   auto wrap(S next) const {
     return outer.wrap(inner.wrap(std::move(next)));
   }
 };
 
+// Chains two filters into one; `a` is the outer, called first.
 template <composable_filter A, composable_filter B>
 filter_chain<std::decay_t<A>, std::decay_t<B>> operator|(A a, B b) {
   return {std::move(a), std::move(b)};
 }
+// The same as `a | b`.
 template <composable_filter A, composable_filter B>
 auto and_then(A a, B b) {
   return std::move(a) | std::move(b);
@@ -117,12 +131,16 @@ auto and_then(A a, B b) {
 template <class ReqIn, class RepOut, class ReqOut = ReqIn, class RepIn = RepOut>
 class filter {
  public:
+  // Marks the class as a filter.
   using filter_tag = void;
+  // The filter's function: (request, next) -> future.
   using function =
       std::function<future<RepOut>(ReqIn, const service<ReqOut, RepIn>&)>;
 
+  // Copies of the filter share `fn`.
   explicit filter(function fn) : fn_(std::make_shared<function>(std::move(fn))) {}
 
+  // A service that calls `fn` with each request and `next`.
   service<ReqIn, RepOut> wrap(service<ReqOut, RepIn> next) const {
     return service<ReqIn, RepOut>(
         [fn = fn_, next = std::move(next)](ReqIn request) { return (*fn)(std::move(request), next); });
@@ -132,6 +150,7 @@ class filter {
   std::shared_ptr<function> fn_;
 };
 
+// A typed filter that keeps the request and response types.
 template <class Req, class Rep>
 using simple_filter = filter<Req, Rep, Req, Rep>;
 
@@ -140,9 +159,12 @@ using simple_filter = filter<Req, Rep, Req, Rep>;
 template <class F>
 class generic_filter {
  public:
+  // Marks the class as a filter.
   using filter_tag = void;
+  // Copies of the filter share `fn`.
   explicit generic_filter(F fn) : fn_(std::make_shared<F>(std::move(fn))) {}
 
+  // A service that calls `fn` with each request and `next`.
   template <class Req, class Rep>
   service<Req, Rep> wrap(service<Req, Rep> next) const {
     return service<Req, Rep>([fn = fn_, next = std::move(next)](Req request) -> future<Rep> {
@@ -154,6 +176,7 @@ class generic_filter {
   std::shared_ptr<F> fn_;
 };
 
+// A generic filter from fn(request, next) -> future.
 template <class F>
 generic_filter<F> make_filter(F fn) {
   return generic_filter<F>(std::move(fn));

@@ -20,19 +20,30 @@
 
 namespace troupe {
 
+// Counts and latency histogram of calls; shared by the filters that feed it.
 class stats {
  public:
+  // Histogram buckets: 16 of one ns each, then 8 per power of two.
   static constexpr std::size_t bucket_count = 16 + 37 * 8;
+  // Failure counters kept: one per errc.
   static constexpr std::size_t error_codes = errc_count;  // every errc has its count
 
+  // Records one finished call: its latency and its failure (null if it succeeded).
   void record(duration latency, const error* failure) noexcept;
+  // Counts a call as started (in flight until leave()).
   void enter() noexcept { in_flight_.fetch_add(1, std::memory_order_relaxed); }
+  // Counts a call as no longer in flight.
   void leave() noexcept { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
 
+  // Calls recorded: successes plus failures.
   std::uint64_t requests() const noexcept;
+  // Calls recorded that succeeded.
   std::uint64_t successes() const noexcept;
+  // Calls recorded that failed.
   std::uint64_t failures() const noexcept;
+  // Calls recorded that failed with `code`.
   std::uint64_t failures(errc code) const noexcept;
+  // Calls started and not yet finished.
   std::int64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
   // The latency at quantile q (0..1) of the calls recorded; zero if none.
   duration percentile(double q) const noexcept;
@@ -47,13 +58,16 @@ class stats {
   std::atomic<std::int64_t> in_flight_{0};
 };
 
+// Feeds a stats object from the calls through it; copies share the sink.
 class stats_filter {
  public:
+  // Marks the class as a filter.
   using filter_tag = void;
   // `clock`: where latency is read (null: the steady clock).
   explicit stats_filter(std::shared_ptr<stats> sink, timer_source* clock = nullptr)
       : sink_(std::move(sink)), clock_(clock) {}
 
+  // `next`, with each call counted and timed into the sink.
   template <class Req, class Rep>
   service<Req, Rep> wrap(service<Req, Rep> next) const {
     return service<Req, Rep>(

@@ -9,12 +9,15 @@
 
 namespace troupe {
 
+// The filter timeout() makes.
 class timeout_filter {
  public:
+  // Marks the class as a filter.
   using filter_tag = void;
   // `timers` must outlive the services made from this filter.
   timeout_filter(timer_source& timers, duration limit) : timers_(&timers), limit_(limit) {}
 
+  // `next`, with each call failed and interrupted after the limit.
   template <class Req, class Rep>
   service<Req, Rep> wrap(service<Req, Rep> next) const {
     return service<Req, Rep>(
@@ -28,6 +31,7 @@ class timeout_filter {
   duration limit_;
 };
 
+// Fails calls with no outcome within `limit`; see the top of this file.
 inline timeout_filter timeout(timer_source& timers, duration limit) { return {timers, limit}; }
 
 }  // namespace troupe

@@ -23,16 +23,19 @@ namespace troupe {
 
 class runtime;
 
+// The clock and timers of time-dependent code: real, a runtime's, or manual.
 class timer_source {
  public:
   // A scheduled call; cancel() is idempotent and true if it stopped the
   // call before it ran.
   struct pending_call {
     virtual ~pending_call() = default;
+    // Stops the call if it has not run; true if this stopped it.
     virtual bool cancel() noexcept = 0;
   };
 
   virtual ~timer_source() = default;
+  // The current time on this source's clock.
   virtual time_point now() const = 0;
   // Runs fn once after `delay` (on the timer's thread). fn must not throw.
   virtual std::shared_ptr<pending_call> call_after(duration delay, std::function<void()> fn) = 0;
@@ -48,6 +51,7 @@ class timer_source {
 // long as the services made with them (within(rt, d) needs no such care).
 class runtime_timers final : public timer_source {
  public:
+  // A view over `rt`, which must outlive it.
   explicit runtime_timers(runtime& rt) noexcept : rt_(rt) {}
   time_point now() const override;
   std::shared_ptr<pending_call> call_after(duration delay, std::function<void()> fn) override;

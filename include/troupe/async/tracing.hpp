@@ -12,12 +12,16 @@
 
 namespace troupe {
 
+// The filter trace() makes; copies share `on_span`.
 class trace_filter {
  public:
+  // Marks the class as a filter.
   using filter_tag = void;
+  // `on_span` (may be empty) is told of each new span.
   explicit trace_filter(std::function<void(const request_context&)> on_span = {})
       : on_span_(std::make_shared<std::function<void(const request_context&)>>(std::move(on_span))) {}
 
+  // `next`, with each call run in a new child span.
   template <class Req, class Rep>
   service<Req, Rep> wrap(service<Req, Rep> next) const {
     return service<Req, Rep>([on_span = on_span_, next = std::move(next)](Req request) {
@@ -32,6 +36,7 @@ class trace_filter {
   std::shared_ptr<std::function<void(const request_context&)>> on_span_;
 };
 
+// A span per call; see the top of this file.
 inline trace_filter trace(std::function<void(const request_context&)> on_span = {}) {
   return trace_filter(std::move(on_span));
 }

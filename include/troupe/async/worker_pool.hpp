@@ -31,13 +31,17 @@
 
 namespace troupe {
 
+// How a worker_pool supervises, times and balances its workers.
 struct pool_options {
   // The workers' supervisor: restarts past this intensity end the pool.
   supervisor_flags flags{.strategy = strategy::one_for_one, .intensity = 10, .period = std::chrono::seconds(1)};
+  // Each call's timeout (default_timeout: the runtime's default).
   duration timeout = default_timeout;  // each call's
+  // How calls are spread over the workers.
   balance how = balance::least_outstanding;
 };
 
+// `size` supervised workers behind one service; see the top of this file.
 template <class Req, class Rep>
 class worker_pool {
  public:
@@ -73,6 +77,7 @@ class worker_pool {
 
   // The pool as a service; copies stay valid while the pool lives.
   troupe::service<Req, Rep> service() const { return service_; }
+  // The workers' supervisor.
   const pid& supervisor() const noexcept { return supervisor_; }
   // Each worker's current pid (null for one that has not started yet).
   std::vector<pid> workers() const {
@@ -80,6 +85,7 @@ class worker_pool {
     for (auto& place : places_) now.push_back(place->slot.current());
     return now;
   }
+  // The number of workers (places), fixed at construction.
   std::size_t size() const noexcept { return places_.size(); }
 
  private:

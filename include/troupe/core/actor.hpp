@@ -98,6 +98,7 @@ struct reply_handler_of final : reply_handler {
 template <class R>
 class [[nodiscard]] request_handle {
  public:
+  // Made by actor::request: the requesting actor and the request's id.
   request_handle(actor& self, std::uint64_t id) : self_(&self), id_(id) {}
 
   // on_reply(R) runs with the reply; on_error(error) with a timeout, a dead
@@ -106,7 +107,9 @@ class [[nodiscard]] request_handle {
   template <class OnReply, class OnError = std::nullptr_t>
   void then(OnReply on_reply, OnError on_error = nullptr) &&;
 
+  // The actor that sent the request.
   actor& self() const noexcept { return *self_; }
+  // The request's id, unique within the requesting actor.
   std::uint64_t id() const noexcept { return id_; }
 
  private:
@@ -123,20 +126,27 @@ class [[nodiscard]] request_handle {
 class response_promise {
  public:
   response_promise() = default;
+  // A promise to answer request `id` of `requester` as `responder` (id 0:
+  // a plain message, answered with a message to `requester`).
   response_promise(pid requester, pid responder, std::uint64_t id)
       : requester_(std::move(requester)), responder_(std::move(responder)), id_(id) {}
+  // Takes over the duty to answer; `other` owes nothing any more.
   response_promise(response_promise&& other) noexcept
       : requester_(std::move(other.requester_)),
         responder_(std::move(other.responder_)),
         id_(std::exchange(other.id_, 0)) {}
+  // Takes over `other`'s duty; a request this one still owed gets errc::no_reply.
   response_promise& operator=(response_promise&& other) noexcept;
   ~response_promise();
 
+  // Answers with `value` (for a plain message: sends it to the sender).
   template <class T>
   void deliver(T&& value) {
     deliver_message(detail::make_message(std::forward<T>(value)));
   }
+  // Fails the request with `err` (nothing is sent for a plain message).
   void deliver_error(error err);
+  // Whether a request still waits for this promise's answer.
   bool pending() const noexcept { return id_ != 0; }
 
  private:
@@ -154,12 +164,15 @@ class actor {
   actor(const actor&) = delete;
   actor& operator=(const actor&) = delete;
 
+  // This actor's own pid.
   troupe::pid pid() const noexcept;
+  // The runtime this actor runs in.
   runtime& system() const noexcept;
   // Sender of the message being handled (null for messages sent from
   // outside any actor).
   const troupe::pid& sender() const noexcept;
 
+  // Sends `msg` to `to`, this actor as its sender (fire and forget).
   template <class T>
   send_status send(const troupe::pid& to, T&& msg) {
     return send_message(to, detail::make_message(std::forward<T>(msg)));
@@ -171,6 +184,8 @@ class actor {
   void reply(T&& value) {
     detail::reply_with(*this, detail::make_message(std::forward<T>(value)));
   }
+  // Takes the request being handled out of this handler, to answer later
+  // (see response_promise); the handler then owes no reply.
   response_promise make_response_promise();
   // Hands the request being handled on to `to` with `msg` (CAF's
   // delegate): `to`'s answer, or its error (no handler, a crash, its end),
@@ -184,27 +199,39 @@ class actor {
     return delegate_message(to, detail::make_message(std::forward<T>(msg)));
   }
 
+  // Handles messages with `next` from the next message on.
   void become(behavior next);
+  // Ends this actor with `reason` once the message in hand is handled;
+  // a later quit keeps the first reason.
   void quit(exit_reason reason = exit_reason::normal());
 
   // Links, monitors and exit signals (see signals.hpp for the rules).
   void link(const troupe::pid& other);
+  // Removes the link to `other`, if there is one.
   void unlink(const troupe::pid& other);
+  // Watches `target`: a `down` arrives when it ends (at once if it has).
   monitor_ref monitor(const troupe::pid& target);
+  // Cancels a monitor; `flush` also drops its `down` if already queued.
   void demonitor(monitor_ref ref, bool flush = false);
+  // On: exit signals arrive as exit_signal messages instead of ending
+  // this actor (except an untrappable `kill`).
   void trap_exit(bool on);
+  // Sends `target` an exit signal from this actor (`kill` is untrappable).
   void send_exit(const troupe::pid& target, exit_reason reason);
   // Spawns an actor in this actor's runtime: the forms and options of
   // runtime::spawn. Its setup runs in its own first turn, never here.
   template <class F, class... Args>
     requires(!detail::actor_class<std::decay_t<F>> && !std::is_same_v<std::decay_t<F>, spawn_options>)
   troupe::pid spawn(F&& fn, Args&&... args);
+  // The same with spawn_options first.
   template <class F, class... Args>
     requires(!detail::actor_class<std::decay_t<F>>)
   troupe::pid spawn(const spawn_options& options, F&& fn, Args&&... args);
+  // Spawns an actor of class C, made as C(args...).
   template <detail::actor_class C, class... Args>
     requires(!detail::leads_with_options<Args...>)
   troupe::pid spawn(Args&&... args);
+  // The same with spawn_options first.
   template <detail::actor_class C, class... Args>
   troupe::pid spawn(const spawn_options& options, Args&&... args);
   // Spawn with a link / a monitor in place before the child runs; with
@@ -212,17 +239,24 @@ class actor {
   template <class F, class... Args>
     requires(!std::is_same_v<std::decay_t<F>, spawn_options>)
   troupe::pid spawn_link(F&& fn, Args&&... args);
+  // spawn_link with spawn_options first.
   template <class F, class... Args>
   troupe::pid spawn_link(const spawn_options& options, F&& fn, Args&&... args);
+  // Spawns a child monitored by this actor before it runs: its pid and
+  // the monitor's ref.
   template <class F, class... Args>
   std::pair<troupe::pid, monitor_ref> spawn_monitor(F&& fn, Args&&... args);
 
+  // Sends `msg` to `to` as a request; the reply, or an error after
+  // `timeout` (config::default_request_timeout when not given), goes to
+  // the handle's continuation. R is the reply type (void: on_reply's).
   template <class R = void, class T>
   request_handle<R> request(const troupe::pid& to, T&& msg, duration timeout = default_timeout) {
     return request_handle<R>(
         *this, send_request(to, detail::make_message(std::forward<T>(msg)), timeout));
   }
 
+  // Sends `msg` to `to` once, after `delay`; the handle cancels it.
   template <class T>
   timer_handle send_after(duration delay, const troupe::pid& to, T&& msg) {
     return schedule_send(delay, duration::zero(), to,
@@ -280,6 +314,7 @@ struct reply_type_of<void, OnReply> {
 };
 }  // namespace detail
 
+// Installs the continuations (see the declaration in request_handle).
 template <class R>
 template <class OnReply, class OnError>
 void request_handle<R>::then(OnReply on_reply, OnError on_error) && {

@@ -158,13 +158,17 @@ class behavior_of final : public behavior_impl {
 class behavior {
  public:
   behavior() = default;
+  // One handler per message type, e.g. {[](int x) { return x + 1; }}.
   template <class... Fs>
     requires(sizeof...(Fs) > 0 && (!std::is_same_v<std::decay_t<Fs>, behavior> && ...))
   behavior(Fs&&... handlers) : impl_(make(std::forward<Fs>(handlers)...)) {}
+  // Shares `other`'s handlers (a reference count, no copy).
   behavior(const behavior& other) noexcept : impl_(other.impl_) {
     if (impl_) impl_->add_ref();
   }
+  // Takes `other`'s handlers; `other` is left empty.
   behavior(behavior&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+  // Shares `other`'s handlers, dropping this one's.
   behavior& operator=(behavior other) noexcept {
     std::swap(impl_, other.impl_);
     return *this;
@@ -180,7 +184,9 @@ class behavior {
   // Appends to the end of the chain when this behavior already has one.
   behavior&& or_else(behavior fallback) &&;
 
+  // False when it has no handlers (default-constructed or moved from).
   explicit operator bool() const noexcept { return impl_ != nullptr; }
+  // Internal: the shared handler table; null when empty.
   detail::behavior_impl* impl() const noexcept { return impl_; }
 
  private:

@@ -87,11 +87,14 @@ enum class overflow_policy {
   drop_newest,  // the new message goes to dead letters, counted, with its sender
 };
 
+// How one actor is spawned: its mailbox bound, its thread, its name.
+// Every field has a default.
 struct spawn_options {
   // 0: unbounded. Otherwise the most user messages the mailbox holds; under
   // concurrent senders the bound may be passed by at most one message per
   // sender racing on the last free place.
   std::size_t mailbox_limit = 0;
+  // What a full mailbox does with a new user message (mailbox_limit > 0).
   overflow_policy on_full = overflow_policy::reject;
   // Run the actor on a thread of its own, for handlers that block (file
   // I/O, a blocking C library). Workers never run it.

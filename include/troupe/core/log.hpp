@@ -36,17 +36,28 @@ enum class log_level : std::uint8_t { debug, info, warning, error, off };
 
 // Who wrote a record: troupe's layers, or the program (runtime::log).
 enum class log_component : std::uint8_t { core, fault, async, sync, io, net, user };
+// How many log_component values there are: the size of a per-component table.
 inline constexpr std::size_t log_component_count = 7;
 
+// The level's name as the default sink prints it ("warning").
 std::string_view to_string(log_level level) noexcept;
+// The component's name as the default sink prints it ("net").
 std::string_view to_string(log_component component) noexcept;
 
+// One record, as the sink gets it. Its views are valid only during
+// the sink's call: copy what must outlive it.
 struct log_record {
+  // How severe it is.
   log_level level = log_level::info;
+  // Which layer wrote it (user: the program).
   log_component component = log_component::user;
+  // When it was written (wall clock).
   std::chrono::system_clock::time_point time;
+  // The actor it is about or that wrote it; null: none.
   troupe::pid source;     // the actor it is about or that wrote it; null: none
+  // This runtime's node name; empty when it is not a node.
   std::string_view node;  // this runtime's node name; empty when it is not a node
+  // The message, one line; what came from the network is sanitized.
   std::string_view text;  // one line; what came from the network is sanitized
 };
 

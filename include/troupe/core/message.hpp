@@ -17,6 +17,8 @@
 
 namespace troupe {
 
+// Identifies a message type in-process: the address of its tag, compared
+// and never dereferenced.
 using type_key = const void*;
 
 namespace detail {
@@ -26,6 +28,7 @@ struct type_tag {
 };
 }  // namespace detail
 
+// The type_key of T, ignoring references and cv-qualifiers (std::decay_t).
 template <class T>
 inline constexpr type_key type_key_of = &detail::type_tag<std::decay_t<T>>::id;
 

@@ -59,16 +59,22 @@ class cell_base {
 
 }  // namespace detail
 
+// The handle to an actor (see the top of this file); null when
+// default-constructed.
 class pid {
  public:
   pid() noexcept = default;
+  // A pid of `cell`, counting one more reference (null for nullptr).
   explicit pid(detail::cell_base* cell) noexcept : cell_(cell) {
     if (cell_) cell_->add_ref();
   }
   // Takes over a reference the caller already counted (the runtime's own).
   pid(detail::cell_base* cell, detail::adopt_reference) noexcept : cell_(cell) {}
+  // Another handle to the same actor.
   pid(const pid& other) noexcept : pid(other.cell_) {}
+  // Takes `other`'s reference; `other` becomes null.
   pid(pid&& other) noexcept : cell_(other.cell_) { other.cell_ = nullptr; }
+  // Now refers to `other`'s actor, dropping the old reference.
   pid& operator=(pid other) noexcept {
     std::swap(cell_, other.cell_);
     return *this;
@@ -79,14 +85,19 @@ class pid {
 
   // 0 for an actor of this runtime (or a null pid); else its node's number.
   std::uint32_t node() const noexcept { return cell_ ? cell_->node() : 0; }
+  // Whether the actor lives on another node.
   bool is_remote() const noexcept { return node() != 0; }
+  // The actor's number in this runtime; 0 for a null pid.
   std::uint64_t id() const noexcept { return cell_ ? cell_->id() : 0; }
+  // The third field of <node.id.serial>: always 0.
   std::uint32_t serial() const noexcept { return 0; }
+  // False for a null pid (default-constructed or moved from).
   explicit operator bool() const noexcept { return cell_ != nullptr; }
 
   // Identity is the cell: ids are per runtime, so two runtimes may both have
   // a <0.1.0>, but never the same cell.
   friend bool operator==(const pid& a, const pid& b) noexcept { return a.cell_ == b.cell_; }
+  // Orders by id, then by cell: a total order for sorted containers.
   friend std::strong_ordering operator<=>(const pid& a, const pid& b) noexcept {
     if (auto c = a.id() <=> b.id(); c != 0) return c;
     return std::compare_three_way{}(a.cell_, b.cell_);
@@ -95,6 +106,8 @@ class pid {
   // "<0.42.0>"; a null pid prints as "<none>".
   std::string to_string() const;
 
+  // Internal: the control block (null for a null pid); the pid keeps its
+  // reference.
   detail::cell_base* cell() const noexcept { return cell_; }
   // Gives up the reference without dropping it (the caller drops it later).
   detail::cell_base* take_cell() noexcept { return std::exchange(cell_, nullptr); }
@@ -103,6 +116,7 @@ class pid {
   detail::cell_base* cell_ = nullptr;
 };
 
+// Prints to_string().
 std::ostream& operator<<(std::ostream& out, const pid& p);
 
 }  // namespace troupe

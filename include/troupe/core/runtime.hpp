@@ -142,6 +142,8 @@ std::unique_ptr<actor_body> make_class_body(Args&&... args) {
 
 }  // namespace detail
 
+// An actor system (see the top of this file): its workers, timers,
+// registry and dead letters.
 class runtime {
  public:
   // Throws std::invalid_argument naming the bad field (0 workers, ...).
@@ -153,22 +155,27 @@ class runtime {
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
+  // Spawns an actor from fn(actor&, args...), which returns a behavior, a
+  // task or void.
   template <class F, class... Args>
     requires(!detail::actor_class<std::decay_t<F>> &&
              !std::is_same_v<std::decay_t<F>, spawn_options>)
   pid spawn(F&& fn, Args&&... args) {
     return spawn(spawn_options{}, std::forward<F>(fn), std::forward<Args>(args)...);
   }
+  // The same with spawn_options first.
   template <class F, class... Args>
     requires(!detail::actor_class<std::decay_t<F>>)
   pid spawn(const spawn_options& options, F&& fn, Args&&... args) {
     return spawn_body(options, detail::make_function_body(std::forward<F>(fn), std::forward<Args>(args)...));
   }
+  // Spawns an actor of class C, made as C(args...).
   template <detail::actor_class C, class... Args>
     requires(!detail::leads_with_options<Args...>)
   pid spawn(Args&&... args) {
     return spawn_body(spawn_options{}, detail::make_class_body<C>(std::forward<Args>(args)...));
   }
+  // The same with spawn_options first.
   template <detail::actor_class C, class... Args>
   pid spawn(const spawn_options& options, Args&&... args) {
     return spawn_body(options, detail::make_class_body<C>(std::forward<Args>(args)...));
@@ -179,11 +186,15 @@ class runtime {
   send_status send(const pid& to, T&& msg) {
     return send_message(to, detail::make_message(std::forward<T>(msg)));
   }
+  // Sends `msg` to `to` once, after `delay`, from outside any actor; the
+  // handle cancels it.
   template <class T>
   timer_handle send_after(duration delay, const pid& to, T&& msg) {
     return schedule_send(delay, duration::zero(), to, detail::make_message(std::forward<T>(msg)),
                          nullptr);
   }
+  // Sends a copy of `msg` to `to` every `period` until the handle is
+  // cancelled.
   template <class T>
   timer_handle send_interval(duration period, const pid& to, T msg) {
     auto factory = [m = std::move(msg)] { return detail::make_message(m); };
@@ -200,7 +211,9 @@ class runtime {
   // actor ends. register_name fails (false) if the name is taken, the
   // actor is dead, or it is a remote actor (names are per node).
   bool register_name(const std::string& name, const pid& who);
+  // Frees `name`; false if it was not registered.
   bool unregister_name(const std::string& name);
+  // The actor registered under `name`.
   pid whereis(const std::string& name) const;  // null pid when unknown
 
   // Observability.
@@ -209,8 +222,12 @@ class runtime {
   // actors that take long per message should count what it sent and what
   // came back (the services layer's p2c balancer does) rather than this.
   std::size_t mailbox_size(const pid& who) const;
+  // Messages that could not be delivered since the runtime started.
   std::uint64_t dead_letter_count() const noexcept;
+  // The latest dead letters, oldest first (config::dead_letter_history
+  // at most).
   std::vector<dead_letter> recent_dead_letters() const;
+  // Actors spawned and not yet ended.
   std::size_t live_actors() const noexcept;
   // Turns that ran longer than config::long_turn_warning (each is logged).
   std::uint64_t long_turn_count() const noexcept;
@@ -218,11 +235,13 @@ class runtime {
   // simulated (troupe::testing), else from a per-thread generator. The
   // library's own jitter, sampling and ids use it, so a seed replays them.
   std::uint64_t random() const;
+  // Regular worker threads (config::workers); spare workers not counted.
   unsigned worker_count() const noexcept;
   // Whether the actor of `p`, one of this runtime's, has not ended yet
   // (Erlang's is_process_alive): false for a null pid. Not for remote
   // pids (their node knows): monitor one instead.
   bool is_alive(const pid& p) const noexcept;
+  // The config this runtime was made with.
   const config& settings() const noexcept;
   // Logging (log.hpp). A record of the program's (log_component::user),
   // from the actor running on this thread if any.
@@ -240,11 +259,14 @@ class runtime {
   // the simulation's virtual clock.
   time_point now() const;
 
+  // Stops the runtime as described at the top of this file; the destructor
+  // runs it too.
   void shutdown();
 
   // Sends an exit signal from outside any actor (`kill` is untrappable).
   void send_exit(const pid& target, exit_reason reason);
 
+  // Internal: the implementation, for troupe's other layers.
   detail::runtime_impl& impl() noexcept { return *impl_; }
 
   // Internal (actor::spawn_link / spawn_monitor): the child starts with a
@@ -265,29 +287,34 @@ class runtime {
   std::unique_ptr<detail::runtime_impl> impl_;
 };
 
+// actor::spawn: spawns fn(actor&, args...) in this actor's runtime.
 template <class F, class... Args>
   requires(!detail::actor_class<std::decay_t<F>> && !std::is_same_v<std::decay_t<F>, spawn_options>)
 pid actor::spawn(F&& fn, Args&&... args) {
   return system().spawn(std::forward<F>(fn), std::forward<Args>(args)...);
 }
 
+// The same with spawn_options first.
 template <class F, class... Args>
   requires(!detail::actor_class<std::decay_t<F>>)
 pid actor::spawn(const spawn_options& options, F&& fn, Args&&... args) {
   return system().spawn(options, std::forward<F>(fn), std::forward<Args>(args)...);
 }
 
+// actor::spawn<C>: an actor of class C in this actor's runtime.
 template <detail::actor_class C, class... Args>
   requires(!detail::leads_with_options<Args...>)
 pid actor::spawn(Args&&... args) {
   return system().template spawn<C>(std::forward<Args>(args)...);
 }
 
+// The same with spawn_options first.
 template <detail::actor_class C, class... Args>
 pid actor::spawn(const spawn_options& options, Args&&... args) {
   return system().template spawn<C>(options, std::forward<Args>(args)...);
 }
 
+// actor::spawn_link: a child linked to this actor before it runs.
 template <class F, class... Args>
   requires(!std::is_same_v<std::decay_t<F>, spawn_options>)
 pid actor::spawn_link(F&& fn, Args&&... args) {
@@ -295,6 +322,7 @@ pid actor::spawn_link(F&& fn, Args&&... args) {
                        std::forward<Args>(args)...);
 }
 
+// The same with spawn_options first.
 template <class F, class... Args>
 pid actor::spawn_link(const spawn_options& options, F&& fn, Args&&... args) {
   return spawn_watched(options, true, monitor_ref{}, std::forward<F>(fn), std::forward<Args>(args)...);

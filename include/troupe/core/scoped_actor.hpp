@@ -19,14 +19,19 @@
 
 namespace troupe {
 
+// A plain thread's actor (see above): it sends, requests and receives
+// by blocking its thread.
 class scoped_actor {
  public:
+  // A new actor of `rt`, owned by the calling thread.
   explicit scoped_actor(runtime& rt);
   ~scoped_actor();
   scoped_actor(const scoped_actor&) = delete;
   scoped_actor& operator=(const scoped_actor&) = delete;
 
+  // This actor's pid, for others to send to.
   troupe::pid pid() const noexcept;
+  // Sends `msg` to `to`, this actor as its sender.
   template <class T>
   send_status send(const troupe::pid& to, T&& msg) {
     return send_message(to, detail::make_message(std::forward<T>(msg)));
@@ -60,6 +65,7 @@ class scoped_actor {
     return value;
   }
 
+  // Messages waiting in this actor's mailbox.
   std::size_t mailbox_size() const noexcept;
 
   // Links and monitors, as an actor has them. A scoped actor always traps
@@ -69,7 +75,9 @@ class scoped_actor {
   // receive<down>(). When the scoped actor goes out of scope, its links
   // get an exit signal (reason normal) and its watchers a `down`.
   void link(const troupe::pid& other);
+  // Removes the link to `other`, if there is one.
   void unlink(const troupe::pid& other);
+  // Watches `target`: a `down` arrives when it ends (at once if it has).
   monitor_ref monitor(const troupe::pid& target);
   // Also drops its `down` if it has already arrived.
   void demonitor(monitor_ref ref);

@@ -29,24 +29,33 @@
 
 namespace troupe {
 
+// Names one monitor, for demonitor and to match its `down`.
 struct monitor_ref {
+  // Unique per watching actor; 0: no monitor.
   std::uint64_t id = 0;
+  // False for a null ref (no monitor).
   explicit operator bool() const noexcept { return id != 0; }
+  // Same monitor.
   friend bool operator==(const monitor_ref&, const monitor_ref&) = default;
 };
 
 // What a monitor receives when the actor it watches ends: which monitor,
 // who, and why.
 struct down {
+  // The monitor that fired (what monitor() returned).
   monitor_ref ref;
+  // The actor that ended.
   pid who;
+  // Why it ended (noproc if it was already gone).
   exit_reason reason;
 };
 
 // An exit signal from a linked actor (or send_exit), as an actor that
 // traps exits receives it.
 struct exit_signal {
+  // The actor the signal comes from (null: from outside any actor).
   pid from;
+  // Why: the linked actor's exit reason, or what send_exit gave.
   exit_reason reason;
 };
 

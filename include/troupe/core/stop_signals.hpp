@@ -24,6 +24,8 @@
 
 namespace troupe {
 
+// Counts SIGINT and SIGTERM while it exists (see above); wait for one
+// with wait_past().
 class stop_signals {
  public:
   stop_signals();

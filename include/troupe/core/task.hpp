@@ -28,21 +28,33 @@
 
 namespace troupe {
 
+// What a coroutine actor's body returns (see above); the actor owns
+// its frame.
 class [[nodiscard]] task {
  public:
+  // The coroutine's promise, used by the compiler.
   struct promise_type {
+    // The task that owns the new coroutine.
     task get_return_object() noexcept {
       return task(std::coroutine_handle<promise_type>::from_promise(*this));
     }
+    // Starts suspended: the body runs in the actor's first turn.
     std::suspend_always initial_suspend() noexcept { return {}; }
+    // Stays suspended at the end, so that the actor sees it done and frees
+    // the frame.
     std::suspend_always final_suspend() noexcept { return {}; }
+    // The body returned: the actor ends (normal, or its quit() reason).
     void return_void() noexcept {}
+    // Keeps what escaped the body; the actor ends with reason error.
     void unhandled_exception() noexcept { failure = std::current_exception(); }
+    // The exception that escaped the body; null if none.
     std::exception_ptr failure;
   };
 
   task() = default;
+  // Takes over `other`'s coroutine; `other` becomes empty.
   task(task&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  // Swaps coroutines with `other`, whose destructor frees this one's.
   task& operator=(task&& other) noexcept {
     std::swap(handle_, other.handle_);
     return *this;
@@ -50,7 +62,9 @@ class [[nodiscard]] task {
   ~task() {
     if (handle_) handle_.destroy();
   }
+  // Gives up the coroutine handle; the caller destroys the frame.
   std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, nullptr); }
+  // Whether it holds a coroutine.
   explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
 
  private:
@@ -129,6 +143,8 @@ auto actor::receive(duration timeout) {
   return detail::receive_awaiter<Ts...>(*this, timeout);
 }
 
+// co_await on a request: suspends until the reply or the error, as a
+// result<R>.
 template <class R>
 auto operator co_await(request_handle<R>&& handle) {
   static_assert(!std::is_void_v<R>, "co_await self.request<R>(...): name the reply type R");

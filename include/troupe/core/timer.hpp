@@ -12,7 +12,9 @@
 
 namespace troupe {
 
+// Timeouts, delays and periods: the steady clock's duration.
 using duration = std::chrono::steady_clock::duration;
+// A point in time on the steady clock (a deadline).
 using time_point = std::chrono::steady_clock::time_point;
 
 // Passed as a timeout: wait without a deadline.
@@ -33,9 +35,12 @@ namespace detail {
 struct timer_entry;
 }
 
+// A timer made by send_after, send_interval or call_after (see above);
+// copies share the timer. Default-constructed: no timer.
 class timer_handle {
  public:
   timer_handle() = default;
+  // Internal: made by the runtime.
   explicit timer_handle(std::shared_ptr<detail::timer_entry> entry) : entry_(std::move(entry)) {}
   // True if this call stopped the timer before it fired (for a periodic
   // timer: before its next firing); false if it had fired or was cancelled.

@@ -15,16 +15,21 @@
 
 namespace troupe {
 
+// One frame, as the endpoint actor receives it.
 struct frame {
+  // The sending node's name.
   std::string from;   // the sending node's name
+  // The payload, opaque to the transport.
   std::string bytes;  // the payload, opaque to the transport
 };
 
+// Moves frames between named nodes (see above): TCP, or simulated.
 class transport {
  public:
   virtual ~transport() = default;
   // Frames addressed to `node` go to `endpoint` from now on.
   virtual void attach(const std::string& node, const pid& endpoint) = 0;
+  // Frames addressed to `node` are dropped from now on.
   virtual void detach(const std::string& node) = 0;
   // Queues a frame. False when `to` is not attached (the frame is dropped);
   // true does not promise arrival.

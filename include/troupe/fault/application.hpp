@@ -40,13 +40,16 @@ namespace troupe {
 // A named top supervisor and the process's life around it (above).
 class application {
  public:
+  // Starts the top supervisor `name` over `children` under `flags` (step 1).
   application(runtime& rt, std::string name, supervisor_flags flags, std::vector<child_spec> children);
   // Stops the tree in order (step 3) if it still runs, and waits for it.
   ~application();
   application(const application&) = delete;
   application& operator=(const application&) = delete;
 
+  // The application's name, as its logs give it.
   const std::string& name() const noexcept { return name_; }
+  // The top supervisor's pid.
   const troupe::pid& supervisor() const noexcept { return top_; }
 
   // Steps 2 and 3 with SIGINT and SIGTERM: the exit status for main().
@@ -59,6 +62,7 @@ class application {
   void stop();
   // The top supervisor ended by itself (step 2).
   bool gave_up() const noexcept { return gave_up_.load(std::memory_order_acquire); }
+  // False once the top supervisor has ended.
   bool running() const noexcept { return !ended_.load(std::memory_order_acquire); }
 
  private:

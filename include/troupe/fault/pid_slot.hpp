@@ -22,6 +22,8 @@
 
 namespace troupe {
 
+// Where a supervised child runs now (see above): lock-free reads, one
+// publish per start.
 class pid_slot {
  public:
   // How long a replaced pid is kept before it is freed (above).
@@ -33,6 +35,8 @@ class pid_slot {
     const pid* now = current_.load(std::memory_order_acquire);
     return now ? *now : pid();
   }
+  // Makes `now` the current pid; call it first thing in each start of the
+  // child.
   void publish(pid now) {
     const auto at = std::chrono::steady_clock::now();
     std::lock_guard hold(publishing_);

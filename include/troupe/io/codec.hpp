@@ -45,27 +45,44 @@
 
 namespace troupe::io {
 
+// parse()'s answer when no whole message has arrived yet.
 struct need_more {};
 
+// parse()'s answer for malformed input or input over a limit: the
+// connection sends `reply`, logs `reason`, and closes.
 struct parse_error {
+  // Why the input was refused.
   std::string reason;  // for the log and closed{reason}
+  // What the peer is told before the close (an HTTP 400, a RESP -ERR).
   std::string reply;   // bytes to send the peer before closing; may be empty
 };
 
+// What a codec's parse() answers: a message of type T and the bytes it used,
+// need_more, or a parse_error. Exactly one of the three.
 template <class T>
 class parsed {
  public:
+  // Nothing complete yet: the same bytes, plus more, come back.
   parsed(need_more) noexcept {}
+  // The input is malformed or over a limit: the connection closes.
   parsed(parse_error err) : state_(std::move(err)) {}
+  // A whole message, built from the first `consumed` bytes.
   parsed(T msg, std::size_t consumed) : state_(std::move(msg)), consumed_(consumed) {}
 
+  // True when a message was parsed.
   bool has_message() const noexcept { return state_.index() == 1; }
+  // True when more bytes are needed.
   bool needs_more() const noexcept { return state_.index() == 0; }
+  // True when parsing failed; error() says why.
   bool failed() const noexcept { return state_.index() == 2; }
 
+  // The parsed message; only when has_message().
   T& message() & { return std::get<1>(state_); }
+  // The parsed message, moved out; only when has_message().
   T&& message() && { return std::get<1>(std::move(state_)); }
+  // How many bytes the message used; 0 unless has_message().
   std::size_t consumed() const noexcept { return consumed_; }
+  // The failure; only when failed().
   const parse_error& error() const { return std::get<2>(state_); }
 
  private:

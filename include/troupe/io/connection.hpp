@@ -46,7 +46,9 @@ class tls_context;
 // timeout, a malformed message or a failed write; false for an orderly end
 // (the peer closed, or we did).
 struct closed {
+  // Why the connection ended, for the log ("peer closed", "idle timeout").
   std::string reason;
+  // True for an abnormal end, false for an orderly one.
   bool error = false;
 };
 // The write queue drained below the low watermark after a refused write.
@@ -60,23 +62,33 @@ struct socket_ended {};
 // 400, a RESP -ERR; may be empty). The default handler writes it and
 // closes; a server with replies still due writes those first.
 struct malformed {
+  // The codec's parse_error reason.
   std::string reason;
+  // Bytes to write the peer before closing; may be empty.
   std::string reply;
 };
 // A message for the socket to encode and write, from any actor.
 template <class T>
 struct outbound {
+  // The message to encode and write.
   T value;
 };
 
+// What write() and queue() answer: whether the message was queued.
 enum class write_status {
+  // Queued.
   ok,      // queued; written in order
+  // Refused: too many bytes are queued.
   full,    // refused: the queue is at the high watermark; wait for writable
+  // Refused: the connection is going away.
   closed,  // refused: the connection is closing or closed
 };
 
+// Per-connection settings: back pressure, timeouts, TCP_NODELAY, TLS.
 struct connection_options {
+  // Queued bytes at which write() refuses with write_status::full (default 1 MiB).
   std::size_t high_watermark = 1u << 20;
+  // Queued bytes below which a refused writer gets io::writable{} (default 256 KiB).
   std::size_t low_watermark = 256u << 10;
   // Reads pause while more than this many messages wait in the actor.
   std::size_t max_mailbox = 1024;
@@ -176,9 +188,13 @@ struct codec_reader final : conn_reader {
 template <codec C>
 class connection {
  public:
+  // What the codec parses: the messages the socket's actor receives.
   using input = typename C::input;
+  // What the codec encodes: what write() takes.
   using output = typename C::output;
 
+  // Wraps a socket with the codec copy that encodes its writes; made by the
+  // listener or connect(), not by users.
   connection(std::shared_ptr<detail::conn_core> core, C proto)
       : core_(std::move(core)), encoder_(std::make_shared<C>(std::move(proto))) {}
 
@@ -193,6 +209,7 @@ class connection {
   write_status queue(const output& msg) {
     return detail::conn_write(*core_, &encode, encoder_.get(), &msg, false);
   }
+  // Starts sending what queue() and queue_bytes() queued.
   void send_queued() { detail::conn_send_queued(*core_); }
   // Queues encoded bytes without sending them (send_queued() does).
   write_status queue_bytes(std::string_view bytes) { return detail::conn_write_bytes(*core_, bytes, false); }
@@ -207,10 +224,14 @@ class connection {
   // for an actor whose own queue of work is long, as a server with many
   // requests in flight.
   void pause_reading() { detail::conn_pause_reading(*core_, true); }
+  // Restarts reading after pause_reading().
   void resume_reading() { detail::conn_pause_reading(*core_, false); }
 
+  // Bytes queued and not yet taken by the kernel.
   std::size_t queued_bytes() const { return detail::conn_queued_bytes(*core_); }
+  // The remote address.
   endpoint peer() const { return detail::conn_peer(*core_); }
+  // The local address.
   endpoint local() const { return detail::conn_local(*core_); }
 
   // The socket's own handlers, for an actor that changes behavior:
@@ -236,6 +257,7 @@ class connection {
       return behavior{send_out, send_wrapped, close_it, ended, ignore_closed, ignore_writable, refuse};
   }
 
+  // The socket underneath, for code inside the io layer.
   detail::conn_core& core() const noexcept { return *core_; }
 
  private:

@@ -9,8 +9,11 @@
 
 namespace troupe::io {
 
+// A host and a port to listen at, connect to or send to.
 struct endpoint {
+  // A numeric IPv4 or IPv6 address, or a host name where one is resolved.
   std::string host = "127.0.0.1";
+  // The port number.
   std::uint16_t port = 0;  // 0 when listening: the system picks one
 
   // "127.0.0.1:6379", "[::1]:6379".
@@ -18,6 +21,7 @@ struct endpoint {
     bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
   }
+  // Same host text and same port (no resolution).
   friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 

@@ -25,6 +25,8 @@
 
 namespace troupe::io {
 
+// One connection's replies of type Rep, written in request order whatever
+// order they are filled in.
 template <class Rep>
 class ordered_replies {
  public:
@@ -53,6 +55,7 @@ class ordered_replies {
   }
   // Close now: nothing more is written (a reset).
   void drop_all() { closing_ = true; }
+  // True while requests are still served: not closing, no last request yet.
   bool accepting() const noexcept { return !closing_ && !last_request_; }
 
   // Queues the ready replies in order without sending them; closes the
@@ -107,12 +110,14 @@ class ordered_replies {
     want ? conn.pause_reading() : conn.resume_reading();
   }
 
+  // The write queue drained (io::writable{}): write_ready() may write again.
   void on_writable() noexcept { blocked_ = false; }
   // No writable{} comes after the socket's end: the next write says closed.
   void on_socket_ended() noexcept {
     ended_ = true;
     blocked_ = false;
   }
+  // True once a last reply, a refusal or drop_all() closes the connection.
   bool closing() const noexcept { return closing_; }
   // Slots with a smaller sequence number have been written (or dropped).
   std::uint64_t first_due() const noexcept { return first_seq_; }

@@ -36,6 +36,7 @@ namespace detail {
 class reactor_impl;
 }
 
+// How a reactor runs its I/O threads.
 struct reactor_options {
   // I/O threads: 1 unless the machine has several network interfaces
   // worth a thread each. Must be at least 1.
@@ -51,19 +52,25 @@ struct reactor_options {
   duration spin = std::chrono::microseconds(25);
 };
 
+// The event loop: I/O threads that move a runtime's socket bytes and run
+// their codecs.
 class reactor {
  public:
+  // Starts the I/O threads; rt must outlive the reactor.
   explicit reactor(runtime& rt, reactor_options options = {});
   ~reactor();
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
 
+  // The runtime whose actors own the sockets.
   runtime& system() const noexcept;
+  // How many I/O threads run (options.threads).
   unsigned thread_count() const noexcept;
 
   // Runs fn on an I/O thread soon, or after `delay`. Keep it short: it
   // shares the thread with every socket.
   void post(std::function<void()> fn);
+  // Runs fn on an I/O thread after `delay`; same rules as post().
   void call_after(duration delay, std::function<void()> fn);
 
   // Name resolution off the caller's thread: every address of `host`
@@ -75,6 +82,7 @@ class reactor {
   // them, so it throws std::logic_error there.
   void stop();
 
+  // The implementation, for code inside the io layer.
   detail::reactor_impl& impl() noexcept { return *impl_; }
 
  private:

@@ -39,10 +39,12 @@
 
 namespace troupe::io {
 
+// How serve() runs its connections; Rep is the service's reply type.
 template <class Rep>
 struct serve_options {
   // Server defaults: timeouts and a connection cap (server_socket_options).
   socket_options socket = server_socket_options();
+  // Requests a connection may have awaiting replies before it stops reading.
   std::size_t max_in_flight = 256;
   // The reply for a failed request; empty: close the connection.
   std::function<Rep(const error&)> on_error;
@@ -84,6 +86,8 @@ struct send_replies {};
 
 }  // namespace detail
 
+// Listens at `at` and answers each request a connection parses with svc,
+// replies in request order; closing the returned listener stops accepting.
 template <codec C, class Req = typename C::input, class Rep = typename C::output>
 listener serve(reactor& io, const endpoint& at, service<Req, Rep> svc,
                serve_options<Rep> options = {}, C proto = C{}) {
@@ -158,6 +162,8 @@ struct client_call {
 
 }  // namespace detail
 
+// Connects to `to`; the future's service writes each request on that one
+// connection and answers with the reply that comes back in its turn.
 template <codec C, class Req = typename C::output, class Rep = typename C::input>
 future<service<Req, Rep>> client(reactor& io, const endpoint& to, socket_options options = {},
                                  C proto = C{}) {

@@ -21,9 +21,14 @@
 
 namespace troupe::io {
 
+// Settings for listen() and connect(): each connection's options and
+// actor, and a listener's limits.
 struct socket_options {
+  // Back pressure, timeouts and TLS for each connection.
   connection_options connection{};
+  // How each connection's actor is spawned.
   spawn_options actor{};  // for each connection's actor
+  // Length of the kernel's queue of connections not yet accepted.
   int backlog = 1024;   // listeners only
   // Listeners only: at most this many of its connections open at once. At
   // the limit the listener stops accepting (logged): new connections wait
@@ -92,8 +97,11 @@ void start_connect(reactor& io, const endpoint& to, const socket_options& option
 class listener {
  public:
   listener() = default;
+  // Owns a started listener; listen() makes it.
   explicit listener(std::shared_ptr<detail::listener_core> core) : core_(std::move(core)) {}
+  // Takes over other's listening socket; other is left empty.
   listener(listener&&) noexcept = default;
+  // Closes this listener, then takes over other's.
   listener& operator=(listener&& other) noexcept {
     close();
     core_ = std::move(other.core_);
@@ -101,17 +109,23 @@ class listener {
   }
   ~listener() { close(); }
 
+  // The bound address (with the port the system picked for port 0).
   endpoint local() const { return detail::listener_local(*core_); }
+  // Stops accepting; idempotent. Open connections live on.
   void close() {
     if (core_) detail::stop_listener(*core_);
     core_.reset();
   }
+  // True while it listens (not closed, moved from or default-made).
   explicit operator bool() const noexcept { return core_ != nullptr; }
 
  private:
   std::shared_ptr<detail::listener_core> core_;
 };
 
+// Listens at `at` and spawns an actor for each accepted connection, its
+// behavior on_connection(self, conn); throws std::system_error when the
+// address cannot be bound.
 template <codec C, class F>
 listener listen(reactor& io, const endpoint& at, F on_connection, socket_options options = {},
                 C proto = C{}) {

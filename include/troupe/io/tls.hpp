@@ -32,12 +32,15 @@ struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace troupe::io {
 
+// Where a tls_context gets its certificate, key and trusted CAs.
 struct tls_options {
   // Each is a PEM file's path, or PEM text itself (it starts "-----BEGIN").
   // Without both, this side presents no certificate: a client of a server
   // that does not require one.
   std::string certificate{};  // this side's certificate, then any intermediates
+  // The certificate's private key: a path or PEM text.
   std::string private_key{};  // its key (not encrypted)
+  // The CAs that vouch for peers: a path or PEM text.
   std::string trusted{};      // the CA certificates a peer's certificate must chain to
   // Servers ask clients for a certificate and refuse those without one
   // (mutual TLS). Off: servers accept clients without certificates.
@@ -54,6 +57,7 @@ class tls_context {
   tls_context(const tls_context&) = delete;
   tls_context& operator=(const tls_context&) = delete;
 
+  // OpenSSL's SSL_CTX, owned by this context: for the connections' TLS sessions.
   ssl_ctx_st* native() const noexcept { return ctx_; }
 
  private:

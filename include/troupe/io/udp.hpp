@@ -24,8 +24,11 @@
 
 namespace troupe::io {
 
+// One UDP datagram, received or to send.
 struct datagram {
+  // The sender of a received datagram; the destination of one to send.
   endpoint peer;
+  // The payload.
   std::string data;
 };
 
@@ -47,20 +50,27 @@ struct udp_guard {
 };
 }  // namespace detail
 
+// The handle a UDP socket actor's handlers use. Copyable; every copy names
+// the same socket.
 class udp_socket {
  public:
+  // Wraps a bound socket; open_udp() makes it.
   explicit udp_socket(std::shared_ptr<detail::udp_core> core) : core_(std::move(core)) {}
   // False when the socket is closed or `to` is not a numeric address.
   bool send_to(const endpoint& to, std::string data) {
     return detail::udp_send(*core_, to, std::move(data));
   }
+  // The bound address (with the port the system picked for port 0).
   endpoint local() const { return detail::udp_local(*core_); }
+  // Closes the socket; later sends fail.
   void close() { detail::udp_close(*core_); }
 
  private:
   std::shared_ptr<detail::udp_core> core_;
 };
 
+// Binds a UDP socket at `at` and spawns its actor, its behavior
+// on_open(self, sock); throws std::system_error when the address cannot be bound.
 template <class F>
 troupe::pid open_udp(reactor& io, const endpoint& at, F on_open) {
   auto core = detail::udp_bind(io, at);

@@ -13,6 +13,8 @@ namespace troupe::net::serialize_detail {
 // each one an any_field that converts to whatever its field is.
 inline constexpr std::size_t max_fields = 24;
 
+// A stand-in initializer that converts to any field's type; the index only
+// makes each one a distinct type in a pack.
 template <std::size_t>
 struct any_field {
   // Declared only (unevaluated use). `const&`: a field type's own
@@ -22,6 +24,7 @@ struct any_field {
   operator U() const&;
 };
 
+// Whether T{...} accepts sizeof...(I) initializers, each an any_field.
 template <class T, std::size_t... I>
 constexpr bool initializable_from(std::index_sequence<I...>) {
   return requires { T{any_field<I>{}...}; };

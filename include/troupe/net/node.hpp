@@ -61,49 +61,72 @@
 
 namespace troupe::net {
 
+// How a node looks from here: ok, suspected (temp_fail) or down (perm_fail).
 enum class fault_state { ok, temp_fail, perm_fail };
+// "ok", "temp_fail" or "perm_fail".
 std::string_view to_string(fault_state state) noexcept;
 
 // Sent to monitor_node() watchers.
 struct node_up {
+  // The node now connected.
   std::string node;
 };
+// Sent to monitor_node() watchers when a node is suspected or recovers.
 struct node_fault {  // temp_fail, or ok again after one
+  // The node concerned.
   std::string node;
+  // temp_fail, or ok once it speaks again.
   fault_state state;
 };
+// Sent to monitor_node() watchers when a node's connection is lost, and at
+// once to a new watcher of a node not connected.
 struct node_down {
+  // The node lost.
   std::string node;
+  // Why: "not connected", a heartbeat timeout, a malformed frame...
   std::string reason;
 };
 
 // For watch() callbacks: every change of a node's state.
 struct node_event {
+  // The node whose state changed.
   std::string node;
+  // Its new state.
   fault_state state;   // ok: up (or recovered), temp_fail, perm_fail: down
+  // Why the state changed; empty for a node coming up.
   std::string reason;  // why it went down
 };
 
 // The reason links and monitors across a lost connection fire with.
 inline exit_reason noconnection() { return exit_reason::user("noconnection"); }
 
+// A node's identity, secret, address, failure detection and limits.
 struct node_options {
+  // This node's name, as peers and troupe:// addresses know it.
   std::string name{};  // "name@host"; unique in the cluster
   // The cluster's shared secret: at least min_cookie_bytes (use 128 random
   // bits, say `head -c16 /dev/urandom | xxd -p`); a shorter one is refused
   // with std::invalid_argument unless allow_weak_cookie (it falls to
   // guessing online, one refused handshake at a time).
   std::string cookie{};
+  // Accept a cookie shorter than min_cookie_bytes (tests, not production).
   bool allow_weak_cookie = false;
+  // The shortest cookie accepted otherwise, in bytes.
   static constexpr std::size_t min_cookie_bytes = 16;
+  // Where to accept connections; port 0 picks a free one (see address()).
   io::endpoint listen{"127.0.0.1", 0};
+  // How often each connection sends a heartbeat.
   duration heartbeat = std::chrono::milliseconds(200);
+  // Silence after which a peer is suspected (fault_state::temp_fail).
   duration temp_fail_after = std::chrono::seconds(1);
+  // Silence after which a peer is declared down and its connection closed.
   duration perm_fail_after = std::chrono::seconds(5);
   // Requests to a suspected node fail at once with errc::node_suspected
   // (else they wait for a reply, their timeout, or perm_fail).
   bool fail_calls_on_temp_fail = false;
+  // The largest frame accepted from a peer.
   std::uint32_t max_message = 16u << 20;  // bytes; larger frames close the connection
+  // How long a connection's handshake may take before it is given up.
   duration handshake_timeout = std::chrono::seconds(5);
   // Refused handshakes (a wrong cookie, a malformed or late handshake)
   // allowed per caller address a minute; past it, that address's
@@ -128,6 +151,7 @@ namespace detail {
 class node_impl;
 }
 
+// This runtime's membership in a cluster (see above). Not copyable.
 class node {
  public:
   // Listens at once; throws std::invalid_argument for bad options and
@@ -137,14 +161,18 @@ class node {
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
+  // This node's name (options.name).
   const std::string& name() const noexcept;
+  // Tells this run of the node from earlier ones under the same name.
   std::uint64_t incarnation() const noexcept;  // random per start: a restarted node differs
+  // The bound address: the real port when options.listen asked for 0.
   io::endpoint address() const;                // where it listens
 
   // Connects (if not already) and completes when the handshake does: the
   // peer's name, or errc::io_error (unreachable, refused, wrong cookie).
   // Nodes the peer knows are connected to as well (a mesh).
   future<std::string> connect(const io::endpoint& to);
+  // Closes the connection to `node`, if any, with the effects of losing it.
   void disconnect(const std::string& node);
 
   // "troupe://b@host/name" (or a bare local name): the actor registered
@@ -161,24 +189,40 @@ class node {
   // name answers at once.
   future<duration> ping(const std::string& node);
 
+  // Sends `watcher` node_up, node_fault and node_down for `node` until
+  // demonitor_node (node_down at once if it is not connected).
   void monitor_node(const troupe::pid& watcher, const std::string& node);
+  // Undoes one monitor_node(watcher, node).
   void demonitor_node(const troupe::pid& watcher, const std::string& node);
+  // Calls fn on every change of any node's state; returns an id for unwatch.
   std::uint64_t watch(std::function<void(const node_event&)> fn);
+  // Drops the watch() callback with this id.
   void unwatch(std::uint64_t id);
 
+  // The names of the nodes connected now.
   std::vector<std::string> connected_nodes() const;
   // perm_fail for a node that is not connected.
   fault_state state_of(const std::string& node) const;
   // The node a pid's actor lives on (this node's name for a local pid).
   std::string node_of(const troupe::pid& p) const;
 
+  // Counts since the node started, except those marked "Now".
   struct counters {
-    std::uint64_t frames_out = 0, frames_in = 0;
+    // Frames sent, over all connections.
+    std::uint64_t frames_out = 0;
+    // Frames received, over all connections.
+    std::uint64_t frames_in = 0;
+    // Handshakes this node refused.
     std::uint64_t refused_handshakes = 0;  // wrong cookie, version, name
+    // Frames that did not decode.
     std::uint64_t malformed_frames = 0;    // connections closed for them
+    // Frames refused for naming a local actor with the wrong tag.
     std::uint64_t forged_pids = 0;         // tags that did not match
+    // Messages whose type name is not registered here (to dead letters).
     std::uint64_t unknown_types = 0;       // messages of unregistered types
+    // Answers and signals that arrived for no one.
     std::uint64_t unasked = 0;             // replies, downs, link exits nobody waits for (dropped)
+    // Connections from addresses past max_handshake_failures.
     std::uint64_t throttled_handshakes = 0;  // connections closed unread: too many refusals from the address
     // Now, not a count: remote pids this node keeps a proxy for (at most
     // about twice the ones still referred to here; unused ones are freed).
@@ -190,6 +234,7 @@ class node {
     // swept when the table doubles).
     std::uint64_t node_monitors = 0;
   };
+  // A snapshot of the counters.
   counters stats() const;
 
  private:

@@ -81,16 +81,21 @@ class reader;
 // How pids travel: only a node knows how to name its actors to another.
 struct pid_codec {
   virtual ~pid_codec() = default;
+  // Writes `p` so that the peer's decode names the same actor.
   virtual void encode(writer& out, const troupe::pid& p) = 0;
+  // Reads a pid a peer's encode wrote.
   virtual troupe::pid decode(reader& in) = 0;  // throws decode_error
 };
 
 // Appends to a string it does not own.
 class writer {
  public:
+  // Appends to `out`; `codec` writes pids (null: none may be written).
   explicit writer(std::string& out, pid_codec* codec = nullptr) noexcept : pids(codec), out_(&out) {}
 
+  // One byte, as is.
   void byte(std::uint8_t b) { out_->push_back(static_cast<char>(b)); }
+  // LEB128: 7 bits a byte, lowest first; at most 10 bytes.
   void varint(std::uint64_t v) {
     char buf[10];
     std::size_t n = 0;
@@ -98,17 +103,23 @@ class writer {
     buf[n++] = static_cast<char>(v);
     out_->append(buf, n);
   }
+  // 4 bytes, little-endian.
   void fixed32(std::uint32_t v) { little_endian(v, 4); }
+  // 8 bytes, little-endian.
   void fixed64(std::uint64_t v) { little_endian(v, 8); }
+  // A varint length, then the bytes.
   void bytes(std::string_view s) {
     varint(s.size());
     out_->append(s);
   }
+  // `n` bytes as they are, with no length.
   void raw(const void* data, std::size_t n) {
     if (n != 0) out_->append(static_cast<const char*>(data), n);
   }
+  // The string being appended to.
   std::string& buffer() noexcept { return *out_; }
 
+  // The node's pid codec.
   pid_codec* pids;  // null outside a node: encoding a pid then throws std::logic_error
 
  private:
@@ -127,8 +138,10 @@ class nesting;
 // Reads a view it does not own; the bytes must outlive the reader.
 class reader {
  public:
+  // Reads `in` from its start; `codec` reads pids (null: none may be read).
   explicit reader(std::string_view in, pid_codec* codec = nullptr) noexcept : pids(codec), in_(in) {}
 
+  // One byte.
   std::uint8_t byte() {
     need(1, "a byte");
     return static_cast<std::uint8_t>(in_[pos_++]);
@@ -144,13 +157,18 @@ class reader {
       if (b < 0x80) return value;
     }
   }
+  // 4 bytes, little-endian.
   std::uint32_t fixed32() { return static_cast<std::uint32_t>(little_endian(4, "a fixed32")); }
+  // 8 bytes, little-endian.
   std::uint64_t fixed64() { return little_endian(8, "a fixed64"); }
   // A view into the input.
   std::string_view bytes() { return take(varint(), "a string"); }
+  // The next `n` bytes, as a view into the input.
   std::string_view raw(std::size_t n) { return take(n, "raw bytes"); }
 
+  // Bytes left to read (inside a struct, to the struct's end).
   std::size_t remaining() const noexcept { return in_.size() - pos_; }
+  // Bytes read so far, counted from the start of the input.
   std::size_t position() const noexcept { return pos_; }
   // Forward only, and not past the end of the input (or of the struct
   // being decoded).
@@ -159,6 +177,7 @@ class reader {
     pos_ = pos;
   }
 
+  // The node's pid codec.
   pid_codec* pids;  // null outside a node: decoding a pid then throws decode_error
 
  private:
@@ -191,6 +210,7 @@ void encode(writer& w, const T& value);
 template <class T>
 void decode(reader& r, T& value);
 
+// Decodes into a fresh T{} and returns it.
 template <class T>
 T decode(reader& r) {
   T value{};
@@ -200,28 +220,37 @@ T decode(reader& r) {
 
 namespace serialize_detail {
 
+// False for every type: a static_assert on it fails only if instantiated.
 template <class>
 inline constexpr bool always_false = false;
 
+// Whether T is Template<...> (type parameters only).
 template <class T, template <class...> class Template>
 inline constexpr bool is_instance = false;
+// The match: T is an instance of Template.
 template <template <class...> class Template, class... Args>
 inline constexpr bool is_instance<Template<Args...>, Template> = true;
 
+// Whether T is a std::array.
 template <class T>
 inline constexpr bool is_std_array = false;
 template <class E, std::size_t N>
 inline constexpr bool is_std_array<std::array<E, N>> = true;
 
+// vector, deque and list: decoded with push_back.
 template <class T>
 inline constexpr bool is_sequence =
     is_instance<T, std::vector> || is_instance<T, std::deque> || is_instance<T, std::list>;
+// set and unordered_set.
 template <class T>
 inline constexpr bool is_set = is_instance<T, std::set> || is_instance<T, std::unordered_set>;
+// map and unordered_map.
 template <class T>
 inline constexpr bool is_map = is_instance<T, std::map> || is_instance<T, std::unordered_map>;
+// The kinds encoded as a count, then the elements.
 template <class T>
 inline constexpr bool is_container = is_sequence<T> || is_set<T> || is_map<T>;
+// Encoded field by field, with a count and a byte length.
 template <class T>
 inline constexpr bool is_aggregate = std::is_class_v<T> && std::is_aggregate_v<T>;
 
@@ -249,11 +278,14 @@ template <class T>
 concept has_encode_hook = requires(writer& w, const T& v) { troupe_encode(w, v); };
 template <class T>
 concept has_decode_hook = requires(reader& r, T& v) { troupe_decode(r, v); };
+// Calls T's troupe_encode, found by ADL.
 template <class T>
 void call_encode_hook(writer& w, const T& v) { troupe_encode(w, v); }
+// Calls T's troupe_decode, found by ADL.
 template <class T>
 void call_decode_hook(reader& r, T& v) { troupe_decode(r, v); }
 
+// How deep containers and structs may nest in an input.
 inline constexpr int max_nesting = 100;
 
 // Held while decoding a container's or a struct's contents. It bounds
@@ -262,11 +294,14 @@ inline constexpr int max_nesting = 100;
 // struct's recorded end, so that no field reads past it.
 class nesting {
  public:
+  // One level deeper, with the input cut at position `end` (a struct);
+  // throws decode_error past max_nesting.
   nesting(reader& r, std::size_t end) : r_(r), saved_(r.in_) {
     if (r.depth_ == max_nesting) throw decode_error("input nested more than 100 deep");
     ++r.depth_;
     r.in_ = r.in_.substr(0, end);
   }
+  // One level deeper, the input left whole (a container).
   explicit nesting(reader& r) : nesting(r, r.in_.size()) {}
   ~nesting() {
     r_.in_ = saved_;
@@ -280,6 +315,8 @@ class nesting {
   std::string_view saved_;
 };
 
+// Unsigned (and plain char, wchar_t) as a varint; signed zigzagged first,
+// so that small negative numbers stay short.
 template <class T>
 void encode_integer(writer& w, T v) {
   static_assert(sizeof(T) <= 8, "troupe::net: integers wider than 64 bits have no wire form");
@@ -291,6 +328,7 @@ void encode_integer(writer& w, T v) {
   }
 }
 
+// The inverse of encode_integer; decode_error if the value does not fit T.
 template <class T>
 void decode_integer(reader& r, T& v) {
   const std::uint64_t raw = r.varint();
@@ -325,12 +363,17 @@ void reserve_some(C& c, std::size_t n) {
 
 // What a container's element is on the wire: a map's is (key, value).
 template <class C>
-struct element { using type = typename C::value_type; };
+struct element {
+  // The element's type.
+  using type = typename C::value_type;
+};
 template <class K, class V, class... R>
 struct element<std::map<K, V, R...>> { using type = std::pair<K, V>; };
 template <class K, class V, class... R>
 struct element<std::unordered_map<K, V, R...>> { using type = std::pair<K, V>; };
 
+// Replaces c's contents with the count and elements read; a duplicate key
+// in a set or map is a decode_error.
 template <class C>
 void decode_container(reader& r, C& c) {
   using element_type = typename element<C>::type;
@@ -369,6 +412,8 @@ void encode_aggregate(writer& w, const T& v) {
   w.bytes(body);
 }
 
+// Reads the fields both versions have, leaves those the sender lacks, and
+// skips those a newer sender added.
 template <class T>
 void decode_aggregate(reader& r, T& v) {
   constexpr std::size_t own = field_count<T>();

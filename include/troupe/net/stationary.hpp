@@ -93,25 +93,34 @@ auto handler_for(actor& self, std::shared_ptr<T> object) {
 
 }  // namespace detail
 
+// A handle to a stationary T: a plain value naming its home actor, to copy,
+// compare and send to other nodes.
 template <class T>
 struct stationary {
+  // The actor that owns the object, on its home node.
   troupe::pid home;
 
+  // Calls Method at home without blocking: the future holds its result
+  // (stationary_done for void) or its error.
   template <auto Method, class... Args>
   future<detail::reply_of<Method>> async(runtime& rt, Args&&... args) const {
     detail::stationary_call<Method> call{typename detail::method_traits<Method>::args(std::forward<Args>(args)...)};
     return ask<detail::reply_of<Method>>(rt, home, std::move(call));
   }
+  // Calls Method and blocks for its result (none for void); throws
+  // error_exception on failure. Not from an actor.
   template <auto Method, class... Args>
   auto call(runtime& rt, Args&&... args) const {
     auto result = async<Method>(rt, std::forward<Args>(args)...).get();
     if constexpr (!std::is_same_v<decltype(result), detail::stationary_done>) return result;
   }
+  // Calls Method without waiting: its result and any error are dropped.
   template <auto Method, class... Args>
   void cast(runtime& rt, Args&&... args) const {
     rt.send(home, detail::stationary_call<Method>{
                       typename detail::method_traits<Method>::args(std::forward<Args>(args)...)});
   }
+  // Equal when they name the same home.
   friend bool operator==(const stationary&, const stationary&) = default;
 };
 

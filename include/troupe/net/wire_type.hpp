@@ -23,18 +23,25 @@
 
 namespace troupe::net {
 
+// A registry entry: a type's stable name and its type-erased encoding.
 struct wire_type_info {
+  // The name both ends register the type under ("shop.order").
   std::string name;
+  // The C++ type it stands for on this node.
   type_key key = nullptr;
+  // Writes the T that `value` points to.
   void (*encode)(writer& out, const void* value) = nullptr;
   // A new message holding the decoded value (throws decode_error).
   troupe::detail::message* (*decode)(reader& in) = nullptr;
 };
 
+// Registers an entry. The same type under the same name again is a no-op;
+// a name or type already taken otherwise throws std::logic_error.
 void add_wire_type(wire_type_info info);
 // Null when the type or name is not registered. The entries live as long
 // as the process.
 const wire_type_info* wire_type_of(type_key key);
+// The entry registered under `name`, or null.
 const wire_type_info* wire_type_named(std::string_view name);
 
 // T's entry: its name, and its encoding as a type-erased pair.
@@ -53,6 +60,8 @@ wire_type_info wire_type_for(std::string name) {
   return info;
 }
 
+// Makes T a wire type named `name`; do it on every node that sends or
+// receives T, before the first one crosses.
 template <class T>
 void register_type(std::string name) {
   add_wire_type(wire_type_for<T>(std::move(name)));
@@ -61,6 +70,7 @@ void register_type(std::string name) {
 // What a receiver makes of a message whose type it does not know: it goes
 // to dead letters under this type, which names the sender's type.
 struct unknown_wire_type {
+  // The name the sender's type is registered under.
   std::string name;
 };
 

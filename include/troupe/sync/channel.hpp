@@ -35,8 +35,11 @@ using detail::chan_status;  // ok, would_block, closed
 // What try_recv found.
 template <class T>
 struct received {
+  // ok: `value` holds one; would_block: none ready; closed: closed and drained.
   chan_status status = chan_status::would_block;
+  // The value received when status is ok.
   std::optional<T> value;
+  // Whether a value was received.
   explicit operator bool() const noexcept { return status == chan_status::ok; }
 };
 
@@ -51,6 +54,7 @@ inline const element_ops element_ops_of = {
 void check_may_block_on_channel();
 }  // namespace detail
 
+// A channel of T: a shared handle, buffered up to its capacity (see above).
 template <class T>
 class channel {
   // Values move under the channel's lock, after a waiter was chosen: a
@@ -61,6 +65,7 @@ class channel {
  public:
   using value_type = T;
 
+  // Holds up to `capacity` values unreceived; 0: unbuffered.
   explicit channel(std::size_t capacity = 0)
       : core_(detail::make_channel(detail::element_ops_of<T>, capacity)) {}
 
@@ -72,6 +77,7 @@ class channel {
     if (out.status == chan_status::closed) return error(errc::closed, "send on a closed channel");
     return {};
   }
+  // Waits for a value; nullopt once closed and drained.
   std::optional<T> recv() {
     detail::check_may_block_on_channel();
     std::optional<T> slot;
@@ -85,10 +91,12 @@ class channel {
     detail::select_case c{core_.get(), true, &value};
     return detail::select_blocking(&c, 1, true, {}).status;
   }
+  // Sends a copy of `value`.
   chan_status try_send(const T& value) {
     T copy(value);
     return try_send(std::move(copy));
   }
+  // A value if one is ready now, else why not.
   received<T> try_recv() {
     received<T> r;
     detail::select_case c{core_.get(), false, &r.value};
@@ -99,16 +107,20 @@ class channel {
   // Closes the channel (idempotent): blocked and later senders get
   // errc::closed; receivers get what is buffered, then nullopt.
   void close() { detail::chan_close(*core_); }
+  // Whether close() was called.
   bool is_closed() const { return detail::chan_is_closed(*core_); }
   // Values buffered now.
   std::size_t size() const { return detail::chan_size(*core_); }
+  // The capacity it was made with.
   std::size_t capacity() const noexcept { return detail::chan_capacity(*core_); }
 
   // Awaitables: co_await ch.async_send(v) -> result<void>,
   // co_await ch.async_recv() -> std::optional<T>.
   auto async_send(T value);
+  // co_await: the next value, or nullopt once closed and drained.
   auto async_recv();
 
+  // The shared core, for select (select.hpp).
   detail::chan_core* core() const noexcept { return core_.get(); }
 
  private:

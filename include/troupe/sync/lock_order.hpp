@@ -22,26 +22,45 @@
 
 namespace troupe {
 
+// Process-wide lock-order checking; all static.
 class lock_order {
  public:
+  // Where a lock was taken.
   struct site {
+    // The source file.
     std::string file;
+    // The line in it.
     unsigned line = 0;
+    // The enclosing function.
     std::string function;
+    // The site as text for reports.
     std::string to_string() const;  // "file:line (function)"
   };
+  // Two locks seen taken in both orders.
   struct inversion {
+    // The name of the lock held.
     std::string first;   // held...
+    // The name of the lock being taken.
     std::string second;  // ...while taking this one, now
-    site first_taken_at, second_taken_at;    // this thread, now
-    site earlier_second_at, earlier_first_at;  // the reverse order, seen before
+    // Where this thread took `first`.
+    site first_taken_at;
+    // Where this thread is taking `second`, now.
+    site second_taken_at;
+    // Where `second` was taken before `first`, in the reverse order seen before.
+    site earlier_second_at;
+    // Where `first` was then taken, in that reverse order.
+    site earlier_first_at;
+    // The report the default reporter prints.
     std::string text;  // the whole report, for logs
   };
 
+  // Turns checking on or off for every thread.
   static void enable(bool on = true) noexcept;
+  // Whether checking is on.
   static bool enabled() noexcept;
   // Default: writes the report to stderr.
   static void set_reporter(std::function<void(const inversion&)> reporter);
+  // Inversions reported since start or the last reset().
   static std::size_t inversions() noexcept;
   // Forgets every recorded order (tests).
   static void reset();

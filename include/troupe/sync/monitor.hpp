@@ -56,18 +56,24 @@ class condition;
 // What every monitor shares: the lock, who holds it, the name.
 class monitor_base {
  public:
+  // `name` names the lock in reports; it must outlive the monitor.
   explicit monitor_base(const char* name) : name_(name) {}
   monitor_base(const monitor_base&) = delete;
   monitor_base& operator=(const monitor_base&) = delete;
 
+  // Takes the lock; `where` is recorded for lock-order checking.
   void enter(const std::source_location& where);
+  // Releases the lock.
   void leave() noexcept;
+  // Whether the calling thread holds the lock.
   bool held_by_this_thread() const noexcept;
+  // The name given at construction.
   const char* name() const noexcept { return name_; }
 
   // Called with the monitor's name and the site of the exit that found
   // the invariant broken. Process-wide.
   static void set_invariant_handler(std::function<void(const char* monitor, const std::source_location&)> h);
+  // Reports a broken invariant to the handler (default: print and abort).
   static void invariant_broken(const char* monitor, const std::source_location& where);
 
  private:
@@ -79,16 +85,19 @@ class monitor_base {
 // A condition variable of one monitor.
 class condition {
  public:
+  // A condition of `m`, which must outlive it.
   explicit condition(monitor_base& m) noexcept : monitor_(m) {}
   condition(const condition&) = delete;
   condition& operator=(const condition&) = delete;
 
   // With or without the monitor's lock.
   void notify_one();
+  // Wakes every thread waiting now (a broadcast).
   void notify_all();
 
   // For monitor guards: the lock is held on entry and on return.
   void wait(monitor_base& m, const std::source_location& where);
+  // As wait, but false if `deadline` passed with no notify.
   bool wait_until(monitor_base& m, std::chrono::steady_clock::time_point deadline,
                   const std::source_location& where);
 
@@ -110,19 +119,27 @@ class condition {
   bool wakeup_waiting_ = false;  // Mesa's switch for naked notifies
 };
 
+// A Mesa monitor over a T (see above); the lock is named for reports.
 template <class T>
 class monitor : public monitor_base {
  public:
+  // The state made from `args`, with no invariant.
   template <class... Args>
     requires std::constructible_from<T, Args...>
   explicit monitor(const char* name, Args&&... args)
       : monitor_base(name), state_(std::forward<Args>(args)...) {}
+  // With an invariant, checked on every exit and wait while
+  // TROUPE_CHECK_INVARIANTS is on.
   monitor(const char* name, T initial, std::function<bool(const T&)> invariant)
       : monitor_base(name), state_(std::move(initial)), invariant_(std::move(invariant)) {}
 
+  // Holds the monitor's lock while it lives and gives access to the state.
+  // Movable, not copyable; checks the invariant when it releases.
   class [[nodiscard]] guard {
    public:
+    // Takes m's lock; `where` is the site in lock-order and invariant reports.
     guard(monitor& m, const std::source_location& where) : m_(&m), where_(where) { m.enter(where); }
+    // Takes over the hold: `other` releases nothing.
     guard(guard&& other) noexcept : m_(std::exchange(other.m_, nullptr)), where_(other.where_) {}
     guard(const guard&) = delete;
     ~guard() {
@@ -130,7 +147,9 @@ class monitor : public monitor_base {
       m_->check(where_);
       m_->leave();
     }
+    // The protected state.
     T* operator->() const noexcept { return &m_->state_; }
+    // The protected state.
     T& operator*() const noexcept { return m_->state_; }
 
     // Mesa wait: releases the lock, sleeps until notified, retakes it.
@@ -138,6 +157,7 @@ class monitor : public monitor_base {
       m_->check(where);
       c.wait(*m_, where);
     }
+    // Waits until ready(state) holds, rechecking after every wakeup.
     template <class Pred>
     void wait(condition& c, Pred ready, const std::source_location& where = std::source_location::current()) {
       while (!ready(m_->state_)) wait(c, where);
@@ -166,6 +186,7 @@ class monitor : public monitor_base {
     std::source_location where_;
   };
 
+  // Enters the monitor: the guard holds the lock until destroyed.
   guard lock(const std::source_location& where = std::source_location::current()) {
     return guard(*this, where);
   }

@@ -18,6 +18,8 @@
 
 namespace troupe {
 
+// A mutex with priority inheritance; a named one takes part in lock-order
+// checking (null name: it does not).
 class pi_mutex {
  public:
   // Throws std::system_error if the platform has no priority inheritance.
@@ -26,10 +28,15 @@ class pi_mutex {
   pi_mutex(const pi_mutex&) = delete;
   pi_mutex& operator=(const pi_mutex&) = delete;
 
+  // Blocks until held; throws std::system_error if pthread_mutex_lock fails.
   void lock(const std::source_location& where = std::source_location::current());
+  // Takes it if free now; false otherwise.
   bool try_lock(const std::source_location& where = std::source_location::current());
+  // Releases it; the calling thread must hold it.
   void unlock();
+  // The name given, or null.
   const char* name() const noexcept { return name_; }
+  // The underlying pthread mutex.
   pthread_mutex_t* native_handle() noexcept { return &mutex_; }
 
  private:
@@ -40,20 +47,25 @@ class pi_mutex {
 // A plain mutex that takes part in lock-order checking.
 class named_mutex {
  public:
+  // `name` names its lock class in reports; it must outlive the mutex.
   explicit named_mutex(const char* name) : name_(name) {}
+  // Blocks until held.
   void lock(const std::source_location& where = std::source_location::current()) {
     mutex_.lock();
     if (detail::lock_order_on()) detail::lock_acquired(this, name_, where);
   }
+  // Takes it if free now; false otherwise.
   bool try_lock(const std::source_location& where = std::source_location::current()) {
     if (!mutex_.try_lock()) return false;
     if (detail::lock_order_on()) detail::lock_acquired(this, name_, where, true);
     return true;
   }
+  // Releases it; the calling thread must hold it.
   void unlock() {
     detail::lock_released(this);  // even if checking was turned off meanwhile
     mutex_.unlock();
   }
+  // The name given.
   const char* name() const noexcept { return name_; }
 
  private:
@@ -71,6 +83,7 @@ namespace troupe {
 template <class Mutex>
 class [[nodiscard]] scoped_hold {
  public:
+  // Locks `m`; `where` is the site recorded for lock-order checking.
   scoped_hold(Mutex& m, const std::source_location& where) : m_(m) { m_.lock(where); }
   ~scoped_hold() { m_.unlock(); }
   scoped_hold(const scoped_hold&) = delete;
@@ -80,6 +93,8 @@ class [[nodiscard]] scoped_hold {
   Mutex& m_;
 };
 
+// Locks `m` until the returned hold is destroyed, recording the caller's
+// line.
 template <class Mutex>
 scoped_hold<Mutex> hold(Mutex& m, const std::source_location& where = std::source_location::current()) {
   return scoped_hold<Mutex>(m, where);

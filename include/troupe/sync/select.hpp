@@ -26,57 +26,86 @@
 
 namespace troupe {
 
+// A case receiving from a channel; made by on_recv.
 template <class T, class F>
 struct recv_case {
+  // A channel operation (not a default or a timeout).
   static constexpr bool is_channel_case = true;
+  // The channel received from.
   detail::chan_core* channel;
+  // Called with the value, or nullopt if the channel is closed.
   F fn;
+  // Where the received value lands.
   std::optional<T> slot;
+  // The case, type-erased for the select core.
   detail::select_case erase() { return {channel, false, &slot}; }
+  // Hands the received value to fn.
   void run(chan_status) { fn(std::move(slot)); }
 };
 
+// A case sending a value on a channel; made by on_send.
 template <class T, class F>
 struct send_case {
+  // A channel operation (not a default or a timeout).
   static constexpr bool is_channel_case = true;
+  // The channel sent on.
   detail::chan_core* channel;
+  // The value to send; dropped with the select if another case wins.
   T value;
+  // Called with true if sent, false if the channel is closed.
   F fn;
+  // The case, type-erased for the select core.
   detail::select_case erase() { return {channel, true, &value}; }
+  // Tells fn whether the value was sent.
   void run(chan_status status) { fn(status == chan_status::ok); }
 };
 
+// A case taken when no channel case is ready at once; made by on_default.
 template <class F>
 struct default_case {
+  // Not a channel operation.
   static constexpr bool is_channel_case = false;
+  // Not a timeout: the select never waits.
   static constexpr bool is_timeout = false;
+  // Called when nothing was ready.
   F fn;
 };
 
+// A case taken when no channel case happens in time; made by on_timeout.
 template <class F>
 struct timeout_case {
+  // Not a channel operation.
   static constexpr bool is_channel_case = false;
+  // A timeout: the select waits at most `after`.
   static constexpr bool is_timeout = true;
+  // How long the select waits for a channel case.
   duration after;
+  // Called when the time is up.
   F fn;
 };
 
+// Receive from `c`: fn(std::optional<T>) runs if this case wins
+// (nullopt: closed and drained).
 template <class T, class F>
 recv_case<T, F> on_recv(channel<T>& c, F fn) {
   return {c.core(), std::move(fn), std::nullopt};
 }
+// Send `value` on `c`: fn(bool) runs if this case wins (false: closed).
 template <class T, class F>
 send_case<T, F> on_send(channel<T>& c, std::type_identity_t<T> value, F fn) {
   return {c.core(), std::move(value), std::move(fn)};
 }
+// Send `value` on `c`, with nothing to run after.
 template <class T>
 auto on_send(channel<T>& c, std::type_identity_t<T> value) {
   return on_send(c, std::move(value), [](bool) {});
 }
+// fn() runs if no channel case is ready at once: the select does not wait.
 template <class F>
 default_case<F> on_default(F fn) {
   return {std::move(fn)};
 }
+// fn() runs if no channel case happens within `after`.
 template <class F>
 timeout_case<F> on_timeout(duration after, F fn) {
   return {after, std::move(fn)};
@@ -192,6 +221,8 @@ int select(Cases... cases) {
       detail::select_blocking(plan.cases(), plan.channel_count, plan.has_default(), deadline));
 }
 
+// For coroutines: co_await runs the handler of the case that happened and
+// gives its argument position, without blocking a thread.
 template <class... Cases>
 auto async_select(Cases... cases) {
   return detail::select_awaiter<Cases...>(std::move(cases)...);

@@ -23,20 +23,31 @@
 
 namespace troupe::testing {
 
+// How a link delays and damages frames; drawn from the simulation's seed.
 struct link_faults {
+  // The shortest delay of a frame, in virtual time.
   duration min_latency = std::chrono::milliseconds(1);
+  // The longest delay of a frame; each is drawn uniformly in between.
   duration max_latency = std::chrono::milliseconds(1);
+  // The probability a frame is dropped (0 to 1).
   double loss = 0.0;         // probability a frame is dropped
+  // The probability a frame arrives twice (0 to 1).
   double duplication = 0.0;  // probability a frame arrives twice
+  // Whether frames of one link may overtake each other (false: in order).
   bool reorder = false;      // false: frames of one link arrive in order
 };
 
+// A simulated network between named nodes, with seeded faults.
 class sim_network final : public transport {
  public:
+  // Over `sim`'s runtime and clock; `defaults` apply to every link not set.
   explicit sim_network(simulation& sim, link_faults defaults = {});
 
+  // Frames addressed to `node` go to `endpoint` from now on.
   void attach(const std::string& node, const pid& endpoint) override;
+  // Frames addressed to `node` are refused (send() returns false).
   void detach(const std::string& node) override;
+  // Schedules the frame's arrival after the link's faults; false if `to` is not attached.
   bool send(const std::string& from, const std::string& to, std::string bytes) override;
 
   // Faults of the link between a and b, both directions.
@@ -44,11 +55,21 @@ class sim_network final : public transport {
   // Until heal(): no frame crosses between a node of one side and one of
   // the other.
   void partition(const std::vector<std::string>& side_a, const std::vector<std::string>& side_b);
+  // Ends every partition.
   void heal();
 
+  // Frame counts since the network was made.
   struct counters {
-    std::uint64_t sent = 0, lost = 0, duplicated = 0, cut_by_partition = 0;
+    // Frames sent.
+    std::uint64_t sent = 0;
+    // Of those, the ones the network lost.
+    std::uint64_t lost = 0;
+    // The ones it delivered twice.
+    std::uint64_t duplicated = 0;
+    // The ones a partition cut.
+    std::uint64_t cut_by_partition = 0;
   };
+  // What has happened to frames so far.
   const counters& stats() const noexcept { return stats_; }
 
  private:

@@ -39,18 +39,27 @@
 
 namespace troupe::testing {
 
+// How a simulation picks its next step.
 enum class schedule_mode {
   random,  // every enabled step equally likely
   pct,     // probabilistic concurrency testing: random actor priorities,
            // lowered at pct_depth - 1 random points (Burckhardt et al. 2010)
 };
 
+// A simulation's seed, scheduling and runtime configuration.
 struct simulation_options {
+  // Seeds every choice: the same seed replays the same run.
   std::uint64_t seed = 1;
+  // How the next step is picked.
   schedule_mode mode = schedule_mode::random;
+  // PCT only: the bug depth aimed at; a bug of depth d is found with
+  // probability at least 1/(n k^(d-1)).
   unsigned pct_depth = 3;           // bugs of depth d are found with probability >= 1/(n k^(d-1))
+  // PCT only: how many steps the priority change points spread over.
   std::size_t pct_steps = 2000;     // how many steps the change points spread over
+  // Steps one run may take; past it the run is a livelock (sim_error).
   std::size_t max_steps = 1'000'000;  // a run longer than this is a livelock: sim_error
+  // The simulated runtime's configuration; its worker count is ignored.
   config runtime_config{};            // workers is ignored
 };
 
@@ -76,16 +85,20 @@ bool expect_step(simulation& sim, type_key key, const std::string& type_name, co
 template <class T>
 class expectation {
  public:
+  // Made by simulation::expect(); the check runs at its end.
   explicit expectation(simulation& sim) : sim_(sim) {}
   expectation(const expectation&) = delete;
+  // Only a message sent by `sender`.
   expectation& from(const pid& sender) {
     from_ = sender;
     return *this;
   }
+  // Only a message sent to `receiver`.
   expectation& to(const pid& receiver) {
     to_ = receiver;
     return *this;
   }
+  // Only a message equal to `value`.
   expectation& with(T value)
     requires std::equality_comparable<T>
   {
@@ -101,14 +114,18 @@ class expectation {
   std::unique_ptr<T> value_;
 };
 
+// A runtime under a seeded scheduler and a virtual clock; see the top of this file.
 class simulation {
  public:
+  // A fresh simulated runtime, with no actors yet, set up by `options`.
   explicit simulation(simulation_options options = {});
   ~simulation();
   simulation(const simulation&) = delete;
   simulation& operator=(const simulation&) = delete;
 
+  // The simulated runtime: spawn and send through it as usual.
   runtime& system() noexcept;
+  // The seed the simulation runs under.
   std::uint64_t seed() const noexcept;
   // The simulation's own seeded generator, for tests and fault injection
   // that must replay with the seed.
@@ -129,16 +146,19 @@ class simulation {
   // Runs everything, moving virtual time from timer to timer, until `span`
   // of virtual time has passed (periodic timers cannot make it spin).
   void run_for(duration span);
+  // The current virtual time.
   time_point now() const;
 
   // Probes.
   std::vector<std::string> in_flight() const;  // "<0.1.0> -> <0.2.0>: ping", oldest first
+  // How many messages `who` has queued (delivered, not yet handled).
   std::size_t mailbox_size(const pid& who) const { return rt_->mailbox_size(who); }
   // What `who` has queued (delivered, not yet handled), oldest first.
   std::vector<std::string> mailbox(const pid& who) const;
   // The run so far, one line per event: spawn, send, deliver, run, exit,
   // timer, advance. Identical for identical seeds.
   const std::vector<std::string>& trace() const noexcept;
+  // The last `last` events of the trace (0: all), one indented line each.
   std::string trace_text(std::size_t last = 0) const;  // last 0: all
   // Adds a line of the test's own to the trace.
   void note(std::string event);
@@ -153,11 +173,13 @@ class simulation {
   // Throws sim_error with `what` when `condition` is false.
   void require(bool condition, const std::string& what) const;
 
+  // Starts an expectation of the next delivery of a T (see expectation).
   template <class T>
   expectation<T> expect() {
     return expectation<T>(*this);
   }
 
+  // The scheduler behind the simulation; for the library's own plumbing.
   detail::sim_engine& engine() noexcept { return *engine_; }
 
  private:

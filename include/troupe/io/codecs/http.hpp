@@ -50,30 +50,46 @@
 
 namespace troupe::io::http {
 
+// One header field, as sent: its name keeps its case.
 struct header {
+  // The field name ("Content-Type"); compare without case.
   std::string name;
+  // The field value, surrounding spaces and tabs trimmed.
   std::string value;
+  // Equal when name and value are, byte for byte.
   friend bool operator==(const header&, const header&) = default;
 };
 
+// What a codec accepts before it refuses a message (431 or 413).
 struct limits {
+  // Largest head, in bytes (default 8 KiB); over it: 431.
   std::size_t max_header_bytes = 8192;   // start line and fields, up to and including the empty line
+  // Largest body, in bytes (default 1 MiB); over it: 413.
   std::size_t max_body_bytes = 1u << 20;  // Content-Length, or the sum of the chunks
+  // Most header fields in one head (default 100); over it: 431.
   std::size_t max_headers = 100;          // fields in the head
 };
 
 // What a request asks of its response's framing; io::serve applies it to
 // the handler's response (response::fit), so a handler need not care.
 struct reply_shape {
+  // Send the head only: the request was a HEAD.
   bool head_only = false;   // a HEAD request: the head goes, the body never does
+  // Add "Connection: keep-alive": an HTTP/1.0 client asked for it.
   bool keep_alive = false;  // an HTTP/1.0 request kept alive: say so in the response
 };
 
+// An HTTP request: what server_codec parses and client_codec encodes.
 struct request {
+  // The method, case as sent.
   std::string method;  // "GET"
+  // The request target: path and query.
   std::string target;  // "/path?query", as sent
+  // 1 for HTTP/1.1, 0 for HTTP/1.0.
   int version_minor = 1;
+  // The header fields, in the order, case and repeats they came in.
   std::vector<header> headers;
+  // The body, empty if none.
   std::string body;  // decoded if it was chunked
 
   // The first field of that name (any case), or nullptr.
@@ -82,14 +98,22 @@ struct request {
   // unless a Connection field lists "close", for HTTP/1.0 only if one lists
   // "keep-alive".
   bool keep_alive() const;
+  // What this request asks of its response: head_only for a HEAD,
+  // keep_alive for an HTTP/1.0 request kept alive.
   reply_shape shape() const;
 };
 
+// An HTTP response: what server_codec encodes and client_codec parses.
 struct response {
+  // The status code (200, 404, ...).
   int status = 200;
+  // The reason phrase of the status line.
   std::string reason;  // empty: reason_phrase(status)
+  // 1 for HTTP/1.1, 0 for HTTP/1.0.
   int version_minor = 1;
+  // The header fields, in order; encode() adds the framing ones.
   std::vector<header> headers;
+  // The body, decoded if it came chunked.
   std::string body;
   // Encoding: send the body with Transfer-Encoding: chunked (one chunk and
   // the last chunk). Parsing: the body came chunked.
@@ -103,7 +127,10 @@ struct response {
   // Encoding: add "Connection: keep-alive" (an HTTP/1.0 client kept alive).
   bool keep_alive = false;
 
+  // The first field of that name (any case), or nullptr.
   const std::string* find_header(std::string_view name) const;
+  // Takes head_only and keep_alive from the request's shape (keep_alive
+  // never for a response that closes); io::serve calls it.
   void fit(const reply_shape& shape) {
     head_only = shape.head_only;
     keep_alive = shape.keep_alive && !close;
@@ -146,15 +173,20 @@ bool standard_method(std::string_view method) noexcept;
 // Requests in, responses out.
 class server_codec {
  public:
+  // Parsed from received bytes.
   using input = request;
+  // Encoded into bytes to send.
   using output = response;
 
+  // Size limits on requests; over one, the answer is a 413 or 431.
   limits lim;
   // A request whose method this refuses is answered 501 Not Implemented
   // and the connection closes (RFC 9110 15.6.2). Null: any method reaches
   // the handler (a server of WebDAV or other extension methods).
   bool (*accepts_method)(std::string_view method) = standard_method;
 
+  // The next request, need_more, or a parse_error whose reply is the
+  // error response (400, 413, 431, 501, 505) with "Connection: close".
   parsed<request> parse(std::string_view bytes);
   // Bytes parse() has looked at while finding heads: how the tests bound
   // its work.
@@ -187,9 +219,12 @@ struct asked_heads {
 // Responses in, requests out.
 class client_codec {
  public:
+  // Parsed from received bytes.
   using input = response;
+  // Encoded into bytes to send.
   using output = request;
 
+  // Size limits on responses; over one, parse() fails.
   limits lim;
 
   // A connection's encoder and reader are copies of one codec and share
@@ -201,6 +236,7 @@ class client_codec {
   // encoded, have no body; any other needs Content-Length or chunked (one
   // delimited by the connection closing is a parse_error).
   parsed<response> parse(std::string_view bytes);
+  // Bytes parse() has looked at while finding heads.
   std::uint64_t examined() const noexcept { return cursor_.examined; }  // as server_codec's
   // Appends the request ("GET" and "/" if method or target are empty), with
   // "Content-Length: N" added when the body is not empty or the method is

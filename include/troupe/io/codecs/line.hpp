@@ -12,12 +12,17 @@
 
 namespace troupe::io {
 
+// Newline-delimited text: one message per line.
 struct line_codec {
+  // A received line, without its "\n" or "\r\n".
   using input = std::string;
+  // A line to send; encode() appends the "\n".
   using output = std::string;
 
+  // Longest line accepted, in bytes (default 64 KiB); a longer one is a parse error.
   std::size_t max_line = 64 * 1024;
 
+  // The next line, need_more, or a parse error once the line passes max_line.
   parsed<std::string> parse(std::string_view bytes) const {
     std::size_t end = bytes.find('\n');
     if (end == std::string_view::npos) {
@@ -28,6 +33,7 @@ struct line_codec {
     std::size_t len = (end > 0 && bytes[end - 1] == '\r') ? end - 1 : end;
     return {std::string(bytes.substr(0, len)), end + 1};
   }
+  // Appends `line` and a "\n" to `out`.
   void encode(const std::string& line, std::string& out) const {
     out.append(line);
     out.push_back('\n');

@@ -18,9 +18,11 @@
 // checked before anything is allocated for a value: a length line is refused
 // as soon as it is read, not when its payload has arrived.
 //
-// The codec keeps no state between calls (all its methods are const): a
-// frame is first checked for completeness without allocating, then built,
-// so a large frame that arrives in many reads is not built over and over.
+// The codec keeps no state that changes an answer: a frame is first
+// checked for completeness without allocating, then built, so a large
+// frame that arrives in many reads is not built over and over; the check
+// of a frame still arriving is kept and resumed by the next parse, so it
+// costs work linear in the frame however it is split.
 // One connection's thread uses a codec at a time.
 #pragma once
 
@@ -37,32 +39,44 @@
 
 namespace troupe::io::resp {
 
+// A value's RESP type: which of value's fields hold it.
 enum class kind : std::uint8_t { simple, error, integer, bulk, null, array, null_array };
 
 // A RESP value. Only the fields of its kind are meaningful (str for simple,
 // error and bulk; integer; elements for array); the factories leave the
 // others empty, and == compares only the meaningful ones.
 struct value {
+  // Which kind of value this is; a default value is a null bulk string.
   kind type = kind::null;
+  // The text of a simple string, an error or a bulk string.
   std::string str;              // simple, error, bulk
+  // The number of an integer.
   std::int64_t integer = 0;     // integer
+  // The items of an array, in order.
   std::vector<value> elements;  // array
 
+  // A simple string (+OK): one line, no CR or LF.
   static value simple(std::string s) { return with_text(kind::simple, std::move(s)); }
+  // An error reply (-ERR msg): s is the text after the '-'.
   static value error(std::string s) { return with_text(kind::error, std::move(s)); }
+  // A bulk string ($3 foo): any bytes.
   static value bulk(std::string s) { return with_text(kind::bulk, std::move(s)); }
+  // An integer (:42).
   static value number(std::int64_t n) {
     value v;
     v.type = kind::integer;
     v.integer = n;
     return v;
   }
+  // The null bulk string ($-1).
   static value null() { return value{}; }
+  // The null array (*-1).
   static value null_array() {
     value v;
     v.type = kind::null_array;
     return v;
   }
+  // An array of items, which may be arrays themselves.
   static value array(std::vector<value> items) {
     value v;
     v.type = kind::array;
@@ -72,13 +86,20 @@ struct value {
   // A command as clients send it: an array of bulk strings.
   static value command(std::initializer_list<std::string_view> args);
 
+  // True for an array (not the null array).
   bool is_array() const noexcept { return type == kind::array; }
+  // True for either null: the null bulk string or the null array.
   bool is_null() const noexcept { return type == kind::null || type == kind::null_array; }
+  // True for an error reply.
   bool is_error() const noexcept { return type == kind::error; }
+  // True for a simple or bulk string.
   bool is_string() const noexcept { return type == kind::simple || type == kind::bulk; }
+  // An array's item count; 0 for any other kind.
   std::size_t size() const noexcept { return elements.size(); }
+  // An array's i-th item; i must be below size().
   const value& operator[](std::size_t i) const { return elements[i]; }
 
+  // Same kind and same meaningful fields; a null equals only the same null.
   friend bool operator==(const value& a, const value& b);
 
  private:
@@ -95,13 +116,20 @@ struct value {
 // tests and demos; not a wire format.
 std::string to_string(const value& v);
 
+// RESP2 both ways: commands and replies are both values.
 struct codec {
+  // A parsed command or reply.
   using input = value;
+  // A command or reply to encode.
   using output = value;
 
+  // Largest bulk string, in bytes (default 512 MiB).
   std::size_t max_bulk = 512u << 20;    // bytes in a bulk string (Redis's proto-max-bulk-len)
+  // Most elements in one array (default 1 Mi).
   std::size_t max_elements = 1u << 20;  // elements in one array
+  // Longest line, in bytes (default 64 KiB): inline commands, simple strings, errors.
   std::size_t max_inline = 64u << 10;   // bytes in an inline command, a simple string or an error line
+  // Deepest nesting of arrays in arrays (default 32).
   std::size_t max_depth = 32;           // arrays nested in arrays
 
   // One value and the bytes it used (with any empty inline lines before it),
