@@ -31,15 +31,20 @@ void take(int sig, struct sigaction& old) {
   if (old.sa_handler == SIG_IGN) sigaction(sig, &old, nullptr);
 }
 
+sigset_t both_stop_signals() {
+  sigset_t both;
+  sigemptyset(&both);
+  sigaddset(&both, SIGINT);
+  sigaddset(&both, SIGTERM);
+  return both;
+}
+
 }  // namespace
 
 stop_signals::stop_signals() : start_(signals_seen.load(std::memory_order_acquire)) {
   take(SIGINT, old_int_);
   take(SIGTERM, old_term_);
-  sigset_t both;
-  sigemptyset(&both);
-  sigaddset(&both, SIGINT);
-  sigaddset(&both, SIGTERM);
+  const sigset_t both = both_stop_signals();
   pthread_sigmask(SIG_UNBLOCK, &both, &old_mask_);
 }
 
@@ -67,19 +72,17 @@ bool stop_signals::wait_past(std::uint64_t seen, std::chrono::milliseconds timeo
   }
 }
 
+int stop_signals::wait() const {
+  while (!wait_past(0, std::chrono::hours(1))) {
+  }
+  return last();
+}
+
 void block_stop_signals() {
-  sigset_t both;
-  sigemptyset(&both);
-  sigaddset(&both, SIGINT);
-  sigaddset(&both, SIGTERM);
+  const sigset_t both = both_stop_signals();
   pthread_sigmask(SIG_BLOCK, &both, nullptr);
 }
 
-int wait_for_stop_signal() {
-  stop_signals signals;
-  while (!signals.wait_past(0, std::chrono::hours(1))) {
-  }
-  return signals.last();
-}
+int wait_for_stop_signal() { return stop_signals().wait(); }
 
 }  // namespace troupe

@@ -147,7 +147,7 @@ struct head_span {
 // however the head is split (a long line trickled in included).
 step find_head(std::string_view in, const limits& lim, detail::read_cursor& c, head_span& h, failure& f) {
   const std::size_t window = std::min(in.size(), lim.max_header_bytes);
-  if (c.head_scanned > window) c = detail::read_cursor{.examined = c.examined};  // not the bytes it was reading
+  if (c.head_scanned > window) c.restart();  // not the bytes it was reading
   bool before_start_line = !c.head_begun;
   std::size_t line = c.head_line;   // where the line being read starts
   std::size_t pos = c.head_scanned;  // [line, pos) holds no '\n'
@@ -446,9 +446,7 @@ step read_body(std::string_view in, const limits& lim, detail::read_cursor& c, s
 template <class Message, class ReadHead, class OnError>
 parsed<Message> parse_message(std::string_view in, const limits& lim, Message& pending,
                               detail::read_cursor& cursor, ReadHead read_head, OnError on_error) {
-  // The next message starts afresh; the work done stays counted.
-  const auto restart = [&cursor] { cursor = detail::read_cursor{.examined = cursor.examined}; };
-  if (cursor.active && in.size() < cursor.offset) restart();  // not the buffer it was reading
+  if (cursor.active && in.size() < cursor.offset) cursor.restart();  // not the buffer it was reading
   failure f;
   if (!cursor.active) {
     Message msg;
@@ -456,7 +454,7 @@ parsed<Message> parse_message(std::string_view in, const limits& lim, Message& p
     std::size_t end = 0;
     const step s = read_head(in, lim, msg, fr, end, f);
     if (s == step::more) return need_more{};
-    restart();
+    cursor.restart();
     if (s == step::bad) return on_error(f);
     if (!fr.chunked && fr.length == 0) return {std::move(msg), end};
     pending = std::move(msg);
@@ -468,7 +466,7 @@ parsed<Message> parse_message(std::string_view in, const limits& lim, Message& p
   const step s = read_body(in, lim, cursor, pending.body, f);
   if (s == step::more) return need_more{};
   const std::size_t used = cursor.offset;
-  restart();
+  cursor.restart();
   Message msg = std::move(pending);
   pending = Message{};
   if (s == step::bad) return on_error(f);

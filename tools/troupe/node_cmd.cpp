@@ -202,8 +202,7 @@ int run_node(int argc, char** argv) {
     kill(getpid(), SIGTERM);
   });
   stdin_watch.detach();
-  while (!stop.wait_past(0, std::chrono::hours(1))) {
-  }
+  stop.wait();
   say("stopping");
   return 0;
 }

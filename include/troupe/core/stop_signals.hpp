@@ -39,6 +39,8 @@ class stop_signals {
   int last() const noexcept;
   // Waits up to `timeout` for received() to pass `seen`; true if it has.
   bool wait_past(std::uint64_t seen, std::chrono::milliseconds timeout) const;
+  // Blocks until one has been received since this object was made; returns it.
+  int wait() const;
 
  private:
   std::uint64_t start_;

@@ -163,6 +163,9 @@ struct read_cursor {
   std::size_t offset = 0;          // next byte to read, from the message's first byte
   std::size_t remaining = 0;       // Content-Length bytes, or bytes of the chunk, not yet read
   std::size_t trailer_bytes = 0;   // trailer section read so far
+  // Starts on the next message (or on bytes that are not the ones it was
+  // reading); the work done stays counted.
+  void restart() noexcept { *this = read_cursor{.examined = examined}; }
 };
 }  // namespace detail
 
