@@ -13,6 +13,8 @@ Groups (--benches) and the result benches they produce:
   redis_pipelined  the same with -P 16 -> redis_set_p16, redis_get_p16
   http             wrk -t 2 -c CLIENTS -d DURATIONs --latency http://.../
                    -> http_hello
+  http_close       the same with -H "Connection: close" (a connection per
+                   request: accept and close cost) -> http_hello_close
 Metrics: requests_per_sec (higher is better; the "_per_sec" suffix is what
 run.py's ratio direction keys on) and p99_ms (lower is better; for redis
 from redis-benchmark's CSV, for http from wrk's latency distribution).
@@ -29,7 +31,8 @@ Servers:
               cores may turn on; --no-variants leaves it out)
   nginx   nginx -p TMP -c TMP/nginx.conf, generated: daemon off,
               worker_processes auto (one per core, as Debian's nginx.conf and
-              nginx's docs have it), access_log off, one server on
+              nginx's docs have it), worker_connections 768 (Debian's) or
+              CLIENTS + 64 if more, access_log off, one server on
               127.0.0.1:P with `location / { return 200 "hello"; }`
   nginx-1-worker   the same with worker_processes 1 (--no-variants leaves
               it out)
@@ -83,6 +86,9 @@ GROUPS = {
     "redis_pipelined": ("redis", [("redis_set_p16", "SET"),
                                   ("redis_get_p16", "GET")], ["-P", "16"]),
     "http": ("nginx", [("http_hello", None)], []),
+    # A new connection per request: what accepting and closing cost.
+    "http_close": ("nginx", [("http_hello_close", None)],
+                   ["-H", "Connection: close"]),
 }
 START_TIMEOUT = 15.0  # seconds for a server to answer after it is started
 
@@ -273,7 +279,7 @@ worker_processes {workers};
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log;
 {user}
-events {{}}
+events {{ worker_connections {connections}; }}
 http {{
   access_log off;
   client_body_temp_path {tmp}/client_body;
@@ -298,7 +304,12 @@ def start_nginx(args, tmp, workers="auto"):
     # can use the temp directory (a non-root nginx ignores `user`).
     user = "user root;" if os.geteuid() == 0 else ""
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(tmp=d, port=port, user=user, workers=workers))
+        # Debian's nginx.conf has worker_connections 768; a user who expects
+        # more clients than that raises it (at the limit nginx drops
+        # connections, which wrk counts as errors).
+        connections = max(768, args.clients + 64)
+        f.write(NGINX_CONF.format(tmp=d, port=port, user=user, workers=workers,
+                                  connections=connections))
     argv = [shutil.which("nginx"), "-p", d, "-c", conf,
             "-e", os.path.join(d, "error.log")]
     return Server("nginx", argv, os.path.join(tmp, "nginx.log"), port,
@@ -372,11 +383,11 @@ def wrk_latency_ms(text):
     return float(num) * WRK_UNITS[unit]
 
 
-def http_bench(server, args):
+def http_bench(server, args, extra):
     """Runs wrk; returns {None: [(metric, value)]}."""
     out = run_client(["wrk", "-t", "2", "-c", str(args.clients),
-                      "-d", "%ds" % args.duration, "--latency",
-                      "http://127.0.0.1:%d/" % server.port],
+                      "-d", "%ds" % args.duration, "--latency"] + extra +
+                     ["http://127.0.0.1:%d/" % server.port],
                      args.duration + args.timeout)
     rps = p99 = requests = None
     for line in out.splitlines():
@@ -509,7 +520,7 @@ def main():
                             res = redis_bench(server, args,
                                               [t for _, t in benches], extra)
                         else:
-                            res = http_bench(server, args)
+                            res = http_bench(server, args, extra)
                     except (RunFailed, OSError, ValueError,
                             http.client.HTTPException) as e:
                         note("%s %s: %s" % (name, g, e))

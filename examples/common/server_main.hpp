@@ -19,7 +19,7 @@ struct server_args {
   std::string host = "127.0.0.1";
   int port = 0;
   troupe::config runtime;
-  unsigned io_threads = 1;
+  unsigned io_threads = 1;  // parse_server_args' default_io_threads unless given
   unsigned shards = 0;  // kv only; 0: one per worker
   std::size_t maxmemory = 0;  // kv only; bytes, 0: no limit
 };
@@ -51,10 +51,11 @@ inline void raise_open_file_limit() {
 // --port N --host ADDR --workers N --io-threads N [--shards N]. Exits with
 // usage on anything else. Also raises the open-file limit (above).
 inline server_args parse_server_args(const char* name, int default_port, bool takes_shards, int argc,
-                                     char** argv) {
+                                     char** argv, unsigned default_io_threads = 1) {
   raise_open_file_limit();
   server_args a;
   a.port = default_port;
+  a.io_threads = default_io_threads;
   a.runtime.warn_unhandled = false;
   std::string usage = std::string("usage: ") + name + " [--port N] [--host ADDR] [--workers N] [--io-threads N]" +
                       (takes_shards ? " [--shards N] [--maxmemory BYTES]" : "");

@@ -44,6 +44,16 @@ class lent_thread {
   // turns run here may use whatever that thread serves).
   void run_ready();
   bool has_ready() const noexcept { return ready_.load(std::memory_order_relaxed) != nullptr; }
+  // The lending thread found nothing to do (its own work, not only lent
+  // turns): a busy period ends. Lending is for a thread with time to spare:
+  // one that has run `busy_turn_limit` lent turns since it was last idle
+  // keeps no more until it is idle again, if the machine has more cores
+  // than there are lending threads. Under load the workers then wake on
+  // the spare cores and take the turns, and the thread goes back to its
+  // own work (an I/O thread to its sockets) instead of doing all of it
+  // alone. With a lending thread per core, it keeps lending.
+  void idle() noexcept { busy_turns_ = 0; }
+  static constexpr unsigned busy_turn_limit = 64;
 
   // The lent_thread of the calling thread, or null.
   static lent_thread* current() noexcept;
@@ -63,6 +73,7 @@ class lent_thread {
   lent_thread* previous_;
   std::atomic<actor_cell*> ready_{nullptr};
   bool running_ = false;  // a turn is running on this thread
+  unsigned busy_turns_ = 0;  // lent turns since idle(); this thread only
 };
 
 class executor {

@@ -109,11 +109,13 @@ void scheduler::stop() {
 void scheduler::add_lender(lent_thread& lender) {
   std::lock_guard lock(monitor_mutex_);
   lent_threads_.push_back(&lender);
+  lender_count_.store(static_cast<unsigned>(lent_threads_.size()), std::memory_order_relaxed);
 }
 
 void scheduler::remove_lender(lent_thread& lender) {
   std::lock_guard lock(monitor_mutex_);
   std::erase(lent_threads_, &lender);
+  lender_count_.store(static_cast<unsigned>(lent_threads_.size()), std::memory_order_relaxed);
 }
 
 // ---- turns (the monitor is in scheduler_monitor.cpp) ------------------------
@@ -210,6 +212,10 @@ void scheduler::turn_will_wait() noexcept {
 bool scheduler::keep_on_lender(actor_cell* cell) noexcept {
   lent_thread* lender = current_lender;
   if (!lend_ || !lender || lender->has_ready() || &lender->exec_ != this) return false;
+  // A busy lender on a machine with cores to spare hands on (lent_thread::idle).
+  if (lender->busy_turns_ >= lent_thread::busy_turn_limit &&
+      lender_count_.load(std::memory_order_relaxed) < cores_)
+    return false;
   // A heuristic read: a worker that wakes meanwhile just finds nothing.
   if (parked_.load(std::memory_order_relaxed) != regular_ ||
       active_spares_.load(std::memory_order_relaxed) != 0)
@@ -246,6 +252,7 @@ void scheduler::run_lent(lent_thread& lender) {
       notify_parked();
       break;
     }
+    ++lender.busy_turns_;
     switch (run_watched(lender, cell)) {
       case after_turn::done:
         break;

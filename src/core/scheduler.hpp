@@ -33,7 +33,13 @@
 //     an actor made ready by a lending thread while every worker is parked
 //     is kept by that thread and run there, not pushed and woken for. The
 //     thread runs at most `lend_turn_limit` turns in a row; then the next
-//     one goes to the global queue. A worker never sees a kept actor, and
+//     one goes to the global queue. A thread that has lent
+//     `lent_thread::busy_turn_limit` turns since it last found nothing to
+//     do keeps none until it does (lent_thread::idle), while fewer threads
+//     lend than the machine has cores: under load the workers take the
+//     turns on the spare cores and the I/O thread keeps to its sockets.
+//     With a lending thread per core there is no spare core, and handing
+//     on would only add a thread hop per message. A worker never sees a kept actor, and
 //     does not need to: the lending thread runs it as soon as its current
 //     handler returns, so "no lost wake-up" (invariant 2) holds for it.
 //     stop() waits for lent turns under way (`lenders_`) as it joins the
@@ -87,6 +93,7 @@
 // the searcher's decrement, which is an RMW followed by the fence.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -222,6 +229,11 @@ class scheduler final : public executor {
   std::condition_variable monitor_cv_;
   std::atomic<bool> monitor_asleep_{false};
   std::vector<lent_thread*> lent_threads_;  // under monitor_mutex_
+  // lent_threads_.size(), read without the lock (a heuristic, as parked_).
+  std::atomic<unsigned> lender_count_{0};
+  // The machine's cores: a busy lender hands on only while fewer lenders
+  // than cores run (with a lender per core, no core is left for a worker).
+  const unsigned cores_ = std::max(1u, std::thread::hardware_concurrency());
   std::atomic<unsigned> active_spares_{0};
   std::atomic<std::uint64_t> long_turns_{0};
 };

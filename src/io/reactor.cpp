@@ -80,7 +80,11 @@ void reactor_impl::serve(io_loop& loop, troupe::detail::lent_thread& lent) {
   for (;;) {
     if (ctx.run_one() == 0) return;  // stopped
     run_lent();
-    if (spin_ == duration::zero()) continue;
+    if (spin_ == duration::zero()) {
+      // Nothing more at hand: a busy period ends (lent_thread::idle).
+      if (ctx.poll_one() == 0) lent.idle(); else run_lent();
+      continue;
+    }
     auto until = clock::now() + spin_;
     for (;;) {
       if (ctx.poll_one() != 0) {
@@ -88,6 +92,7 @@ void reactor_impl::serve(io_loop& loop, troupe::detail::lent_thread& lent) {
         until = clock::now() + spin_;
         continue;
       }
+      lent.idle();
       if (ctx.stopped()) return;
       const auto before = clock::now();
       if (before >= until) break;

@@ -105,6 +105,38 @@ TEST(LentThread, RunsAtMostTheLimitOfTurnsInARowThenHandsTheRestToTheWorkers) {
   EXPECT_GT(t->on_lender.load(), 0);
 }
 
+// A lending thread that never gets idle (an I/O thread under load: there
+// is always another socket to read) keeps at most busy_turn_limit turns
+// while a core is spare; the rest go to the workers, so it is not left
+// doing all the work alone while they sleep. Once idle it lends again.
+TEST(LentThread, ABusyLenderKeepsAtMostTheBusyLimitUntilItIsIdle) {
+  if (std::thread::hardware_concurrency() < 2)
+    GTEST_SKIP() << "one core: a lender per core keeps lending (no core to hand on to)";
+  runtime rt(config{.workers = 2});
+  auto t = std::make_shared<tally>();
+  pid counter = spawn_counter(rt, t);
+  detail::lent_thread lent(*rt.impl().exec);
+  constexpr int limit = static_cast<int>(detail::lent_thread::busy_turn_limit);
+  constexpr int busy = 3 * limit;
+  for (int i = 0; i < busy; ++i) {
+    std::this_thread::sleep_for(1ms);  // the workers park meanwhile
+    rt.send(counter, i);
+    lent.run_ready();
+  }
+  ASSERT_TRUE(eventually([&] { return t->handled.load() == busy; })) << "a message was lost";
+  EXPECT_LE(t->on_lender.load(), limit);
+  const int lent_while_busy = t->on_lender.load();
+  lent.idle();
+  int sent = busy;
+  for (int round = 0; round < 200 && t->on_lender.load() == lent_while_busy; ++round, ++sent) {
+    std::this_thread::sleep_for(2ms);
+    rt.send(counter, sent);
+    lent.run_ready();
+  }
+  EXPECT_GT(t->on_lender.load(), lent_while_busy) << "idle() did not let it lend again";
+  EXPECT_TRUE(eventually([&] { return t->handled.load() == sent; }));
+}
+
 TEST(LentThread, AnActorKeptWhenTheLendingEndsGoesToTheWorkers) {
   runtime rt(config{.workers = 2});
   auto t = std::make_shared<tally>();

@@ -44,7 +44,11 @@ struct config {
   // An I/O thread whose input makes an actor ready while every worker
   // sleeps runs that actor's turn itself (and the turns it makes ready, up
   // to 16) instead of waking a worker: one wake-up per message that reaches
-  // an idle runtime instead of two. A turn that computes for long then
+  // an idle runtime instead of two. An I/O thread that is never idle (it
+  // has run 64 such turns since it last waited for input) hands the next
+  // ones to the workers instead while there are fewer I/O threads than
+  // cores, so under load it does not do all the work on one core while
+  // the workers sleep and the other cores idle. A turn that computes for long then
   // delays the other sockets of that I/O thread, as a long handler delays
   // the other actors of its worker; actors must not block in any case.
   // Off: the I/O threads only ever hand work to the workers.
