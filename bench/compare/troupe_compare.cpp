@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 #include <algorithm>
@@ -27,6 +28,7 @@ int chan_buffered(double scale);
 int chan_select(double scale);
 int skynet(double scale);  // burst_benches.cpp
 int burst(double scale);
+int trace_cost(double scale);  // trace_benches.cpp
 }  // namespace troupe_bench
 using troupe_bench::bench_clock;
 using troupe_bench::emit;
@@ -44,9 +46,16 @@ struct done {
   long sum;
 };
 
-int pingpong(double scale) {
+}  // namespace
+
+namespace troupe_bench {
+
+// The round trip in ns; `prepare` runs on the runtime first (trace_benches.cpp
+// turns tracing on with it).
+double pingpong_ns(double scale, const std::function<void(runtime&)>& prepare) {
   const long rounds = static_cast<long>(1'000'000 * scale);
   runtime rt;
+  if (prepare) prepare(rt);
   scoped_actor self(rt);
   auto me = self.pid();
   auto ponger = rt.spawn([me](actor& a) -> behavior {
@@ -66,7 +75,15 @@ int pingpong(double scale) {
   auto r = self.receive<done>(600s);
   double elapsed = seconds_since(t0);
   if (!r || r->count != rounds + 1) fail("pingpong", "ponger did not count every ping");
-  emit("pingpong", "ns_per_roundtrip", elapsed * 1e9 / static_cast<double>(rounds));
+  return elapsed * 1e9 / static_cast<double>(rounds);
+}
+
+}  // namespace troupe_bench
+
+namespace {
+
+int pingpong(double scale) {
+  emit("pingpong", "ns_per_roundtrip", troupe_bench::pingpong_ns(scale, {}));
   return 0;
 }
 
@@ -108,10 +125,17 @@ int pairs(double scale) {
   return 0;
 }
 
-int fanin(double scale) {
+}  // namespace
+
+namespace troupe_bench {
+
+// Messages per second into one counter from four producers; `prepare` as
+// for pingpong_ns.
+double fanin_rate(double scale, const std::function<void(runtime&)>& prepare) {
   constexpr int senders = 4;
   const long per_sender = static_cast<long>(2'500'000 * scale);
   runtime rt;
+  if (prepare) prepare(rt);
   scoped_actor self(rt);
   auto me = self.pid();
   const long expected_count = senders * per_sender;
@@ -139,7 +163,15 @@ int fanin(double scale) {
   const long expected_sum = senders * (per_sender * (per_sender - 1) / 2);
   if (!r || r->count != expected_count || r->sum != expected_sum)
     fail("fanin", "counter missed messages");
-  emit("fanin", "msgs_per_sec", static_cast<double>(expected_count) / elapsed);
+  return static_cast<double>(expected_count) / elapsed;
+}
+
+}  // namespace troupe_bench
+
+namespace {
+
+int fanin(double scale) {
+  emit("fanin", "msgs_per_sec", troupe_bench::fanin_rate(scale, {}));
   return 0;
 }
 
@@ -356,7 +388,7 @@ int supervised(double scale) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised|skynet|burst|chan_pingpong|chan_buffered|chan_select> [scale]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised|skynet|burst|chan_pingpong|chan_buffered|chan_select|trace_cost> [scale]\n", argv[0]);
     return 2;
   }
   std::string bench = argv[1];
@@ -374,6 +406,7 @@ int main(int argc, char** argv) {
   if (bench == "supervised") return supervised(scale);
   if (bench == "skynet") return troupe_bench::skynet(scale);
   if (bench == "burst") return troupe_bench::burst(scale);
+  if (bench == "trace_cost") return troupe_bench::trace_cost(scale);
   std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
   return 2;
 }

@@ -22,6 +22,7 @@
 #include "troupe/core/stop_signals.hpp"
 #include "troupe/core/task.hpp"
 #include "troupe/core/timer.hpp"
+#include "troupe/core/trace.hpp"
 #include "troupe/fault/application.hpp"
 #include "troupe/fault/pid_slot.hpp"
 #include "troupe/fault/supervisor.hpp"

@@ -5,6 +5,7 @@
 
 #include "runtime_impl.hpp"
 #include "timer_service.hpp"
+#include "tracer.hpp"
 
 namespace troupe::detail {
 
@@ -93,7 +94,38 @@ actor_cell::extras& actor_cell::more() {
   return *extras_;
 }
 
+namespace {
+
+// The messages a trace shows as sent and handled: a user's, and replies.
+bool traced_kind(const message& msg) noexcept {
+  return msg.kind == message_kind::user || msg.kind == message_kind::reply ||
+         msg.kind == message_kind::error_reply;
+}
+
+}  // namespace
+
+void actor_cell::trace_sends(message* newest, message* oldest) noexcept {
+  tracer& t = rt.trace_state();
+  auto one = [&](message* m) {
+    if (traced_kind(*m)) t.on_send(m->sender.id(), id(), *m);
+  };
+  if (newest->kind == message_kind::run) {  // linked oldest first
+    auto* run = static_cast<message_run*>(newest);
+    for (message* m = run->first;; m = m->next) {
+      one(m);
+      if (m == run->last) break;
+    }
+    return;
+  }
+  for (message* m = newest;; m = m->next) {  // linked newest first
+    one(m);
+    if (m == oldest) break;
+  }
+}
+
 send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
+  if (rt.trace_on.load(std::memory_order_relaxed)) [[unlikely]]
+    if (traced_kind(*msg)) rt.trace_state().on_send(msg->sender.id(), id(), *msg);
   if (forwarder_) return forwarder_->forward(msg, context);
   const bool user = msg->kind == message_kind::user;
   if (user && limit_ != 0 && queued() >= limit_ && !box.closed()) {
@@ -121,6 +153,8 @@ send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
 
 void actor_cell::enqueue_chain(message* newest, message* oldest, std::size_t user_count,
                                runtime_impl& context) {
+  if (rt.trace_on.load(std::memory_order_relaxed)) [[unlikely]]
+    trace_sends(newest, oldest);
   if (forwarder_) {  // not batched (batchable() is false), but to be whole
     std::vector<message*> in_order;
     if (newest->kind == message_kind::run) {  // linked oldest first
@@ -405,6 +439,9 @@ void actor_cell::dispatch(message* msg) {
   current = msg;
   replied = false;
   delegated = false;
+  const bool traced = rt.trace_on.load(std::memory_order_relaxed);
+  if (traced) [[unlikely]]
+    rt.trace_state().on_begin(id(), *msg);
   behavior_impl* impl = behavior_.impl();
   const handler_slot* slot = nullptr;
   for (; impl && !(slot = impl->find(msg->key)); impl = impl->fallback) {
@@ -428,6 +465,10 @@ void actor_cell::dispatch(message* msg) {
       fail_current(exit_reason::error("unknown exception"));
     }
   }
+  // Recorded whenever the begin was, so a trace stopped meanwhile still
+  // closes the slice.
+  if (traced) [[unlikely]]
+    rt.trace_state().on_end(id(), *msg);
   finish_current();
   if (next_behavior) {
     behavior_ = std::move(*next_behavior);
@@ -440,7 +481,7 @@ void actor_cell::fail_current(const exit_reason& reason) {
   // The report first: whoever gets the error reply may look for it.
   rt.log(log_level::error, log_component::core,
          "crash report: actor " + describe_self() + " ended: " + reason.to_string() +
-             (current ? "; while handling " + current->type_name() : ""),
+             (current ? "; while handling " + current->type_name() : "") + trace_tail_for_crash(rt, id()),
          troupe::pid(this));
   crash_reported_ = true;
   if (current && current->kind == message_kind::user && current->request_id != 0 && !replied) {
@@ -517,9 +558,13 @@ void actor_cell::terminate(const exit_reason& reason) {
   // mailbox and is dropped, instead of running inside a half-destroyed actor.
   outside_actor_scope not_current;
   if (rt.hooks) rt.hooks->on_exit(troupe::pid(this), reason);
+  if (rt.trace_on.load(std::memory_order_relaxed)) [[unlikely]]
+    rt.trace_state().on_exit(id(), reason.to_string());
   if (reason.is_abnormal() && !crash_reported_)
     rt.log(log_level::error, log_component::core,
-           "crash report: actor " + describe_self() + " ended: " + reason.to_string(), troupe::pid(this));
+           "crash report: actor " + describe_self() + " ended: " + reason.to_string() +
+               trace_tail_for_crash(rt, id()),
+           troupe::pid(this));
   message* rest = box.close();
   if (registered.load(std::memory_order_seq_cst)) rt.unregister_all(this);
   finish_current();

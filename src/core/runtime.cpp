@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "actor_cell.hpp"
+#include "troupe/core/context.hpp"
 #include "runtime_impl.hpp"
+#include "tracer.hpp"
 
 namespace troupe {
 
@@ -103,6 +105,10 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
     impl_->exec->schedule_spawned(cell);
   }
   if (impl_->hooks) impl_->hooks->on_spawn(result);
+  if (impl_->trace_on.load(std::memory_order_relaxed)) [[unlikely]] {
+    actor* parent = current_actor();
+    impl_->trace_state().on_spawn(parent ? parent->pid().id() : 0, result.id());
+  }
   return result;
 }
 

@@ -9,6 +9,7 @@
 
 #include "actor_cell.hpp"
 #include "scheduler.hpp"
+#include "tracer.hpp"
 
 namespace troupe::detail {
 namespace {

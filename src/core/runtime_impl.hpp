@@ -26,6 +26,8 @@ std::uint64_t thread_random() noexcept;
 class actor_cell;
 struct stall_policy;
 
+class tracer;
+
 class runtime_impl {
  public:
   // With hooks, the runtime is simulated: see sim_hooks.hpp.
@@ -124,6 +126,12 @@ class runtime_impl {
   std::unique_ptr<executor> exec;
   timer_service timers;
 
+  // Tracing (troupe/core/trace.hpp). `trace_on` is the hooks' fast path:
+  // off, a send or a handling costs one relaxed load of it. The tracer is
+  // made by the first trace::start and lives as long as the runtime.
+  std::atomic<bool> trace_on{false};
+  tracer& trace_state();
+
  private:
   struct live_shard {
     std::mutex mutex;
@@ -150,6 +158,10 @@ class runtime_impl {
   std::atomic<std::uint64_t> dead_count_{0};
   mutable std::mutex dead_mutex_;
   std::deque<dead_letter> dead_recent_;
+
+  std::mutex tracer_mu_;
+  std::atomic<tracer*> tracer_{nullptr};
+  std::unique_ptr<tracer> tracer_owner_;
 };
 
 }  // namespace troupe::detail

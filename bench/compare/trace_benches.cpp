@@ -1,0 +1,93 @@
+// trace_cost: what tracing costs, side by side in one process.
+//
+//   troupe_compare trace_cost [scale]
+//
+// pingpong and fanin (troupe_compare.cpp) three ways, alternating for three
+// rounds: tracing off, a flight recorder (everything, 1,024-event rings),
+// and everything traced into large rings (65,536 events a thread). Prints
+// each run's figure, the medians, and each traced median as a ratio of the
+// untraced one (time per round trip: higher is slower; fanin's rate: lower
+// is slower). Then event_ns: one recorded event (a tracing::mark in a
+// handler, tracing on, the ring overwriting), averaged over ten million.
+// Each run checks its own count before its figure is used.
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "report.hpp"
+#include "troupe/core/trace.hpp"
+#include "troupe/troupe.hpp"
+
+namespace troupe_bench {
+
+double pingpong_ns(double scale, const std::function<void(troupe::runtime&)>& prepare);
+double fanin_rate(double scale, const std::function<void(troupe::runtime&)>& prepare);
+
+namespace {
+
+struct mode {
+  const char* name;
+  std::function<void(troupe::runtime&)> prepare;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct marks {
+  long n;
+};
+
+double event_ns(double scale) {
+  const long n = static_cast<long>(10'000'000 * scale);
+  troupe::runtime rt(troupe::config{.workers = 1});
+  troupe::tracing::start(rt, {.ring_events = 1u << 16});
+  troupe::scoped_actor self(rt);
+  auto me = self.pid();
+  auto marker = rt.spawn([me](troupe::actor& a) -> troupe::behavior {
+    return {[&a, me](marks m) {
+      const auto t0 = bench_clock::now();
+      for (long i = 0; i < m.n; ++i) troupe::tracing::mark("tick", i);
+      a.send(me, seconds_since(t0));
+    }};
+  });
+  self.send(marker, marks{n});
+  auto elapsed = self.receive<double>(std::chrono::minutes(10));
+  if (!elapsed) fail("trace_cost", "the marker did not answer");
+  const auto recorded = troupe::tracing::counts(rt).recorded;
+  // Every mark, plus the send and the handling of `marks`.
+  if (recorded < static_cast<std::uint64_t>(n)) fail("trace_cost", "marks were not all recorded");
+  return *elapsed * 1e9 / static_cast<double>(n);
+}
+
+}  // namespace
+
+int trace_cost(double scale) {
+  const std::vector<mode> modes = {
+      {"off", {}},
+      {"flight_recorder", [](troupe::runtime& rt) { troupe::tracing::start(rt, {.ring_events = 1024}); }},
+      {"traced", [](troupe::runtime& rt) { troupe::tracing::start(rt, {.ring_events = 1u << 16}); }},
+  };
+  constexpr int rounds = 3;
+  std::vector<std::vector<double>> ping(modes.size()), fan(modes.size());
+  for (int r = 0; r < rounds; ++r)
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+      ping[m].push_back(pingpong_ns(scale, modes[m].prepare));
+      emit("trace_cost", std::string("pingpong_ns@") + modes[m].name, ping[m].back());
+      fan[m].push_back(fanin_rate(scale, modes[m].prepare));
+      emit("trace_cost", std::string("fanin_msgs_per_sec@") + modes[m].name, fan[m].back());
+    }
+  const double ping_off = median(ping[0]);
+  const double fan_off = median(fan[0]);
+  for (std::size_t m = 1; m < modes.size(); ++m) {
+    emit("trace_cost", std::string("pingpong_time_ratio@") + modes[m].name, median(ping[m]) / ping_off);
+    emit("trace_cost", std::string("fanin_time_ratio@") + modes[m].name, fan_off / median(fan[m]));
+  }
+  emit("trace_cost", "event_ns", event_ns(scale));
+  return 0;
+}
+
+}  // namespace troupe_bench

@@ -1,0 +1,165 @@
+// troupe::trace — what the runtime did, recorded as it runs: spawns, sends,
+// the handling of each message (begin and end), exits, and the user's own
+// marks and spans. Each thread records into a ring of its own; a full ring
+// overwrites its oldest events and counts them. Export a snapshot as
+// Chrome trace-event JSON, which Perfetto UI (ui.perfetto.dev) and
+// chrome://tracing open: a track per thread and per actor, and an arrow
+// from each send to the handling of that message.
+//
+//   troupe::tracing::start(rt);                        // everything
+//   troupe::tracing::start(rt, {.actors = {server}});  // one actor's events
+//   ...
+//   auto events = troupe::tracing::snapshot(rt);       // the rings, as they are
+//   std::ofstream out("trace.json");
+//   troupe::tracing::write_chrome_json(events, out);
+//   troupe::tracing::stop(rt);
+//
+// A flight recorder is tracing left on with small rings (`ring_events`):
+// the last events of each thread are at hand when something goes wrong, and
+// a crash report (the runtime's log record for an actor that ended
+// abnormally) carries the crashed actor's last recorded events.
+//
+// Costs. Off: one relaxed load and a predictable branch per send and per
+// message handled. On: a few relaxed stores per event into the thread's
+// ring; no lock and no allocation, except the first event of a thread
+// (its ring) and of a message type on a thread (its name).
+//
+// Trace data carries message types (their C++ names), never contents.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "troupe/core/pid.hpp"
+
+namespace troupe {
+class runtime;
+}
+
+namespace troupe::tracing {
+
+// What an event records.
+enum class event_kind : std::uint8_t {
+  spawn,       // `actor` spawned `other` (actor 0: from outside any actor)
+  send,        // `actor` sent a `what` to `other`; `flow` pairs it with its handling
+  begin,       // `actor` began handling a `what`; `flow` as at its send
+  end,         // `actor` finished handling the message begun before
+  exit,        // `actor` ended; `what` is the reason
+  mark,        // a user event (tracing::mark): `what` is its name, `value` its value
+  span_begin,  // a user span (tracing::span) opened in `actor`
+  span_end,    // and closed
+};
+
+// The name of `kind` ("spawn", "send", ...).
+const char* to_string(event_kind kind) noexcept;
+
+// Bits of filter::kinds, one per event_kind.
+constexpr std::uint32_t kind_bit(event_kind kind) noexcept {
+  return 1u << static_cast<unsigned>(kind);
+}
+// Every kind.
+inline constexpr std::uint32_t all_kinds = 0xFFu;
+
+// One recorded event.
+struct event {
+  // When, in nanoseconds of the steady clock.
+  std::int64_t time_ns = 0;
+  // What happened.
+  event_kind kind = event_kind::mark;
+  // The recording thread (a small number, one per thread that recorded).
+  std::uint32_t thread = 0;
+  // The actor it happened in (its pid's id; 0 outside any actor).
+  std::uint64_t actor = 0;
+  // The other actor: the receiver of a send, the child of a spawn.
+  std::uint64_t other = 0;
+  // Pairs a send with the begin of that message's handling (equal and
+  // nonzero on both, unique among the sends of one snapshot).
+  std::uint64_t flow = 0;
+  // The message type, the exit reason, or the mark's or span's name.
+  std::string what;
+  // A mark's value.
+  std::int64_t value = 0;
+};
+
+// Which events are recorded. An event passes when its kind is in `kinds`,
+// it involves one of `actors` (as `actor` or `other`; empty: any), and the
+// rate limit has room.
+struct filter {
+  // Only events of these actors (their pids); empty: every actor.
+  std::vector<pid> actors{};
+  // Only these kinds (kind_bit()s or'ed together).
+  std::uint32_t kinds = all_kinds;
+  // At most this many events per second over the whole runtime; the rest
+  // are counted (stats::rate_limited) and dropped. 0: no limit. Tracing a
+  // busy production runtime cannot take it down (as recon_trace's limit).
+  std::uint64_t max_events_per_second = 0;
+};
+
+// What start() sets up.
+struct options {
+  // Which events are recorded.
+  tracing::filter filter{};
+  // Events each thread's ring holds (rounded up to a power of two, at
+  // least 64). Small for a flight recorder (1,024: about 64 KiB a thread),
+  // large for a window to export.
+  std::uint32_t ring_events = 1u << 16;
+};
+
+// Counts since tracing started.
+struct stats {
+  // Events written into a ring.
+  std::uint64_t recorded = 0;
+  // Of those, the ones overwritten by newer ones (a full ring).
+  std::uint64_t overwritten = 0;
+  // Events the rate limit dropped.
+  std::uint64_t rate_limited = 0;
+};
+
+// Starts recording on `rt` (or changes the filter, keeping what was
+// recorded, when already started with rings of the same size; a different
+// ring_events starts afresh). Any thread.
+void start(runtime& rt, const options& how = {});
+// Stops recording; what was recorded stays for snapshot(). Any thread.
+void stop(runtime& rt);
+// Whether `rt` records.
+bool active(runtime& rt) noexcept;
+// Every event in the rings now, oldest first (by time). Any thread; the
+// threads may go on recording meanwhile.
+std::vector<event> snapshot(runtime& rt);
+// The counts since start().
+stats counts(runtime& rt);
+// The last `count` recorded events in which `actor` took part, oldest
+// first (what a crash report carries).
+std::vector<event> last_events_of(runtime& rt, const pid& actor, std::size_t count = 16);
+
+// Writes `events` as Chrome trace-event JSON (the "JSON Object Format"):
+// complete slices for handlings on a track per thread and per actor, flow
+// arrows from sends to their handlings, instants for spawns, exits and
+// marks, and spans as begin/end slices. `lost` goes into its metadata.
+void write_chrome_json(const std::vector<event>& events, std::ostream& out, std::uint64_t lost = 0);
+// One event as a line of text: "12.345678 t1 <0.7.0> send int -> <0.9.0>".
+std::string to_string(const event& e);
+
+// A user event in the current actor's runtime (nothing outside an actor,
+// or while that runtime does not record). `name` must outlive the trace:
+// a string literal.
+void mark(const char* name, std::int64_t value = 0);
+
+// A user span in the current actor: open while the object lives.
+class span {
+ public:
+  // Opens span `name` (a string literal) in the current actor, if it records.
+  explicit span(const char* name) noexcept;
+  // Closes it.
+  ~span();
+  span(const span&) = delete;
+  span& operator=(const span&) = delete;
+
+ private:
+  const char* name_;
+  bool open_;
+};
+
+}  // namespace troupe::tracing

@@ -1,0 +1,440 @@
+// troupe::trace: the rings (tracer.hpp) and their snapshot and export.
+#include "troupe/core/trace.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "actor_cell.hpp"
+#include "runtime_impl.hpp"
+#include "tracer.hpp"
+#include "troupe/core/context.hpp"
+#include "troupe/core/runtime.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+std::atomic<std::uint64_t> next_set_id{1};
+
+// This thread's ring of one ring set (invariant 4).
+struct ring_cache {
+  std::uint64_t set_id = 0;
+  trace_ring* ring = nullptr;
+};
+thread_local ring_cache this_thread_ring;
+
+}  // namespace
+
+trace_clock::trace_clock() {
+#if defined(__x86_64__)
+  std::ifstream source("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  std::string name;
+  use_tsc_ = source >> name && name == "tsc";
+#endif
+  anchor_ns_ = steady_ns();
+  anchor_ticks_ = now();
+  if (!use_tsc_) return;
+  // A first rate over 2 ms (made once per runtime, at its first start()).
+  const std::int64_t until = anchor_ns_ + 2'000'000;
+  while (steady_ns() < until) std::this_thread::yield();
+  recalibrate();
+  ticks_per_second_ = static_cast<std::int64_t>(ticks_per_ns_.load(std::memory_order_relaxed) * 1e9);
+}
+
+void trace_clock::recalibrate() noexcept {
+  if (!use_tsc_) return;
+  const std::int64_t ns = steady_ns();
+  const std::int64_t ticks = now();
+  if (ns > anchor_ns_ && ticks > anchor_ticks_)
+    ticks_per_ns_.store(static_cast<double>(ticks - anchor_ticks_) / static_cast<double>(ns - anchor_ns_),
+                        std::memory_order_relaxed);
+}
+
+std::int64_t trace_clock::to_ns(std::int64_t ticks) const noexcept {
+  if (!use_tsc_) return ticks;
+  return anchor_ns_ + static_cast<std::int64_t>(static_cast<double>(ticks - anchor_ticks_) /
+                                                ticks_per_ns_.load(std::memory_order_relaxed));
+}
+
+trace_ring::trace_ring(std::uint32_t capacity, std::uint32_t thread_number)
+    : mask(capacity - 1), thread(thread_number), slots(new trace_slot[capacity]) {}
+
+bool trace_filter_state::admits(tracing::event_kind kind, std::uint64_t actor,
+                                std::uint64_t other) const noexcept {
+  if ((kinds & tracing::kind_bit(kind)) == 0) return false;
+  if (actors.empty()) return true;
+  auto has = [this](std::uint64_t id) { return id != 0 && std::binary_search(actors.begin(), actors.end(), id); };
+  return has(actor) || has(other);
+}
+
+void tracer::start(const tracing::options& how) {
+  auto state = std::make_unique<trace_filter_state>();
+  for (const pid& p : how.filter.actors)
+    if (p) state->actors.push_back(p.id());
+  std::sort(state->actors.begin(), state->actors.end());
+  state->kinds = how.filter.kinds;
+  state->max_per_second = how.filter.max_events_per_second;
+  const std::uint32_t capacity = std::bit_ceil(std::max<std::uint32_t>(how.ring_events, 64));
+  std::lock_guard lock(mu_);
+  filter_.store(state.get(), std::memory_order_release);
+  filters_.push_back(std::move(state));
+  ring_set* now = current_.load(std::memory_order_relaxed);
+  if (now && now->capacity == capacity) return;  // a new filter over the same rings
+  if (now) {
+    std::lock_guard rings(now->mu);
+    for (auto& r : now->rings) {
+      const std::uint64_t head = r->head.load(std::memory_order_acquire);
+      if (head > now->capacity)
+        overwritten_before_.fetch_add(head - now->capacity, std::memory_order_relaxed);
+    }
+  }
+  auto set = std::make_unique<ring_set>();
+  set->id = next_set_id.fetch_add(1, std::memory_order_relaxed);
+  set->capacity = capacity;
+  current_.store(set.get(), std::memory_order_release);
+  sets_.push_back(std::move(set));
+}
+
+trace_ring* tracer::ring_of_this_thread() {
+  ring_set* set = current_.load(std::memory_order_acquire);
+  if (!set) return nullptr;
+  ring_cache& cache = this_thread_ring;
+  if (cache.set_id == set->id) return cache.ring;
+  std::lock_guard lock(set->mu);
+  // Made once per thread and set: the one allocation on a recording path.
+  auto ring = std::make_unique<trace_ring>(set->capacity, static_cast<std::uint32_t>(set->rings.size()));
+  cache = {set->id, ring.get()};
+  set->rings.push_back(std::move(ring));
+  return cache.ring;
+}
+
+bool tracer::admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
+                   std::int64_t now) noexcept {
+  const trace_filter_state* f = filter_.load(std::memory_order_acquire);
+  if (!f || !f->admits(kind, actor, other)) return false;
+  if (f->max_per_second == 0) return true;
+  // One window per second of the clock: whoever first sees a new second
+  // opens it (a race between two may let a few extra events through).
+  const std::int64_t second = now / clock_.ticks_per_second();
+  std::int64_t open = window_second_.load(std::memory_order_relaxed);
+  if (open != second && window_second_.compare_exchange_strong(open, second, std::memory_order_relaxed))
+    window_count_.store(0, std::memory_order_relaxed);
+  if (window_count_.fetch_add(1, std::memory_order_relaxed) < f->max_per_second) return true;
+  rate_limited_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void tracer::record(trace_ring& ring, tracing::event_kind kind, std::int64_t now, std::uint64_t actor,
+                    std::uint64_t other, std::uint64_t flow, const void* what, std::int64_t value) noexcept {
+  // Invariant 1.
+  const std::uint64_t i = ring.head.load(std::memory_order_relaxed);
+  trace_slot& s = ring.slots[i & ring.mask];
+  s.seq.store(2 * i + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  s.time.store(now, std::memory_order_relaxed);
+  s.actor.store(actor, std::memory_order_relaxed);
+  s.other.store(other, std::memory_order_relaxed);
+  s.flow.store(flow, std::memory_order_relaxed);
+  s.what.store(what, std::memory_order_relaxed);
+  s.value.store(value, std::memory_order_relaxed);
+  s.kind.store(static_cast<std::uint8_t>(kind), std::memory_order_relaxed);
+  s.seq.store(2 * i + 2, std::memory_order_release);
+  ring.head.store(i + 1, std::memory_order_release);
+}
+
+void tracer::name_type(trace_ring& ring, const message& msg) {
+  const void*& cached = ring.named_types[(reinterpret_cast<std::uintptr_t>(msg.key) >> 3) & 63];
+  if (cached == msg.key) return;
+  cached = msg.key;
+  std::lock_guard lock(mu_);
+  if (!type_names_.contains(msg.key)) type_names_.emplace(msg.key, msg.type_name());
+}
+
+const void* tracer::intern_reason(const std::string& reason) {
+  static const std::string not_kept = "(reason not kept: too many distinct reasons)";
+  std::lock_guard lock(mu_);
+  auto it = reasons_.find(reason);
+  if (it != reasons_.end()) return it->second.get();
+  if (reasons_.size() >= max_reasons) return &not_kept;
+  auto kept = std::make_unique<std::string>(reason);
+  const void* where = kept.get();
+  reasons_.emplace(reason, std::move(kept));
+  return where;
+}
+
+// The hooks. Recording must never throw into the runtime: a failed
+// allocation (a ring, a name) drops the event.
+void tracer::on_send(std::uint64_t from, std::uint64_t to, const message& msg) noexcept {
+  const std::int64_t now = clock_.now();
+  if (!admit(tracing::event_kind::send, from, to, now)) return;
+  try {
+    trace_ring* ring = ring_of_this_thread();
+    if (!ring) return;
+    name_type(*ring, msg);
+    record(*ring, tracing::event_kind::send, now, from, to, reinterpret_cast<std::uintptr_t>(&msg), msg.key, 0);
+  } catch (...) {
+  }
+}
+
+void tracer::on_begin(std::uint64_t actor, const message& msg) noexcept {
+  const std::int64_t now = clock_.now();
+  if (!admit(tracing::event_kind::begin, actor, msg.sender.id(), now)) return;
+  try {
+    trace_ring* ring = ring_of_this_thread();
+    if (!ring) return;
+    name_type(*ring, msg);
+    record(*ring, tracing::event_kind::begin, now, actor, msg.sender.id(),
+           reinterpret_cast<std::uintptr_t>(&msg), msg.key, 0);
+  } catch (...) {
+  }
+}
+
+void tracer::on_end(std::uint64_t actor, const message& msg) noexcept {
+  const std::int64_t now = clock_.now();
+  // Admitted as its begin was (same actor and sender), bar the rate limit.
+  if (!admit(tracing::event_kind::end, actor, msg.sender.id(), now)) return;
+  try {
+    if (trace_ring* ring = ring_of_this_thread())
+      record(*ring, tracing::event_kind::end, now, actor, msg.sender.id(), 0, msg.key, 0);
+  } catch (...) {
+  }
+}
+
+void tracer::on_spawn(std::uint64_t parent, std::uint64_t child) noexcept {
+  const std::int64_t now = clock_.now();
+  if (!admit(tracing::event_kind::spawn, parent, child, now)) return;
+  try {
+    if (trace_ring* ring = ring_of_this_thread())
+      record(*ring, tracing::event_kind::spawn, now, parent, child, 0, nullptr, 0);
+  } catch (...) {
+  }
+}
+
+void tracer::on_exit(std::uint64_t actor, const std::string& reason) noexcept {
+  const std::int64_t now = clock_.now();
+  if (!admit(tracing::event_kind::exit, actor, 0, now)) return;
+  try {
+    if (trace_ring* ring = ring_of_this_thread())
+      record(*ring, tracing::event_kind::exit, now, actor, 0, 0, intern_reason(reason), 0);
+  } catch (...) {
+  }
+}
+
+void tracer::on_user(tracing::event_kind kind, std::uint64_t actor, const char* name, std::int64_t value) noexcept {
+  const std::int64_t now = clock_.now();
+  if (!admit(kind, actor, 0, now)) return;
+  try {
+    if (trace_ring* ring = ring_of_this_thread()) record(*ring, kind, now, actor, 0, 0, name, value);
+  } catch (...) {
+  }
+}
+
+std::vector<tracing::event> tracer::snapshot() {
+  std::vector<tracing::event> out;
+  std::lock_guard lock(mu_);
+  ring_set* set = current_.load(std::memory_order_acquire);
+  if (!set) return out;
+  std::lock_guard rings(set->mu);
+  clock_.recalibrate();
+  for (auto& r : set->rings) {
+    const std::uint64_t head = r->head.load(std::memory_order_acquire);
+    const std::uint64_t from = head > set->capacity ? head - set->capacity : 0;
+    for (std::uint64_t i = from; i < head; ++i) {
+      // Invariant 2.
+      trace_slot& s = r->slots[i & r->mask];
+      const std::uint64_t seq = s.seq.load(std::memory_order_acquire);
+      if (seq != 2 * i + 2) continue;
+      tracing::event e;
+      e.time_ns = clock_.to_ns(s.time.load(std::memory_order_relaxed));
+      e.kind = static_cast<tracing::event_kind>(s.kind.load(std::memory_order_relaxed));
+      e.thread = r->thread;
+      e.actor = s.actor.load(std::memory_order_relaxed);
+      e.other = s.other.load(std::memory_order_relaxed);
+      e.flow = s.flow.load(std::memory_order_relaxed);
+      const void* what = s.what.load(std::memory_order_relaxed);
+      e.value = s.value.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (s.seq.load(std::memory_order_relaxed) != seq) continue;  // overwritten meanwhile
+      switch (e.kind) {
+        case tracing::event_kind::send:
+        case tracing::event_kind::begin:
+        case tracing::event_kind::end: {
+          auto it = type_names_.find(what);
+          e.what = it != type_names_.end() ? it->second : "?";
+          break;
+        }
+        case tracing::event_kind::exit:
+          e.what = what ? *static_cast<const std::string*>(what) : "";
+          break;
+        case tracing::event_kind::mark:
+        case tracing::event_kind::span_begin:
+        case tracing::event_kind::span_end:
+          e.what = what ? static_cast<const char*>(what) : "";
+          break;
+        case tracing::event_kind::spawn:
+          break;
+      }
+      out.push_back(std::move(e));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const tracing::event& a, const tracing::event& b) { return a.time_ns < b.time_ns; });
+  // A message's address pairs its send with its begin; addresses are
+  // reused once a message is freed (after its handling), so pair each
+  // begin with the latest send of that address before it, and number the
+  // pairs. Sends whose handling is not in the window keep a number too.
+  std::unordered_map<std::uint64_t, std::uint64_t> open;  // address -> flow number
+  std::uint64_t next_flow = 1;
+  for (tracing::event& e : out) {
+    if (e.kind == tracing::event_kind::send) {
+      std::uint64_t n = next_flow++;
+      open[e.flow] = n;
+      e.flow = n;
+    } else if (e.kind == tracing::event_kind::begin) {
+      auto it = open.find(e.flow);
+      if (it != open.end()) {
+        e.flow = it->second;
+        open.erase(it);
+      } else {
+        e.flow = 0;  // sent before the window, or not recorded
+      }
+    }
+  }
+  return out;
+}
+
+tracing::stats tracer::counts() const {
+  tracing::stats st;
+  st.rate_limited = rate_limited_.load(std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  st.overwritten = overwritten_before_.load(std::memory_order_relaxed);
+  for (auto& set : sets_) {
+    std::lock_guard rings(set->mu);
+    for (auto& r : set->rings) {
+      const std::uint64_t head = r->head.load(std::memory_order_acquire);
+      st.recorded += head;
+      if (set.get() == current_.load(std::memory_order_relaxed) && head > set->capacity)
+        st.overwritten += head - set->capacity;
+    }
+  }
+  return st;
+}
+
+tracer& runtime_impl::trace_state() {
+  if (tracer* t = tracer_.load(std::memory_order_acquire)) return *t;
+  std::lock_guard lock(tracer_mu_);
+  if (!tracer_owner_) {
+    tracer_owner_ = std::make_unique<tracer>();
+    tracer_.store(tracer_owner_.get(), std::memory_order_release);
+  }
+  return *tracer_owner_;
+}
+
+std::string trace_tail_for_crash(runtime_impl& rt, std::uint64_t actor) {
+  if (!rt.trace_on.load(std::memory_order_relaxed)) return {};
+  std::vector<tracing::event> events;
+  try {
+    events = rt.trace_state().snapshot();
+  } catch (...) {
+    return {};
+  }
+  std::vector<const tracing::event*> mine;
+  for (const auto& e : events)
+    if (e.actor == actor || e.other == actor) mine.push_back(&e);
+  if (mine.empty()) return {};
+  const std::size_t from = mine.size() > 16 ? mine.size() - 16 : 0;
+  // A log record is one line: the events are separated by " | ".
+  std::string text = "; last traced events: ";
+  for (std::size_t i = from; i < mine.size(); ++i) {
+    if (i != from) text += " | ";
+    text += tracing::to_string(*mine[i]);
+  }
+  return text;
+}
+
+}  // namespace troupe::detail
+
+namespace troupe::tracing {
+
+const char* to_string(event_kind kind) noexcept {
+  switch (kind) {
+    case event_kind::spawn: return "spawn";
+    case event_kind::send: return "send";
+    case event_kind::begin: return "begin";
+    case event_kind::end: return "end";
+    case event_kind::exit: return "exit";
+    case event_kind::mark: return "mark";
+    case event_kind::span_begin: return "span_begin";
+    case event_kind::span_end: return "span_end";
+  }
+  return "?";
+}
+
+void start(runtime& rt, const options& how) {
+  auto& impl = rt.impl();
+  impl.trace_state().start(how);
+  impl.trace_on.store(true, std::memory_order_release);
+}
+
+void stop(runtime& rt) { rt.impl().trace_on.store(false, std::memory_order_release); }
+
+bool active(runtime& rt) noexcept { return rt.impl().trace_on.load(std::memory_order_relaxed); }
+
+std::vector<event> snapshot(runtime& rt) { return rt.impl().trace_state().snapshot(); }
+
+stats counts(runtime& rt) { return rt.impl().trace_state().counts(); }
+
+std::vector<event> last_events_of(runtime& rt, const pid& actor, std::size_t count) {
+  std::vector<event> mine;
+  for (auto& e : snapshot(rt))
+    if (e.actor == actor.id() || e.other == actor.id()) mine.push_back(std::move(e));
+  if (mine.size() > count) mine.erase(mine.begin(), mine.end() - static_cast<std::ptrdiff_t>(count));
+  return mine;
+}
+
+std::string to_string(const event& e) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(6);
+  // Actors as a local pid prints (<0.N.0>).
+  out << static_cast<double>(e.time_ns) / 1e9 << " t" << e.thread << " <0." << e.actor << ".0> "
+      << to_string(e.kind);
+  if (!e.what.empty()) out << ' ' << e.what;
+  if (e.kind == event_kind::send || e.kind == event_kind::spawn) out << " -> <0." << e.other << ".0>";
+  if (e.kind == event_kind::mark && e.value != 0) out << " = " << e.value;
+  return out.str();
+}
+
+namespace {
+
+detail::actor_cell* recording_cell() noexcept {
+  auto* cell = static_cast<detail::actor_cell*>(current_actor());
+  if (!cell || !cell->rt.trace_on.load(std::memory_order_relaxed)) return nullptr;
+  return cell;
+}
+
+}  // namespace
+
+void mark(const char* name, std::int64_t value) {
+  if (auto* cell = recording_cell()) cell->rt.trace_state().on_user(event_kind::mark, cell->id(), name, value);
+}
+
+span::span(const char* name) noexcept : name_(name), open_(false) {
+  if (auto* cell = recording_cell()) {
+    cell->rt.trace_state().on_user(event_kind::span_begin, cell->id(), name_, 0);
+    open_ = true;
+  }
+}
+
+span::~span() {
+  if (!open_) return;
+  // Closed even if tracing stopped meanwhile, so the export pairs it.
+  if (auto* cell = static_cast<detail::actor_cell*>(current_actor()))
+    cell->rt.trace_state().on_user(event_kind::span_end, cell->id(), name_, 0);
+}
+
+}  // namespace troupe::tracing
