@@ -233,6 +233,69 @@ void tracer::on_user(tracing::event_kind kind, std::uint64_t actor, const char* 
   }
 }
 
+bool tracer::read_slot(trace_ring& r, std::uint64_t i, tracing::event& e) const {
+  // Invariant 2.
+  trace_slot& s = r.slots[i & r.mask];
+  const std::uint64_t seq = s.seq.load(std::memory_order_acquire);
+  if (seq != 2 * i + 2) return false;
+  e.time_ns = clock_.to_ns(s.time.load(std::memory_order_relaxed));
+  e.kind = static_cast<tracing::event_kind>(s.kind.load(std::memory_order_relaxed));
+  e.thread = r.thread;
+  e.actor = s.actor.load(std::memory_order_relaxed);
+  e.other = s.other.load(std::memory_order_relaxed);
+  e.flow = s.flow.load(std::memory_order_relaxed);
+  const void* what = s.what.load(std::memory_order_relaxed);
+  e.value = s.value.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (s.seq.load(std::memory_order_relaxed) != seq) return false;  // overwritten meanwhile
+  switch (e.kind) {
+    case tracing::event_kind::send:
+    case tracing::event_kind::begin:
+    case tracing::event_kind::end: {
+      auto it = type_names_.find(what);
+      e.what = it != type_names_.end() ? it->second : "?";
+      break;
+    }
+    case tracing::event_kind::exit:
+      e.what = what ? *static_cast<const std::string*>(what) : "";
+      break;
+    case tracing::event_kind::mark:
+    case tracing::event_kind::span_begin:
+    case tracing::event_kind::span_end:
+      e.what = what ? static_cast<const char*>(what) : "";
+      break;
+    case tracing::event_kind::spawn:
+      break;
+  }
+  return true;
+}
+
+std::vector<tracing::event> tracer::recent_of(std::uint64_t actor, std::size_t count) {
+  // Each ring from its newest event back, until it has `count` of the
+  // actor's: a crash report does not pay for a whole snapshot.
+  std::vector<tracing::event> out;
+  std::lock_guard lock(mu_);
+  ring_set* set = current_.load(std::memory_order_acquire);
+  if (!set) return out;
+  std::lock_guard rings(set->mu);
+  for (auto& r : set->rings) {
+    const std::uint64_t head = r->head.load(std::memory_order_acquire);
+    const std::uint64_t from = head > set->capacity ? head - set->capacity : 0;
+    std::size_t found = 0;
+    for (std::uint64_t i = head; i > from && found < count; --i) {
+      tracing::event e;
+      if (!read_slot(*r, i - 1, e) || (e.actor != actor && e.other != actor)) continue;
+      e.flow = 0;  // numbered by snapshot() only
+      out.push_back(std::move(e));
+      ++found;
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const tracing::event& a, const tracing::event& b) { return a.time_ns < b.time_ns; });
+  if (out.size() > count) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(count));
+  return out;
+}
+
 std::vector<tracing::event> tracer::snapshot() {
   std::vector<tracing::event> out;
   std::lock_guard lock(mu_);
@@ -244,41 +307,8 @@ std::vector<tracing::event> tracer::snapshot() {
     const std::uint64_t head = r->head.load(std::memory_order_acquire);
     const std::uint64_t from = head > set->capacity ? head - set->capacity : 0;
     for (std::uint64_t i = from; i < head; ++i) {
-      // Invariant 2.
-      trace_slot& s = r->slots[i & r->mask];
-      const std::uint64_t seq = s.seq.load(std::memory_order_acquire);
-      if (seq != 2 * i + 2) continue;
       tracing::event e;
-      e.time_ns = clock_.to_ns(s.time.load(std::memory_order_relaxed));
-      e.kind = static_cast<tracing::event_kind>(s.kind.load(std::memory_order_relaxed));
-      e.thread = r->thread;
-      e.actor = s.actor.load(std::memory_order_relaxed);
-      e.other = s.other.load(std::memory_order_relaxed);
-      e.flow = s.flow.load(std::memory_order_relaxed);
-      const void* what = s.what.load(std::memory_order_relaxed);
-      e.value = s.value.load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (s.seq.load(std::memory_order_relaxed) != seq) continue;  // overwritten meanwhile
-      switch (e.kind) {
-        case tracing::event_kind::send:
-        case tracing::event_kind::begin:
-        case tracing::event_kind::end: {
-          auto it = type_names_.find(what);
-          e.what = it != type_names_.end() ? it->second : "?";
-          break;
-        }
-        case tracing::event_kind::exit:
-          e.what = what ? *static_cast<const std::string*>(what) : "";
-          break;
-        case tracing::event_kind::mark:
-        case tracing::event_kind::span_begin:
-        case tracing::event_kind::span_end:
-          e.what = what ? static_cast<const char*>(what) : "";
-          break;
-        case tracing::event_kind::spawn:
-          break;
-      }
-      out.push_back(std::move(e));
+      if (read_slot(*r, i, e)) out.push_back(std::move(e));
     }
   }
   std::stable_sort(out.begin(), out.end(),
@@ -336,22 +366,18 @@ tracer& runtime_impl::trace_state() {
 
 std::string trace_tail_for_crash(runtime_impl& rt, std::uint64_t actor) {
   if (!rt.trace_on.load(std::memory_order_relaxed)) return {};
-  std::vector<tracing::event> events;
+  std::vector<tracing::event> mine;
   try {
-    events = rt.trace_state().snapshot();
+    mine = rt.trace_state().recent_of(actor, 16);
   } catch (...) {
     return {};
   }
-  std::vector<const tracing::event*> mine;
-  for (const auto& e : events)
-    if (e.actor == actor || e.other == actor) mine.push_back(&e);
   if (mine.empty()) return {};
-  const std::size_t from = mine.size() > 16 ? mine.size() - 16 : 0;
   // A log record is one line: the events are separated by " | ".
   std::string text = "; last traced events: ";
-  for (std::size_t i = from; i < mine.size(); ++i) {
-    if (i != from) text += " | ";
-    text += tracing::to_string(*mine[i]);
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    if (i != 0) text += " | ";
+    text += tracing::to_string(mine[i]);
   }
   return text;
 }
@@ -389,11 +415,8 @@ std::vector<event> snapshot(runtime& rt) { return rt.impl().trace_state().snapsh
 stats counts(runtime& rt) { return rt.impl().trace_state().counts(); }
 
 std::vector<event> last_events_of(runtime& rt, const pid& actor, std::size_t count) {
-  std::vector<event> mine;
-  for (auto& e : snapshot(rt))
-    if (e.actor == actor.id() || e.other == actor.id()) mine.push_back(std::move(e));
-  if (mine.size() > count) mine.erase(mine.begin(), mine.end() - static_cast<std::ptrdiff_t>(count));
-  return mine;
+  if (!actor) return {};
+  return rt.impl().trace_state().recent_of(actor.id(), count);
 }
 
 std::string to_string(const event& e) {

@@ -133,6 +133,9 @@ class tracer {
 
   void start(const tracing::options& how);
   std::vector<tracing::event> snapshot();
+  // The last `count` events in which `actor` took part, oldest first
+  // (flows not numbered).
+  std::vector<tracing::event> recent_of(std::uint64_t actor, std::size_t count);
   tracing::stats counts() const;
 
  private:
@@ -149,6 +152,9 @@ class tracer {
               std::uint64_t other, std::uint64_t flow, const void* what, std::int64_t value) noexcept;
   void name_type(trace_ring& ring, const message& msg);
   const void* intern_reason(const std::string& reason);
+  // Event i of ring r into e (with its name); false if overwritten.
+  // Under mu_ (the names).
+  bool read_slot(trace_ring& r, std::uint64_t i, tracing::event& e) const;
 
   trace_clock clock_;
   std::atomic<ring_set*> current_{nullptr};

@@ -263,3 +263,22 @@ TEST(trace, the_chrome_export_has_slices_flows_and_metadata) {
   EXPECT_GE(count("\"ph\":\"s\""), count("\"ph\":\"f\""));
   EXPECT_NE(json.find("\"thread_name\""), std::string::npos);
 }
+
+TEST(trace, last_events_of_gives_an_actors_newest_events_oldest_first) {
+  runtime rt(config{.workers = 2});
+  tracing::start(rt);
+  pid server = spawn_echo(rt);
+  pid other = spawn_echo(rt);
+  run_echo(rt, server, 30);
+  run_echo(rt, other, 5);
+  (void)settled_snapshot(rt);
+  auto last = tracing::last_events_of(rt, server, 10);
+  ASSERT_EQ(last.size(), 10u);
+  for (auto& e : last) EXPECT_TRUE(e.actor == server.id() || e.other == server.id()) << tracing::to_string(e);
+  for (std::size_t i = 1; i < last.size(); ++i) EXPECT_LE(last[i - 1].time_ns, last[i].time_ns);
+  // The newest: the server's last handling, or the reply it sent (a
+  // handler's sends leave when it returns).
+  EXPECT_TRUE(last.back().kind == tracing::event_kind::end || last.back().kind == tracing::event_kind::send)
+      << tracing::to_string(last.back());
+  EXPECT_TRUE(tracing::last_events_of(rt, pid(), 10).empty());
+}

@@ -131,7 +131,8 @@ std::vector<event> snapshot(runtime& rt);
 // The counts since start().
 stats counts(runtime& rt);
 // The last `count` recorded events in which `actor` took part, oldest
-// first (what a crash report carries).
+// first (what a crash report carries). Their `flow` is 0: only snapshot()
+// pairs sends with handlings.
 std::vector<event> last_events_of(runtime& rt, const pid& actor, std::size_t count = 16);
 
 // Writes `events` as Chrome trace-event JSON (the "JSON Object Format"):
