@@ -6,4 +6,5 @@
 #include "troupe/net/node.hpp"
 #include "troupe/net/serialize.hpp"
 #include "troupe/net/stationary.hpp"
+#include "troupe/net/trace_service.hpp"
 #include "troupe/net/wire_type.hpp"

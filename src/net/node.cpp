@@ -3,6 +3,7 @@
 
 #include "net/auth.hpp"
 #include "net/node_impl.hpp"
+#include "troupe/net/trace_service.hpp"
 
 namespace troupe::net {
 
@@ -533,8 +534,12 @@ troupe::pid node_impl::decode(reader& in) {
 node::node(runtime& rt, io::reactor& io, node_options options)
     : impl_(std::make_shared<detail::node_impl>(rt, io, std::move(options))) {
   impl_->start();
+  if (impl_->options.serve_traces) impl_->trace_service = serve_traces(rt);
 }
-node::~node() { impl_->stop(); }
+node::~node() {
+  if (impl_->trace_service) impl_->rt.send_exit(impl_->trace_service, exit_reason::shutdown());
+  impl_->stop();
+}
 const std::string& node::name() const noexcept { return impl_->options.name; }
 std::uint64_t node::incarnation() const noexcept { return impl_->incarnation; }
 io::endpoint node::address() const { return impl_->address; }

@@ -175,6 +175,7 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
   const node_options options;
   const std::uint64_t incarnation;
   io::endpoint address;
+  troupe::pid trace_service;  // node_options::serve_traces; set once, by node's constructor
 
   // pid_codec: pids inside messages.
   void encode(writer& out, const troupe::pid& p) override;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <iterator>
 
 #include <cstdio>
 #include <fstream>
@@ -271,6 +272,42 @@ TEST(Multiprocess, PingWithTheRightAndAWrongCookie) {
   child forced({"ping", "b@127.0.0.1", "--cookie", "short", "--weak-cookie", "--connect", addr.to_string()});
   EXPECT_FALSE(forced.line_starting("pang b@127.0.0.1").empty());  // the wrong cookie, but it was tried
   EXPECT_EQ(forced.wait_exit(), 1);
+}
+
+// `troupe trace` asks a running node's trace service for a window while
+// this process keeps its echo busy: the file is Chrome trace-event JSON
+// with the echo's handlings in it. A node that serves no traces answers
+// with an error, and the tool says so.
+TEST(Multiprocess, TraceFetchesAWindowOfARunningNode) {
+  child b(node_args("b@127.0.0.1"));
+  auto addr = start(b);
+  here t;
+  ASSERT_EQ(t.node.connect(addr).get(), "b@127.0.0.1");
+  pid echo = t.node.whereis("troupe://b@127.0.0.1/echo").get();
+  ASSERT_TRUE(echo);
+  const std::string path = "/tmp/troupe-multiprocess-trace-" + std::to_string(getpid()) + ".json";
+  child tracer({"trace", "b@127.0.0.1", "--cookie", cookie, "--connect", addr.to_string(), "--for", "1500ms",
+                "-o", path});
+  troupe::scoped_actor me(t.rt);
+  const auto until = std::chrono::steady_clock::now() + 2500ms;
+  int answered = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = me.request<std::string>(echo, std::string("traced?"), 5s);
+    if (r && *r == "traced?") ++answered;
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_GT(answered, 10);
+  std::string line = tracer.line_starting("traced b@127.0.0.1");
+  EXPECT_FALSE(line.empty()) << "troupe trace did not report a trace";
+  EXPECT_EQ(tracer.wait_exit(), 0);
+  std::ifstream in(path);
+  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(path.c_str());
+  EXPECT_EQ(json.rfind("{\"displayTimeUnit\"", 0), 0u) << json.substr(0, 200);
+  EXPECT_NE(json.find("\"traceEvents\""), std::string::npos);
+  // A message from another node is named by its wire name.
+  EXPECT_NE(json.find("{\"ph\":\"X\",\"name\":\"string\""), std::string::npos)
+      << "the echo's handlings of strings are not in the trace";
 }
 
 }  // namespace

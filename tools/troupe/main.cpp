@@ -7,6 +7,7 @@
 //                       request/response exchange, prints what it measured
 //   troupe node ...     runs a node (node_cmd.cpp)
 //   troupe ping NODE    checks that a node answers
+//   troupe trace NODE   records a node for a while, writes a trace for Perfetto UI
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -63,6 +64,7 @@ int selftest() {
 
 int run_node(int argc, char** argv);
 int run_ping(int argc, char** argv);
+int run_trace(int argc, char** argv);
 
 int main(int argc, char** argv) {
   const char* command = argc > 1 ? argv[1] : "help";
@@ -75,10 +77,11 @@ int main(int argc, char** argv) {
   try {
     if (std::strcmp(command, "node") == 0) return run_node(argc, argv);
     if (std::strcmp(command, "ping") == 0) return run_ping(argc, argv);
+    if (std::strcmp(command, "trace") == 0) return run_trace(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "troupe %s: %s\n", command, e.what());
     return 2;
   }
-  std::printf("usage: troupe <version|selftest|node|ping> ...\n");
+  std::printf("usage: troupe <version|selftest|node|ping|trace> ...\n");
   return std::strcmp(command, "help") == 0 ? 0 : 2;
 }

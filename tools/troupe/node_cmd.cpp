@@ -6,6 +6,8 @@
 //               [--tls-cert FILE --tls-key FILE --tls-ca FILE]
 //   troupe ping b@127.0.0.1 --cookie-file FILE --connect 127.0.0.1:9101 \
 //               [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+//   troupe trace b@127.0.0.1 --cookie-file FILE --connect 127.0.0.1:9101 \
+//               -o trace.json [--for 5s] [--rate N] [--max-bytes N]
 //
 // The cookie: --cookie-file FILE (its first line) or --cookie SECRET (seen
 // by anyone who lists processes). It must be 16 bytes or longer unless
@@ -26,7 +28,11 @@
 // "node_fault <name> <state>", "node_down <name> <reason>".
 // ping asks the node itself (node::ping: any node answers, whatever it
 // runs) and prints "pong <name> <round trip µs>" and exits 0, or
-// "pang <name>: <why>" and 1.
+// "pang <name>: <why>" and 1. trace asks the node's trace service
+// (net/trace_service.hpp) to record for --for (default 1 s), writes the
+// Chrome trace-event JSON to -o for Perfetto UI, and prints "traced <name>
+// <n> events, <m> lost, to <file>" (exit 0) or "trace failed <name>: <why>"
+// (exit 1).
 #include <csignal>
 #include <cstdio>
 #include <cctype>
@@ -43,6 +49,7 @@
 #include "troupe/io/reactor.hpp"
 #include "troupe/io/tls.hpp"
 #include "troupe/net/node.hpp"
+#include "troupe/net/trace_service.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace troupe;
@@ -84,9 +91,22 @@ struct node_args {
   bool weak_cookie = false;
   net::node_options options;
   std::vector<io::endpoint> connect;
-  std::string target;  // ping
+  std::string target;  // ping, trace
   io::tls_options tls;  // --tls-cert, --tls-key, --tls-ca: all three or none
+  net::trace_request trace;  // trace: --for, --rate, --max-bytes
+  std::string output;        // trace: -o FILE
 };
+
+// "5s", "500ms", "2m", or milliseconds.
+std::int64_t parse_millis(const std::string& text) {
+  std::size_t used = 0;
+  const long long n = std::stoll(text, &used);
+  const std::string unit = text.substr(used);
+  if (unit.empty() || unit == "ms") return n;
+  if (unit == "s") return n * 1000;
+  if (unit == "m") return n * 60'000;
+  throw std::invalid_argument("expected a duration such as 5s or 500ms, got " + text);
+}
 
 node_args parse(int argc, char** argv, int first) {
   node_args a;
@@ -114,6 +134,10 @@ node_args parse(int argc, char** argv, int first) {
     else if (flag == "--tls-cert") a.tls.certificate = file();
     else if (flag == "--tls-key") a.tls.private_key = file();
     else if (flag == "--tls-ca") a.tls.trusted = file();
+    else if (flag == "--for") a.trace.duration_ms = parse_millis(value());
+    else if (flag == "--rate") a.trace.max_events_per_second = std::stoull(value());
+    else if (flag == "--max-bytes") a.trace.max_bytes = std::stoull(value());
+    else if (flag == "-o") a.output = file();
     else if (flag.rfind("--", 0) != 0 && a.target.empty()) a.target = flag;
     else throw std::invalid_argument("unknown option " + flag);
   }
@@ -166,6 +190,21 @@ void register_services(runtime& rt) {
   rt.register_name("crash", crash);
 }
 
+// A short-lived node (named PREFIX-<pid>@127.0.0.1 unless --name) that
+// connects to --connect, checks the node there is a.target, and runs
+// `ask(rt, node)`; connecting's failures are thrown.
+template <class F>
+int with_node_connected_to_target(node_args& a, const char* prefix, F ask) {
+  if (a.options.name.empty()) a.options.name = std::string(prefix) + "-" + std::to_string(getpid()) + "@127.0.0.1";
+  runtime rt(config{.workers = 1, .warn_unhandled = false});
+  io::reactor reactor(rt);
+  net::node node(rt, reactor, a.options);
+  auto name = node.connect(a.connect.front()).outcome();
+  if (!name) throw std::runtime_error(name.error().message());
+  if (*name != a.target) throw std::runtime_error("the node there is " + *name);
+  return ask(rt, node);
+}
+
 }  // namespace
 
 int run_node(int argc, char** argv) {
@@ -216,23 +255,47 @@ int run_ping(int argc, char** argv) {
     return 2;
   }
   if (!load_tls(a)) return 2;
-  if (a.options.name.empty()) a.options.name = "ping-" + std::to_string(getpid()) + "@127.0.0.1";
-  runtime rt(config{.workers = 1, .warn_unhandled = false});
-  io::reactor reactor(rt);
   try {
-    net::node node(rt, reactor, a.options);
-    auto name = node.connect(a.connect.front()).outcome();
-    if (!name) throw std::runtime_error(name.error().message());
-    if (*name != a.target) throw std::runtime_error("the node there is " + *name);
-    auto answered = node.ping(a.target);  // answered by the node, whatever it runs
-    if (!answered.wait_for(5s)) throw std::runtime_error("no answer in 5 s");
-    auto rtt = answered.outcome();
-    if (!rtt) throw std::runtime_error(rtt.error().message());
-    auto us = std::chrono::duration<double, std::micro>(*rtt).count();
-    say("pong " + a.target + " " + std::to_string(static_cast<long>(us)));
-    return 0;
+    return with_node_connected_to_target(a, "ping", [&](runtime&, net::node& node) {
+      auto answered = node.ping(a.target);  // answered by the node, whatever it runs
+      if (!answered.wait_for(5s)) throw std::runtime_error("no answer in 5 s");
+      auto rtt = answered.outcome();
+      if (!rtt) throw std::runtime_error(rtt.error().message());
+      auto us = std::chrono::duration<double, std::micro>(*rtt).count();
+      say("pong " + a.target + " " + std::to_string(static_cast<long>(us)));
+      return 0;
+    });
   } catch (const std::exception& e) {
     say("pang " + a.target + ": " + e.what());
+    return 1;
+  }
+}
+
+int run_trace(int argc, char** argv) {
+  node_args a = parse(argc, argv, 2);
+  if (a.target.empty() || a.connect.empty() || a.options.cookie.empty() || a.output.empty()) {
+    std::fprintf(stderr,
+                 "usage: troupe trace NODE --cookie-file FILE|--cookie C --connect HOST:PORT -o FILE"
+                 " [--for 5s] [--rate EVENTS_PER_SECOND] [--max-bytes N]"
+                 " [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n");
+    return 2;
+  }
+  if (!load_tls(a)) return 2;
+  a.options.serve_traces = false;  // this one only asks
+  try {
+    return with_node_connected_to_target(a, "trace", [&](runtime& rt, net::node& node) {
+      auto reply = net::fetch_trace(rt, node, a.target, a.trace).outcome();
+      if (!reply) throw std::runtime_error(reply.error().message());
+      std::ofstream out(a.output);
+      out << reply->json;
+      out.close();
+      if (!out) throw std::runtime_error("cannot write " + a.output);
+      say("traced " + a.target + " " + std::to_string(reply->events) + " events, " +
+          std::to_string(reply->lost) + " lost, to " + a.output);
+      return 0;
+    });
+  } catch (const std::exception& e) {
+    say("trace failed " + a.target + ": " + e.what());
     return 1;
   }
 }

@@ -145,6 +145,10 @@ struct node_options {
   // cookie still authenticates; the traffic is not encrypted). Nodes of
   // one cluster must agree.
   std::shared_ptr<const io::tls_context> tls{};
+  // Answer trace requests from other nodes (net/trace_service.hpp): the
+  // node spawns the service and registers it as "troupe.trace" (unless
+  // that name is taken), and ends it when the node ends.
+  bool serve_traces = true;
 };
 
 namespace detail {
