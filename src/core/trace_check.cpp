@@ -1,0 +1,354 @@
+// Temporal assertions (troupe/core/trace_check.hpp): formulas compiled into
+// monitors.
+//
+// Compiling. A formula is a tree; a rule flattens it in post-order, so each
+// node's operands come before it. Monitor state per node: `now` and `pre`
+// (its value at this event and at the previous one) and, for the metric
+// operators, one time. At each event the nodes are evaluated in order from
+// the operands' `now` and their own `pre` (Havelund and Rosu); then `pre`
+// becomes `now`. Memory is fixed by the formula's size, whatever the
+// stream's length.
+#include "troupe/core/trace_check.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "troupe/core/runtime.hpp"
+
+namespace troupe::tracing {
+
+namespace detail {
+
+enum class op { atom, negation, conjunction, disjunction, implication, previously, once, historically, since,
+                once_within, historically_within };
+
+struct formula_node {
+  op kind = op::atom;
+  std::string name;  // atoms
+  std::function<bool(const event&)> test;
+  std::shared_ptr<const formula_node> left, right;
+  std::int64_t bound_ns = 0;
+};
+
+struct formula_access {
+  static const std::shared_ptr<const formula_node>& node(const formula& f) { return f.node_; }
+  static formula make(std::shared_ptr<const formula_node> n) { return formula(std::move(n)); }
+};
+
+namespace {
+
+formula make(op kind, const formula& a, const formula* b = nullptr, std::int64_t bound = 0) {
+  auto n = std::make_shared<formula_node>();
+  n->kind = kind;
+  n->left = formula_access::node(a);
+  if (b) n->right = formula_access::node(*b);
+  n->bound_ns = bound;
+  return formula_access::make(std::move(n));
+}
+
+std::string print(const formula_node& n) {
+  auto ms = [&] { return std::to_string(static_cast<double>(n.bound_ns) / 1e6) + " ms"; };
+  switch (n.kind) {
+    case op::atom: return n.name;
+    case op::negation: return "!" + print(*n.left);
+    case op::conjunction: return "(" + print(*n.left) + " && " + print(*n.right) + ")";
+    case op::disjunction: return "(" + print(*n.left) + " || " + print(*n.right) + ")";
+    case op::implication: return "(" + print(*n.left) + " -> " + print(*n.right) + ")";
+    case op::previously: return "previously(" + print(*n.left) + ")";
+    case op::once: return "once(" + print(*n.left) + ")";
+    case op::historically: return "historically(" + print(*n.left) + ")";
+    case op::since: return "since(" + print(*n.left) + ", " + print(*n.right) + ")";
+    case op::once_within: return "once_within(" + ms() + ", " + print(*n.left) + ")";
+    case op::historically_within: return "historically_within(" + ms() + ", " + print(*n.left) + ")";
+  }
+  return "?";
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::formula_access;
+using detail::formula_node;
+using detail::op;
+
+formula::formula(std::string name, std::function<bool(const event&)> test) {
+  auto n = std::make_shared<formula_node>();
+  n->name = std::move(name);
+  n->test = std::move(test);
+  node_ = std::move(n);
+}
+
+std::string formula::to_string() const { return detail::print(*node_); }
+
+formula kind_is(event_kind kind) {
+  return formula(tracing::to_string(kind), [kind](const event& e) { return e.kind == kind; });
+}
+formula what_is(const std::string& text) {
+  return formula("\"" + text + "\"", [text](const event& e) { return e.what.find(text) != std::string::npos; });
+}
+formula actor_is(std::uint64_t id) {
+  return formula("actor " + std::to_string(id), [id](const event& e) { return e.actor == id; });
+}
+formula send_of(const std::string& type) { return kind_is(event_kind::send) && what_is(type); }
+formula begin_of(const std::string& type) { return kind_is(event_kind::begin) && what_is(type); }
+formula end_of(const std::string& type) { return kind_is(event_kind::end) && what_is(type); }
+
+formula operator!(const formula& a) { return detail::make(op::negation, a); }
+formula operator&&(const formula& a, const formula& b) { return detail::make(op::conjunction, a, &b); }
+formula operator||(const formula& a, const formula& b) { return detail::make(op::disjunction, a, &b); }
+formula implies(const formula& a, const formula& b) { return detail::make(op::implication, a, &b); }
+formula previously(const formula& a) { return detail::make(op::previously, a); }
+formula once(const formula& a) { return detail::make(op::once, a); }
+formula historically(const formula& a) { return detail::make(op::historically, a); }
+formula since(const formula& a, const formula& b) { return detail::make(op::since, a, &b); }
+formula once_within(std::chrono::nanoseconds d, const formula& a) {
+  return detail::make(op::once_within, a, nullptr, d.count());
+}
+formula historically_within(std::chrono::nanoseconds d, const formula& a) {
+  return detail::make(op::historically_within, a, nullptr, d.count());
+}
+
+std::uint64_t same_actor(const event& e) { return e.actor; }
+
+// ---- monitors ---------------------------------------------------------------
+
+struct rule::state {
+  std::string name;
+  std::string expected;
+  virtual ~state() = default;
+  virtual std::unique_ptr<state> copy() const = 0;
+  virtual bool step(const event& e, violation& at) = 0;
+  virtual bool finish(std::int64_t, violation&) { return true; }
+  virtual std::uint64_t dropped() const { return 0; }
+};
+
+namespace {
+
+// "always f": the flattened formula and its bits.
+struct always_state final : rule::state {
+  struct slot {
+    const formula_node* node;
+    int left = -1, right = -1;  // operand slots
+    bool now = false, pre = false;
+    bool seen = false;        // metric: `when` is set
+    std::int64_t when = 0;    // once_within: last time the operand held; historically_within: last time it did not
+  };
+  std::shared_ptr<const formula_node> root;  // keeps the nodes alive
+  std::vector<slot> slots;
+  bool first = true;
+
+  int flatten(const formula_node* n) {
+    slot s{n};
+    if (n->left) s.left = flatten(n->left.get());
+    if (n->right) s.right = flatten(n->right.get());
+    slots.push_back(s);
+    return static_cast<int>(slots.size()) - 1;
+  }
+
+  std::unique_ptr<rule::state> copy() const override {
+    auto c = std::make_unique<always_state>(*this);
+    for (auto& s : c->slots) {  // a fresh monitor
+      s.now = s.pre = s.seen = false;
+      s.when = 0;
+    }
+    c->first = true;
+    return c;
+  }
+
+  bool step(const event& e, violation& at) override {
+    for (auto& s : slots) {
+      const bool a = s.left >= 0 && slots[static_cast<std::size_t>(s.left)].now;
+      const bool b = s.right >= 0 && slots[static_cast<std::size_t>(s.right)].now;
+      switch (s.node->kind) {
+        case op::atom: s.now = s.node->test(e); break;
+        case op::negation: s.now = !a; break;
+        case op::conjunction: s.now = a && b; break;
+        case op::disjunction: s.now = a || b; break;
+        case op::implication: s.now = !a || b; break;
+        case op::previously: s.now = !first && slots[static_cast<std::size_t>(s.left)].pre; break;
+        case op::once: s.now = a || (!first && s.pre); break;
+        case op::historically: s.now = a && (first || s.pre); break;
+        case op::since: s.now = b || (a && !first && s.pre); break;
+        case op::once_within:
+          if (a) {
+            s.seen = true;
+            s.when = e.time_ns;
+          }
+          s.now = s.seen && e.time_ns - s.when <= s.node->bound_ns;
+          break;
+        case op::historically_within:
+          if (!a) {
+            s.seen = true;
+            s.when = e.time_ns;
+          }
+          s.now = !s.seen || e.time_ns - s.when > s.node->bound_ns;
+          break;
+      }
+    }
+    for (auto& s : slots) s.pre = s.now;
+    first = false;
+    if (slots.back().now) return true;
+    at.rule = name;
+    at.expected = expected;
+    at.at = e;
+    return false;
+  }
+};
+
+// answered_within: pending triggers by key.
+struct response_state final : rule::state {
+  formula trigger, response;
+  event_key key;
+  std::int64_t bound_ns;
+  std::size_t max_pending;
+  std::map<std::uint64_t, std::deque<event>> pending;  // key -> triggers waiting, oldest first
+  std::multimap<std::int64_t, std::uint64_t> deadlines;  // deadline -> key (may be stale)
+  std::size_t waiting = 0;
+  std::uint64_t dropped_ = 0;
+  rule trigger_rule, response_rule;  // the atoms, evaluated as formulas
+
+  response_state(formula t, formula r, event_key k, std::int64_t bound, std::size_t max)
+      : trigger(t), response(r), key(std::move(k)), bound_ns(bound), max_pending(max),
+        trigger_rule("trigger", !t), response_rule("response", !r) {}
+
+  std::unique_ptr<rule::state> copy() const override {
+    auto c = std::make_unique<response_state>(trigger, response, key, bound_ns, max_pending);
+    c->name = name;
+    c->expected = expected;
+    return c;
+  }
+
+  // Is `f` (compiled as "always !f") true at e? A fresh monitor each time
+  // would do; the formulas here are stateless atoms or past-time formulas,
+  // so they are stepped on every event to keep their history.
+  static bool holds(rule& always_not, const event& e) {
+    violation ignored;
+    return !always_not.step(e, ignored);
+  }
+
+  bool overdue(std::int64_t now_ns, violation& at, const event* current) {
+    while (!deadlines.empty() && deadlines.begin()->first < now_ns) {
+      auto [deadline, k] = *deadlines.begin();
+      deadlines.erase(deadlines.begin());
+      auto it = pending.find(k);
+      if (it == pending.end() || it->second.empty()) continue;
+      const event& oldest = it->second.front();
+      if (oldest.time_ns + bound_ns != deadline) continue;  // answered meanwhile: stale
+      at.rule = name;
+      at.expected = expected;
+      at.trigger = oldest;
+      if (current) at.at = *current;
+      it->second.pop_front();
+      --waiting;
+      if (it->second.empty()) pending.erase(it);
+      return true;
+    }
+    return false;
+  }
+
+  bool step(const event& e, violation& at) override {
+    const bool is_trigger = holds(trigger_rule, e);
+    const bool is_response = holds(response_rule, e);
+    if (overdue(e.time_ns, at, &e)) return false;
+    if (is_response) {
+      auto it = pending.find(key(e));
+      if (it != pending.end() && !it->second.empty()) {
+        it->second.pop_front();  // answers the oldest waiting trigger of its key
+        --waiting;
+        if (it->second.empty()) pending.erase(it);
+      }
+    }
+    if (is_trigger) {
+      if (waiting >= max_pending) {
+        ++dropped_;
+      } else {
+        pending[key(e)].push_back(e);
+        deadlines.emplace(e.time_ns + bound_ns, key(e));
+        ++waiting;
+      }
+    }
+    return true;
+  }
+
+  bool finish(std::int64_t now_ns, violation& at) override { return !overdue(now_ns, at, nullptr); }
+  std::uint64_t dropped() const override { return dropped_; }
+};
+
+}  // namespace
+
+rule::rule(std::string name, const formula& f) {
+  auto s = std::make_unique<always_state>();
+  s->root = formula_access::node(f);
+  s->flatten(s->root.get());
+  s->name = std::move(name);
+  s->expected = "always " + f.to_string();
+  state_ = std::move(s);
+}
+rule::rule(std::unique_ptr<state> s) : state_(std::move(s)) {}
+rule::~rule() = default;
+rule::rule(const rule& other) : state_(other.state_->copy()) {}
+rule& rule::operator=(const rule& other) {
+  if (this != &other) state_ = other.state_->copy();
+  return *this;
+}
+rule::rule(rule&&) noexcept = default;
+rule& rule::operator=(rule&&) noexcept = default;
+const std::string& rule::name() const noexcept { return state_->name; }
+bool rule::step(const event& e, violation& at) { return state_->step(e, at); }
+bool rule::finish(std::int64_t now_ns, violation& at) { return state_->finish(now_ns, at); }
+std::uint64_t rule::dropped() const noexcept { return state_->dropped(); }
+
+rule answered_within(std::string name, const formula& trigger, const formula& response, event_key key,
+                     std::chrono::nanoseconds d, std::size_t max_pending) {
+  auto s = std::make_unique<response_state>(trigger, response, std::move(key), d.count(), max_pending);
+  s->name = std::move(name);
+  s->expected = "after " + trigger.to_string() + ", " + response.to_string() + " within " +
+                std::to_string(static_cast<double>(d.count()) / 1e6) + " ms";
+  return rule(std::move(s));
+}
+
+std::vector<violation> check(const std::vector<event>& events, const std::vector<rule>& rules,
+                             std::size_t window) {
+  std::vector<rule> monitors(rules.begin(), rules.end());  // fresh copies
+  std::vector<violation> found;
+  std::deque<event> recent;
+  auto attach = [&](violation& v) { v.window.assign(recent.begin(), recent.end()); };
+  for (const event& e : events) {
+    for (auto& m : monitors) {
+      violation v;
+      if (!m.step(e, v)) {
+        attach(v);
+        found.push_back(std::move(v));
+      }
+    }
+    recent.push_back(e);
+    if (recent.size() > window) recent.pop_front();
+  }
+  const std::int64_t end = events.empty() ? 0 : events.back().time_ns;
+  for (auto& m : monitors) {
+    violation v;
+    while (!m.finish(end, v)) {
+      attach(v);
+      found.push_back(std::move(v));
+      v = violation{};
+    }
+  }
+  return found;
+}
+
+std::string to_string(const violation& v) {
+  std::string out = "rule \"" + v.rule + "\" broken (expected " + v.expected + ")";
+  if (v.trigger.time_ns != 0) out += "; unanswered: " + tracing::to_string(v.trigger);
+  if (v.at.time_ns != 0) out += "; at: " + tracing::to_string(v.at);
+  if (!v.window.empty()) {
+    out += "; before it:";
+    for (auto& e : v.window) out += " | " + tracing::to_string(e);
+  }
+  return out;
+}
+
+}  // namespace troupe::tracing
