@@ -94,38 +94,7 @@ actor_cell::extras& actor_cell::more() {
   return *extras_;
 }
 
-namespace {
-
-// The messages a trace shows as sent and handled: a user's, and replies.
-bool traced_kind(const message& msg) noexcept {
-  return msg.kind == message_kind::user || msg.kind == message_kind::reply ||
-         msg.kind == message_kind::error_reply;
-}
-
-}  // namespace
-
-void actor_cell::trace_sends(message* newest, message* oldest) noexcept {
-  tracer& t = rt.trace_state();
-  auto one = [&](message* m) {
-    if (traced_kind(*m)) t.on_send(m->sender.id(), id(), *m);
-  };
-  if (newest->kind == message_kind::run) {  // linked oldest first
-    auto* run = static_cast<message_run*>(newest);
-    for (message* m = run->first;; m = m->next) {
-      one(m);
-      if (m == run->last) break;
-    }
-    return;
-  }
-  for (message* m = newest;; m = m->next) {  // linked newest first
-    one(m);
-    if (m == oldest) break;
-  }
-}
-
 send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
-  if (rt.trace_on.load(std::memory_order_relaxed)) [[unlikely]]
-    if (traced_kind(*msg)) rt.trace_state().on_send(msg->sender.id(), id(), *msg);
   if (forwarder_) return forwarder_->forward(msg, context);
   const bool user = msg->kind == message_kind::user;
   if (user && limit_ != 0 && queued() >= limit_ && !box.closed()) {
@@ -153,8 +122,6 @@ send_status actor_cell::enqueue(message* msg, runtime_impl& context) {
 
 void actor_cell::enqueue_chain(message* newest, message* oldest, std::size_t user_count,
                                runtime_impl& context) {
-  if (rt.trace_on.load(std::memory_order_relaxed)) [[unlikely]]
-    trace_sends(newest, oldest);
   if (forwarder_) {  // not batched (batchable() is false), but to be whole
     std::vector<message*> in_order;
     if (newest->kind == message_kind::run) {  // linked oldest first

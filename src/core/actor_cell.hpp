@@ -106,8 +106,6 @@ class actor_cell final : public cell_base, public actor {
 
   // Any thread. `context` is the sender's runtime (for dead letters).
   send_status enqueue(message* msg, runtime_impl& context);
-  // Records the sends of a chain (enqueue_chain's arguments) in the trace.
-  void trace_sends(message* newest, message* oldest) noexcept;
   // Any thread: a chain from one sender (see runtime_impl's outbox), linked
   // newest-first; `user_count` of them are user messages.
   void enqueue_chain(message* newest, message* oldest, std::size_t user_count,

@@ -131,6 +131,7 @@ class runtime_impl {
   // made by the first trace::start and lives as long as the runtime.
   std::atomic<bool> trace_on{false};
   tracer& trace_state();
+  bool has_tracer() const noexcept { return tracer_.load(std::memory_order_acquire) != nullptr; }
 
  private:
   struct live_shard {

@@ -5,7 +5,6 @@
 #include <bit>
 #include <fstream>
 #include <ostream>
-#include <sstream>
 #include <thread>
 
 #include "actor_cell.hpp"
@@ -20,12 +19,18 @@ namespace {
 
 std::atomic<std::uint64_t> next_set_id{1};
 
-// This thread's ring of one ring set (invariant 4).
+// This thread's rings of the last few ring sets it recorded into
+// (invariant 4): a thread that records into two runtimes' tracers in turn
+// (a plain thread that sends to both) finds both rings here.
 struct ring_cache {
-  std::uint64_t set_id = 0;
-  trace_ring* ring = nullptr;
+  struct entry {
+    std::uint64_t set_id = 0;
+    trace_ring* ring = nullptr;
+  };
+  std::array<entry, 4> entries{};
+  unsigned next = 0;
 };
-thread_local ring_cache this_thread_ring;
+thread_local ring_cache this_thread_rings;
 
 }  // namespace
 
@@ -61,7 +66,7 @@ std::int64_t trace_clock::to_ns(std::int64_t ticks) const noexcept {
 }
 
 trace_ring::trace_ring(std::uint32_t capacity, std::uint32_t thread_number)
-    : mask(capacity - 1), thread(thread_number), slots(new trace_slot[capacity]) {}
+    : mask(capacity - 1), thread(thread_number), owner(std::this_thread::get_id()), slots(new trace_slot[capacity]) {}
 
 bool trace_filter_state::admits(tracing::event_kind kind, std::uint64_t actor,
                                 std::uint64_t other) const noexcept {
@@ -80,6 +85,7 @@ void tracer::start(const tracing::options& how) {
   state->max_per_second = how.filter.max_events_per_second;
   const std::uint32_t capacity = std::bit_ceil(std::max<std::uint32_t>(how.ring_events, 64));
   std::lock_guard lock(mu_);
+  session_.fetch_add(1, std::memory_order_acq_rel);
   filter_.store(state.get(), std::memory_order_release);
   filters_.push_back(std::move(state));
   ring_set* now = current_.load(std::memory_order_relaxed);
@@ -102,14 +108,22 @@ void tracer::start(const tracing::options& how) {
 trace_ring* tracer::ring_of_this_thread() {
   ring_set* set = current_.load(std::memory_order_acquire);
   if (!set) return nullptr;
-  ring_cache& cache = this_thread_ring;
-  if (cache.set_id == set->id) return cache.ring;
+  ring_cache& cache = this_thread_rings;
+  for (auto& e : cache.entries)
+    if (e.set_id == set->id) return e.ring;
   std::lock_guard lock(set->mu);
-  // Made once per thread and set: the one allocation on a recording path.
-  auto ring = std::make_unique<trace_ring>(set->capacity, static_cast<std::uint32_t>(set->rings.size()));
-  cache = {set->id, ring.get()};
-  set->rings.push_back(std::move(ring));
-  return cache.ring;
+  const std::thread::id me = std::this_thread::get_id();
+  trace_ring* found = nullptr;
+  for (auto& r : set->rings)
+    if (r->owner == me) found = r.get();  // this thread's, fallen out of the cache
+  if (!found) {
+    // Made once per thread and set: the one allocation on a recording path.
+    auto ring = std::make_unique<trace_ring>(set->capacity, static_cast<std::uint32_t>(set->rings.size()));
+    found = ring.get();
+    set->rings.push_back(std::move(ring));
+  }
+  cache.entries[cache.next++ % cache.entries.size()] = {set->id, found};
+  return found;
 }
 
 bool tracer::admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
@@ -120,8 +134,10 @@ bool tracer::admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t 
   // One window per second of the clock: whoever first sees a new second
   // opens it (a race between two may let a few extra events through).
   const std::int64_t second = now / clock_.ticks_per_second();
+  // Only forward: a thread with an older clock reading must not reopen
+  // the previous second and reset the count.
   std::int64_t open = window_second_.load(std::memory_order_relaxed);
-  if (open != second && window_second_.compare_exchange_strong(open, second, std::memory_order_relaxed))
+  if (second > open && window_second_.compare_exchange_strong(open, second, std::memory_order_relaxed))
     window_count_.store(0, std::memory_order_relaxed);
   if (window_count_.fetch_add(1, std::memory_order_relaxed) < f->max_per_second) return true;
   rate_limited_.fetch_add(1, std::memory_order_relaxed);
@@ -283,6 +299,11 @@ std::vector<tracing::event> tracer::recent_of(std::uint64_t actor, std::size_t c
     const std::uint64_t from = head > set->capacity ? head - set->capacity : 0;
     std::size_t found = 0;
     for (std::uint64_t i = head; i > from && found < count; --i) {
+      // A look at who before the full read (and its name): most slots are
+      // other actors'. read_slot checks the slot again.
+      const trace_slot& peek = r->slots[(i - 1) & r->mask];
+      if (peek.actor.load(std::memory_order_relaxed) != actor && peek.other.load(std::memory_order_relaxed) != actor)
+        continue;
       tracing::event e;
       if (!read_slot(*r, i - 1, e) || (e.actor != actor && e.other != actor)) continue;
       e.flow = 0;  // numbered by snapshot() only
@@ -296,19 +317,66 @@ std::vector<tracing::event> tracer::recent_of(std::uint64_t actor, std::size_t c
   return out;
 }
 
-std::vector<tracing::event> tracer::snapshot() {
+tracer::cursor tracer::cursor_now() {
+  cursor c;
+  ring_set* set = current_.load(std::memory_order_acquire);
+  if (!set) return c;
+  std::lock_guard rings(set->mu);
+  c.set_id = set->id;
+  for (auto& r : set->rings) c.next.push_back(r->head.load(std::memory_order_acquire));
+  return c;
+}
+
+std::vector<tracing::event> tracer::drain(cursor& at, std::uint64_t& missed) {
   std::vector<tracing::event> out;
   std::lock_guard lock(mu_);
   ring_set* set = current_.load(std::memory_order_acquire);
   if (!set) return out;
   std::lock_guard rings(set->mu);
-  clock_.recalibrate();
-  for (auto& r : set->rings) {
-    const std::uint64_t head = r->head.load(std::memory_order_acquire);
-    const std::uint64_t from = head > set->capacity ? head - set->capacity : 0;
+  if (at.set_id != set->id) at = {set->id, {}};
+  at.next.resize(set->rings.size(), 0);  // a ring made since: from its start
+  for (std::size_t k = 0; k < set->rings.size(); ++k) {
+    trace_ring& r = *set->rings[k];
+    const std::uint64_t head = r.head.load(std::memory_order_acquire);
+    std::uint64_t from = at.next[k];
+    if (head - from > set->capacity) {
+      missed += head - set->capacity - from;
+      from = head - set->capacity;
+    }
     for (std::uint64_t i = from; i < head; ++i) {
       tracing::event e;
-      if (read_slot(*r, i, e)) out.push_back(std::move(e));
+      if (read_slot(r, i, e)) {
+        e.flow = 0;
+        out.push_back(std::move(e));
+      } else {
+        ++missed;  // overwritten while being read
+      }
+    }
+    at.next[k] = head;
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const tracing::event& a, const tracing::event& b) { return a.time_ns < b.time_ns; });
+  return out;
+}
+
+std::vector<tracing::event> tracer::snapshot() {
+  std::vector<tracing::event> out;
+  {
+    // The locks only while the slots are read (the names need mu_): a
+    // worker recording its first event of a type, or an exit, waits for
+    // this much and no more; sorting and pairing happen after.
+    std::lock_guard lock(mu_);
+    ring_set* set = current_.load(std::memory_order_acquire);
+    if (!set) return out;
+    std::lock_guard rings(set->mu);
+    clock_.recalibrate();
+    for (auto& r : set->rings) {
+      const std::uint64_t head = r->head.load(std::memory_order_acquire);
+      const std::uint64_t from = head > set->capacity ? head - set->capacity : 0;
+      for (std::uint64_t i = from; i < head; ++i) {
+        tracing::event e;
+        if (read_slot(*r, i, e)) out.push_back(std::move(e));
+      }
     }
   }
   std::stable_sort(out.begin(), out.end(),
@@ -384,80 +452,3 @@ std::string trace_tail_for_crash(runtime_impl& rt, std::uint64_t actor) {
 
 }  // namespace troupe::detail
 
-namespace troupe::tracing {
-
-const char* to_string(event_kind kind) noexcept {
-  switch (kind) {
-    case event_kind::spawn: return "spawn";
-    case event_kind::send: return "send";
-    case event_kind::begin: return "begin";
-    case event_kind::end: return "end";
-    case event_kind::exit: return "exit";
-    case event_kind::mark: return "mark";
-    case event_kind::span_begin: return "span_begin";
-    case event_kind::span_end: return "span_end";
-  }
-  return "?";
-}
-
-void start(runtime& rt, const options& how) {
-  auto& impl = rt.impl();
-  impl.trace_state().start(how);
-  impl.trace_on.store(true, std::memory_order_release);
-}
-
-void stop(runtime& rt) { rt.impl().trace_on.store(false, std::memory_order_release); }
-
-bool active(runtime& rt) noexcept { return rt.impl().trace_on.load(std::memory_order_relaxed); }
-
-std::vector<event> snapshot(runtime& rt) { return rt.impl().trace_state().snapshot(); }
-
-stats counts(runtime& rt) { return rt.impl().trace_state().counts(); }
-
-std::vector<event> last_events_of(runtime& rt, const pid& actor, std::size_t count) {
-  if (!actor) return {};
-  return rt.impl().trace_state().recent_of(actor.id(), count);
-}
-
-std::string to_string(const event& e) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(6);
-  // Actors as a local pid prints (<0.N.0>).
-  out << static_cast<double>(e.time_ns) / 1e9 << " t" << e.thread << " <0." << e.actor << ".0> "
-      << to_string(e.kind);
-  if (!e.what.empty()) out << ' ' << e.what;
-  if (e.kind == event_kind::send || e.kind == event_kind::spawn) out << " -> <0." << e.other << ".0>";
-  if (e.kind == event_kind::mark && e.value != 0) out << " = " << e.value;
-  return out.str();
-}
-
-namespace {
-
-detail::actor_cell* recording_cell() noexcept {
-  auto* cell = static_cast<detail::actor_cell*>(current_actor());
-  if (!cell || !cell->rt.trace_on.load(std::memory_order_relaxed)) return nullptr;
-  return cell;
-}
-
-}  // namespace
-
-void mark(const char* name, std::int64_t value) {
-  if (auto* cell = recording_cell()) cell->rt.trace_state().on_user(event_kind::mark, cell->id(), name, value);
-}
-
-span::span(const char* name) noexcept : name_(name), open_(false) {
-  if (auto* cell = recording_cell()) {
-    cell->rt.trace_state().on_user(event_kind::span_begin, cell->id(), name_, 0);
-    open_ = true;
-  }
-}
-
-span::~span() {
-  if (!open_) return;
-  // Closed even if tracing stopped meanwhile, so the export pairs it.
-  if (auto* cell = static_cast<detail::actor_cell*>(current_actor()))
-    cell->rt.trace_state().on_user(event_kind::span_end, cell->id(), name_, 0);
-}
-
-}  // namespace troupe::tracing

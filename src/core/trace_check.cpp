@@ -121,8 +121,8 @@ struct rule::state {
   std::string expected;
   virtual ~state() = default;
   virtual std::unique_ptr<state> copy() const = 0;
-  virtual bool step(const event& e, violation& at) = 0;
-  virtual bool finish(std::int64_t, violation&) { return true; }
+  virtual bool step(const event& e, std::vector<violation>& found) = 0;
+  virtual bool finish(std::int64_t, std::vector<violation>&) { return true; }
   virtual std::uint64_t dropped() const { return 0; }
 };
 
@@ -159,7 +159,7 @@ struct always_state final : rule::state {
     return c;
   }
 
-  bool step(const event& e, violation& at) override {
+  bool step(const event& e, std::vector<violation>& found) override {
     for (auto& s : slots) {
       const bool a = s.left >= 0 && slots[static_cast<std::size_t>(s.left)].now;
       const bool b = s.right >= 0 && slots[static_cast<std::size_t>(s.right)].now;
@@ -192,24 +192,32 @@ struct always_state final : rule::state {
     for (auto& s : slots) s.pre = s.now;
     first = false;
     if (slots.back().now) return true;
-    at.rule = name;
-    at.expected = expected;
-    at.at = e;
+    violation v;
+    v.rule = name;
+    v.expected = expected;
+    v.at = e;
+    found.push_back(std::move(v));
     return false;
   }
 };
 
-// answered_within: pending triggers by key.
+// answered_within: pending triggers by key, oldest first, each with its
+// entry in the deadline index (erased when answered, so the index holds
+// exactly the triggers waiting: at most max_pending).
 struct response_state final : rule::state {
   formula trigger, response;
   event_key key;
   std::int64_t bound_ns;
   std::size_t max_pending;
-  std::map<std::uint64_t, std::deque<event>> pending;  // key -> triggers waiting, oldest first
-  std::multimap<std::int64_t, std::uint64_t> deadlines;  // deadline -> key (may be stale)
-  std::size_t waiting = 0;
+  using deadline_index = std::multimap<std::int64_t, std::uint64_t>;  // deadline -> key
+  struct waiting_trigger {
+    event e;
+    deadline_index::iterator deadline;
+  };
+  std::map<std::uint64_t, std::deque<waiting_trigger>> pending;
+  deadline_index deadlines;
   std::uint64_t dropped_ = 0;
-  rule trigger_rule, response_rule;  // the atoms, evaluated as formulas
+  rule trigger_rule, response_rule;  // "always !trigger", "always !response": false where they hold
 
   response_state(formula t, formula r, event_key k, std::int64_t bound, std::size_t max)
       : trigger(t), response(r), key(std::move(k)), bound_ns(bound), max_pending(max),
@@ -222,59 +230,63 @@ struct response_state final : rule::state {
     return c;
   }
 
-  // Is `f` (compiled as "always !f") true at e? A fresh monitor each time
-  // would do; the formulas here are stateless atoms or past-time formulas,
-  // so they are stepped on every event to keep their history.
+  // Whether `f` holds at e, through its "always !f" rule (stepped on every
+  // event, so a past-time trigger or response keeps its history).
   static bool holds(rule& always_not, const event& e) {
-    violation ignored;
+    std::vector<violation> ignored;
     return !always_not.step(e, ignored);
   }
 
-  bool overdue(std::int64_t now_ns, violation& at, const event* current) {
+  // Every trigger whose deadline is before now_ns: a violation each.
+  bool expire(std::int64_t now_ns, const event* current, std::vector<violation>& found) {
+    bool none = true;
     while (!deadlines.empty() && deadlines.begin()->first < now_ns) {
-      auto [deadline, k] = *deadlines.begin();
-      deadlines.erase(deadlines.begin());
+      const std::uint64_t k = deadlines.begin()->second;
       auto it = pending.find(k);
-      if (it == pending.end() || it->second.empty()) continue;
-      const event& oldest = it->second.front();
-      if (oldest.time_ns + bound_ns != deadline) continue;  // answered meanwhile: stale
-      at.rule = name;
-      at.expected = expected;
-      at.trigger = oldest;
-      if (current) at.at = *current;
+      // The oldest of its key has the earliest deadline of its key.
+      violation v;
+      v.rule = name;
+      v.expected = expected;
+      v.trigger = it->second.front().e;
+      if (current) v.at = *current;
+      found.push_back(std::move(v));
+      none = false;
+      deadlines.erase(it->second.front().deadline);
       it->second.pop_front();
-      --waiting;
       if (it->second.empty()) pending.erase(it);
-      return true;
     }
-    return false;
+    return none;
   }
 
-  bool step(const event& e, violation& at) override {
+  bool step(const event& e, std::vector<violation>& found) override {
     const bool is_trigger = holds(trigger_rule, e);
     const bool is_response = holds(response_rule, e);
-    if (overdue(e.time_ns, at, &e)) return false;
+    // Late triggers first: a response that comes after a deadline answers
+    // the next trigger of its key, not the one it was too late for.
+    const bool ok = expire(e.time_ns, &e, found);
     if (is_response) {
       auto it = pending.find(key(e));
-      if (it != pending.end() && !it->second.empty()) {
-        it->second.pop_front();  // answers the oldest waiting trigger of its key
-        --waiting;
+      if (it != pending.end()) {
+        deadlines.erase(it->second.front().deadline);
+        it->second.pop_front();
         if (it->second.empty()) pending.erase(it);
       }
     }
     if (is_trigger) {
-      if (waiting >= max_pending) {
+      if (deadlines.size() >= max_pending) {
         ++dropped_;
       } else {
-        pending[key(e)].push_back(e);
-        deadlines.emplace(e.time_ns + bound_ns, key(e));
-        ++waiting;
+        const std::uint64_t k = key(e);
+        auto where = deadlines.emplace(e.time_ns + bound_ns, k);
+        pending[k].push_back({e, where});
       }
     }
-    return true;
+    return ok;
   }
 
-  bool finish(std::int64_t now_ns, violation& at) override { return !overdue(now_ns, at, nullptr); }
+  bool finish(std::int64_t now_ns, std::vector<violation>& found) override {
+    return expire(now_ns, nullptr, found);
+  }
   std::uint64_t dropped() const override { return dropped_; }
 };
 
@@ -298,8 +310,8 @@ rule& rule::operator=(const rule& other) {
 rule::rule(rule&&) noexcept = default;
 rule& rule::operator=(rule&&) noexcept = default;
 const std::string& rule::name() const noexcept { return state_->name; }
-bool rule::step(const event& e, violation& at) { return state_->step(e, at); }
-bool rule::finish(std::int64_t now_ns, violation& at) { return state_->finish(now_ns, at); }
+bool rule::step(const event& e, std::vector<violation>& found) { return state_->step(e, found); }
+bool rule::finish(std::int64_t now_ns, std::vector<violation>& found) { return state_->finish(now_ns, found); }
 std::uint64_t rule::dropped() const noexcept { return state_->dropped(); }
 
 rule answered_within(std::string name, const formula& trigger, const formula& response, event_key key,
@@ -316,27 +328,20 @@ std::vector<violation> check(const std::vector<event>& events, const std::vector
   std::vector<rule> monitors(rules.begin(), rules.end());  // fresh copies
   std::vector<violation> found;
   std::deque<event> recent;
-  auto attach = [&](violation& v) { v.window.assign(recent.begin(), recent.end()); };
+  auto attach_from = [&](std::size_t first) {
+    for (std::size_t i = first; i < found.size(); ++i) found[i].window.assign(recent.begin(), recent.end());
+  };
   for (const event& e : events) {
-    for (auto& m : monitors) {
-      violation v;
-      if (!m.step(e, v)) {
-        attach(v);
-        found.push_back(std::move(v));
-      }
-    }
+    const std::size_t before = found.size();
+    for (auto& m : monitors) m.step(e, found);
+    attach_from(before);
     recent.push_back(e);
     if (recent.size() > window) recent.pop_front();
   }
   const std::int64_t end = events.empty() ? 0 : events.back().time_ns;
-  for (auto& m : monitors) {
-    violation v;
-    while (!m.finish(end, v)) {
-      attach(v);
-      found.push_back(std::move(v));
-      v = violation{};
-    }
-  }
+  const std::size_t before = found.size();
+  for (auto& m : monitors) m.finish(end, found);
+  attach_from(before);
   return found;
 }
 

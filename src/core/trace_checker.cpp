@@ -1,14 +1,18 @@
 // tracing::checker: rules checked while the runtime runs.
 //
-// Steps. Every period its thread takes a snapshot, and feeds the rules the
-// events stamped after its last bound and up to a new bound 1 ms before
-// the snapshot began (an event is in its ring nanoseconds after its
-// timestamp, so one stamped earlier than that is surely there, and no
-// event is fed twice). Events overwritten before a look are counted as
-// missed: the count of overwritten events grew by that much.
+// Steps. Every period its thread reads the events written since its last
+// look, ring by ring (a cursor per ring: tracer::drain), and feeds them to
+// the rules in time order. Nothing is fed twice and nothing written is
+// skipped unless its ring overwrote it before the look (counted as
+// missed). Events of different rings read in different looks may reach
+// the rules slightly out of time order (a thread preempted between taking
+// its timestamp and writing its slot); the metric operators then see a
+// negative gap, which counts as within any bound.
 #include <condition_variable>
 #include <mutex>
 
+#include "runtime_impl.hpp"
+#include "tracer.hpp"
 #include "troupe/core/runtime.hpp"
 #include "troupe/core/trace_check.hpp"
 
@@ -23,37 +27,22 @@ struct checker::state {
   std::condition_variable wake;
   bool stopping = false;
   std::uint64_t poll_requests = 0, polls_done = 0;
-  std::atomic<std::uint64_t> checked{0}, violations{0};
-  std::int64_t bound_ns = 0;
+  std::atomic<std::uint64_t> checked{0}, violations{0}, missed{0};
+  troupe::detail::tracer::cursor cursor;
 
   state(runtime& r, std::vector<rule> rs, std::function<void(const violation&)> f, std::chrono::milliseconds p)
       : rt(r), rules(std::move(rs)), on_violation(std::move(f)), period(p) {}
 
-  static std::int64_t steady_now() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-
   void look() {
-    const std::int64_t until = steady_now() - 1'000'000;
-    auto events = snapshot(rt);
+    std::uint64_t lost = 0;
+    auto events = rt.impl().trace_state().drain(cursor, lost);
+    missed.fetch_add(lost, std::memory_order_relaxed);
+    std::vector<violation> found;
     for (const event& e : events) {
-      if (e.time_ns <= bound_ns || e.time_ns > until) continue;
       checked.fetch_add(1, std::memory_order_relaxed);
-      for (auto& r : rules) {
-        violation v;
-        if (!r.step(e, v)) report(v);
-      }
+      for (auto& r : rules) r.step(e, found);
     }
-    for (auto& r : rules) {
-      violation v;
-      while (!r.finish(until, v)) {
-        report(v);
-        v = violation{};
-      }
-    }
-    bound_ns = std::max(bound_ns, until);
+    for (auto& v : found) report(v);
   }
 
   void report(const violation& v) {
@@ -63,7 +52,6 @@ struct checker::state {
 
   void run() {
     std::unique_lock lock(mu);
-    bound_ns = steady_now() - 1'000'000;
     while (!stopping) {
       wake.wait_for(lock, period, [&] { return stopping || poll_requests != polls_done; });
       if (stopping) break;
@@ -80,6 +68,7 @@ struct checker::state {
 checker::checker(runtime& rt, std::vector<rule> rules, std::function<void(const violation&)> on_violation,
                  std::chrono::milliseconds period)
     : state_(std::make_shared<state>(rt, std::move(rules), std::move(on_violation), period)) {
+  state_->cursor = rt.impl().trace_state().cursor_now();  // from now on
   thread_ = std::thread([s = state_] { s->run(); });
 }
 
@@ -94,6 +83,7 @@ checker::~checker() {
 
 std::uint64_t checker::checked() const noexcept { return state_->checked.load(std::memory_order_relaxed); }
 std::uint64_t checker::violations() const noexcept { return state_->violations.load(std::memory_order_relaxed); }
+std::uint64_t checker::missed() const noexcept { return state_->missed.load(std::memory_order_relaxed); }
 
 void checker::poll() {
   std::unique_lock lock(state_->mu);

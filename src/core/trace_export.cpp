@@ -33,7 +33,9 @@ std::string quoted(const std::string& text) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20) {
+    } else if (c < 0x20 || c >= 0x80) {
+      // Control bytes, and bytes past ASCII as their Latin-1 code points:
+      // an exit reason or a name need not be valid UTF-8, the JSON must be.
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;

@@ -22,7 +22,8 @@
 //      set that start() replaced writes into it harmlessly. A thread finds
 //      its ring through a thread-local cache keyed by the set's id (ids
 //      are never reused, so a new tracer at an old address is not taken
-//      for the old one).
+//      for the old one), else by its thread id in the set (one ring per
+//      thread and set, however many tracers the thread records into).
 //
 // What is not in a slot: names. A message type is recorded as its
 // type_key; the first time a thread records a type, its name is added to
@@ -39,6 +40,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -64,6 +66,7 @@ struct trace_ring {
   trace_ring(std::uint32_t capacity, std::uint32_t thread);
   const std::uint64_t mask;
   const std::uint32_t thread;
+  const std::thread::id owner;  // the one thread that writes it
   // On a line of its own: rings of several threads sit side by side.
   alignas(64) std::atomic<std::uint64_t> head{0};
   std::unique_ptr<trace_slot[]> slots;
@@ -132,10 +135,23 @@ class tracer {
   void on_user(tracing::event_kind kind, std::uint64_t actor, const char* name, std::int64_t value) noexcept;
 
   void start(const tracing::options& how);
+  std::uint64_t session() const noexcept { return session_.load(std::memory_order_acquire); }
   std::vector<tracing::event> snapshot();
   // The last `count` events in which `actor` took part, oldest first
   // (flows not numbered).
   std::vector<tracing::event> recent_of(std::uint64_t actor, std::size_t count);
+  // Where a reader of new events is: the ring set and, per ring, the next
+  // event number to read.
+  struct cursor {
+    std::uint64_t set_id = 0;
+    std::vector<std::uint64_t> next;
+  };
+  // A cursor at the rings' current ends (what is recorded from now on).
+  cursor cursor_now();
+  // The events written since `at` (time order, flows not numbered), moving
+  // it on; events overwritten before they were read are added to `missed`.
+  // A new ring set is read from its start.
+  std::vector<tracing::event> drain(cursor& at, std::uint64_t& missed);
   tracing::stats counts() const;
 
  private:
@@ -162,6 +178,7 @@ class tracer {
   std::atomic<std::int64_t> window_second_{0};
   std::atomic<std::uint64_t> window_count_{0};
   std::atomic<std::uint64_t> rate_limited_{0};
+  std::atomic<std::uint64_t> session_{0};  // start() calls
 
   mutable std::mutex mu_;  // everything below
   std::vector<std::unique_ptr<ring_set>> sets_;                      // every set made (invariant 4)
@@ -170,6 +187,13 @@ class tracer {
   std::map<std::string, std::unique_ptr<std::string>> reasons_;
   std::atomic<std::uint64_t> overwritten_before_{0};  // by rings of sets replaced
 };
+
+// The messages a trace shows as sent: a user's, and replies (not the
+// system lane's links, exits, downs and continuations).
+inline bool traced_message(const message& msg) noexcept {
+  return msg.kind == message_kind::user || msg.kind == message_kind::reply ||
+         msg.kind == message_kind::error_reply;
+}
 
 // The crash report's tail: "; last traced events: " and the last events
 // of `actor`, on one line; empty when the runtime does not record.

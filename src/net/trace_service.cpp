@@ -75,11 +75,29 @@ void register_trace_types() {
   add_wire_type(wire_type_for<trace_reply>("troupe.trace_reply"));
 }
 
+namespace {
+
+// Recording that the service started: stopped when no request waits, or
+// when the service ends (a node destroyed mid-window), unless someone
+// started tracing again since (then it is theirs).
+struct started_recording {
+  runtime& rt;
+  std::uint64_t session = 0;  // 0: the service did not start it
+  explicit started_recording(runtime& r) : rt(r) {}
+  ~started_recording() { release(); }
+  void release() {
+    if (session != 0 && tracing::session(rt) == session) tracing::stop(rt);
+    session = 0;
+  }
+};
+
+}  // namespace
+
 troupe::pid serve_traces(runtime& rt) {
   register_trace_types();
   auto service = rt.spawn([&rt](actor& self) -> behavior {
     auto waiting = std::make_shared<std::map<std::uint64_t, pending>>();
-    auto started_here = std::make_shared<bool>(false);
+    auto started_here = std::make_shared<started_recording>(rt);
     auto next_id = std::make_shared<std::uint64_t>(1);
     return {
         [&self, &rt, waiting, started_here, next_id](trace_request req) {
@@ -97,7 +115,7 @@ troupe::pid serve_traces(runtime& rt) {
           req.max_bytes = std::min<std::uint64_t>(req.max_bytes, 15u << 20);
           if (!tracing::active(rt)) {
             tracing::start(rt, {.filter = {.kinds = req.kinds, .max_events_per_second = req.max_events_per_second}});
-            *started_here = true;
+            started_here->session = tracing::session(rt);
           }
           const std::uint64_t id = (*next_id)++;
           waiting->emplace(id, pending{self.make_response_promise(), req, steady_now_ns()});
@@ -109,10 +127,7 @@ troupe::pid serve_traces(runtime& rt) {
           pending p = std::move(it->second);
           waiting->erase(it);
           trace_reply reply = export_window(rt, p.request, p.since_ns);
-          if (waiting->empty() && *started_here) {
-            tracing::stop(rt);
-            *started_here = false;
-          }
+          if (waiting->empty()) started_here->release();
           p.answer.deliver(std::move(reply));
         },
     };

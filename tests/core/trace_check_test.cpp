@@ -147,8 +147,9 @@ TEST(trace_check, compiled_monitors_agree_with_the_definitions_on_random_streams
     auto expected = reference(*s, es);
     tracing::rule r("random", build(*s));
     for (std::size_t i = 0; i < es.size(); ++i) {
-      tracing::violation v;
+      std::vector<tracing::violation> v;
       const bool holds = r.step(es[i], v);
+      ASSERT_EQ(v.size(), holds ? 0u : 1u);
       ASSERT_EQ(holds, static_cast<bool>(expected[i]))
           << "round " << round << ", event " << i << ": " << build(*s).to_string();
     }
@@ -161,12 +162,39 @@ TEST(trace_check, a_rule_copy_starts_afresh) {
   tracing::rule r("no beta yet", !tracing::once(tracing::what_is("beta")));
   tracing::event alpha{.time_ns = 1, .kind = tracing::event_kind::mark, .what = "alpha"};
   tracing::event beta{.time_ns = 2, .kind = tracing::event_kind::mark, .what = "beta"};
-  tracing::violation v;
+  std::vector<tracing::violation> v;
   EXPECT_TRUE(r.step(alpha, v));
   EXPECT_FALSE(r.step(beta, v));
-  EXPECT_EQ(v.rule, "no beta yet");
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].rule, "no beta yet");
   tracing::rule fresh = r;
   EXPECT_TRUE(fresh.step(alpha, v));
+}
+
+// A bounded response, event by event: a response after a trigger's
+// deadline reports that trigger and answers the next one of its key, and
+// two overdue triggers at one event are both reported.
+TEST(trace_check, a_late_response_answers_the_next_trigger_and_every_overdue_one_is_reported) {
+  using tracing::event;
+  auto at = [](std::int64_t t, const char* what, std::uint64_t actor = 1) {
+    return event{.time_ns = t, .kind = tracing::event_kind::mark, .actor = actor, .what = what};
+  };
+  tracing::rule r = tracing::answered_within("in 10", tracing::what_is("ask"), tracing::what_is("answer"),
+                                             tracing::same_actor, std::chrono::nanoseconds(10));
+  std::vector<tracing::violation> v;
+  EXPECT_TRUE(r.step(at(0, "ask"), v));
+  EXPECT_TRUE(r.step(at(8, "ask"), v));
+  EXPECT_FALSE(r.step(at(12, "answer"), v));  // too late for the first ask, in time for the second
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].trigger.time_ns, 0);
+  EXPECT_TRUE(r.step(at(30, "other"), v));  // the second ask was answered: nothing overdue
+  EXPECT_EQ(v.size(), 1u);
+  // Two asks of two actors, both overdue at one later event.
+  EXPECT_TRUE(r.step(at(40, "ask", 1), v));
+  EXPECT_TRUE(r.step(at(41, "ask", 2), v));
+  EXPECT_FALSE(r.step(at(60, "other"), v));
+  EXPECT_EQ(v.size(), 3u);
+  EXPECT_TRUE(r.finish(100, v));
 }
 
 namespace {

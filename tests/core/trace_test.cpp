@@ -103,6 +103,22 @@ TEST(trace, records_spawns_sends_handlings_and_exits_with_flows_paired) {
   for (auto& e : events)
     if (e.kind == tracing::event_kind::send && e.actor == server.id()) ++replies;
   EXPECT_EQ(replies, 20u);
+  // Each reply is stamped inside the handling it was sent from (so the
+  // export's flow starts inside its slice), though it leaves when the
+  // handler returns.
+  std::vector<std::pair<std::int64_t, std::int64_t>> handlings;
+  std::int64_t began = -1;
+  for (auto& e : events) {
+    if (e.actor != server.id()) continue;
+    if (e.kind == tracing::event_kind::begin) began = e.time_ns;
+    if (e.kind == tracing::event_kind::end && began >= 0) handlings.emplace_back(began, e.time_ns);
+  }
+  for (auto& e : events) {
+    if (e.kind != tracing::event_kind::send || e.actor != server.id()) continue;
+    bool inside = false;
+    for (auto& [b, en] : handlings) inside = inside || (b <= e.time_ns && e.time_ns <= en);
+    EXPECT_TRUE(inside) << tracing::to_string(e);
+  }
   for (std::size_t i = 1; i < events.size(); ++i) EXPECT_LE(events[i - 1].time_ns, events[i].time_ns);
 }
 

@@ -125,6 +125,9 @@ void start(runtime& rt, const options& how = {});
 void stop(runtime& rt);
 // Whether `rt` records.
 bool active(runtime& rt) noexcept;
+// Counts the start() calls on `rt` (0: never started): a caller that
+// started tracing stops it only if no one has started it since.
+std::uint64_t session(runtime& rt) noexcept;
 // Every event in the rings now, oldest first (by time). Any thread; the
 // threads may go on recording meanwhile.
 std::vector<event> snapshot(runtime& rt);

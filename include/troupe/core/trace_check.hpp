@@ -31,8 +31,9 @@
 // pattern ("eventually within d", which past-time logic cannot say): after
 // a trigger event, an event satisfying `response` with the same key must
 // come within d; a violation is reported at the first event past the
-// deadline (or by finish()). At most `max_pending` triggers wait at once;
-// more are counted as dropped, never kept without bound.
+// deadline (or by finish()), and a response answers the oldest trigger of
+// its key still in time. At most `max_pending` triggers wait at once; more
+// are counted as dropped, never kept without bound.
 #pragma once
 
 #include <chrono>
@@ -139,12 +140,13 @@ class rule {
 
   // The rule's name.
   const std::string& name() const noexcept;
-  // Feeds one event (in time order); true if the rule still holds.
-  // `at` is filled on a violation.
-  bool step(const event& e, violation& at);
-  // The end of the stream: a bounded response still waiting past its
-  // deadline as of `now_ns` is a violation. True if none.
-  bool finish(std::int64_t now_ns, violation& at);
+  // Feeds one event (in time order); true if the rule holds at it. Each
+  // violation found is appended to `found` (a bounded response may find
+  // several overdue triggers at one event).
+  bool step(const event& e, std::vector<violation>& found);
+  // The end of the stream: each bounded response still waiting past its
+  // deadline as of `now_ns` is appended to `found`. True if none.
+  bool finish(std::int64_t now_ns, std::vector<violation>& found);
   // Triggers a bounded response could not keep (max_pending).
   std::uint64_t dropped() const noexcept;
 
@@ -173,8 +175,9 @@ std::string to_string(const violation& v);
 // Checks rules online: a thread of its own takes the events recorded since
 // its last look every `period` (tracing must be on) and feeds them to the
 // rules; `on_violation` runs on that thread for each violation (log it,
-// crash an actor, fail a test). Events overwritten before it looked are
-// counted in missed(), not checked. Stops when destroyed.
+// crash an actor, fail a test; not poll(), which would wait for itself).
+// Events overwritten before it looked are counted in missed(), not
+// checked. Stops when destroyed; destroy it before its runtime.
 class checker {
  public:
   // Starts checking `rules` on `rt` every `period`; `on_violation` runs
@@ -188,6 +191,8 @@ class checker {
   std::uint64_t checked() const noexcept;
   // Violations found so far.
   std::uint64_t violations() const noexcept;
+  // Events overwritten in their rings before the checker read them.
+  std::uint64_t missed() const noexcept;
   // Looks now (and waits for that look), rather than at the next period.
   void poll();
 
