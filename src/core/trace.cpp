@@ -32,6 +32,14 @@ struct ring_cache {
 };
 thread_local ring_cache this_thread_rings;
 
+// A number per thread, never reused in the process (a std::thread::id may
+// be, once its thread has ended): a ring is written by one thread only.
+std::atomic<std::uint64_t> next_thread_serial{1};
+std::uint64_t this_thread_serial() noexcept {
+  thread_local const std::uint64_t serial = next_thread_serial.fetch_add(1, std::memory_order_relaxed);
+  return serial;
+}
+
 }  // namespace
 
 trace_clock::trace_clock() {
@@ -66,7 +74,7 @@ std::int64_t trace_clock::to_ns(std::int64_t ticks) const noexcept {
 }
 
 trace_ring::trace_ring(std::uint32_t capacity, std::uint32_t thread_number)
-    : mask(capacity - 1), thread(thread_number), owner(std::this_thread::get_id()), slots(new trace_slot[capacity]) {}
+    : mask(capacity - 1), thread(thread_number), owner(this_thread_serial()), slots(new trace_slot[capacity]) {}
 
 bool trace_filter_state::admits(tracing::event_kind kind, std::uint64_t actor,
                                 std::uint64_t other) const noexcept {
@@ -76,7 +84,7 @@ bool trace_filter_state::admits(tracing::event_kind kind, std::uint64_t actor,
   return has(actor) || has(other);
 }
 
-void tracer::start(const tracing::options& how) {
+std::uint64_t tracer::start(const tracing::options& how) {
   auto state = std::make_unique<trace_filter_state>();
   for (const pid& p : how.filter.actors)
     if (p) state->actors.push_back(p.id());
@@ -85,11 +93,11 @@ void tracer::start(const tracing::options& how) {
   state->max_per_second = how.filter.max_events_per_second;
   const std::uint32_t capacity = std::bit_ceil(std::max<std::uint32_t>(how.ring_events, 64));
   std::lock_guard lock(mu_);
-  session_.fetch_add(1, std::memory_order_acq_rel);
+  const std::uint64_t session = session_.fetch_add(1, std::memory_order_acq_rel) + 1;
   filter_.store(state.get(), std::memory_order_release);
   filters_.push_back(std::move(state));
   ring_set* now = current_.load(std::memory_order_relaxed);
-  if (now && now->capacity == capacity) return;  // a new filter over the same rings
+  if (now && now->capacity == capacity) return session;  // a new filter over the same rings
   if (now) {
     std::lock_guard rings(now->mu);
     for (auto& r : now->rings) {
@@ -103,6 +111,7 @@ void tracer::start(const tracing::options& how) {
   set->capacity = capacity;
   current_.store(set.get(), std::memory_order_release);
   sets_.push_back(std::move(set));
+  return session;
 }
 
 trace_ring* tracer::ring_of_this_thread() {
@@ -112,7 +121,7 @@ trace_ring* tracer::ring_of_this_thread() {
   for (auto& e : cache.entries)
     if (e.set_id == set->id) return e.ring;
   std::lock_guard lock(set->mu);
-  const std::thread::id me = std::this_thread::get_id();
+  const std::uint64_t me = this_thread_serial();
   trace_ring* found = nullptr;
   for (auto& r : set->rings)
     if (r->owner == me) found = r.get();  // this thread's, fallen out of the cache
@@ -332,13 +341,25 @@ std::vector<tracing::event> tracer::drain(cursor& at, std::uint64_t& missed) {
   std::lock_guard lock(mu_);
   ring_set* set = current_.load(std::memory_order_acquire);
   if (!set) return out;
+  if (at.set_id != set->id) {
+    // start() made new rings: what the old ones held unread is missed.
+    for (auto& old : sets_) {
+      if (old->id != at.set_id) continue;
+      std::lock_guard old_rings(old->mu);
+      for (std::size_t k = 0; k < old->rings.size(); ++k) {
+        const std::uint64_t head = old->rings[k]->head.load(std::memory_order_acquire);
+        const std::uint64_t from = k < at.next.size() ? at.next[k] : 0;
+        if (head > from) missed += head - from;
+      }
+    }
+    at = {set->id, {}};
+  }
   std::lock_guard rings(set->mu);
-  if (at.set_id != set->id) at = {set->id, {}};
   at.next.resize(set->rings.size(), 0);  // a ring made since: from its start
   for (std::size_t k = 0; k < set->rings.size(); ++k) {
     trace_ring& r = *set->rings[k];
     const std::uint64_t head = r.head.load(std::memory_order_acquire);
-    std::uint64_t from = at.next[k];
+    std::uint64_t from = std::min(at.next[k], head);
     if (head - from > set->capacity) {
       missed += head - set->capacity - from;
       from = head - set->capacity;

@@ -25,10 +25,11 @@ const char* to_string(event_kind kind) noexcept {
   return "?";
 }
 
-void start(runtime& rt, const options& how) {
+std::uint64_t start(runtime& rt, const options& how) {
   auto& impl = rt.impl();
-  impl.trace_state().start(how);
+  const std::uint64_t session = impl.trace_state().start(how);
   impl.trace_on.store(true, std::memory_order_release);
+  return session;
 }
 
 void stop(runtime& rt) { rt.impl().trace_on.store(false, std::memory_order_release); }

@@ -237,23 +237,28 @@ struct response_state final : rule::state {
     return !always_not.step(e, ignored);
   }
 
-  // Every trigger whose deadline is before now_ns: a violation each.
+  // Every trigger whose deadline is before now_ns: a violation each. The
+  // one reported is the one whose deadline passed (found by its index
+  // entry): with events slightly out of time order, the oldest trigger of
+  // a key need not have its earliest deadline.
   bool expire(std::int64_t now_ns, const event* current, std::vector<violation>& found) {
     bool none = true;
     while (!deadlines.empty() && deadlines.begin()->first < now_ns) {
-      const std::uint64_t k = deadlines.begin()->second;
-      auto it = pending.find(k);
-      // The oldest of its key has the earliest deadline of its key.
+      const auto due = deadlines.begin();
+      auto it = pending.find(due->second);
+      auto& queue = it->second;
+      auto late = std::find_if(queue.begin(), queue.end(),
+                               [&](const waiting_trigger& w) { return w.deadline == due; });
       violation v;
       v.rule = name;
       v.expected = expected;
-      v.trigger = it->second.front().e;
+      v.trigger = late->e;
       if (current) v.at = *current;
       found.push_back(std::move(v));
       none = false;
-      deadlines.erase(it->second.front().deadline);
-      it->second.pop_front();
-      if (it->second.empty()) pending.erase(it);
+      deadlines.erase(due);
+      queue.erase(late);
+      if (queue.empty()) pending.erase(it);
     }
     return none;
   }
@@ -276,9 +281,18 @@ struct response_state final : rule::state {
       if (deadlines.size() >= max_pending) {
         ++dropped_;
       } else {
+        // In the queue first, then indexed: if indexing throws, nothing
+        // is left half-added (the index must only name queued triggers).
         const std::uint64_t k = key(e);
-        auto where = deadlines.emplace(e.time_ns + bound_ns, k);
-        pending[k].push_back({e, where});
+        auto& queue = pending[k];
+        queue.push_back({e, deadlines.end()});
+        try {
+          queue.back().deadline = deadlines.emplace(e.time_ns + bound_ns, k);
+        } catch (...) {
+          queue.pop_back();
+          if (queue.empty()) pending.erase(k);
+          throw;
+        }
       }
     }
     return ok;

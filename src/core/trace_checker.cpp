@@ -1,14 +1,17 @@
 // tracing::checker: rules checked while the runtime runs.
 //
 // Steps. Every period its thread reads the events written since its last
-// look, ring by ring (a cursor per ring: tracer::drain), and feeds them to
-// the rules in time order. Nothing is fed twice and nothing written is
-// skipped unless its ring overwrote it before the look (counted as
-// missed). Events of different rings read in different looks may reach
-// the rules slightly out of time order (a thread preempted between taking
-// its timestamp and writing its slot); the metric operators then see a
-// negative gap, which counts as within any bound.
+// look, ring by ring (a cursor per ring: tracer::drain), and feeds the
+// rules, in time order, those stamped at least 20 ms before the look; the
+// younger ones wait for the next look (a thread stamps an event before it
+// writes it, so one being written may be older than one already read).
+// Then each rule's deadlines up to that bound are checked, so a trigger
+// whose answer never comes is reported without a later event. Nothing is
+// fed twice, and nothing written is skipped unless its ring overwrote it
+// before a look (counted as missed).
+#include <algorithm>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 
 #include "runtime_impl.hpp"
@@ -33,15 +36,39 @@ struct checker::state {
   state(runtime& r, std::vector<rule> rs, std::function<void(const violation&)> f, std::chrono::milliseconds p)
       : rt(r), rules(std::move(rs)), on_violation(std::move(f)), period(p) {}
 
+  // Events newer than the bound wait for the next look: a thread stamps
+  // an event before it writes it (and may wait for a lock in between), so
+  // an event read now may be younger than one another thread writes next.
+  static constexpr std::int64_t settle_ns = 20'000'000;
+  std::vector<event> held;
+
+  static std::int64_t steady_now() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
   void look() {
+    const std::int64_t bound = steady_now() - settle_ns;
     std::uint64_t lost = 0;
     auto events = rt.impl().trace_state().drain(cursor, lost);
     missed.fetch_add(lost, std::memory_order_relaxed);
+    events.insert(events.end(), std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()));
+    held.clear();
+    std::stable_sort(events.begin(), events.end(),
+                     [](const event& a, const event& b) { return a.time_ns < b.time_ns; });
     std::vector<violation> found;
-    for (const event& e : events) {
+    for (auto& e : events) {
+      if (e.time_ns > bound) {
+        held.push_back(std::move(e));
+        continue;
+      }
       checked.fetch_add(1, std::memory_order_relaxed);
       for (auto& r : rules) r.step(e, found);
     }
+    // Deadlines passed by the bound count even if no event came after
+    // them (a handler that never ends).
+    for (auto& r : rules) r.finish(bound, found);
     for (auto& v : found) report(v);
   }
 

@@ -27,15 +27,37 @@ namespace {
 constexpr int threads_process = 1;
 constexpr int actors_process = 2;
 
+// The length of the UTF-8 sequence starting at text[i], or 0 if the bytes
+// there are not one (a lead byte and its continuation bytes).
+std::size_t utf8_sequence(const std::string& text, std::size_t i) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  const std::size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+// A JSON string: quotes, backslashes and control bytes escaped; UTF-8
+// sequences kept; any other byte past ASCII (an exit reason or a name need
+// not be valid UTF-8, the JSON must be) as its Latin-1 code point.
 std::string quoted(const std::string& text) {
   std::string out = "\"";
-  for (unsigned char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x80) {
-      // Control bytes, and bytes past ASCII as their Latin-1 code points:
-      // an exit reason or a name need not be valid UTF-8, the JSON must be.
+    } else if (c >= 0x80) {
+      if (const std::size_t n = utf8_sequence(text, i); n != 0) {
+        out.append(text, i, n);
+        i += n - 1;
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
+    } else if (c < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;

@@ -22,8 +22,9 @@
 //      set that start() replaced writes into it harmlessly. A thread finds
 //      its ring through a thread-local cache keyed by the set's id (ids
 //      are never reused, so a new tracer at an old address is not taken
-//      for the old one), else by its thread id in the set (one ring per
-//      thread and set, however many tracers the thread records into).
+//      for the old one), else by its thread's serial in the set (one ring
+//      per thread and set, however many tracers the thread records into;
+//      serials, unlike std::thread::ids, are never reused).
 //
 // What is not in a slot: names. A message type is recorded as its
 // type_key; the first time a thread records a type, its name is added to
@@ -66,7 +67,7 @@ struct trace_ring {
   trace_ring(std::uint32_t capacity, std::uint32_t thread);
   const std::uint64_t mask;
   const std::uint32_t thread;
-  const std::thread::id owner;  // the one thread that writes it
+  const std::uint64_t owner;  // the serial of the one thread that writes it
   // On a line of its own: rings of several threads sit side by side.
   alignas(64) std::atomic<std::uint64_t> head{0};
   std::unique_ptr<trace_slot[]> slots;
@@ -134,7 +135,7 @@ class tracer {
   void on_exit(std::uint64_t actor, const std::string& reason) noexcept;
   void on_user(tracing::event_kind kind, std::uint64_t actor, const char* name, std::int64_t value) noexcept;
 
-  void start(const tracing::options& how);
+  std::uint64_t start(const tracing::options& how);  // the new session
   std::uint64_t session() const noexcept { return session_.load(std::memory_order_acquire); }
   std::vector<tracing::event> snapshot();
   // The last `count` events in which `actor` took part, oldest first

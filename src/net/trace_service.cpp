@@ -114,8 +114,8 @@ troupe::pid serve_traces(runtime& rt) {
           }
           req.max_bytes = std::min<std::uint64_t>(req.max_bytes, 15u << 20);
           if (!tracing::active(rt)) {
-            tracing::start(rt, {.filter = {.kinds = req.kinds, .max_events_per_second = req.max_events_per_second}});
-            started_here->session = tracing::session(rt);
+            started_here->session = tracing::start(
+                rt, {.filter = {.kinds = req.kinds, .max_events_per_second = req.max_events_per_second}});
           }
           const std::uint64_t id = (*next_id)++;
           waiting->emplace(id, pending{self.make_response_promise(), req, steady_now_ns()});

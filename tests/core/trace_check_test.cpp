@@ -269,3 +269,21 @@ TEST(trace_check, the_online_checker_reports_while_the_runtime_runs) {
   EXPECT_GT(watch.checked(), 0u);
   EXPECT_EQ(watch.violations(), 1u);
 }
+
+// A handler that never ends in time is reported while it still runs: the
+// checker checks the deadlines up to its bound without a later event.
+TEST(trace_check, the_online_checker_reports_a_handler_that_is_still_running) {
+  runtime rt(config{.workers = 2});
+  tracing::start(rt);
+  std::atomic<int> seen{0};
+  tracing::checker watch(rt, {answered_rule()}, [&](const tracing::violation&) { ++seen; });
+  pid db = spawn_db(rt, 3000ms);
+  rt.send(db, query{7});
+  bool reported = false;
+  for (int i = 0; i < 100 && !reported; ++i) {
+    std::this_thread::sleep_for(50ms);
+    watch.poll();
+    reported = seen.load() == 1;
+  }
+  EXPECT_TRUE(reported) << "no report while the handler ran";
+}

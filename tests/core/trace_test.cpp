@@ -298,3 +298,28 @@ TEST(trace, last_events_of_gives_an_actors_newest_events_oldest_first) {
       << tracing::to_string(last.back());
   EXPECT_TRUE(tracing::last_events_of(rt, pid(), 10).empty());
 }
+
+TEST(trace, the_chrome_export_keeps_utf8_and_escapes_other_bytes) {
+  runtime rt(config{.workers = 1});
+  tracing::start(rt);
+  pid marker = rt.spawn([](actor&) -> behavior {
+    return {[](work) {
+      tracing::mark("caf\xc3\xa9");      // UTF-8: kept
+      tracing::mark("bad\xff \"q\"\n");  // not UTF-8, a quote, a control byte: escaped
+    }};
+  });
+  rt.send(marker, work{1});
+  std::ostringstream out;
+  std::vector<tracing::event> events;
+  for (int i = 0; i < 200 && events.size() < 2; ++i) {
+    std::this_thread::sleep_for(5ms);
+    events.clear();
+    for (auto& e : tracing::snapshot(rt))
+      if (e.kind == tracing::event_kind::mark) events.push_back(e);
+  }
+  ASSERT_EQ(events.size(), 2u);
+  tracing::write_chrome_json(events, out);
+  const std::string json = out.str();
+  EXPECT_NE(json.find("\"caf\xc3\xa9\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"bad\\u00ff \\\"q\\\"\\u000a\""), std::string::npos) << json;
+}

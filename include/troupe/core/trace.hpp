@@ -119,8 +119,9 @@ struct stats {
 
 // Starts recording on `rt` (or changes the filter, keeping what was
 // recorded, when already started with rings of the same size; a different
-// ring_events starts afresh). Any thread.
-void start(runtime& rt, const options& how = {});
+// ring_events starts afresh). Any thread. Returns this start's session
+// number (see session()).
+std::uint64_t start(runtime& rt, const options& how = {});
 // Stops recording; what was recorded stays for snapshot(). Any thread.
 void stop(runtime& rt);
 // Whether `rt` records.
