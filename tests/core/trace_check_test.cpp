@@ -220,8 +220,8 @@ void ask_all(runtime& rt, pid db) {
 
 tracing::rule answered_rule() {
   // Generous bounds: a loaded machine must not make a fast handler late.
-  return tracing::answered_within("db answers in 250 ms", tracing::begin_of("query"), tracing::end_of("query"),
-                                  tracing::same_actor, 250ms);
+  return tracing::answered_within("db answers in 1 s", tracing::begin_of("query"), tracing::end_of("query"),
+                                  tracing::same_actor, 1s);
 }
 
 }  // namespace
@@ -229,12 +229,12 @@ tracing::rule answered_rule() {
 TEST(trace_check, a_bounded_response_rule_catches_a_slow_handler_offline) {
   runtime rt(config{.workers = 2});
   tracing::start(rt);
-  pid db = spawn_db(rt, 600ms);
+  pid db = spawn_db(rt, 2500ms);
   ask_all(rt, db);
   std::this_thread::sleep_for(20ms);  // the last end is recorded after its reply left
   auto broken = tracing::check(tracing::snapshot(rt), {answered_rule()});
   ASSERT_EQ(broken.size(), 1u);
-  EXPECT_EQ(broken[0].rule, "db answers in 250 ms");
+  EXPECT_EQ(broken[0].rule, "db answers in 1 s");
   EXPECT_EQ(broken[0].trigger.kind, tracing::event_kind::begin);
   EXPECT_EQ(broken[0].trigger.actor, db.id());
   EXPECT_NE(tracing::to_string(broken[0]).find("unanswered"), std::string::npos);
@@ -258,7 +258,7 @@ TEST(trace_check, the_online_checker_reports_while_the_runtime_runs) {
     std::lock_guard lock(mu);
     seen.push_back(v);
   });
-  pid db = spawn_db(rt, 600ms);
+  pid db = spawn_db(rt, 2500ms);
   ask_all(rt, db);
   std::this_thread::sleep_for(20ms);
   watch.poll();
@@ -277,10 +277,10 @@ TEST(trace_check, the_online_checker_reports_a_handler_that_is_still_running) {
   tracing::start(rt);
   std::atomic<int> seen{0};
   tracing::checker watch(rt, {answered_rule()}, [&](const tracing::violation&) { ++seen; });
-  pid db = spawn_db(rt, 3000ms);
+  pid db = spawn_db(rt, 4000ms);
   rt.send(db, query{7});
   bool reported = false;
-  for (int i = 0; i < 100 && !reported; ++i) {
+  for (int i = 0; i < 70 && !reported; ++i) {  // the handler runs 4 s, the deadline is 1 s
     std::this_thread::sleep_for(50ms);
     watch.poll();
     reported = seen.load() == 1;
