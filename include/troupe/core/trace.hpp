@@ -22,7 +22,8 @@
 // Costs. Off: one relaxed load and a predictable branch per send and per
 // message handled. On: a few relaxed stores per event into the thread's
 // ring; no lock and no allocation, except the first event of a thread
-// (its ring) and of a message type on a thread (its name).
+// (its ring), of a message type on a thread (its name), and an exit (its
+// reason is interned under the tracer's lock).
 //
 // Trace data carries message types (their C++ names), never contents.
 #pragma once
