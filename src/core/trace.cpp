@@ -191,71 +191,50 @@ const void* tracer::intern_reason(const std::string& reason) {
   return where;
 }
 
-// The hooks. Recording must never throw into the runtime: a failed
-// allocation (a ring, a name) drops the event.
-void tracer::on_send(std::uint64_t from, std::uint64_t to, const message& msg) noexcept {
+// Every hook: stamp, filter, find this thread's ring, name the message
+// type if there is one, then record. Recording must never throw into the
+// runtime: a failed allocation (a ring, a name, a reason) drops the event.
+// `what` is called only for an event that is kept (an exit's reason is
+// interned under the lock).
+template <class What>
+void tracer::emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::uint64_t flow,
+                  What what, std::int64_t value, const message* named) noexcept {
   const std::int64_t now = clock_.now();
-  if (!admit(tracing::event_kind::send, from, to, now)) return;
+  if (!admit(kind, actor, other, now)) return;
   try {
     trace_ring* ring = ring_of_this_thread();
     if (!ring) return;
-    name_type(*ring, msg);
-    record(*ring, tracing::event_kind::send, now, from, to, reinterpret_cast<std::uintptr_t>(&msg), msg.key, 0);
+    if (named) name_type(*ring, *named);
+    record(*ring, kind, now, actor, other, flow, what(), value);
   } catch (...) {
   }
+}
+
+void tracer::on_send(std::uint64_t from, std::uint64_t to, const message& msg) noexcept {
+  emit(tracing::event_kind::send, from, to, reinterpret_cast<std::uintptr_t>(&msg), [&] { return msg.key; }, 0, &msg);
 }
 
 void tracer::on_begin(std::uint64_t actor, const message& msg) noexcept {
-  const std::int64_t now = clock_.now();
-  if (!admit(tracing::event_kind::begin, actor, msg.sender.id(), now)) return;
-  try {
-    trace_ring* ring = ring_of_this_thread();
-    if (!ring) return;
-    name_type(*ring, msg);
-    record(*ring, tracing::event_kind::begin, now, actor, msg.sender.id(),
-           reinterpret_cast<std::uintptr_t>(&msg), msg.key, 0);
-  } catch (...) {
-  }
+  emit(tracing::event_kind::begin, actor, msg.sender.id(), reinterpret_cast<std::uintptr_t>(&msg),
+       [&] { return msg.key; }, 0, &msg);
 }
 
 void tracer::on_end(std::uint64_t actor, const message& msg) noexcept {
-  const std::int64_t now = clock_.now();
-  // Admitted as its begin was (same actor and sender), bar the rate limit.
-  if (!admit(tracing::event_kind::end, actor, msg.sender.id(), now)) return;
-  try {
-    if (trace_ring* ring = ring_of_this_thread())
-      record(*ring, tracing::event_kind::end, now, actor, msg.sender.id(), 0, msg.key, 0);
-  } catch (...) {
-  }
+  // Admitted as its begin was (same actor and sender), bar the rate limit;
+  // the begin named the type.
+  emit(tracing::event_kind::end, actor, msg.sender.id(), 0, [&] { return msg.key; }, 0, nullptr);
 }
 
 void tracer::on_spawn(std::uint64_t parent, std::uint64_t child) noexcept {
-  const std::int64_t now = clock_.now();
-  if (!admit(tracing::event_kind::spawn, parent, child, now)) return;
-  try {
-    if (trace_ring* ring = ring_of_this_thread())
-      record(*ring, tracing::event_kind::spawn, now, parent, child, 0, nullptr, 0);
-  } catch (...) {
-  }
+  emit(tracing::event_kind::spawn, parent, child, 0, [] { return static_cast<const void*>(nullptr); }, 0, nullptr);
 }
 
 void tracer::on_exit(std::uint64_t actor, const std::string& reason) noexcept {
-  const std::int64_t now = clock_.now();
-  if (!admit(tracing::event_kind::exit, actor, 0, now)) return;
-  try {
-    if (trace_ring* ring = ring_of_this_thread())
-      record(*ring, tracing::event_kind::exit, now, actor, 0, 0, intern_reason(reason), 0);
-  } catch (...) {
-  }
+  emit(tracing::event_kind::exit, actor, 0, 0, [&] { return intern_reason(reason); }, 0, nullptr);
 }
 
 void tracer::on_user(tracing::event_kind kind, std::uint64_t actor, const char* name, std::int64_t value) noexcept {
-  const std::int64_t now = clock_.now();
-  if (!admit(kind, actor, 0, now)) return;
-  try {
-    if (trace_ring* ring = ring_of_this_thread()) record(*ring, kind, now, actor, 0, 0, name, value);
-  } catch (...) {
-  }
+  emit(kind, actor, 0, 0, [name] { return static_cast<const void*>(name); }, value, nullptr);
 }
 
 bool tracer::read_slot(trace_ring& r, std::uint64_t i, tracing::event& e) const {

@@ -38,7 +38,7 @@ bool active(runtime& rt) noexcept { return rt.impl().trace_on.load(std::memory_o
 
 std::uint64_t session(runtime& rt) noexcept {
   auto& impl = rt.impl();
-  return impl.trace_on.load(std::memory_order_acquire) || impl.has_tracer() ? impl.trace_state().session() : 0;
+  return impl.has_tracer() ? impl.trace_state().session() : 0;
 }
 
 std::vector<event> snapshot(runtime& rt) { return rt.impl().trace_state().snapshot(); }

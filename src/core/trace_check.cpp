@@ -128,8 +128,8 @@ struct rule::state {
 
 namespace {
 
-// "always f": the flattened formula and its bits.
-struct always_state final : rule::state {
+// One formula, flattened, with its bits: its value at each event.
+struct formula_monitor {
   struct slot {
     const formula_node* node;
     int left = -1, right = -1;  // operand slots
@@ -141,6 +141,8 @@ struct always_state final : rule::state {
   std::vector<slot> slots;
   bool first = true;
 
+  explicit formula_monitor(const formula& f) : root(formula_access::node(f)) { flatten(root.get()); }
+
   int flatten(const formula_node* n) {
     slot s{n};
     if (n->left) s.left = flatten(n->left.get());
@@ -149,17 +151,19 @@ struct always_state final : rule::state {
     return static_cast<int>(slots.size()) - 1;
   }
 
-  std::unique_ptr<rule::state> copy() const override {
-    auto c = std::make_unique<always_state>(*this);
-    for (auto& s : c->slots) {  // a fresh monitor
+  // The same formula, from the start of a stream.
+  formula_monitor fresh() const {
+    formula_monitor c = *this;
+    for (auto& s : c.slots) {
       s.now = s.pre = s.seen = false;
       s.when = 0;
     }
-    c->first = true;
+    c.first = true;
     return c;
   }
 
-  bool step(const event& e, std::vector<violation>& found) override {
+  // The formula's value at e (the next event of the stream).
+  bool advance(const event& e) {
     for (auto& s : slots) {
       const bool a = s.left >= 0 && slots[static_cast<std::size_t>(s.left)].now;
       const bool b = s.right >= 0 && slots[static_cast<std::size_t>(s.right)].now;
@@ -191,7 +195,24 @@ struct always_state final : rule::state {
     }
     for (auto& s : slots) s.pre = s.now;
     first = false;
-    if (slots.back().now) return true;
+    return slots.back().now;
+  }
+};
+
+// "always f".
+struct always_state final : rule::state {
+  formula_monitor f;
+
+  explicit always_state(const formula& formula) : f(formula) {}
+
+  std::unique_ptr<rule::state> copy() const override {
+    auto c = std::make_unique<always_state>(*this);
+    c->f = f.fresh();
+    return c;
+  }
+
+  bool step(const event& e, std::vector<violation>& found) override {
+    if (f.advance(e)) return true;
     violation v;
     v.rule = name;
     v.expected = expected;
@@ -205,7 +226,6 @@ struct always_state final : rule::state {
 // entry in the deadline index (erased when answered, so the index holds
 // exactly the triggers waiting: at most max_pending).
 struct response_state final : rule::state {
-  formula trigger, response;
   event_key key;
   std::int64_t bound_ns;
   std::size_t max_pending;
@@ -217,24 +237,21 @@ struct response_state final : rule::state {
   std::map<std::uint64_t, std::deque<waiting_trigger>> pending;
   deadline_index deadlines;
   std::uint64_t dropped_ = 0;
-  rule trigger_rule, response_rule;  // "always !trigger", "always !response": false where they hold
+  // Stepped on every event, so a past-time trigger or response keeps its
+  // history.
+  formula_monitor is_trigger, is_response;
 
-  response_state(formula t, formula r, event_key k, std::int64_t bound, std::size_t max)
-      : trigger(t), response(r), key(std::move(k)), bound_ns(bound), max_pending(max),
-        trigger_rule("trigger", !t), response_rule("response", !r) {}
+  response_state(const formula& t, const formula& r, event_key k, std::int64_t bound, std::size_t max)
+      : key(std::move(k)), bound_ns(bound), max_pending(max), is_trigger(t), is_response(r) {}
 
   std::unique_ptr<rule::state> copy() const override {
-    auto c = std::make_unique<response_state>(trigger, response, key, bound_ns, max_pending);
-    c->name = name;
-    c->expected = expected;
+    auto c = std::make_unique<response_state>(*this);
+    c->pending.clear();
+    c->deadlines.clear();
+    c->dropped_ = 0;
+    c->is_trigger = is_trigger.fresh();
+    c->is_response = is_response.fresh();
     return c;
-  }
-
-  // Whether `f` holds at e, through its "always !f" rule (stepped on every
-  // event, so a past-time trigger or response keeps its history).
-  static bool holds(rule& always_not, const event& e) {
-    std::vector<violation> ignored;
-    return !always_not.step(e, ignored);
   }
 
   // Every trigger whose deadline is before now_ns: a violation each. The
@@ -264,12 +281,12 @@ struct response_state final : rule::state {
   }
 
   bool step(const event& e, std::vector<violation>& found) override {
-    const bool is_trigger = holds(trigger_rule, e);
-    const bool is_response = holds(response_rule, e);
+    const bool triggered = is_trigger.advance(e);
+    const bool responded = is_response.advance(e);
     // Late triggers first: a response that comes after a deadline answers
     // the next trigger of its key, not the one it was too late for.
     const bool ok = expire(e.time_ns, &e, found);
-    if (is_response) {
+    if (responded) {
       auto it = pending.find(key(e));
       if (it != pending.end()) {
         deadlines.erase(it->second.front().deadline);
@@ -277,7 +294,7 @@ struct response_state final : rule::state {
         if (it->second.empty()) pending.erase(it);
       }
     }
-    if (is_trigger) {
+    if (triggered) {
       if (deadlines.size() >= max_pending) {
         ++dropped_;
       } else {
@@ -307,9 +324,7 @@ struct response_state final : rule::state {
 }  // namespace
 
 rule::rule(std::string name, const formula& f) {
-  auto s = std::make_unique<always_state>();
-  s->root = formula_access::node(f);
-  s->flatten(s->root.get());
+  auto s = std::make_unique<always_state>(f);
   s->name = std::move(name);
   s->expected = "always " + f.to_string();
   state_ = std::move(s);

@@ -42,14 +42,8 @@ struct checker::state {
   static constexpr std::int64_t settle_ns = 20'000'000;
   std::vector<event> held;
 
-  static std::int64_t steady_now() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-
   void look() {
-    const std::int64_t bound = steady_now() - settle_ns;
+    const std::int64_t bound = troupe::detail::steady_ns() - settle_ns;
     std::uint64_t lost = 0;
     auto events = rt.impl().trace_state().drain(cursor, lost);
     missed.fetch_add(lost, std::memory_order_relaxed);

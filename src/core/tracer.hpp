@@ -163,6 +163,9 @@ class tracer {
     std::vector<std::unique_ptr<trace_ring>> rings;
   };
 
+  template <class What>
+  void emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::uint64_t flow, What what,
+            std::int64_t value, const message* named) noexcept;
   bool admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::int64_t now) noexcept;
   trace_ring* ring_of_this_thread();
   void record(trace_ring& ring, tracing::event_kind kind, std::int64_t now, std::uint64_t actor,
