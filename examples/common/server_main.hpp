@@ -12,6 +12,7 @@
 #include <string>
 
 #include "troupe/core/config.hpp"
+#include "troupe/io/reactor.hpp"
 
 namespace examples {
 
@@ -20,6 +21,7 @@ struct server_args {
   int port = 0;
   troupe::config runtime;
   unsigned io_threads = 1;  // parse_server_args' default_io_threads unless given
+  int io_spin_us = -1;      // --io-spin-us: reactor_options::spin; -1 keeps its default
   unsigned shards = 0;  // kv only; 0: one per worker
   std::size_t maxmemory = 0;  // kv only; bytes, 0: no limit
 };
@@ -48,7 +50,7 @@ inline void raise_open_file_limit() {
   }
 }
 
-// --port N --host ADDR --workers N --io-threads N [--shards N]. Exits with
+// --port N --host ADDR --workers N --io-threads N --io-spin-us N [--shards N]. Exits with
 // usage on anything else. Also raises the open-file limit (above).
 inline server_args parse_server_args(const char* name, int default_port, bool takes_shards, int argc,
                                      char** argv, unsigned default_io_threads = 1) {
@@ -72,6 +74,7 @@ inline server_args parse_server_args(const char* name, int default_port, bool ta
       else if (opt == "--host") a.host = value;
       else if (opt == "--workers") a.runtime.workers = static_cast<unsigned>(std::stoul(value));
       else if (opt == "--io-threads") a.io_threads = static_cast<unsigned>(std::stoul(value));
+      else if (opt == "--io-spin-us") a.io_spin_us = std::stoi(value);
       else if (opt == "--shards" && takes_shards) a.shards = static_cast<unsigned>(std::stoul(value));
       else if (opt == "--maxmemory" && takes_shards) a.maxmemory = parse_bytes(value);
       else known = false;
@@ -85,6 +88,14 @@ inline server_args parse_server_args(const char* name, int default_port, bool ta
     }
   }
   return a;
+}
+
+// The reactor's options from the command line.
+inline troupe::io::reactor_options reactor_options_of(const server_args& a) {
+  troupe::io::reactor_options o;
+  o.threads = a.io_threads;
+  if (a.io_spin_us >= 0) o.spin = std::chrono::microseconds(a.io_spin_us);
+  return o;
 }
 
 }  // namespace examples

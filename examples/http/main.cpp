@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   troupe::block_stop_signals();  // a signal while starting waits for the stop below
 
   troupe::runtime rt(args.runtime);
-  troupe::io::reactor io(rt, {.threads = args.io_threads});
+  troupe::io::reactor io(rt, examples::reactor_options_of(args));
   troupe::runtime_timers timers(rt);
   auto counters = std::make_shared<troupe::stats>();
 

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   troupe::block_stop_signals();  // a signal while starting waits for the stop below
 
   troupe::runtime rt(args.runtime);
-  troupe::io::reactor io(rt, {.threads = args.io_threads});
+  troupe::io::reactor io(rt, examples::reactor_options_of(args));
   auto info = std::make_shared<kv::server_info>();
   troupe::io::listener server;
   try {

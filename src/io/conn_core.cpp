@@ -82,6 +82,25 @@ void conn_core::start_read() {
     }
   }
   reading_ = true;
+  if (last_read_short_) {
+    // The last read took less than it asked for: the socket is (almost
+    // surely) empty, and Asio's read would first try recv() only to hear
+    // EAGAIN (one wasted system call per request on a keep-alive
+    // connection). Wait for readiness instead, then read once. Safe from
+    // a lost edge (the epoll registration is edge-triggered) because this
+    // runs inside on_read, on the loop's serving thread: bytes that arrived
+    // since that read are reported by the loop's next epoll_wait, which
+    // cannot run before this wait is queued. A read started from anywhere
+    // else (resumed after a pause) reads at once.
+    socket_->async_wait(asio::socket_base::wait_read, [self = shared_from_this()](const std::error_code& ec) {
+      try {
+        self->read_when_ready(ec);
+      } catch (const std::bad_alloc&) {
+        self->out_of_memory("reading");
+      }
+    });
+    return;
+  }
   socket_->async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
                            [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
                              try {
@@ -92,8 +111,33 @@ void conn_core::start_read() {
                            });
 }
 
+void conn_core::read_when_ready(const std::error_code& waited) {
+  if (waited || !socket_) {
+    on_read(waited, 0);
+    return;
+  }
+  std::error_code ec;
+  if (!socket_->non_blocking()) socket_->non_blocking(true, ec);
+  const std::size_t n = ec ? 0 : socket_->read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    // Woken for nothing (another event on the descriptor): wait again.
+    reading_ = false;
+    last_read_short_ = true;
+    start_read();
+    last_read_short_ = false;
+    return;
+  }
+  on_read(ec, n);
+}
+
 void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   reading_ = false;
+  // start_read() may wait for readiness only when called from here (see there).
+  struct short_read_scope {
+    bool& flag;
+    ~short_read_scope() { flag = false; }
+  } scope{last_read_short_};
+  last_read_short_ = !ec && n > 0 && n < in_.size() - in_end_;
   if (!socket_) return;  // finished meanwhile
   if (lingering_) {
     if (ec)

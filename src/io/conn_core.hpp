@@ -88,6 +88,8 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
 
   void start_read();
   void on_read(const std::error_code& ec, std::size_t n);
+  // The socket became readable after a short read: one non-blocking read.
+  void read_when_ready(const std::error_code& waited);
   // A completion handler of this connection ran out of memory (a read
   // buffer, a parsed message, a reply): closes it abortively with a logged
   // reason, as a malformed frame does; the loop serves the others. Without
@@ -150,6 +152,8 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   std::size_t input_capacity() const noexcept { return in_.size() + plain_in_.capacity(); }
   std::size_t in_begin_ = 0, in_end_ = 0;
   bool reading_ = false;         // a read is in flight
+  // Inside on_read only: its read took less than it asked for (see start_read).
+  bool last_read_short_ = false;
   bool paused_by_mailbox_ = false;
   bool read_eof_ = false;     // reading has ended (the peer's FIN, or malformed input)
   bool peer_closed_ = false;  // the peer's FIN arrived
