@@ -1,4 +1,4 @@
-// conn_core: see conn_core.hpp for the threading and state rules.
+// socket_conn: see conn_core.hpp for the threading and state rules.
 #include "io/conn_core.hpp"
 
 #include "core/runtime_impl.hpp"
@@ -12,7 +12,7 @@
 namespace troupe::io::detail {
 
 namespace {
-constexpr std::size_t initial_input = conn_core::initial_input;
+constexpr std::size_t initial_input = socket_conn::initial_input;
 constexpr std::size_t min_read_space = 4 * 1024;
 // An empty input buffer larger than this shrinks back to initial_input (it
 // grew for one big message; kept, it would stay charged to the listener's
@@ -20,7 +20,7 @@ constexpr std::size_t min_read_space = 4 * 1024;
 constexpr std::size_t shrink_above = 64 * 1024;
 }  // namespace
 
-conn_core::conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
+socket_conn::socket_conn(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
                      const connection_options& options, bool accepted)
     : loop_(loop), rt_(rt), options_(options), socket_(std::move(socket)) {
   if (options_.tls) tls_ = std::make_unique<tls_session>(*options_.tls, accepted);
@@ -32,9 +32,9 @@ conn_core::conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
   loop_.objects.insert(this);
 }
 
-conn_core::~conn_core() { charge_input(0); }  // a refund only: never finishes
+socket_conn::~socket_conn() { charge_input(0); }  // a refund only: never finishes
 
-void conn_core::start(troupe::pid owner, std::unique_ptr<conn_reader> reader) {
+void socket_conn::start(troupe::pid owner, std::unique_ptr<conn_reader> reader) {
   owner_ = std::move(owner);
   reader_ = std::move(reader);
   last_activity_ = asio::steady_timer::clock_type::now();
@@ -51,13 +51,13 @@ void conn_core::start(troupe::pid owner, std::unique_ptr<conn_reader> reader) {
   start_read();
 }
 
-void conn_core::post_locked(std::function<void()> fn) {
+void socket_conn::post_locked(std::function<void()> fn) {
   asio::post(loop_.ctx, std::move(fn));
 }
 
 // ---- reading (I/O thread) ----
 
-void conn_core::start_read() {
+void socket_conn::start_read() {
   if (lingering_) return;
   if (reading_ || read_eof_ || paused_by_mailbox_ || paused_by_owner_ || !socket_) return;
   {
@@ -111,7 +111,7 @@ void conn_core::start_read() {
                            });
 }
 
-void conn_core::read_when_ready(const std::error_code& waited) {
+void socket_conn::read_when_ready(const std::error_code& waited) {
   if (waited || !socket_) {
     on_read(waited, 0);
     return;
@@ -130,7 +130,7 @@ void conn_core::read_when_ready(const std::error_code& waited) {
   on_read(ec, n);
 }
 
-void conn_core::on_read(const std::error_code& ec, std::size_t n) {
+void socket_conn::on_read(const std::error_code& ec, std::size_t n) {
   reading_ = false;
   // start_read() may wait for readiness only when called from here (see there).
   struct short_read_scope {
@@ -221,7 +221,7 @@ void conn_core::on_read(const std::error_code& ec, std::size_t n) {
   check_mailbox();
 }
 
-bool conn_core::open_received() {
+bool socket_conn::open_received() {
   std::string_view cipher(in_.data() + in_begin_, in_end_ - in_begin_);
   in_begin_ = in_end_ = 0;  // the session keeps any partial record
   tls_session::status status;
@@ -253,7 +253,7 @@ bool conn_core::open_received() {
   return true;
 }
 
-void conn_core::input_ended(const std::string& reason, bool error) {
+void socket_conn::input_ended(const std::string& reason, bool error) {
   read_eof_ = true;
   peer_closed_ = true;
   close_reason_ = reason;
@@ -261,13 +261,13 @@ void conn_core::input_ended(const std::string& reason, bool error) {
   tell_owner();
 }
 
-void conn_core::fail_tls(bool abortive) {
+void socket_conn::fail_tls(bool abortive) {
   auto why = "tls: " + tls_error();
   rt_.log(log_level::warning, log_component::io, "io: closing " + peer.to_string() + ": " + why);
   finish(why, true, abortive);
 }
 
-void conn_core::check_mailbox() {
+void socket_conn::check_mailbox() {
   if (options_.max_mailbox != 0 && rt_.mailbox_size(owner_) > options_.max_mailbox) {
     paused_by_mailbox_ = true;
     poll_mailbox();
@@ -279,7 +279,7 @@ void conn_core::check_mailbox() {
 // Polled rather than signalled: the mailbox has no drain hook, and a paused
 // connection is the exception, not the rule. Reading resumes once the
 // mailbox is down to half the limit (hysteresis: not one read per message).
-void conn_core::poll_mailbox() {
+void socket_conn::poll_mailbox() {
   if (!mailbox_poll_) mailbox_poll_.emplace(loop_.ctx);
   mailbox_poll_->expires_after(std::chrono::milliseconds(1));
   mailbox_poll_->async_wait([self = shared_from_this()](const std::error_code& ec) {
@@ -293,7 +293,7 @@ void conn_core::poll_mailbox() {
   });
 }
 
-void conn_core::pause_reading(bool paused) {
+void socket_conn::pause_reading(bool paused) {
   std::lock_guard lock(mu_);
   if (state_ == state::done) return;
   post_locked([self = shared_from_this(), paused] {
@@ -304,7 +304,7 @@ void conn_core::pause_reading(bool paused) {
 
 // ---- writing ----
 
-write_status conn_core::write(encode_fn encode, void* codec, const void* msg, bool send_now) {
+write_status socket_conn::write(encode_fn encode, void* codec, const void* msg, bool send_now) {
   std::lock_guard lock(mu_);
   if (state_ != state::open) return write_status::closed;
   if (out_.size() + writing_.size() + plain_out_.size() >= options_.high_watermark) {
@@ -316,7 +316,7 @@ write_status conn_core::write(encode_fn encode, void* codec, const void* msg, bo
   return write_status::ok;
 }
 
-void conn_core::send_queued() {
+void socket_conn::send_queued() {
   std::lock_guard lock(mu_);
   if (state_ == state::open) send_locked();
 }
@@ -326,7 +326,7 @@ void conn_core::send_queued() {
 // what the kernel would not take. Safe beside the I/O thread's reads: the
 // fd stays open while `mu_` is held (finish_now marks the core done under
 // `mu_` before it closes the socket), and no async_write is in flight.
-void conn_core::send_locked() {
+void socket_conn::send_locked() {
   if (tls_ && !seal_locked()) return;
   if (flush_posted_ || write_in_flight_ || out_.empty()) return;
   ssize_t sent = ::send(fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -351,11 +351,11 @@ void conn_core::send_locked() {
   post_locked([self = shared_from_this()] { self->flush(); });
 }
 
-bool conn_core::handshake_holds_bytes_locked() const {
+bool socket_conn::handshake_holds_bytes_locked() const {
   return tls_ && !tls_failed_ && !plain_out_.empty() && !tls_->established();
 }
 
-bool conn_core::seal_locked() {
+bool socket_conn::seal_locked() {
   if (tls_failed_) return false;
   if (tls_->seal(plain_out_, out_) == tls_session::status::ok) return true;
   tls_failed_ = true;
@@ -364,7 +364,7 @@ bool conn_core::seal_locked() {
   return false;
 }
 
-void conn_core::kick_locked() {
+void socket_conn::kick_locked() {
   if (state_ == state::open) {
     send_locked();
   } else if (state_ == state::closing && !flush_posted_ && !out_.empty()) {
@@ -373,7 +373,7 @@ void conn_core::kick_locked() {
   }
 }
 
-void conn_core::flush() {
+void socket_conn::flush() {
   std::unique_lock lock(mu_);
   flush_posted_ = false;
   if (state_ == state::done || write_in_flight_ || !socket_) return;
@@ -415,7 +415,7 @@ void conn_core::flush() {
                     });
 }
 
-void conn_core::on_written(const std::error_code& ec) {
+void socket_conn::on_written(const std::error_code& ec) {
   if (ec) {
     if (ec == asio::error::operation_aborted || !socket_) return;
     finish("write failed: " + ec.message(), true, true);
@@ -436,17 +436,17 @@ void conn_core::on_written(const std::error_code& ec) {
   flush();
 }
 
-std::size_t conn_core::queued_bytes() const {
+std::size_t socket_conn::queued_bytes() const {
   std::lock_guard lock(mu_);
   return out_.size() + writing_.size() + plain_out_.size();
 }
 
-std::string conn_core::tls_error() const {
+std::string socket_conn::tls_error() const {
   std::lock_guard lock(mu_);
   return tls_->error();
 }
 
-void conn_core::log_refused(write_status why) {
+void socket_conn::log_refused(write_status why) {
   rt_.log(log_level::warning, log_component::io, "io: a message for " + peer.to_string() + " was not written: " +
                                   (why == write_status::full ? "the write queue is full"
                                                              : "the connection is closed"));
@@ -454,7 +454,7 @@ void conn_core::log_refused(write_status why) {
 
 // ---- closing ----
 
-void conn_core::close(bool abortive) {
+void socket_conn::close(bool abortive) {
   std::lock_guard lock(mu_);
   if (state_ == state::done) return;
   if (state_ == state::closing && !abortive) return;
@@ -469,7 +469,7 @@ void conn_core::close(bool abortive) {
   });
 }
 
-void conn_core::owner_ended() {
+void socket_conn::owner_ended() {
   std::lock_guard lock(mu_);
   owner_ended_ = true;
   if (state_ == state::done) return;
@@ -480,7 +480,7 @@ void conn_core::owner_ended() {
   });
 }
 
-void conn_core::shut_down(const std::string& reason) {
+void socket_conn::shut_down(const std::string& reason) {
   // Called through the loop's raw registry: hold a reference while closing,
   // so the last one (maybe an actor's, on a worker) is dropped after, and
   // the socket's reset happens-before the destructor.
@@ -488,7 +488,7 @@ void conn_core::shut_down(const std::string& reason) {
   if (self) finish(reason, false, true);
 }
 
-void conn_core::finish(const std::string& reason, bool error, bool abortive) {
+void socket_conn::finish(const std::string& reason, bool error, bool abortive) {
   if (close_reason_.empty() || close_reason_ == "peer closed") {
     close_reason_ = reason;
     close_error_ = error;
@@ -510,7 +510,7 @@ void conn_core::finish(const std::string& reason, bool error, bool abortive) {
   if (!already_done) flush();
 }
 
-void conn_core::tell_owner() {
+void socket_conn::tell_owner() {
   if (told_owner_ || !reader_) return;
   {
     std::lock_guard lock(mu_);
@@ -521,12 +521,12 @@ void conn_core::tell_owner() {
   rt_.send(owner_, socket_ended{});
 }
 
-bool conn_core::owner_gone() const {
+bool socket_conn::owner_gone() const {
   std::lock_guard lock(mu_);
   return owner_ended_;
 }
 
-void conn_core::finish_now(bool abortive) {
+void socket_conn::finish_now(bool abortive) {
   bool already_done, writer_waits;
   {
     std::lock_guard lock(mu_);
@@ -571,7 +571,7 @@ void conn_core::finish_now(bool abortive) {
   release_socket(abortive);
 }
 
-void conn_core::discard_input() {
+void socket_conn::discard_input() {
   if (!socket_) return;
   if (in_.size() < initial_input) in_.resize(initial_input);
   socket_->async_read_some(asio::buffer(in_.data(), in_.size()),
@@ -585,7 +585,7 @@ void conn_core::discard_input() {
                            });
 }
 
-void conn_core::release_socket(bool abortive) {
+void socket_conn::release_socket(bool abortive) {
   loop_.objects.erase(this);
   std::error_code ec;
   if (socket_) {
@@ -602,7 +602,7 @@ void conn_core::release_socket(bool abortive) {
 
 // Closing waits for the queue to drain; a peer that never reads must not
 // keep the socket forever.
-void conn_core::arm_close_deadline() {
+void socket_conn::arm_close_deadline() {
   if (close_deadline_armed_ || !socket_) return;
   close_deadline_armed_ = true;
   if (!close_timer_) close_timer_.emplace(loop_.ctx);

@@ -1,4 +1,7 @@
-// conn_core: one TCP connection's socket, buffers and timers.
+// conn_core: what a socket actor's connection<C> calls (write, close, ...),
+// and socket_conn, the one for a TCP connection: its socket, buffers and
+// timers. (troupe::testing has another: a connection over its simulated
+// network.)
 //
 // Threads: the socket, the input buffer and the timers belong to the
 // connection's I/O thread (its loop). The output queue is shared with the
@@ -52,12 +55,36 @@ struct input_budget {
   std::atomic<std::size_t> used{0};
 };
 
-class conn_core final : public io_object, public std::enable_shared_from_this<conn_core> {
+// The connection as its socket actor sees it (connection.hpp's conn_*
+// functions). Every method may be called from any thread.
+class conn_core {
+ public:
+  virtual ~conn_core() = default;
+  // Encodes msg and queues it; send_now: write now rather than at the end
+  // of the actor's turn.
+  virtual write_status write(encode_fn encode, void* codec, const void* msg, bool send_now) = 0;
+  // Writes what write() queued with send_now false.
+  virtual void send_queued() = 0;
+  virtual void close(bool abortive) = 0;
+  // The socket actor ended: flush and close.
+  virtual void owner_ended() = 0;
+  virtual void pause_reading(bool paused) = 0;
+  virtual std::size_t queued_bytes() const = 0;
+  // Logs a refused outbound<> message with the peer's address.
+  virtual void log_refused(write_status why) = 0;
+
+  endpoint peer, local;
+  // The input buffer's first size; what it grows past is charged to the
+  // listener's input budget.
+  static constexpr std::size_t initial_input = 16 * 1024;
+};
+
+class socket_conn final : public conn_core, public io_object, public std::enable_shared_from_this<socket_conn> {
  public:
   // `accepted`: the server's side (it matters for TLS only).
-  conn_core(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
-            const connection_options& options, bool accepted);
-  ~conn_core() override;
+  socket_conn(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket,
+              const connection_options& options, bool accepted);
+  ~socket_conn() override;
 
   // On the I/O thread, once the actor exists.
   void start(troupe::pid owner, std::unique_ptr<conn_reader> reader);
@@ -69,19 +96,14 @@ class conn_core final : public io_object, public std::enable_shared_from_this<co
   void share_input_budget(std::shared_ptr<input_budget> budget) { budget_ = std::move(budget); }
   void shut_down(const std::string& reason) override;
 
-  write_status write(encode_fn encode, void* codec, const void* msg, bool send_now);
-  void send_queued();
-  void close(bool abortive);
-  void owner_ended();
-  void pause_reading(bool paused);
-  std::size_t queued_bytes() const;
+  write_status write(encode_fn encode, void* codec, const void* msg, bool send_now) override;
+  void send_queued() override;
+  void close(bool abortive) override;
+  void owner_ended() override;
+  void pause_reading(bool paused) override;
+  std::size_t queued_bytes() const override;
   std::string tls_error() const;
-  void log_refused(write_status why);
-
-  endpoint peer, local;
-  // The input buffer's first size; what it grows past is charged to the
-  // listener's input budget.
-  static constexpr std::size_t initial_input = 16 * 1024;
+  void log_refused(write_status why) override;
 
  private:
   enum class state { open, closing, done };

@@ -1,4 +1,4 @@
-// conn_core's bounds: what a connection may hold (its share of the
+// socket_conn's bounds: what a connection may hold (its share of the
 // listener's input budget, and what happens when memory runs out) and how
 // long it may take (idle and read timeouts). See conn_core.hpp for the threading rules: all of this runs
 // on the connection's I/O thread, except the refund in the destructor.
@@ -8,7 +8,7 @@
 
 namespace troupe::io::detail {
 
-void conn_core::out_of_memory(const char* while_doing) noexcept {
+void socket_conn::out_of_memory(const char* while_doing) noexcept {
   reading_ = false;
   try {
     rt_.log(log_level::error, log_component::io, "io: closing " + peer.to_string() + ": out of memory while " + while_doing);
@@ -24,7 +24,7 @@ void conn_core::out_of_memory(const char* while_doing) noexcept {
   }
 }
 
-bool conn_core::charge_input(std::size_t size) {
+bool socket_conn::charge_input(std::size_t size) {
   if (!budget_) return true;
   const std::size_t cost = size > conn_core::initial_input ? size - conn_core::initial_input : 0;
   if (cost <= charged_) {
@@ -47,7 +47,7 @@ bool conn_core::charge_input(std::size_t size) {
 
 // ---- timeouts ----
 
-void conn_core::arm_deadline() {
+void socket_conn::arm_deadline() {
   auto idle = options_.idle_timeout, read = options_.read_timeout;
   if (idle <= duration::zero() && read <= duration::zero()) return;
   duration shortest = idle <= duration::zero()   ? read
@@ -61,7 +61,7 @@ void conn_core::arm_deadline() {
   });
 }
 
-void conn_core::on_deadline() {
+void socket_conn::on_deadline() {
   auto now = asio::steady_timer::clock_type::now();
   if (write_activity_.exchange(false, std::memory_order_relaxed)) last_activity_ = now;
   if (options_.idle_timeout > duration::zero() && now - last_activity_ >= options_.idle_timeout) {

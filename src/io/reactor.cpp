@@ -1,5 +1,6 @@
 // io::reactor: I/O threads, each running one Asio io_context.
 #include "io/reactor_impl.hpp"
+#include "io/stream_network.hpp"
 
 #include "core/runtime_impl.hpp"
 
@@ -189,16 +190,32 @@ asio::ip::address parse_address(const std::string& host) {
 }  // namespace detail
 
 reactor::reactor(runtime& rt, reactor_options options)
-    : impl_(std::make_unique<detail::reactor_impl>(rt, options)) {}
+    : rt_(rt), impl_(std::make_unique<detail::reactor_impl>(rt, options)) {}
 
-reactor::~reactor() { impl_->stop(); }
+reactor::reactor(runtime& rt, std::shared_ptr<detail::stream_network> network)
+    : rt_(rt), network_(std::move(network)) {
+  if (!network_) throw std::invalid_argument("io::reactor: no network");
+}
 
-runtime& reactor::system() const noexcept { return impl_->rt; }
-unsigned reactor::thread_count() const noexcept { return static_cast<unsigned>(impl_->loop_count()); }
+reactor::~reactor() { stop(); }
 
-void reactor::stop() { impl_->stop(); }
+runtime& reactor::system() const noexcept { return rt_; }
+unsigned reactor::thread_count() const noexcept {
+  return impl_ ? static_cast<unsigned>(impl_->loop_count()) : 0;
+}
+
+void reactor::stop() {
+  if (network_)
+    network_->stop();
+  else
+    impl_->stop();
+}
 
 void reactor::post(std::function<void()> fn) {
+  if (network_) {
+    network_->post(duration::zero(), std::move(fn));
+    return;
+  }
   auto& loop = impl_->next_loop();
   asio::post(loop.ctx, [&loop, fn = std::move(fn)] {
     if (!loop.stopping) fn();
@@ -206,6 +223,10 @@ void reactor::post(std::function<void()> fn) {
 }
 
 void reactor::call_after(duration delay, std::function<void()> fn) {
+  if (network_) {
+    network_->post(delay, std::move(fn));
+    return;
+  }
   auto& loop = impl_->next_loop();
   asio::post(loop.ctx, [&loop, delay, fn = std::move(fn)]() mutable {
     if (loop.stopping) return;
@@ -219,6 +240,10 @@ void reactor::call_after(duration delay, std::function<void()> fn) {
 future<std::vector<endpoint>> reactor::resolve(const std::string& host, std::uint16_t port) {
   promise<std::vector<endpoint>> done;
   auto result = done.get_future();
+  if (network_) {  // a simulated network's hosts are their names
+    done.try_set_value(std::vector<endpoint>{endpoint{host, port}});
+    return result;
+  }
   auto& loop = impl_->next_loop();
   asio::post(loop.ctx, [&loop, host, port, done]() mutable {
     auto resolver = std::make_shared<asio::ip::tcp::resolver>(loop.ctx);

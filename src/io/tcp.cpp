@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "io/conn_core.hpp"
+#include "io/stream_network.hpp"
 #include "troupe/io/tcp.hpp"
 
 namespace troupe::io::detail {
@@ -21,8 +22,8 @@ void adopt(io_loop& loop, runtime& rt, asio::ip::tcp::socket socket, const socke
     if (done) done->try_set_error(error(errc::io_error, "the reactor is stopping"));
     return;
   }
-  auto core = std::make_shared<conn_core>(loop, rt, std::move(socket), options.connection,
-                                         /*accepted=*/done == nullptr);
+  auto core = std::make_shared<socket_conn>(loop, rt, std::move(socket), options.connection,
+                                           /*accepted=*/done == nullptr);
   core->hold_slot(std::move(slot));
   core->share_input_budget(std::move(budget));
   troupe::pid actor;
@@ -56,9 +57,10 @@ std::size_t automatic_connection_limit() {
 // listener's loop thread only, so pausing and resuming need no lock. The
 // deleter posts only while the listener is open (post_if_open), so a slot
 // that outlives the listener or the reactor touches nothing.
-class listener_core final : public closable_object, public std::enable_shared_from_this<listener_core> {
+class tcp_listener final : public listener_core, public closable_object,
+                           public std::enable_shared_from_this<tcp_listener> {
  public:
-  listener_core(reactor_impl& r, io_loop& loop, const socket_options& options,
+  tcp_listener(reactor_impl& r, io_loop& loop, const socket_options& options,
                 std::shared_ptr<socket_spawner> spawner)
       : closable_object(loop), reactor_(r), options_(options), spawner_(std::move(spawner)),
         acceptor_(std::in_place, loop.ctx),
@@ -143,9 +145,9 @@ class listener_core final : public closable_object, public std::enable_shared_fr
     }
   }
 
-  void stop() { request_close(shared_from_this()); }
+  void stop() override { request_close(shared_from_this()); }
   void shut_down(const std::string&) override {
-    auto self = weak_from_this().lock();  // as conn_core::shut_down
+    auto self = weak_from_this().lock();  // as socket_conn::shut_down
     if (!self || !begin_shut_down()) return;
     if (acceptor_) {
       std::error_code ec;
@@ -154,7 +156,7 @@ class listener_core final : public closable_object, public std::enable_shared_fr
     }
   }
 
-  endpoint local() const { return local_; }
+  endpoint local() const override { return local_; }
 
  private:
   std::shared_ptr<void> make_slot() {
@@ -188,7 +190,8 @@ class listener_core final : public closable_object, public std::enable_shared_fr
 std::shared_ptr<listener_core> start_listener(reactor& io, const endpoint& at,
                                               const socket_options& options,
                                               std::shared_ptr<socket_spawner> spawner) {
-  auto core = std::make_shared<listener_core>(io.impl(), io.impl().loop(0), options, std::move(spawner));
+  if (auto* network = io.network()) return network->listen(at, options, std::move(spawner));
+  auto core = std::make_shared<tcp_listener>(io.impl(), io.impl().loop(0), options, std::move(spawner));
   core->open(at);
   core->start();
   return core;
@@ -199,6 +202,10 @@ endpoint listener_local(const listener_core& core) { return core.local(); }
 
 void start_connect(reactor& io, const endpoint& to, const socket_options& options,
                    std::shared_ptr<socket_spawner> spawner, promise<troupe::pid> done) {
+  if (auto* network = io.network()) {
+    network->connect(to, options, std::move(spawner), std::move(done));
+    return;
+  }
   reactor_impl& r = io.impl();
   io_loop& loop = r.next_loop();
   asio::post(loop.ctx, [&r, &loop, to, options, spawner, done]() mutable {

@@ -1,9 +1,9 @@
 // tls_session: one connection's TLS engine over memory buffers.
 //
 // OpenSSL runs here as a pure state machine: ciphertext goes in and comes
-// out as byte strings, and conn_core keeps doing all socket I/O itself (so
+// out as byte strings, and socket_conn keeps doing all socket I/O itself (so
 // writers keep their direct sends, and the I/O thread its reads). Not
-// thread-safe: conn_core calls every method under its `mu_`, because the
+// thread-safe: socket_conn calls every method under its `mu_`, because the
 // reading side (the I/O thread) and the writing side (any thread) share
 // one SSL object and TLS records are numbered in one sequence per
 // direction.

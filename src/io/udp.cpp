@@ -1,7 +1,8 @@
 // UDP sockets: one receive loop per socket on its I/O thread; sends are
-// posted to that thread. Same lifetime rules as conn_core (conn_core.hpp).
+// posted to that thread. Same lifetime rules as socket_conn (conn_core.hpp).
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 
 #include "io/reactor_impl.hpp"
 #include "troupe/io/udp.hpp"
@@ -63,7 +64,7 @@ class udp_core final : public closable_object, public std::enable_shared_from_th
   void close() { request_close(shared_from_this()); }
 
   void shut_down(const std::string&) override {
-    auto self = weak_from_this().lock();  // as conn_core::shut_down
+    auto self = weak_from_this().lock();  // as socket_conn::shut_down
     if (!self || !begin_shut_down()) return;
     if (socket_) {
       std::error_code ec;
@@ -84,6 +85,7 @@ class udp_core final : public closable_object, public std::enable_shared_from_th
 };
 
 std::shared_ptr<udp_core> udp_bind(reactor& io, const endpoint& at) {
+  if (io.network()) throw std::logic_error("io: UDP over a simulated network is not supported");
   auto& loop = io.impl().next_loop();
   return std::make_shared<udp_core>(loop, io.system(), at);
 }

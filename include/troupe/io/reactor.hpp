@@ -34,6 +34,7 @@ namespace troupe::io {
 
 namespace detail {
 class reactor_impl;
+class stream_network;
 }
 
 // How a reactor runs its I/O threads.
@@ -58,6 +59,9 @@ class reactor {
  public:
   // Starts the I/O threads; rt must outlive the reactor.
   explicit reactor(runtime& rt, reactor_options options = {});
+  // A reactor with no threads and no sockets: listen() and connect() go
+  // over `network` (troupe::testing's simulated cluster makes these).
+  reactor(runtime& rt, std::shared_ptr<detail::stream_network> network);
   ~reactor();
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
@@ -84,9 +88,13 @@ class reactor {
 
   // The implementation, for code inside the io layer.
   detail::reactor_impl& impl() noexcept { return *impl_; }
+  // The network it runs over instead of sockets, or null.
+  detail::stream_network* network() const noexcept { return network_.get(); }
 
  private:
-  std::unique_ptr<detail::reactor_impl> impl_;
+  runtime& rt_;
+  std::unique_ptr<detail::reactor_impl> impl_;  // null over a network
+  std::shared_ptr<detail::stream_network> network_;
 };
 
 }  // namespace troupe::io
