@@ -6,7 +6,9 @@ namespace troupe::detail {
 
 timer_core::timer_core(duration tick_length, deliver_fn deliver_message, bool manual_time)
     : tick(tick_length),
-      origin(std::chrono::steady_clock::now()),
+      // Virtual time starts at one fixed point, so that every runtime of a
+      // simulated cluster ticks on the same boundaries whenever it was made.
+      origin(manual_time ? time_point(std::chrono::hours(1)) : std::chrono::steady_clock::now()),
       deliver(std::move(deliver_message)),
       manual(manual_time),
       virtual_now(origin) {}

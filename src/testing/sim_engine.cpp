@@ -8,18 +8,19 @@ namespace troupe::testing::detail {
 // engine picks one. stop() just forgets them (shutdown ends them all).
 class det_executor final : public troupe::detail::executor {
  public:
-  explicit det_executor(sim_engine& engine) : engine_(engine) {}
+  det_executor(sim_engine& engine, runtime_impl& rt) : engine_(engine), rt_(rt) {}
   void schedule(actor_cell* cell) noexcept override {
     if (!stopping()) engine_.ready_.push_back(cell);
   }
   void stop() override {
     stopping_ = true;
-    engine_.ready_.clear();
+    std::erase_if(engine_.ready_, [this](actor_cell* cell) { return &cell->rt == &rt_; });
   }
   unsigned size() const noexcept override { return 1; }
 
  private:
   sim_engine& engine_;
+  runtime_impl& rt_;
 };
 
 namespace {
@@ -73,36 +74,100 @@ std::uint64_t splitmix64(std::uint64_t& state) noexcept {
 std::uint64_t sim_engine::next_random() noexcept { return splitmix64(rng_state_); }
 std::uint64_t sim_engine::random() { return splitmix64(library_rng_state_); }
 
-std::unique_ptr<troupe::detail::executor> sim_engine::make_executor(runtime_impl&) {
-  return std::make_unique<det_executor>(*this);
+std::unique_ptr<troupe::detail::executor> sim_engine::make_executor(runtime_impl& rt) {
+  return std::make_unique<det_executor>(*this, rt);
+}
+
+void sim_engine::attach(runtime_impl& rt, std::string name) {
+  if (members_.empty()) now_ = rt.timers.now();
+  members_.push_back({&rt, std::move(name)});
+  if (rt.timers.now() < now_) rt.timers.advance_to(now_);
+}
+
+void sim_engine::detach(runtime_impl& rt) {
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < flights_.size();) {
+    actor_cell* target = actor_cell::of(flights_[i].to);
+    if (flights_[i].context == &rt || (target && &target->rt == &rt)) {
+      delete flights_[i].msg;
+      flights_.erase(flights_.begin() + static_cast<std::ptrdiff_t>(i));
+      ++dropped;
+    } else {
+      ++i;
+    }
+  }
+  std::erase_if(ready_, [&rt](actor_cell* cell) { return &cell->rt == &rt; });
+  const std::string who = prefix(&rt);
+  std::erase_if(members_, [&rt](const member& m) { return m.rt == &rt; });
+  trace.push_back(who + "gone (" + std::to_string(dropped) + " messages in flight dropped)");
+}
+
+void sim_engine::set_paused(runtime_impl& rt, bool paused) {
+  for (auto& m : members_)
+    if (m.rt == &rt) m.paused = paused;
+}
+
+bool sim_engine::paused(const runtime_impl& rt) const {
+  const member* m = member_of(&rt);
+  return m && m->paused;
+}
+
+const sim_engine::member* sim_engine::member_of(const runtime_impl* rt) const {
+  for (auto& m : members_)
+    if (m.rt == rt) return &m;
+  return nullptr;
+}
+
+bool sim_engine::runs(const runtime_impl* rt) const {
+  const member* m = member_of(rt);
+  return m && !m->paused;
+}
+
+std::string sim_engine::prefix(const runtime_impl* rt) const {
+  const member* m = member_of(rt);
+  return m && !m->name.empty() ? "[" + m->name + "] " : std::string();
+}
+
+std::string sim_engine::prefix(const pid& who) const {
+  actor_cell* cell = actor_cell::of(who);
+  return cell ? prefix(&cell->rt) : std::string();
+}
+
+void sim_engine::at(time_point when, std::function<void()> fn) {
+  events_.emplace(std::max(when, now_), std::move(fn));
 }
 
 send_status sim_engine::on_send(runtime_impl& context, const pid& to, message* msg) {
   actor_cell* target = actor_cell::of(to);
   if (!target || target->box.closed()) {
-    trace.push_back("send " + describe(msg->sender, to, *msg) + " [receiver dead]");
+    trace.push_back(prefix(&context) + "send " + describe(msg->sender, to, *msg) + " [receiver dead]");
     return runtime_impl::deliver_now(context, to, msg);
   }
-  trace.push_back("send " + describe(msg->sender, to, *msg));
-  flights_.push_back(flight{msg->sender, to, msg, next_seq_++});
+  trace.push_back(prefix(&context) + "send " + describe(msg->sender, to, *msg));
+  flights_.push_back(flight{msg->sender, to, msg, next_seq_++, &context});
   return send_status::ok;
 }
 
-void sim_engine::on_spawn(const pid& who) { trace.push_back("spawn " + who.to_string()); }
+void sim_engine::on_spawn(const pid& who) { trace.push_back(prefix(who) + "spawn " + who.to_string()); }
 
 void sim_engine::on_exit(const pid& who, const exit_reason& reason) {
-  trace.push_back("exit " + who.to_string() + ": " + reason.to_string());
+  trace.push_back(prefix(who) + "exit " + who.to_string() + ": " + reason.to_string());
 }
 
 std::vector<sim_engine::step_choice> sim_engine::enabled() const {
   std::vector<step_choice> choices;
   for (std::size_t i = 0; i < flights_.size(); ++i) {
+    if (members_.size() > 1) {  // a paused runtime's messages wait
+      actor_cell* target = actor_cell::of(flights_[i].to);
+      if (!runs(flights_[i].context) || (target && !runs(&target->rt))) continue;
+    }
     bool oldest_of_pair = true;
     for (std::size_t j = 0; j < i && oldest_of_pair; ++j)
       oldest_of_pair = !(flights_[j].from == flights_[i].from && flights_[j].to == flights_[i].to);
     if (oldest_of_pair) choices.push_back({true, i});
   }
-  for (std::size_t i = 0; i < ready_.size(); ++i) choices.push_back({false, i});
+  for (std::size_t i = 0; i < ready_.size(); ++i)
+    if (members_.size() <= 1 || runs(&ready_[i]->rt)) choices.push_back({false, i});
   return choices;
 }
 
@@ -147,14 +212,14 @@ void sim_engine::count_step() {
 void sim_engine::deliver(std::size_t index) {
   flight f = flights_[index];
   flights_.erase(flights_.begin() + static_cast<std::ptrdiff_t>(index));
-  trace.push_back("deliver " + describe(f.from, f.to, *f.msg));
-  runtime_impl::deliver_now(*rt_, f.to, f.msg);
+  trace.push_back(prefix(f.context) + "deliver " + describe(f.from, f.to, *f.msg));
+  runtime_impl::deliver_now(*f.context, f.to, f.msg);
 }
 
 void sim_engine::run_ready(std::size_t index) {
   actor_cell* cell = ready_[index];
   ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(index));
-  trace.push_back("run " + troupe::pid(cell).to_string());
+  trace.push_back(prefix(&cell->rt) + "run " + troupe::pid(cell).to_string());
   if (runtime_impl::run_turn(cell, 1) != troupe::detail::executor::after_turn::done)
     ready_.push_back(cell);
 }
@@ -186,22 +251,62 @@ std::size_t sim_engine::run_until_idle() {
   return n;
 }
 
+std::optional<time_point> sim_engine::next_due() const {
+  std::optional<time_point> next;
+  if (!events_.empty()) next = events_.begin()->first;
+  for (auto& m : members_)
+    if (auto t = m.rt->timers.next_event(); t && (!next || *t < *next)) next = *t;
+  return next;
+}
+
+void sim_engine::move_clock_to(time_point t) {
+  if (t < now_) return;
+  now_ = t;
+  // Every runtime's wheel moves to t (what is due fires into flights),
+  // then the events due by t run, in order.
+  for (std::size_t i = 0; i < members_.size(); ++i) members_[i].rt->timers.advance_to(t);
+  while (!events_.empty() && events_.begin()->first <= now_) {
+    auto fn = std::move(events_.begin()->second);
+    events_.erase(events_.begin());
+    fn();
+  }
+}
+
 void sim_engine::advance(duration by) {
-  time_point target = rt_->timers.now() + by;
+  time_point target = now_ + by;
   trace.push_back("advance " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(by).count()) + " ms");
-  rt_->timers.advance_to(target);
+  // Through every instant in between, so events run at their own time.
+  while (auto next = next_due()) {
+    if (*next > target) break;
+    move_clock_to(*next);
+  }
+  move_clock_to(target);
+}
+
+void sim_engine::run_for(duration span) {
+  const time_point end = now_ + span;
+  note("run for " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(span).count()) + " ms");
+  for (;;) {
+    run_until_idle();
+    auto next = next_due();
+    if (!next || *next > end) break;
+    move_clock_to(*next);
+  }
+  move_clock_to(end);
+  run_until_idle();
 }
 
 bool sim_engine::advance_to_next_timer() {
   // The wheel reports cascades too; step through them to the next expiry.
-  std::size_t before = flights_.size();
-  while (auto next = rt_->timers.next_event()) {
-    auto gap = *next - rt_->timers.now();
+  const std::size_t before = flights_.size(), ready_before = ready_.size();
+  while (auto next = next_due()) {
+    const bool event = !events_.empty() && events_.begin()->first <= *next;
+    auto gap = *next - now_;
     trace.push_back("timer: time jumps " +
                     std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(gap).count()) +
                     " ms");
-    rt_->timers.advance_to(*next);
-    if (flights_.size() != before) return true;
+    move_clock_to(*next);
+    if (event || flights_.size() != before || ready_.size() != ready_before) return true;
   }
   return flights_.size() != before;
 }

@@ -3,7 +3,10 @@
 // ready actor lands in its ready list, and nothing runs until step().
 //
 // Invariants.
-//   1. Single-threaded: every method runs on the test's thread.
+//   1. Single-threaded: every method runs on the test's thread. Several
+//      runtimes (a simulated cluster's nodes) may share one engine: one
+//      ready list, one list of flights, one virtual clock that moves every
+//      runtime's timers together.
 //   2. FIFO per sender->receiver pair: only the oldest in-flight message of
 //      a pair is eligible for delivery.
 //   3. Determinism: the choice of step depends only on the seed and on the
@@ -14,8 +17,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,18 +48,35 @@ class sim_engine final : public troupe::detail::sim_hooks {
   void on_exit(const pid& who, const exit_reason& reason) override;
   std::uint64_t random() override;
 
-  void attach(runtime_impl& rt) { rt_ = &rt; }
+  // A runtime joins the simulation (its clock moves to the simulation's
+  // time); `name` prefixes its events in the trace (empty: none).
+  void attach(runtime_impl& rt, std::string name = {});
+  // A runtime leaves (after its shutdown): what is in flight from or to
+  // its actors is dropped.
+  void detach(runtime_impl& rt);
+  // A paused runtime takes no step: its actors do not run and nothing is
+  // delivered to them; its timers fire into flights that wait.
+  void set_paused(runtime_impl& rt, bool paused);
+  bool paused(const runtime_impl& rt) const;
+
   bool step();
   bool deliver_one();
   std::size_t run_until_idle();
   bool advance_to_next_timer();
   void advance(duration by);
+  // Runs every step, timer and event due within `span` of virtual time.
+  void run_for(duration span);
+  time_point now() const noexcept { return now_; }
+  // Runs fn when virtual time reaches `when` (events at one instant run in
+  // the order they were scheduled, after the timers due then).
+  void at(time_point when, std::function<void()> fn);
   std::vector<std::string> in_flight() const;
   // Delivers the eligible flight selected by `accept` and runs its
   // receiver until that message is handled. False: none matched.
   bool deliver_matching(const std::function<bool(const pid& from, const pid& to, message&)>& accept);
   void note(std::string event) { trace.push_back(std::move(event)); }
   std::uint64_t next_random() noexcept;
+  std::size_t steps() const noexcept { return steps_; }
 
   const simulation_options options;
   std::vector<std::string> trace;
@@ -65,10 +87,16 @@ class sim_engine final : public troupe::detail::sim_hooks {
     pid to;
     message* msg;
     std::uint64_t seq;
+    runtime_impl* context;
   };
   struct step_choice {
     bool is_flight;
     std::size_t index;  // into flights_ or ready_
+  };
+  struct member {
+    runtime_impl* rt;
+    std::string name;
+    bool paused = false;
   };
   friend class det_executor;
 
@@ -84,8 +112,18 @@ class sim_engine final : public troupe::detail::sim_hooks {
   void deliver(std::size_t flight_index);
   void run_ready(std::size_t ready_index);
   void count_step();
+  const member* member_of(const runtime_impl* rt) const;
+  bool runs(const runtime_impl* rt) const;  // attached and not paused
+  std::string prefix(const runtime_impl* rt) const;  // "[name] " or ""
+  std::string prefix(const pid& who) const;
+  // The next instant at which a timer or an event is due.
+  std::optional<time_point> next_due() const;
+  // Moves every clock to `t` (not past the next due instant) and runs what is due.
+  void move_clock_to(time_point t);
 
-  runtime_impl* rt_ = nullptr;
+  std::vector<member> members_;
+  time_point now_;
+  std::multimap<time_point, std::function<void()>> events_;  // equal keys: insertion order
   std::uint64_t rng_state_;
   std::uint64_t library_rng_state_;  // random(): a stream apart from the schedule's
   std::deque<flight> flights_;  // in send order

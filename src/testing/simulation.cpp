@@ -25,21 +25,7 @@ void simulation::advance(duration by) { engine_->advance(by); }
 bool simulation::advance_to_next_timer() { return engine_->advance_to_next_timer(); }
 time_point simulation::now() const { return rt_->now(); }
 
-void simulation::run_for(duration span) {
-  auto& timers = rt_->impl().timers;
-  const time_point end = timers.now() + span;
-  engine_->note("run for " +
-                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(span).count()) +
-                " ms");
-  for (;;) {
-    engine_->run_until_idle();
-    auto next = timers.next_event();
-    if (!next || *next > end) break;
-    timers.advance_to(*next);
-  }
-  timers.advance_to(end);
-  engine_->run_until_idle();
-}
+void simulation::run_for(duration span) { engine_->run_for(span); }
 
 std::vector<std::string> simulation::mailbox(const pid& who) const {
   std::vector<std::string> out;
