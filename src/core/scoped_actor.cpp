@@ -28,6 +28,10 @@ std::size_t scoped_actor::mailbox_size() const noexcept { return cell_->queued()
 
 void scoped_actor::link(const troupe::pid& other) { cell_->link_with(other); }
 void scoped_actor::unlink(const troupe::pid& other) { cell_->unlink_from(other); }
+void scoped_actor::send_exit(const troupe::pid& target, exit_reason reason) {
+  const bool kill = reason.what() == exit_reason::kind::kill;
+  cell_->send_signal(target, reason, false, kill);
+}
 monitor_ref scoped_actor::monitor(const troupe::pid& target) { return cell_->monitor_target(target); }
 void scoped_actor::demonitor(monitor_ref ref) { cell_->demonitor_ref(ref, true); }
 

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "io/reactor_impl.hpp"
+#include "io/stream_network.hpp"
 #include "io/tls_session.hpp"
 #include "troupe/io/connection.hpp"
 
@@ -55,30 +56,7 @@ struct input_budget {
   std::atomic<std::size_t> used{0};
 };
 
-// The connection as its socket actor sees it (connection.hpp's conn_*
-// functions). Every method may be called from any thread.
-class conn_core {
- public:
-  virtual ~conn_core() = default;
-  // Encodes msg and queues it; send_now: write now rather than at the end
-  // of the actor's turn.
-  virtual write_status write(encode_fn encode, void* codec, const void* msg, bool send_now) = 0;
-  // Writes what write() queued with send_now false.
-  virtual void send_queued() = 0;
-  virtual void close(bool abortive) = 0;
-  // The socket actor ended: flush and close.
-  virtual void owner_ended() = 0;
-  virtual void pause_reading(bool paused) = 0;
-  virtual std::size_t queued_bytes() const = 0;
-  // Logs a refused outbound<> message with the peer's address.
-  virtual void log_refused(write_status why) = 0;
-
-  endpoint peer, local;
-  // The input buffer's first size; what it grows past is charged to the
-  // listener's input budget.
-  static constexpr std::size_t initial_input = 16 * 1024;
-};
-
+// socket_conn: conn_core (stream_network.hpp) over a TCP socket.
 class socket_conn final : public conn_core, public io_object, public std::enable_shared_from_this<socket_conn> {
  public:
   // `accepted`: the server's side (it matters for TLS only).

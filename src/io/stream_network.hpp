@@ -1,4 +1,5 @@
-// stream_network: the seam under io::reactor's listen() and connect().
+// stream_network: the seam under io::reactor's listen() and connect(), and
+// conn_core: a connection as its socket actor's connection<C> sees it.
 // A reactor made with one (reactor::reactor(runtime&, network)) has no I/O
 // threads and no sockets: listeners, outgoing connections, post() and
 // call_after() go to the network, which delivers bytes to each
@@ -20,6 +21,31 @@
 #include "troupe/io/tcp.hpp"
 
 namespace troupe::io::detail {
+
+// The connection as its socket actor sees it (connection.hpp's conn_*
+// functions). Every method may be called from any thread.
+class conn_core {
+ public:
+  virtual ~conn_core() = default;
+  // Encodes msg and queues it; send_now: write now rather than at the end
+  // of the actor's turn.
+  virtual write_status write(encode_fn encode, void* codec, const void* msg, bool send_now) = 0;
+  // Writes what write() queued with send_now false.
+  virtual void send_queued() = 0;
+  virtual void close(bool abortive) = 0;
+  // The socket actor ended: flush and close.
+  virtual void owner_ended() = 0;
+  virtual void pause_reading(bool paused) = 0;
+  virtual std::size_t queued_bytes() const = 0;
+  // Logs a refused outbound<> message with the peer's address.
+  virtual void log_refused(write_status why) = 0;
+
+  endpoint peer, local;
+  // The input buffer's first size; what it grows past is charged to the
+  // listener's input budget.
+  static constexpr std::size_t initial_input = 16 * 1024;
+};
+
 
 // A listening endpoint, as io::listener holds it.
 class listener_core {

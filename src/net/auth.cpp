@@ -1,14 +1,29 @@
 #include "net/auth.hpp"
 
+#include "core/runtime_impl.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
 namespace troupe::net::detail {
+
+std::string random_bytes(runtime& rt, std::size_t n) {
+  std::string out(n, '\0');
+  if (rt.impl().hooks) {  // simulated: the seed's
+    for (std::size_t i = 0; i < n; i += 8) {
+      const std::uint64_t v = rt.random();
+      std::memcpy(out.data() + i, &v, std::min<std::size_t>(8, n - i));
+    }
+    return out;
+  }
+  return random_bytes(n);
+}
 
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
@@ -17,9 +32,9 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::uint64_t random_u64() {
+std::uint64_t random_u64(runtime& rt) {
   std::uint64_t v;
-  auto bytes = random_bytes(sizeof v);
+  auto bytes = random_bytes(rt, sizeof v);
   std::memcpy(&v, bytes.data(), sizeof v);
   return v;
 }

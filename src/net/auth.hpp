@@ -9,12 +9,19 @@
 #include <string>
 #include <string_view>
 
+#include "troupe/core/runtime.hpp"
+
 namespace troupe::net::detail {
 
 inline constexpr std::size_t nonce_size = 16;
 
+// Unpredictable bytes from OpenSSL; in a simulated runtime (troupe::testing,
+// whose hooks supply its randomness) from the simulation's seed instead, so
+// that nonces, tags and incarnations replay with it.
+std::string random_bytes(runtime& rt, std::size_t n);
+// From OpenSSL, always.
 std::string random_bytes(std::size_t n);
-std::uint64_t random_u64();
+std::uint64_t random_u64(runtime& rt);
 std::string hmac_sha256(std::string_view key, std::string_view data);
 // Constant time in the proofs' length.
 bool same_proof(std::string_view a, std::string_view b);

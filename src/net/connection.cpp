@@ -103,7 +103,7 @@ behavior node_impl::run_connection(actor& self, frame_conn conn, bool outgoing,
   if (outgoing) st->dial = std::make_shared<outgoing_dial>(weak_from_this(), conn.peer());
   st->p = std::make_shared<peer>(conn);
   st->p->actor = self.pid();
-  st->my_nonce = random_bytes(nonce_size);
+  st->my_nonce = random_bytes(node->rt, nonce_size);
   st->link = std::make_shared<link_shared>();
   st->link->p = st->p;
   st->link->last_heard.store(now_ns(), std::memory_order_relaxed);

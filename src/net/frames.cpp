@@ -498,9 +498,10 @@ future<troupe::pid> node_impl::whereis(const std::string& uri) {
 // ping: a whereis of the empty name, which no actor can hold, so that the
 // node answers it itself (a null pid), whatever it runs.
 future<duration> node_impl::ping(const std::string& node) {
-  const auto start = std::chrono::steady_clock::now();
-  return lookup(node, "", nullptr).map([start](const troupe::pid&) -> duration {
-    return std::chrono::steady_clock::now() - start;
+  // rt.now(): the runtime's clock, virtual in a simulation.
+  const auto start = rt.now();
+  return lookup(node, "", nullptr).map([start, &rt = rt](const troupe::pid&) -> duration {
+    return rt.now() - start;
   });
 }
 

@@ -1,4 +1,5 @@
 // net::node and the node-wide tables: peers, exports, proxies, watchers.
+#include <cstring>
 #include <stdexcept>
 
 #include "net/auth.hpp"
@@ -101,7 +102,11 @@ bool node_impl::handshake_throttled(const std::string& host) {
 }
 
 node_impl::node_impl(runtime& runtime, io::reactor& reactor, node_options opts)
-    : rt(runtime), io(reactor), options(checked(std::move(opts))), incarnation(random_u64()) {}
+    : rt(runtime),
+      io(reactor),
+      options(checked(std::move(opts))),
+      incarnation(random_u64(runtime)),
+      export_key_(random_bytes(runtime, 32)) {}
 
 void node_impl::start() {
   rt.set_log_node(options.name);  // every record of this runtime's says which node wrote it
@@ -386,13 +391,24 @@ remote_id node_impl::export_local(const troupe::pid& p) {
     std::lock_guard lock(mu_);
     auto [it, inserted] = exports_.try_emplace(p.id());
     if (inserted) {
-      it->second = {p, random_u64()};
+      it->second = {p, export_tag(p.id())};
       fresh = true;
     }
     tag = it->second.tag;
   }
   if (fresh) rt.send(janitor_, watch_export{p});
   return {options.name, incarnation, p.id(), tag};
+}
+
+// The tag is a keyed hash of the actor's number, not a fresh draw: an actor
+// exported again after the janitor forgot it (it ended, and a frame that
+// names it, its own `down`, is written after) keeps its tag, so peers map
+// it to the same proxy. Without the node's key a tag cannot be guessed.
+std::uint64_t node_impl::export_tag(std::uint64_t id) const {
+  const std::string digest = hmac_sha256(export_key_, std::string_view(reinterpret_cast<const char*>(&id), sizeof id));
+  std::uint64_t tag;
+  std::memcpy(&tag, digest.data(), sizeof tag);
+  return tag;
 }
 
 void node_impl::forget_export(std::uint64_t id) {

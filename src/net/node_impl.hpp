@@ -326,6 +326,8 @@ class node_impl final : public pid_codec, public std::enable_shared_from_this<no
     std::uint64_t tag;
   };
   std::unordered_map<std::uint64_t, exported> exports_;
+  const std::string export_key_;  // export_tag's key: random per incarnation
+  std::uint64_t export_tag(std::uint64_t id) const;
   // By (node, incarnation, number, tag): a pid with a forged tag gets a
   // proxy of its own and cannot spoil the real one.
   std::map<std::tuple<std::string, std::uint64_t, std::uint64_t, std::uint64_t>, troupe::pid> proxies_;

@@ -77,6 +77,9 @@ class scoped_actor {
   void link(const troupe::pid& other);
   // Removes the link to `other`, if there is one.
   void unlink(const troupe::pid& other);
+  // Sends `target` an exit signal from this actor (as actor::send_exit):
+  // it follows what this actor sent `target` before.
+  void send_exit(const troupe::pid& target, exit_reason reason);
   // Watches `target`: a `down` arrives when it ends (at once if it has).
   monitor_ref monitor(const troupe::pid& target);
   // Also drops its `down` if it has already arrived.
