@@ -139,7 +139,14 @@ void sim_engine::at(time_point when, std::function<void()> fn) {
 
 send_status sim_engine::on_send(runtime_impl& context, const pid& to, message* msg) {
   actor_cell* target = actor_cell::of(to);
-  if (!target || target->box.closed()) {
+  // A proxy (a remote actor's stand-in) forwards on the sender's thread in
+  // production, as part of the send: the network is where its message
+  // waits and reorders, and the sender hears at once when the link is gone.
+  if (!target || target->box.closed() || target->is_proxy()) {
+    if (target && target->is_proxy()) {
+      trace.push_back(prefix(&context) + "send " + describe(msg->sender, to, *msg) + " [to a remote actor]");
+      return runtime_impl::deliver_now(context, to, msg);
+    }
     trace.push_back(prefix(&context) + "send " + describe(msg->sender, to, *msg) + " [receiver dead]");
     return runtime_impl::deliver_now(context, to, msg);
   }

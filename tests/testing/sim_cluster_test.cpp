@@ -7,9 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "troupe/core/scoped_actor.hpp"
 #include "troupe/net/wire_type.hpp"
@@ -159,6 +163,199 @@ TEST(SimCluster, RemoteRequestsAndMonitorsAcrossThreeNodesInTheSimulation) {
 TEST(SimCluster, RemoteRequestsAndMonitorsAcrossThreeRealNodes) {
   real_env env(quick_failure_detection());
   remote_requests_and_monitors(env);
+}
+
+// ---- faults, ported from the multi-process tests (tests/net/multiprocess_test.cpp) ----
+
+// What `troupe node` serves: "echo" answers a string or an integer with
+// itself and sends "pong" to a pid it is given; "crash" crashes with the
+// text it is sent.
+void serve_echo_and_crash(testing::sim_node& n) {
+  n.system().register_name("echo", n.system().spawn([](actor& self) -> behavior {
+    return {[](const std::string& s) { return s; }, [](std::int64_t i) { return i; },
+            [&self](const pid& p) { self.send(p, std::string("pong")); }};
+  }));
+  n.system().register_name("crash", n.system().spawn([](actor&) -> behavior {
+    return {[](const std::string& why) -> void { throw std::runtime_error(why); }};
+  }));
+}
+
+// Records every fault-state change a node's watch() reports.
+struct fault_log {
+  void attach(net::node& node) {
+    node.watch([this](const net::node_event& e) { events.push_back(e); });
+  }
+  bool saw(const std::string& node, net::fault_state state) const {
+    for (auto& e : events)
+      if (e.node == node && e.state == state) return true;
+    return false;
+  }
+  std::vector<net::node_event> events;
+};
+
+// A watcher actor on `rt`: monitors (or links to, trapping exits) `target`
+// and forwards what it hears to `report`.
+void spawn_watcher(troupe::runtime& rt, const pid& target, const pid& report, bool link) {
+  rt.spawn([target, report, link](actor& self) -> behavior {
+    if (link) {
+      self.trap_exit(true);
+      self.link(target);
+    } else {
+      self.monitor(target);
+    }
+    return {[&self, report](const troupe::down& d) { self.send(report, d); },
+            [&self, report](const troupe::exit_signal& e) { self.send(report, e); }};
+  });
+}
+
+void mesh_serves_and_fails_like_nodes_should(testing::simulation& sim) {
+  testing::sim_cluster cluster(sim);
+  auto& t = cluster.start("t");
+  cluster.start("b", serve_echo_and_crash);
+  cluster.start("c", serve_echo_and_crash);
+  fault_log log;
+  log.attach(t.node());
+  EXPECT_EQ(cluster.wait(cluster["c"].node().connect(cluster["b"].address())), "b");
+  EXPECT_EQ(cluster.wait(t.node().connect(cluster["b"].address())), "b");
+  // b tells c about t; c (the smaller name) dials t.
+  cluster.run_until([&] { return log.saw("c", net::fault_state::ok); }, 10s, "t hearing of c");
+
+  troupe::scoped_actor me(t.system());
+  pid b_echo = cluster.wait(t.node().whereis("troupe://b/echo"));
+  pid c_echo = cluster.wait(t.node().whereis("troupe://c/echo"));
+  ASSERT_TRUE(b_echo && c_echo);
+  auto r1 = me.request<std::string>(b_echo, std::string("to b"), 5s);
+  auto r2 = me.request<std::int64_t>(c_echo, std::int64_t{42}, 5s);
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(*r1, "to b");
+  EXPECT_EQ(*r2, 42);
+  me.send(c_echo, me.pid());  // our pid travels; c sends "pong" to it
+  auto pong = me.receive<std::string>(5s);
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(*pong, "pong");
+
+  // A monitored remote actor's crash arrives with its reason.
+  troupe::scoped_actor watcher(t.system());
+  pid b_crash = cluster.wait(t.node().whereis("troupe://b/crash"));
+  spawn_watcher(t.system(), b_crash, watcher.pid(), false);
+  sim.run_for(100ms);  // the monitor reaches b
+  me.send(b_crash, std::string("boom"));
+  auto d = watcher.receive<troupe::down>(5s);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, troupe::exit_reason::error("boom"));
+
+  // kill -9 c: its links and monitors fire with noconnection; b notices too.
+  fault_log b_log;
+  b_log.attach(cluster["b"].node());
+  troupe::scoped_actor partner(t.system());
+  spawn_watcher(t.system(), c_echo, watcher.pid(), false);
+  spawn_watcher(t.system(), c_echo, partner.pid(), true);
+  sim.run_for(100ms);
+  cluster.kill("c");
+  auto d2 = watcher.receive<troupe::down>(5s);
+  ASSERT_TRUE(d2);
+  EXPECT_EQ(d2->reason, net::noconnection());
+  auto e = partner.receive<troupe::exit_signal>(5s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->reason, net::noconnection());
+  cluster.run_until([&] { return log.saw("c", net::fault_state::perm_fail); }, 10s, "t seeing c down");
+  cluster.run_until([&] { return b_log.saw("c", net::fault_state::perm_fail); }, 10s, "b seeing c down");
+  sim.run_until_idle();  // the proxies' ends, still in flight when the watchers heard
+  EXPECT_EQ(me.send(c_echo, std::string("anyone?")), troupe::send_status::dead_letter);
+
+  // SIGSTOP b: silent, so suspected; SIGCONT: ok again, still connected.
+  const std::size_t before = log.events.size();
+  cluster.pause("b");
+  cluster.run_until([&] { return log.saw("b", net::fault_state::temp_fail); }, 10s, "t suspecting b");
+  cluster.resume("b");
+  sim.run_for(200ms);
+  ASSERT_GT(log.events.size(), before);
+  EXPECT_EQ(log.events.back().node, "b");
+  EXPECT_EQ(log.events.back().state, net::fault_state::ok);
+  auto r3 = me.request<std::string>(b_echo, std::string("still there?"), 5s);
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(*r3, "still there?");
+}
+
+TEST(SimCluster, ThreeNodesServeAndFailLikeTheMultiprocessTestUnderManySeeds) {
+  auto outcome = testing::explore({.seeds = 30}, [](testing::simulation& sim) {
+    mesh_serves_and_fails_like_nodes_should(sim);
+    sim.require(!::testing::Test::HasFailure(), "the scenario's expectations");
+  });
+  EXPECT_TRUE(outcome.passed) << outcome.report;
+  if (!std::getenv("TROUPE_SEED")) EXPECT_EQ(outcome.runs, 30u);
+}
+
+TEST(SimCluster, ThreeNodesServeAndFailUnderPctSchedules) {
+  auto outcome = testing::explore({.seeds = 15, .mode = testing::schedule_mode::pct}, [](testing::simulation& sim) {
+    mesh_serves_and_fails_like_nodes_should(sim);
+    sim.require(!::testing::Test::HasFailure(), "the scenario's expectations");
+  });
+  EXPECT_TRUE(outcome.passed) << outcome.report;
+}
+
+TEST(SimCluster, ARestartedNodeIsANewIncarnation) {
+  auto outcome = testing::explore({.seeds = 30}, [](testing::simulation& sim) {
+    testing::sim_cluster cluster(sim);
+    auto& t = cluster.start("t");
+    cluster.start("d", serve_echo_and_crash);
+    fault_log log;
+    log.attach(t.node());
+    const auto first = cluster["d"].node().incarnation();
+    cluster.wait(t.node().connect(cluster["d"].address()));
+    pid old_echo = cluster.wait(t.node().whereis("troupe://d/echo"));
+    sim.require(bool(old_echo), "d's echo is found");
+    cluster.kill("d");
+    cluster.run_until([&] { return log.saw("d", net::fault_state::perm_fail); }, 10s, "t seeing d down");
+    cluster.restart("d");
+    sim.require(cluster["d"].node().incarnation() != first, "a restart is a new incarnation");
+    sim.require(cluster.wait(t.node().connect(cluster["d"].address())) == "d", "t reconnects");
+    pid new_echo = cluster.wait(t.node().whereis("troupe://d/echo"));
+    sim.require(new_echo && new_echo != old_echo, "the new echo is a new pid");
+    troupe::scoped_actor me(t.system());
+    sim.run_until_idle();
+    // The old pid names an actor of the old run: nothing reaches the new one.
+    sim.require(me.send(old_echo, std::string("hello?")) == troupe::send_status::dead_letter,
+                "the old pid is dead");
+    auto r = me.request<std::string>(new_echo, std::string("hello"), 5s);
+    sim.require(r && *r == "hello", "the new echo answers");
+  });
+  EXPECT_TRUE(outcome.passed) << outcome.report;
+}
+
+TEST(SimCluster, APartitionSuspectsThenDropsAndAHealLetsNodesReconnect) {
+  auto outcome = testing::explore({.seeds = 30}, [](testing::simulation& sim) {
+    testing::sim_cluster cluster(sim);
+    auto& a = cluster.start("a");
+    cluster.start("b", serve_echo_and_crash);
+    fault_log log;
+    log.attach(a.node());
+    cluster.connect_all();
+    pid echo = cluster.wait(a.node().whereis("troupe://b/echo"));
+    troupe::scoped_actor me(a.system());
+    troupe::scoped_actor watcher(a.system());
+    spawn_watcher(a.system(), echo, watcher.pid(), false);
+    sim.run_for(100ms);
+
+    cluster.partition({"a"}, {"b"});
+    // Default options: heartbeats every 200 ms, suspected after 1 s of
+    // silence, dropped after 5 s.
+    cluster.run_until([&] { return log.saw("b", net::fault_state::temp_fail); }, 2s, "a suspecting b");
+    sim.require(!log.saw("b", net::fault_state::perm_fail), "not dropped before perm_fail_after");
+    auto d = watcher.receive<troupe::down>(10s);
+    sim.require(d && d->reason == net::noconnection(), "the monitor fires with noconnection");
+    sim.require(log.saw("b", net::fault_state::perm_fail), "a dropped b");
+    sim.run_until_idle();
+    sim.require(me.send(echo, std::string("anyone?")) == troupe::send_status::dead_letter,
+                "a pid across a lost connection stays dead");
+
+    cluster.heal();
+    sim.require(cluster.wait(a.node().connect(cluster["b"].address())) == "b", "a reconnects after the heal");
+    pid again = cluster.wait(a.node().whereis("troupe://b/echo"));
+    auto r = me.request<std::string>(again, std::string("back"), 5s);
+    sim.require(r && *r == "back", "b answers after the heal");
+  });
+  EXPECT_TRUE(outcome.passed) << outcome.report;
 }
 
 }  // namespace
