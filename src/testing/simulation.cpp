@@ -23,7 +23,8 @@ bool simulation::deliver_one() { return engine_->deliver_one(); }
 std::size_t simulation::run_until_idle() { return engine_->run_until_idle(); }
 void simulation::advance(duration by) { engine_->advance(by); }
 bool simulation::advance_to_next_timer() { return engine_->advance_to_next_timer(); }
-time_point simulation::now() const { return rt_->now(); }
+time_point simulation::now() const { return engine_->now(); }
+std::size_t simulation::steps() const noexcept { return engine_->steps(); }
 
 void simulation::run_for(duration span) { engine_->run_for(span); }
 

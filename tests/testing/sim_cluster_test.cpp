@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -356,6 +357,122 @@ TEST(SimCluster, APartitionSuspectsThenDropsAndAHealLetsNodesReconnect) {
     sim.require(r && *r == "back", "b answers after the heal");
   });
   EXPECT_TRUE(outcome.passed) << outcome.report;
+}
+
+// ---- a seeded bug: a naive leader lease ----
+//
+// The leader tells the others every 200 ms; a follower that hears nothing
+// for 1 s takes over with a higher term. The old leader steps down only
+// when it hears a higher term. Correct while the network holds; with a
+// partition that cuts the leader off, two nodes lead at once.
+
+struct leader_says {
+  std::string node;
+  std::int64_t term = 0;
+};
+struct lease_tick {};
+struct registered_lease_types {
+  registered_lease_types() { net::register_type<leader_says>("sim_cluster_test.leader_says"); }
+} const registered_lease;
+
+// Who believes it leads, across the whole (simulated) cluster.
+struct leadership {
+  std::map<std::string, bool> leading;
+  std::vector<std::string> violations;
+  void claim(const std::string& node, troupe::time_point at) {
+    for (auto& [other, leads] : leading)
+      if (leads && other != node)
+        violations.push_back(node + " took over while " + other + " still leads, at " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count()) + " ms");
+    leading[node] = true;
+  }
+};
+
+void start_member(testing::sim_node& n, leadership& board, bool leader) {
+  auto& rt = n.system();
+  std::string self_name = n.name();
+  pid member = rt.spawn([&board, &rt, self_name, leader](actor& self) -> behavior {
+    struct state {
+      std::vector<pid> peers;
+      std::int64_t term = 0;
+      bool leading = false;
+      troupe::time_point last_heard;
+    };
+    auto st = std::make_shared<state>();
+    st->last_heard = rt.now();
+    if (leader) {
+      st->leading = true;
+      board.claim(self_name, rt.now());
+    }
+    self.send_interval(200ms, self.pid(), lease_tick{});
+    return {
+        [st](const std::vector<pid>& peers) { st->peers = peers; },
+        [&self, &rt, &board, st, self_name](const lease_tick&) {
+          if (st->leading) {
+            for (auto& p : st->peers) self.send(p, leader_says{self_name, st->term});
+          } else if (rt.now() - st->last_heard > 1s) {
+            st->leading = true;  // naive: no majority, no waiting out the old lease
+            ++st->term;
+            board.claim(self_name, rt.now());
+            for (auto& p : st->peers) self.send(p, leader_says{self_name, st->term});
+          }
+        },
+        [&rt, &board, st, self_name](const leader_says& m) {
+          if (m.term < st->term) return;
+          if (m.node != self_name && (m.term > st->term || !st->leading)) {
+            if (st->leading) board.leading[self_name] = false;  // steps down
+            st->leading = false;
+            st->term = m.term;
+            st->last_heard = rt.now();
+          }
+        },
+    };
+  });
+  rt.register_name("member", member);
+}
+
+// Three members; the body chooses (from the seed) whether and when to cut
+// the leader off for a while.
+void lease_protocol(testing::simulation& sim, bool faults) {
+  leadership board;
+  testing::sim_cluster cluster(sim);
+  for (std::string name : {"a", "b", "c"})
+    cluster.start(name, [&board](testing::sim_node& n) { start_member(n, board, n.name() == "a"); });
+  cluster.connect_all();
+  for (std::string name : {"a", "b", "c"}) {
+    std::vector<pid> peers;
+    for (std::string other : {"a", "b", "c"})
+      if (other != name) peers.push_back(cluster.wait(cluster[name].node().whereis("troupe://" + other + "/member")));
+    cluster[name].system().send(cluster[name].system().whereis("member"), peers);
+  }
+  for (int round = 0; round < 10; ++round) {
+    sim.run_for(std::chrono::milliseconds(100 + sim.random() % 900));
+    if (faults && sim.random() % 8 == 0) {
+      cluster.partition({"a"}, {"b", "c"});
+      sim.run_for(std::chrono::milliseconds(500 + sim.random() % 2000));
+      cluster.heal();
+    }
+    sim.require(board.violations.empty(), board.violations.empty() ? "" : board.violations.front());
+  }
+}
+
+TEST(SimCluster, ANaiveLeaderLeaseHoldsWithoutPartitions) {
+  auto outcome = testing::explore({.seeds = 20}, [](testing::simulation& sim) { lease_protocol(sim, false); });
+  EXPECT_TRUE(outcome.passed) << outcome.report;
+}
+
+TEST(SimCluster, ExplorationFindsTheLeaseBugAPartitionCausesAndItsSeedReplaysIt) {
+  testing::explore_options options{.seeds = 200};
+  auto body = [](testing::simulation& sim) { lease_protocol(sim, true); };
+  auto outcome = testing::explore(options, body);
+  ASSERT_FALSE(outcome.passed) << "200 seeds never cut the leader off for long enough";
+  std::cout << "found at seed " << outcome.failing_seed << " after " << outcome.runs << " runs: " << outcome.failure << "\n";
+  EXPECT_NE(outcome.failure.find("still leads"), std::string::npos) << outcome.failure;
+  EXPECT_NE(outcome.report.find("partition a | b c"), std::string::npos);
+  // The seed replays the same run, event for event, and fails the same way.
+  std::vector<std::string> trace;
+  EXPECT_EQ(testing::replay(outcome.failing_seed, options, body, &trace), outcome.failure);
+  EXPECT_EQ(trace, outcome.trace);
 }
 
 }  // namespace

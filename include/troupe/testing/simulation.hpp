@@ -148,6 +148,8 @@ class simulation {
   void run_for(duration span);
   // The current virtual time.
   time_point now() const;
+  // Steps taken so far (deliveries and turns).
+  std::size_t steps() const noexcept;
 
   // Probes.
   std::vector<std::string> in_flight() const;  // "<0.1.0> -> <0.2.0>: ping", oldest first
