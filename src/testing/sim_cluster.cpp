@@ -140,6 +140,10 @@ void sim_cluster::set_link(const std::string& a, const std::string& b, duration 
   world_->set_link(a, b, {min_latency, max_latency});
 }
 
+void sim_cluster::at(duration delay, std::function<void()> fn) {
+  sim_.engine().at(sim_.engine().now() + delay, std::move(fn));
+}
+
 void sim_cluster::run_until(const std::function<bool()>& done, duration limit, const std::string& what) {
   auto& engine = sim_.engine();
   const time_point end = engine.now() + limit;

@@ -179,11 +179,19 @@ std::vector<sim_engine::step_choice> sim_engine::enabled() const {
 }
 
 sim_engine::pct_key sim_engine::key_of(const step_choice& choice) const {
+  // Actor numbers restart in each runtime of a cluster: the runtime's
+  // place among the members tells <0.3.0> of one node from another's.
+  auto node_bits = [this](const runtime_impl* rt) {
+    std::uint64_t i = 0;
+    while (i < members_.size() && members_[i].rt != rt) ++i;
+    return i << 48;
+  };
   if (choice.is_flight) {
     const flight& f = flights_[choice.index];
-    return {f.from.id(), f.to.id()};
+    return {f.from.id() ^ node_bits(f.context), f.to.id() ^ node_bits(f.context)};
   }
-  return {actor_cell::of(troupe::pid(ready_[choice.index]))->id(), ~std::uint64_t{0}};
+  actor_cell* cell = ready_[choice.index];
+  return {troupe::pid(cell).id() ^ node_bits(&cell->rt), ~std::uint64_t{0}};
 }
 
 std::uint64_t sim_engine::priority_of(const pct_key& key) {

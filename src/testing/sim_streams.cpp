@@ -27,6 +27,7 @@ class sim_conn final : public io_detail::conn_core, public std::enable_shared_fr
   }
 
   void pair_with(const std::shared_ptr<sim_conn>& other) { other_ = other; }
+  std::uint64_t id() const noexcept { return id_; }
 
   void start(troupe::pid owner, std::unique_ptr<io_detail::conn_reader> reader) {
     owner_ = owner;
@@ -110,7 +111,7 @@ class sim_conn final : public io_detail::conn_core, public std::enable_shared_fr
   void end(bool reset) {
     done_ = true;
     send([reset](sim_conn& at) { at.peer_ended(reset); });
-    host_->forget(this);
+    host_->forget(id_);
   }
 
   void receive(std::string bytes) {
@@ -124,7 +125,7 @@ class sim_conn final : public io_detail::conn_core, public std::enable_shared_fr
     if (reset) {
       in_.clear();
       done_ = true;
-      host_->forget(this);
+      host_->forget(id_);
       tell_owner("connection reset by peer", true);
       return;
     }
@@ -298,7 +299,7 @@ void sim_host::died() {
   listeners.clear();
   auto conns = std::move(conns_);
   conns_.clear();
-  for (auto& [raw, weak] : conns)
+  for (auto& [id, weak] : conns)
     if (auto c = weak.lock()) c->host_died();
 }
 
@@ -307,12 +308,12 @@ void sim_host::stop() {
   listeners.clear();
   auto conns = std::move(conns_);
   conns_.clear();
-  for (auto& [raw, weak] : conns)
+  for (auto& [id, weak] : conns)
     if (auto c = weak.lock()) c->host_stopped();
 }
 
-void sim_host::forget(sim_conn* conn) { conns_.erase(conn); }
-void sim_host::adopt(const std::shared_ptr<sim_conn>& conn) { conns_[conn.get()] = conn; }
+void sim_host::forget(std::uint64_t conn_id) { conns_.erase(conn_id); }
+void sim_host::adopt(const std::shared_ptr<sim_conn>& conn) { conns_[conn->id()] = conn; }
 
 void sim_host::post(duration delay, std::function<void()> fn) {
   world_.run_on(name_, world_.engine().now() + delay, std::move(fn));

@@ -115,7 +115,7 @@ class sim_host final : public io::detail::stream_network, public std::enable_sha
   void set_paused(bool paused);
   // Runs fn now if the host runs, later if it is paused, never if it died.
   void arrive(std::uint64_t incarnation, std::function<void()> fn);
-  void forget(sim_conn* conn);
+  void forget(std::uint64_t conn_id);
   void adopt(const std::shared_ptr<sim_conn>& conn);
   std::uint16_t next_port() noexcept { return next_port_++; }
 
@@ -130,7 +130,9 @@ class sim_host final : public io::detail::stream_network, public std::enable_sha
   bool alive_ = true;
   bool paused_ = false;
   std::deque<std::function<void()>> waiting_;  // arrived while paused
-  std::map<sim_conn*, std::weak_ptr<sim_conn>> conns_;
+  // By connection id, not address: died() and stop() walk it, and the
+  // order of what they send must not depend on where the heap put things.
+  std::map<std::uint64_t, std::weak_ptr<sim_conn>> conns_;
   std::uint16_t next_port_ = 40000;
 };
 

@@ -295,6 +295,31 @@ TEST(SimCluster, ThreeNodesServeAndFailUnderPctSchedules) {
   EXPECT_TRUE(outcome.passed) << outcome.report;
 }
 
+TEST(SimCluster, FaultsScheduledInAdvanceHappenAtTheirVirtualTime) {
+  auto outcome = testing::explore({.seeds = 20}, [](testing::simulation& sim) {
+    testing::sim_cluster cluster(sim);
+    auto& a = cluster.start("a");
+    cluster.start("b", serve_echo_and_crash);
+    cluster.start("c", serve_echo_and_crash);
+    cluster.connect_all();
+    pid c_echo = cluster.wait(a.node().whereis("troupe://c/echo"));
+    troupe::scoped_actor me(a.system());
+    me.monitor(c_echo);
+    const auto start = sim.now();
+    cluster.at(2s, [&] { cluster.kill("c"); });
+    cluster.at(3s, [&] { cluster.pause("b"); });
+    auto down = me.receive<troupe::down>(30s);
+    sim.require(down && down->reason == net::noconnection(), "c's echo is down with noconnection");
+    sim.require(sim.now() - start >= 2s && sim.now() - start < 3s, "heard of c's end within a second of the kill");
+    sim.require(!cluster.running("c"), "c is gone");
+    cluster.run_until([&] { return a.node().state_of("b") == net::fault_state::temp_fail; }, 5s, "b suspected");
+    // 1 s of silence (temp_fail_after); b's last heartbeat left at most
+    // 200 ms before it stopped.
+    sim.require(sim.now() - start >= 3s + 800ms, "b suspected once silent for a second");
+  });
+  EXPECT_TRUE(outcome.passed) << outcome.report;
+}
+
 TEST(SimCluster, ARestartedNodeIsANewIncarnation) {
   auto outcome = testing::explore({.seeds = 30}, [](testing::simulation& sim) {
     testing::sim_cluster cluster(sim);

@@ -119,6 +119,10 @@ class sim_cluster {
   // The latency range of the link between a and b (both ways).
   void set_link(const std::string& a, const std::string& b, duration min_latency, duration max_latency);
 
+  // Runs fn (a fault, say) when `delay` of virtual time has passed: a
+  // fault scheduled in advance, while the body waits on something else.
+  void at(duration delay, std::function<void()> fn);
+
   // Runs the simulation until `f` is ready, moving virtual time from timer
   // to timer, for at most `limit` of it; then returns its value or throws
   // its error. Throws sim_error if the cluster deadlocks or time runs out.
