@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/causal.hpp"
 #include "troupe/async/detail/future_state.hpp"
 #include "troupe/async/executor.hpp"
 #include "troupe/async/future.hpp"
@@ -39,9 +40,11 @@ void run_node(callback_node* node, state_base& source) noexcept {
   // Always swapped, even to "none": a continuation attached without a
   // context must not run in whatever context its completer happens to have.
   std::shared_ptr<const request_context> ctx = std::move(node->context);
+  const causal_ids ids = current_causal;
   swap_request_context(ctx);
   node->run(source);
   swap_request_context(ctx);
+  current_causal = ids;
 }
 
 struct trampoline {

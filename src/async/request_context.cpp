@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/causal.hpp"
 #include "troupe/core/context.hpp"
 
 namespace troupe {
@@ -22,7 +23,19 @@ std::uint64_t new_id() {
 }  // namespace
 
 std::shared_ptr<const request_context> request_context::current() noexcept {
-  return current_context;
+  if (current_context) return current_context;
+  // A handler of a message that carries a trace: its context is that
+  // message's span (src/core/causal.hpp).
+  const auto& ids = detail::current_causal;
+  if (ids.trace == 0) return nullptr;
+  try {
+    auto ctx = std::make_shared<request_context>();
+    ctx->trace_id = ids.trace;
+    ctx->span_id = ids.span;
+    return ctx;
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
 }
 
 std::shared_ptr<const request_context> request_context::new_trace() {
@@ -50,14 +63,21 @@ std::string request_context::to_string() const {
 }
 
 context_scope::context_scope(std::shared_ptr<const request_context> ctx) noexcept
-    : saved_(std::move(ctx)) {
+    : saved_(std::move(ctx)), saved_trace_(detail::current_causal.trace), saved_span_(detail::current_causal.span) {
   detail::swap_request_context(saved_);
 }
 
-context_scope::~context_scope() { detail::swap_request_context(saved_); }
+context_scope::~context_scope() {
+  detail::swap_request_context(saved_);
+  detail::current_causal = {saved_trace_, saved_span_};  // a message's trace, say
+}
 
 void detail::swap_request_context(std::shared_ptr<const request_context>& ctx) noexcept {
   current_context.swap(ctx);
+  // Messages sent while it is current carry its trace. (Callers restore
+  // the ids they replaced: context_scope, run_node.)
+  detail::current_causal = current_context ? detail::causal_ids{current_context->trace_id, current_context->span_id}
+                                           : detail::causal_ids{};
 }
 
 }  // namespace troupe

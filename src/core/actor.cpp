@@ -5,6 +5,7 @@
 #include <random>
 
 #include "actor_cell.hpp"
+#include "causal.hpp"
 #include "runtime_impl.hpp"
 #include "timer_service.hpp"
 
@@ -70,6 +71,13 @@ std::uint64_t thread_random() noexcept {
 std::uint64_t random_u64() noexcept {
   if (actor* self = current_actor()) return self->system().random();
   return detail::thread_random();
+}
+
+std::uint64_t detail::new_span_id() noexcept {
+  std::uint64_t id;
+  do id = random_u64();
+  while (id == 0);
+  return id;
 }
 
 bool is_current_actor(const troupe::pid& who) noexcept {

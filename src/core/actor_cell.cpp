@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "causal.hpp"
 #include "runtime_impl.hpp"
 #include "timer_service.hpp"
 #include "tracer.hpp"
@@ -406,6 +407,11 @@ void actor_cell::dispatch(message* msg) {
   current = msg;
   replied = false;
   delegated = false;
+  // The handler runs in the message's trace (none if it has none).
+  const causal_ids caller = current_causal;
+  const bool causal = (msg->trace_id | caller.trace) != 0;
+  if (causal) [[unlikely]]
+    current_causal = {msg->trace_id, msg->span_id};
   const bool traced = rt.trace_on.load(std::memory_order_relaxed);
   if (traced) [[unlikely]]
     rt.trace_state().on_begin(id(), *msg);
@@ -436,6 +442,8 @@ void actor_cell::dispatch(message* msg) {
   // closes the slice.
   if (traced) [[unlikely]]
     rt.trace_state().on_end(id(), *msg);
+  if (causal) [[unlikely]]
+    current_causal = caller;
   finish_current();
   if (next_behavior) {
     behavior_ = std::move(*next_behavior);

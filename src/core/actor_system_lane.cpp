@@ -5,8 +5,10 @@
 #include <exception>
 
 #include "actor_cell.hpp"
+#include "causal.hpp"
 #include "runtime_impl.hpp"
 #include "timer_service.hpp"
+#include "tracer.hpp"
 
 namespace troupe::detail {
 
@@ -61,6 +63,15 @@ void actor_cell::handle_system(message* msg) {
         current = msg;
         replied = true;  // a reply is not a request: nothing owed
       }
+      // The continuation runs in the reply's trace and span (it is what the
+      // reply caused), and a traced runtime shows it as a handling.
+      const causal_ids caller = current_causal;
+      const bool causal = (msg->trace_id | caller.trace) != 0;
+      if (causal) [[unlikely]]
+        current_causal = {msg->trace_id, msg->span_id};
+      const bool traced = rt.trace_on.load(std::memory_order_relaxed) && traced_message(*msg);
+      if (traced) [[unlikely]]
+        rt.trace_state().on_begin(id(), *msg);
       try {
         if (msg->kind == message_kind::reply)
           req.handler->on_reply(*this, *msg);
@@ -73,6 +84,11 @@ void actor_cell::handle_system(message* msg) {
       } catch (...) {
         fail_current(exit_reason::error("unknown exception"));
       }
+      // (Nothing escapes the try above.) Before the message goes:
+      if (traced) [[unlikely]]
+        rt.trace_state().on_end(id(), *msg);
+      if (causal) [[unlikely]]
+        current_causal = caller;
       if (as_current)
         finish_current();
       else

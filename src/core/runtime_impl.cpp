@@ -1,4 +1,5 @@
 #include "runtime_impl.hpp"
+#include "causal.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -254,6 +255,10 @@ void runtime_impl::flush_sends() noexcept {
 }
 
 send_status runtime_impl::deliver(runtime_impl& context, const pid& to, message* msg) {
+  if (current_causal.trace != 0 && msg->trace_id == 0) [[unlikely]] {
+    msg->trace_id = current_causal.trace;
+    msg->span_id = new_span_id();
+  }
   if (context.hooks) return context.hooks->on_send(context, to, msg);
   return deliver_now(context, to, msg);
 }

@@ -9,6 +9,7 @@
 
 #include "actor_cell.hpp"
 #include "runtime_impl.hpp"
+#include "causal.hpp"
 #include "tracer.hpp"
 #include "troupe/core/context.hpp"
 #include "troupe/core/runtime.hpp"
@@ -154,7 +155,8 @@ bool tracer::admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t 
 }
 
 void tracer::record(trace_ring& ring, tracing::event_kind kind, std::int64_t now, std::uint64_t actor,
-                    std::uint64_t other, std::uint64_t flow, const void* what, std::int64_t value) noexcept {
+                    std::uint64_t other, std::uint64_t flow, const void* what, std::int64_t value,
+                    std::uint64_t trace, std::uint64_t span) noexcept {
   // Invariant 1.
   const std::uint64_t i = ring.head.load(std::memory_order_relaxed);
   trace_slot& s = ring.slots[i & ring.mask];
@@ -166,6 +168,8 @@ void tracer::record(trace_ring& ring, tracing::event_kind kind, std::int64_t now
   s.flow.store(flow, std::memory_order_relaxed);
   s.what.store(what, std::memory_order_relaxed);
   s.value.store(value, std::memory_order_relaxed);
+  s.trace.store(trace, std::memory_order_relaxed);
+  s.span.store(span, std::memory_order_relaxed);
   s.kind.store(static_cast<std::uint8_t>(kind), std::memory_order_relaxed);
   s.seq.store(2 * i + 2, std::memory_order_release);
   ring.head.store(i + 1, std::memory_order_release);
@@ -198,25 +202,29 @@ const void* tracer::intern_reason(const std::string& reason) {
 // interned under the lock).
 template <class What>
 void tracer::emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::uint64_t flow,
-                  What what, std::int64_t value, const message* named) noexcept {
+                  What what, std::int64_t value, const message* named, std::uint64_t trace,
+                  std::uint64_t span) noexcept {
   const std::int64_t now = clock_.now();
   if (!admit(kind, actor, other, now)) return;
   try {
     trace_ring* ring = ring_of_this_thread();
     if (!ring) return;
     if (named) name_type(*ring, *named);
-    record(*ring, kind, now, actor, other, flow, what(), value);
+    record(*ring, kind, now, actor, other, flow, what(), value, trace, span);
   } catch (...) {
   }
 }
 
 void tracer::on_send(std::uint64_t from, std::uint64_t to, const message& msg) noexcept {
-  emit(tracing::event_kind::send, from, to, reinterpret_cast<std::uintptr_t>(&msg), [&] { return msg.key; }, 0, &msg);
+  // Sent from inside the sender's handling: its span is the parent.
+  const auto parent = msg.trace_id != 0 ? static_cast<std::int64_t>(current_causal.span) : 0;
+  emit(tracing::event_kind::send, from, to, reinterpret_cast<std::uintptr_t>(&msg), [&] { return msg.key; }, parent,
+       &msg, msg.trace_id, msg.span_id);
 }
 
 void tracer::on_begin(std::uint64_t actor, const message& msg) noexcept {
   emit(tracing::event_kind::begin, actor, msg.sender.id(), reinterpret_cast<std::uintptr_t>(&msg),
-       [&] { return msg.key; }, 0, &msg);
+       [&] { return msg.key; }, 0, &msg, msg.trace_id, msg.span_id);
 }
 
 void tracer::on_end(std::uint64_t actor, const message& msg) noexcept {
@@ -250,8 +258,14 @@ bool tracer::read_slot(trace_ring& r, std::uint64_t i, tracing::event& e) const 
   e.flow = s.flow.load(std::memory_order_relaxed);
   const void* what = s.what.load(std::memory_order_relaxed);
   e.value = s.value.load(std::memory_order_relaxed);
+  e.trace_id = s.trace.load(std::memory_order_relaxed);
+  e.span_id = s.span.load(std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_acquire);
   if (s.seq.load(std::memory_order_relaxed) != seq) return false;  // overwritten meanwhile
+  if (e.kind == tracing::event_kind::send) {  // the slot's value holds the parent span
+    e.parent_span_id = static_cast<std::uint64_t>(e.value);
+    e.value = 0;
+  }
   switch (e.kind) {
     case tracing::event_kind::send:
     case tracing::event_kind::begin:

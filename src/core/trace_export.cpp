@@ -9,6 +9,12 @@
 // the enclosing slice). Spawns, exits and marks are instants ("i"); user
 // spans are "B"/"E" pairs on their actor's track. Records are written in
 // time order; times are microseconds since the earliest event.
+//
+// A cluster's export gives node i processes 2i+1 and 2i+2, named after
+// it. A message sent inside a request's trace carries its span, on every
+// node: its flow is named by the span, so a send on one node meets its
+// handling on another, and its slices carry trace, span and parent (the
+// sender's span) in their args: the request's tree.
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -87,6 +93,8 @@ struct record {
   std::string json;
 };
 
+// Records of every node, with the tracks each process uses. Node i's
+// processes are 2i+1 (its threads) and 2i+2 (its actors).
 class writer {
  public:
   explicit writer(std::int64_t origin) : origin_(origin) {}
@@ -97,10 +105,11 @@ class writer {
                        std::to_string(process) + ",\"tid\":" + std::to_string(track) +
                        ",\"ts\":" + micros(at - origin_) + extra + "}";
     records_.push_back({at, std::move(json)});
-    (process == threads_process ? threads_ : actors_).insert(track);
+    tracks_[process].insert(track);
   }
 
-  void write(std::ostream& out, std::uint64_t lost) {
+  // `nodes` names node i's processes ("" for a lone runtime's export).
+  void write(std::ostream& out, std::uint64_t lost, const std::vector<std::string>& nodes) {
     std::stable_sort(records_.begin(), records_.end(),
                      [](const record& a, const record& b) { return a.at < b.at; });
     out << "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"lost_events\":" << lost << "},\"traceEvents\":[\n";
@@ -109,10 +118,14 @@ class writer {
       out << (first ? "" : ",\n") << json;
       first = false;
     };
-    line(meta("process_name", threads_process, 0, "threads", false));
-    line(meta("process_name", actors_process, 0, "actors", false));
-    for (std::uint64_t t : threads_) line(meta("thread_name", threads_process, t, "thread " + std::to_string(t), true));
-    for (std::uint64_t a : actors_) line(meta("thread_name", actors_process, a, actor_name(a), true));
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const std::string prefix = nodes[i].empty() ? "" : nodes[i] + ": ";
+      const int threads = static_cast<int>(2 * i) + threads_process, actors = static_cast<int>(2 * i) + actors_process;
+      line(meta("process_name", threads, 0, prefix + "threads", false));
+      line(meta("process_name", actors, 0, prefix + "actors", false));
+      for (std::uint64_t t : tracks_[threads]) line(meta("thread_name", threads, t, "thread " + std::to_string(t), true));
+      for (std::uint64_t a : tracks_[actors]) line(meta("thread_name", actors, a, actor_name(a), true));
+    }
     for (const record& r : records_) line(r.json);
     out << "\n]}\n";
   }
@@ -127,65 +140,147 @@ class writer {
 
   std::int64_t origin_;
   std::vector<record> records_;
-  std::set<std::uint64_t> threads_;
-  std::set<std::uint64_t> actors_;
+  std::map<int, std::set<std::uint64_t>> tracks_;
 };
 
-}  // namespace
+std::string hex(std::uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
 
-void write_chrome_json(const std::vector<event>& events, std::ostream& out, std::uint64_t lost) {
-  std::int64_t origin = events.empty() ? 0 : events.front().time_ns;
-  for (const event& e : events) origin = std::min(origin, e.time_ns);
-  writer w(origin);
+// The first send of each traced message's span, over every node: the flow
+// starts there (a message forwarded by a node to another is sent again
+// there, with the same span) and its parent is that send's.
+std::map<std::uint64_t, const event*> first_sends(const std::vector<node_trace>& nodes) {
+  std::map<std::uint64_t, const event*> first;
+  for (auto& n : nodes)
+    for (auto& e : n.events)
+      if (e.kind == event_kind::send && e.span_id != 0) {
+        auto [it, fresh] = first.try_emplace(e.span_id, &e);
+        if (!fresh && e.time_ns < it->second->time_ns) it->second = &e;
+      }
+  return first;
+}
+
+// One node's events into `w`. `cluster`: flows of traced messages are named
+// by their span (they may cross nodes); the others by node and flow.
+void add_node(writer& w, const std::vector<event>& events, std::size_t index, bool cluster,
+              const std::map<std::uint64_t, const event*>& first) {
+  const int threads = static_cast<int>(2 * index) + threads_process;
+  const int actors = static_cast<int>(2 * index) + actors_process;
+  auto flow_id = [&](const event& e) {
+    if (!cluster) return std::to_string(e.flow);
+    // Built piece by piece: GCC 12 warns (falsely, -Wrestrict) on the chain.
+    std::string id = "\"";
+    if (e.span_id != 0) {
+      id += "span/";
+      id += hex(e.span_id);
+    } else {
+      id += std::to_string(index);
+      id += '/';
+      id += std::to_string(e.flow);
+    }
+    id += '"';
+    return id;
+  };
   // Begun handlings per thread, innermost last (a handler may run another
   // actor's turn on its thread: a spawned child's setup, a lent turn).
   std::map<std::uint32_t, std::vector<const event*>> open;
   std::set<std::uint64_t> sent_flows;
   for (const event& e : events) {
     switch (e.kind) {
-      case event_kind::begin:
+      case event_kind::begin: {
         open[e.thread].push_back(&e);
-        if (e.flow != 0 && sent_flows.contains(e.flow))
-          w.add(e.time_ns, "f", "message", actors_process, e.actor,
-                ",\"cat\":\"message\",\"bp\":\"e\",\"id\":" + std::to_string(e.flow));
+        const bool crossed = cluster && e.span_id != 0 && first.contains(e.span_id);
+        if (crossed || (e.flow != 0 && sent_flows.contains(e.flow)))
+          w.add(e.time_ns, "f", "message", actors, e.actor,
+                ",\"cat\":\"message\",\"bp\":\"e\",\"id\":" + flow_id(e));
         break;
+      }
       case event_kind::end: {
         auto& stack = open[e.thread];
         if (stack.empty()) break;  // begun before the window
         const event& b = *stack.back();
         stack.pop_back();
         const std::string dur = ",\"dur\":" + micros(e.time_ns - b.time_ns);
-        const std::string args = ",\"args\":{\"actor\":\"" + actor_name(b.actor) + "\",\"from\":\"" +
-                                 actor_name(b.other) + "\"}";
-        w.add(b.time_ns, "X", b.what, threads_process, b.thread, dur + args);
-        w.add(b.time_ns, "X", b.what, actors_process, b.actor, dur + args);
+        std::string args = ",\"args\":{\"actor\":\"" + actor_name(b.actor) + "\",\"from\":\"" + actor_name(b.other) + "\"";
+        if (b.trace_id != 0) {
+          args += ",\"trace\":\"" + hex(b.trace_id) + "\",\"span\":\"" + hex(b.span_id) + "\"";
+          if (auto it = first.find(b.span_id); it != first.end() && it->second->parent_span_id != 0)
+            args += ",\"parent\":\"" + hex(it->second->parent_span_id) + "\"";
+        }
+        args += "}";
+        w.add(b.time_ns, "X", b.what, threads, b.thread, dur + args);
+        w.add(b.time_ns, "X", b.what, actors, b.actor, dur + args);
         break;
       }
-      case event_kind::send:
+      case event_kind::send: {
+        if (cluster && e.span_id != 0) {
+          auto it = first.find(e.span_id);
+          if (it != first.end() && it->second != &e) break;  // a forward of a message sent before
+        }
         sent_flows.insert(e.flow);
-        w.add(e.time_ns, "s", "message", actors_process, e.actor,
-              ",\"cat\":\"message\",\"id\":" + std::to_string(e.flow) + ",\"args\":{\"type\":" + quoted(e.what) +
-                  ",\"to\":\"" + actor_name(e.other) + "\"}");
+        std::string args = ",\"args\":{\"type\":" + quoted(e.what) + ",\"to\":\"" + actor_name(e.other) + "\"";
+        if (e.trace_id != 0)
+          args += ",\"trace\":\"" + hex(e.trace_id) + "\",\"span\":\"" + hex(e.span_id) + "\",\"parent\":\"" +
+                  hex(e.parent_span_id) + "\"";
+        w.add(e.time_ns, "s", "message", actors, e.actor, ",\"cat\":\"message\",\"id\":" + flow_id(e) + args + "}");
         break;
+      }
       case event_kind::spawn:
-        w.add(e.time_ns, "i", "spawn " + actor_name(e.other), actors_process, e.actor, ",\"s\":\"t\"");
+        w.add(e.time_ns, "i", "spawn " + actor_name(e.other), actors, e.actor, ",\"s\":\"t\"");
         break;
       case event_kind::exit:
-        w.add(e.time_ns, "i", "exit: " + e.what, actors_process, e.actor, ",\"s\":\"t\"");
+        w.add(e.time_ns, "i", "exit: " + e.what, actors, e.actor, ",\"s\":\"t\"");
         break;
       case event_kind::mark:
-        w.add(e.time_ns, "i", e.what, actors_process, e.actor,
+        w.add(e.time_ns, "i", e.what, actors, e.actor,
               ",\"s\":\"t\",\"args\":{\"value\":" + std::to_string(e.value) + "}");
         break;
       case event_kind::span_begin:
-        w.add(e.time_ns, "B", e.what, actors_process, e.actor);
+        w.add(e.time_ns, "B", e.what, actors, e.actor);
         break;
       case event_kind::span_end:
-        w.add(e.time_ns, "E", e.what, actors_process, e.actor);
+        w.add(e.time_ns, "E", e.what, actors, e.actor);
         break;
     }
   }
-  w.write(out, lost);
+}
+
+std::int64_t earliest(const std::vector<node_trace>& nodes) {
+  bool any = false;
+  std::int64_t origin = 0;
+  for (auto& n : nodes)
+    for (auto& e : n.events)
+      if (!any || e.time_ns < origin) {
+        origin = e.time_ns;
+        any = true;
+      }
+  return origin;
+}
+
+}  // namespace
+
+void write_chrome_json(const std::vector<event>& events, std::ostream& out, std::uint64_t lost) {
+  std::vector<node_trace> one(1);
+  one[0].events = events;  // a copy: the pointers below point into it
+  writer w(earliest(one));
+  add_node(w, one[0].events, 0, false, first_sends(one));
+  w.write(out, lost, {""});
+}
+
+void write_chrome_json(const std::vector<node_trace>& nodes, std::ostream& out) {
+  writer w(earliest(nodes));
+  const auto first = first_sends(nodes);
+  std::uint64_t lost = 0;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    add_node(w, nodes[i].events, i, true, first);
+    lost += nodes[i].lost;
+    names.push_back(nodes[i].node);
+  }
+  w.write(out, lost, names);
 }
 
 }  // namespace troupe::tracing

@@ -59,7 +59,9 @@ struct trace_slot {
   std::atomic<std::uint64_t> other{0};
   std::atomic<std::uint64_t> flow{0};
   std::atomic<const void*> what{nullptr};  // by kind: type_key, name, or interned reason
-  std::atomic<std::int64_t> value{0};
+  std::atomic<std::int64_t> value{0};  // a send's: the sender's span
+  std::atomic<std::uint64_t> trace{0};
+  std::atomic<std::uint64_t> span{0};
   std::atomic<std::uint8_t> kind{0};
 };
 
@@ -165,11 +167,12 @@ class tracer {
 
   template <class What>
   void emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::uint64_t flow, What what,
-            std::int64_t value, const message* named) noexcept;
+            std::int64_t value, const message* named, std::uint64_t trace = 0, std::uint64_t span = 0) noexcept;
   bool admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::int64_t now) noexcept;
   trace_ring* ring_of_this_thread();
   void record(trace_ring& ring, tracing::event_kind kind, std::int64_t now, std::uint64_t actor,
-              std::uint64_t other, std::uint64_t flow, const void* what, std::int64_t value) noexcept;
+              std::uint64_t other, std::uint64_t flow, const void* what, std::int64_t value, std::uint64_t trace,
+              std::uint64_t span) noexcept;
   void name_type(trace_ring& ring, const message& msg);
   const void* intern_reason(const std::string& reason);
   // Event i of ring r into e (with its name); false if overwritten.

@@ -134,7 +134,13 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
           return refuse("not a wire type", errc::no_handler);
         }
         bool user = msg->kind == message_kind::user;
-        header(user ? frame_tag::send : frame_tag::reply);
+        if (msg->trace_id != 0 && p->version >= traced_frames_since_version) {
+          header(user ? frame_tag::traced_send : frame_tag::traced_reply);
+          w.fixed64(msg->trace_id);
+          w.fixed64(msg->span_id);
+        } else {
+          header(user ? frame_tag::send : frame_tag::reply);
+        }
         if (user) encode(w, msg->sender);
         w.varint(msg->request_id);
         w.bytes(type->name);
@@ -364,6 +370,8 @@ void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view byt
       message* msg = type->decode(value);
       msg->sender = std::move(f.from);
       msg->request_id = f.id;
+      msg->trace_id = f.trace_id;  // the sender's trace goes on here
+      msg->span_id = f.span_id;
       if (!user) {
         msg->kind = message_kind::reply;
         if (!forget_request()) {

@@ -78,9 +78,12 @@ inline constexpr char protocol_magic[] = "troupe-node";
 // without it.
 // 3: the client proves the cookie first (connection.cpp); 1 and 2, where
 // the server proved first, are refused.
-inline constexpr std::uint64_t protocol_version = 3;
+// 4 added traced_send and traced_reply (a message inside a request's
+// trace carries its trace and span ids); a version-3 peer gets plain ones.
+inline constexpr std::uint64_t protocol_version = 4;
 inline constexpr std::uint64_t oldest_protocol_version = 3;
 inline constexpr std::uint64_t superseded_since_version = 2;
+inline constexpr std::uint64_t traced_frames_since_version = 4;
 // The longest node name a hello may carry.
 inline constexpr std::size_t max_node_name = 255;
 

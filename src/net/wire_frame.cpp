@@ -29,6 +29,17 @@ wire_frame read_frame(reader& in) {
     f.to_tag = in.fixed64();
   };
   auto rest = [&] { return in.raw(in.remaining()); };
+  if (f.tag == frame_tag::traced_send || f.tag == frame_tag::traced_reply) {
+    f.tag = f.tag == frame_tag::traced_send ? frame_tag::send : frame_tag::reply;
+    target();
+    f.trace_id = in.fixed64();
+    f.span_id = in.fixed64();
+    if (f.tag == frame_tag::send) f.from = decode<troupe::pid>(in);
+    f.id = in.varint();
+    f.type_name = in.bytes();
+    f.value = rest();
+    return f;
+  }
   switch (f.tag) {
     case frame_tag::send:
     case frame_tag::reply:

@@ -36,6 +36,11 @@ enum class frame_tag : std::uint8_t {
   whereis_reply,  // query id, pid
   heartbeat,
   peers,          // [(name, host, port)]
+  // Since version 4: send and reply of a message inside a request's trace,
+  // its trace and span ids (fixed64 each) after the target, then as above.
+  // read_frame() gives them as send and reply with trace_id set.
+  traced_send = 32,
+  traced_reply,
 };
 
 struct wire_frame {
@@ -49,6 +54,7 @@ struct wire_frame {
   exit_reason reason = exit_reason::normal();  // exit and down
   bool untrappable = false, from_link = false;
   std::string_view rest;                // peers: the list, unread
+  std::uint64_t trace_id = 0, span_id = 0;  // send and reply inside a trace
 };
 
 // Reads pids through in.pids (the node's pid_codec).

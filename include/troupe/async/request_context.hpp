@@ -8,9 +8,10 @@
 // The context is per thread while code runs, and every future continuation
 // captures the context current when it was attached and runs inside it, so
 // it flows through map/then chains, filters and services, across threads
-// and executors, and into actors' continuations. It does not ride on plain
-// actor messages: a handler sees the context of the continuation it runs
-// in, not of the message's sender.
+// and executors, and into actors' continuations. It rides on actor
+// messages too: a message sent while a context is current carries its
+// trace id and a span of its own, on this node or to another, and its
+// handler runs with that span as current() (a child of the sender's).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,7 @@ class context_scope {
 
  private:
   std::shared_ptr<const request_context> saved_;
+  std::uint64_t saved_trace_, saved_span_;  // the thread's trace ids before (a message's)
 };
 
 // Runs fn() with `ctx` as the current context; returns what fn returns.

@@ -64,6 +64,10 @@ struct message {
   type_key key = nullptr;
   message_kind kind = message_kind::user;
   std::uint32_t seq = 0;  // arrival order, for selective receive across types
+  // The request trace it belongs to (0: none) and the span of this send;
+  // stamped when sent while a trace is current (src/core/causal.hpp).
+  std::uint64_t trace_id = 0;
+  std::uint64_t span_id = 0;
 
   explicit message(type_key k) noexcept : key(k) {}
   message(const message&) = delete;

@@ -82,6 +82,16 @@ struct event {
   std::string what;
   // A mark's value.
   std::int64_t value = 0;
+  // Sends and begins of a message sent inside a request's trace (async's
+  // request_context, an HTTP traceparent, or a message that carried one):
+  // the trace id, the message's span (the same on its send and its
+  // handling's begin, on whichever nodes they happened) and, on a send, the
+  // sender's span (the parent). 0 where there is none.
+  std::uint64_t trace_id = 0;
+  // The message's span (sends and begins inside a trace; see trace_id).
+  std::uint64_t span_id = 0;
+  // A send's: the span it was sent from (see trace_id).
+  std::uint64_t parent_span_id = 0;
 };
 
 // Which events are recorded. An event passes when its kind is in `kinds`,
@@ -145,6 +155,21 @@ std::vector<event> last_events_of(runtime& rt, const pid& actor, std::size_t cou
 // arrows from sends to their handlings, instants for spawns, exits and
 // marks, and spans as begin/end slices. `lost` goes into its metadata.
 void write_chrome_json(const std::vector<event>& events, std::ostream& out, std::uint64_t lost = 0);
+// What one node recorded, for a cluster's export.
+struct node_trace {
+  // The node's name (its processes' names in the export).
+  std::string node;
+  // Its snapshot.
+  std::vector<event> events;
+  // Its lost events (tracing::stats::overwritten plus rate_limited).
+  std::uint64_t lost = 0;
+};
+// Several nodes' snapshots as one Chrome trace-event JSON file: each node's
+// threads and actors are processes of their own, and a message sent on one
+// node and handled on another (inside a trace: it carries its span) is a
+// flow arrow between them, so one request across three nodes reads as one
+// tree of spans. Times are each node's steady clock (one machine: aligned).
+void write_chrome_json(const std::vector<node_trace>& nodes, std::ostream& out);
 // One event as a line of text: "12.345678 t1 <0.7.0> send int -> <0.9.0>".
 std::string to_string(const event& e);
 
