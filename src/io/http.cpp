@@ -1,7 +1,9 @@
 // HTTP/1.1 messages and encoding (parsing is in http_parse.cpp).
 #include "troupe/io/codecs/http.hpp"
+#include "troupe/io/codecs/http_trace.hpp"
 
 #include <charconv>
+#include <cstdio>
 
 #include "io/http_text.hpp"
 
@@ -158,14 +160,23 @@ void client_codec::encode(const request& q, std::string& out) const {
   out.push_back(' ');
   append_field(out, target);
   out.append(q.version_minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-  bool framed = false;
+  bool framed = false, traced = false;
   for (const header& h : q.headers) {
     if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding")) framed = true;
+    if (iequals(h.name, "traceparent")) traced = true;
     append_field(out, h.name);
     out.append(": ");
     append_field(out, h.value);
     out.append("\r\n");
   }
+  // Sent while a trace is current (the caller's handler, a continuation):
+  // the server continues it.
+  if (!traced)
+    if (auto ctx = request_context::current()) {
+      out.append("traceparent: ");
+      out.append(traceparent_of(*ctx));
+      out.append("\r\n");
+    }
   if (!framed && (!q.body.empty() || iequals(method, "POST") || iequals(method, "PUT"))) {
     out.append("Content-Length: ");
     append_decimal(out, q.body.size());
@@ -173,6 +184,49 @@ void client_codec::encode(const request& q, std::string& out) const {
   }
   out.append("\r\n");
   out.append(q.body);
+}
+
+namespace {
+bool hex_digits(std::string_view text, std::uint64_t* high, std::uint64_t* low) {
+  // Lowercase hex only, as the spec says; up to 32 digits into high:low.
+  std::uint64_t h = 0, l = 0;
+  for (char c : text) {
+    unsigned v;
+    if (c >= '0' && c <= '9') v = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f') v = static_cast<unsigned>(c - 'a' + 10);
+    else return false;
+    h = (h << 4) | (l >> 60);
+    l = (l << 4) | v;
+  }
+  if (high) *high = h;
+  *low = l;
+  return true;
+}
+}  // namespace
+
+std::optional<request_context> parse_traceparent(std::string_view value) {
+  // version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55
+  // characters for version 00; a later version may append "-..." fields.
+  if (value.size() < 55 || value[2] != '-' || value[35] != '-' || value[52] != '-') return std::nullopt;
+  if (value.size() > 55 && value[55] != '-') return std::nullopt;
+  std::uint64_t version = 0, flags = 0, trace_high = 0, trace_low = 0, parent = 0;
+  if (!hex_digits(value.substr(0, 2), nullptr, &version) || version == 0xff) return std::nullopt;
+  if (version == 0 && value.size() != 55) return std::nullopt;
+  if (!hex_digits(value.substr(3, 32), &trace_high, &trace_low) || !hex_digits(value.substr(36, 16), nullptr, &parent) ||
+      !hex_digits(value.substr(53, 2), nullptr, &flags))
+    return std::nullopt;
+  if ((trace_high == 0 && trace_low == 0) || parent == 0) return std::nullopt;
+  request_context ctx;
+  ctx.trace_id = trace_low != 0 ? trace_low : trace_high;  // 64 bits kept (see the header)
+  ctx.span_id = parent;
+  return ctx;
+}
+
+std::string traceparent_of(const request_context& ctx) {
+  char text[64];
+  std::snprintf(text, sizeof text, "00-0000000000000000%016llx-%016llx-01",
+                static_cast<unsigned long long>(ctx.trace_id), static_cast<unsigned long long>(ctx.span_id));
+  return text;
 }
 
 }  // namespace troupe::io::http
