@@ -66,7 +66,10 @@ runtime_impl::runtime_impl(config c, sim_hooks* sim)
   for (auto& level : log_levels_) level.store(cfg.log_level, std::memory_order_relaxed);
 }
 
-runtime_impl::~runtime_impl() { shutdown(); }
+runtime_impl::~runtime_impl() {
+  shutdown();
+  forget_outside_recorder(*this);  // before the tracer goes
+}
 
 stall_policy runtime_impl::stalls_of(runtime_impl& rt) {
   stall_policy p;

@@ -245,6 +245,11 @@ void tracer::on_user(tracing::event_kind kind, std::uint64_t actor, const char* 
   emit(kind, actor, 0, 0, [name] { return static_cast<const void*>(name); }, value, nullptr);
 }
 
+void tracer::on_lock(tracing::event_kind kind, std::uint64_t actor, const char* name, std::uint64_t holder,
+                     std::int64_t priority) noexcept {
+  emit(kind, actor, holder, 0, [name] { return static_cast<const void*>(name); }, priority, nullptr);
+}
+
 bool tracer::read_slot(trace_ring& r, std::uint64_t i, tracing::event& e) const {
   // Invariant 2.
   trace_slot& s = r.slots[i & r.mask];
@@ -280,6 +285,9 @@ bool tracer::read_slot(trace_ring& r, std::uint64_t i, tracing::event& e) const 
     case tracing::event_kind::mark:
     case tracing::event_kind::span_begin:
     case tracing::event_kind::span_end:
+    case tracing::event_kind::lock_wait:
+    case tracing::event_kind::lock_acquire:
+    case tracing::event_kind::lock_release:
       e.what = what ? static_cast<const char*>(what) : "";
       break;
     case tracing::event_kind::spawn:

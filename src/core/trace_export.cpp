@@ -7,7 +7,8 @@
 // send is the start of a flow ("s") on the sender's actor track, bound to
 // the slice it was sent from; the handling's begin ends it ("f", bound to
 // the enclosing slice). Spawns, exits and marks are instants ("i"); user
-// spans are "B"/"E" pairs on their actor's track. Records are written in
+// spans are "B"/"E" pairs on their actor's track; a mutex's wait and hold
+// are slices on the thread's track. Records are written in
 // time order; times are microseconds since the earliest event.
 //
 // A cluster's export gives node i processes 2i+1 and 2i+2, named after
@@ -188,8 +189,37 @@ void add_node(writer& w, const std::vector<event>& events, std::size_t index, bo
   // actor's turn on its thread: a spawned child's setup, a lent turn).
   std::map<std::uint32_t, std::vector<const event*>> open;
   std::set<std::uint64_t> sent_flows;
+  // A thread's wait for a mutex, then its hold of it, as slices on its
+  // track: keyed by thread and mutex name.
+  std::map<std::pair<std::uint32_t, std::string>, const event*> waiting, holding;
+  auto lock_slice = [&](const event& from, const event& to, const char* verb) {
+    std::string name = verb;
+    name += from.what;
+    std::string args = ",\"dur\":" + micros(to.time_ns - from.time_ns) + ",\"args\":{\"priority\":" +
+                       std::to_string(from.value);
+    if (from.kind == event_kind::lock_wait) args += ",\"holder_tid\":" + std::to_string(from.other);
+    args += "}";
+    w.add(from.time_ns, "X", name, threads, from.thread, args);
+  };
   for (const event& e : events) {
     switch (e.kind) {
+      case event_kind::lock_wait:
+        waiting[{e.thread, e.what}] = &e;
+        break;
+      case event_kind::lock_acquire: {
+        if (auto it = waiting.find({e.thread, e.what}); it != waiting.end()) {
+          lock_slice(*it->second, e, "wait ");
+          waiting.erase(it);
+        }
+        holding[{e.thread, e.what}] = &e;
+        break;
+      }
+      case event_kind::lock_release:
+        if (auto it = holding.find({e.thread, e.what}); it != holding.end()) {
+          lock_slice(*it->second, e, "hold ");
+          holding.erase(it);
+        }
+        break;
       case event_kind::begin: {
         open[e.thread].push_back(&e);
         const bool crossed = cluster && e.span_id != 0 && first.contains(e.span_id);

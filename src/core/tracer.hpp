@@ -136,6 +136,9 @@ class tracer {
   void on_spawn(std::uint64_t parent, std::uint64_t child) noexcept;
   void on_exit(std::uint64_t actor, const std::string& reason) noexcept;
   void on_user(tracing::event_kind kind, std::uint64_t actor, const char* name, std::int64_t value) noexcept;
+  // lock_wait, lock_acquire, lock_release (lock_trace.hpp).
+  void on_lock(tracing::event_kind kind, std::uint64_t actor, const char* name, std::uint64_t holder,
+               std::int64_t priority) noexcept;
 
   std::uint64_t start(const tracing::options& how);  // the new session
   std::uint64_t session() const noexcept { return session_.load(std::memory_order_acquire); }
@@ -201,6 +204,14 @@ inline bool traced_message(const message& msg) noexcept {
   return msg.kind == message_kind::user || msg.kind == message_kind::reply ||
          msg.kind == message_kind::error_reply;
 }
+
+// Events from threads outside any actor (marks, lock steps) go to the
+// runtime that started tracing last: `outside_recorder`, read by a
+// recorder only while it counts itself in `outside_users`;
+// forget_outside_recorder (from the runtime's destructor) waits for those.
+extern std::atomic<runtime_impl*> outside_recorder;
+extern std::atomic<int> outside_users;
+void forget_outside_recorder(runtime_impl& rt) noexcept;
 
 // The crash report's tail: "; last traced events: " and the last events
 // of `actor`, on one line; empty when the runtime does not record.

@@ -51,6 +51,13 @@ enum class event_kind : std::uint8_t {
   mark,        // a user event (tracing::mark): `what` is its name, `value` its value
   span_begin,  // a user span (tracing::span) opened in `actor`
   span_end,    // and closed
+  // troupe's mutexes (pi_mutex, named_mutex; lock_trace.hpp): `what` is
+  // the mutex's name, `value` the thread's scheduling priority (SCHED_FIFO
+  // or SCHED_RR; 0 otherwise), `other` on a wait the OS thread id of the
+  // holder.
+  lock_wait,     // the thread found the mutex held and waits for it
+  lock_acquire,  // the thread holds it
+  lock_release,  // and let it go
 };
 
 // The name of `kind` ("spawn", "send", ...).
@@ -61,7 +68,7 @@ constexpr std::uint32_t kind_bit(event_kind kind) noexcept {
   return 1u << static_cast<unsigned>(kind);
 }
 // Every kind.
-inline constexpr std::uint32_t all_kinds = 0xFFu;
+inline constexpr std::uint32_t all_kinds = 0x7FFu;
 
 // One recorded event.
 struct event {
@@ -173,9 +180,9 @@ void write_chrome_json(const std::vector<node_trace>& nodes, std::ostream& out);
 // One event as a line of text: "12.345678 t1 <0.7.0> send int -> <0.9.0>".
 std::string to_string(const event& e);
 
-// A user event in the current actor's runtime (nothing outside an actor,
-// or while that runtime does not record). `name` must outlive the trace:
-// a string literal.
+// A user event in the current actor's runtime, or outside any actor in the
+// runtime that started tracing last (nothing while none records). `name`
+// must outlive the trace: a string literal.
 void mark(const char* name, std::int64_t value = 0);
 
 // A user span in the current actor: open while the object lives.

@@ -3,7 +3,9 @@
 // While a higher-priority thread waits for it, the holder runs at that
 // priority, so a medium-priority thread cannot starve the holder and,
 // through it, the waiter (the Mars Pathfinder priority inversion). Named
-// mutexes take part in lock-order checking (lock_order.hpp).
+// mutexes take part in lock-order checking (lock_order.hpp). While a
+// runtime records (troupe/core/trace.hpp), both kinds report their waits,
+// acquires and releases (lock_trace.hpp).
 //
 //   pi_mutex bus("bus");
 //   std::lock_guard hold(bus);
@@ -14,6 +16,7 @@
 #include <mutex>
 #include <source_location>
 
+#include "troupe/core/lock_trace.hpp"
 #include "troupe/sync/lock_order.hpp"
 
 namespace troupe {
@@ -42,6 +45,7 @@ class pi_mutex {
  private:
   pthread_mutex_t mutex_;
   const char* name_;
+  std::atomic<std::uint64_t> holder_{0};  // for tracing (lock_trace.hpp)
 };
 
 // A plain mutex that takes part in lock-order checking.
@@ -51,18 +55,30 @@ class named_mutex {
   explicit named_mutex(const char* name) : name_(name) {}
   // Blocks until held.
   void lock(const std::source_location& where = std::source_location::current()) {
-    mutex_.lock();
+    if (detail::lock_tracing_on()) [[unlikely]] {
+      if (!mutex_.try_lock()) {
+        detail::trace_lock(detail::lock_step::wait, name_, holder_);
+        mutex_.lock();
+      }
+      detail::trace_lock(detail::lock_step::acquire, name_, holder_);
+    } else {
+      mutex_.lock();
+    }
     if (detail::lock_order_on()) detail::lock_acquired(this, name_, where);
   }
   // Takes it if free now; false otherwise.
   bool try_lock(const std::source_location& where = std::source_location::current()) {
     if (!mutex_.try_lock()) return false;
+    if (detail::lock_tracing_on()) [[unlikely]]
+      detail::trace_lock(detail::lock_step::acquire, name_, holder_);
     if (detail::lock_order_on()) detail::lock_acquired(this, name_, where, true);
     return true;
   }
   // Releases it; the calling thread must hold it.
   void unlock() {
     detail::lock_released(this);  // even if checking was turned off meanwhile
+    if (detail::lock_tracing_on()) [[unlikely]]
+      detail::trace_lock(detail::lock_step::release, name_, holder_);
     mutex_.unlock();
   }
   // The name given.
@@ -71,6 +87,7 @@ class named_mutex {
  private:
   std::mutex mutex_;
   const char* name_;
+  std::atomic<std::uint64_t> holder_{0};  // for tracing (lock_trace.hpp)
 };
 
 }  // namespace troupe
