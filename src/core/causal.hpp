@@ -28,4 +28,18 @@ inline thread_local causal_ids current_causal{};
 // A fresh nonzero span id (random: from the seed in a simulation).
 std::uint64_t new_span_id() noexcept;
 
+// The library's own bookkeeping sent from inside a request's handling (a
+// node telling its janitor of an export) is not part of the request: its
+// sends carry no trace while this lives.
+class untraced_scope {
+ public:
+  untraced_scope() noexcept : saved_(current_causal) { current_causal = {}; }
+  ~untraced_scope() { current_causal = saved_; }
+  untraced_scope(const untraced_scope&) = delete;
+  untraced_scope& operator=(const untraced_scope&) = delete;
+
+ private:
+  causal_ids saved_;
+};
+
 }  // namespace troupe::detail

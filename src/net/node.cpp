@@ -2,6 +2,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/causal.hpp"
 #include "net/auth.hpp"
 #include "net/node_impl.hpp"
 #include "troupe/net/trace_service.hpp"
@@ -396,7 +397,10 @@ remote_id node_impl::export_local(const troupe::pid& p) {
     }
     tag = it->second.tag;
   }
-  if (fresh) rt.send(janitor_, watch_export{p});
+  if (fresh) {
+    troupe::detail::untraced_scope bookkeeping;
+    rt.send(janitor_, watch_export{p});
+  }
   return {options.name, incarnation, p.id(), tag};
 }
 
