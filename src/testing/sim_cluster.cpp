@@ -40,6 +40,9 @@ void sim_cluster::tear_down(sim_node& n) {
   n.io_.reset();
   n.rt_.reset();
   sim_.engine().detach(rt_impl);
+  // What waited for a paused host holds its connections, which hold the
+  // host: dropping it all breaks that cycle.
+  n.host_->died();
   n.host_.reset();
 }
 
