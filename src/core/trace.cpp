@@ -77,12 +77,57 @@ std::int64_t trace_clock::to_ns(std::int64_t ticks) const noexcept {
 trace_ring::trace_ring(std::uint32_t capacity, std::uint32_t thread_number)
     : mask(capacity - 1), thread(thread_number), owner(this_thread_serial()), slots(new trace_slot[capacity]) {}
 
-bool trace_filter_state::admits(tracing::event_kind kind, std::uint64_t actor,
-                                std::uint64_t other) const noexcept {
+bool trace_filter_state::has_actor(std::uint64_t id) const noexcept {
+  if (id == 0) return false;
+  if (std::binary_search(actors.begin(), actors.end(), id)) return true;
+  if (!with_spawned || !any_spawned.load(std::memory_order_acquire)) return false;
+  std::lock_guard lock(mu);
+  return std::find(spawned.begin(), spawned.end(), id) != spawned.end();
+}
+
+void trace_filter_state::add_spawned(std::uint64_t child) const noexcept {
+  try {
+    std::lock_guard lock(mu);
+    spawned.push_back(child);
+    any_spawned.store(true, std::memory_order_release);
+  } catch (...) {  // no memory: the child goes untraced
+  }
+}
+
+bool trace_filter_state::admits_type(const message& msg) const noexcept {
+  // Per thread: (filter, type) -> verdict, direct mapped by the type's address.
+  struct cached {
+    const void* filter = nullptr;
+    const void* type = nullptr;
+    bool ok = false;
+  };
+  thread_local std::array<cached, 64> cache{};
+  cached& slot = cache[(reinterpret_cast<std::uintptr_t>(msg.key) >> 3) & 63];
+  if (slot.filter == this && slot.type == msg.key) return slot.ok;
+  bool ok = false;
+  try {
+    std::lock_guard lock(mu);
+    auto it = type_verdicts.find(msg.key);
+    if (it == type_verdicts.end()) {
+      const std::string name = msg.type_name();
+      for (auto& t : types) ok = ok || name.find(t) != std::string::npos;
+      type_verdicts.emplace(msg.key, ok);
+    } else {
+      ok = it->second;
+    }
+  } catch (...) {
+    return false;
+  }
+  slot = {this, msg.key, ok};
+  return ok;
+}
+
+bool trace_filter_state::admits(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
+                                const message* msg) const noexcept {
   if ((kinds & tracing::kind_bit(kind)) == 0) return false;
+  if (msg && !types.empty() && !admits_type(*msg)) return false;
   if (actors.empty()) return true;
-  auto has = [this](std::uint64_t id) { return id != 0 && std::binary_search(actors.begin(), actors.end(), id); };
-  return has(actor) || has(other);
+  return has_actor(actor) || has_actor(other);
 }
 
 std::uint64_t tracer::start(const tracing::options& how) {
@@ -92,6 +137,8 @@ std::uint64_t tracer::start(const tracing::options& how) {
   std::sort(state->actors.begin(), state->actors.end());
   state->kinds = how.filter.kinds;
   state->max_per_second = how.filter.max_events_per_second;
+  state->types = how.filter.message_types;
+  state->with_spawned = how.filter.with_spawned;
   const std::uint32_t capacity = std::bit_ceil(std::max<std::uint32_t>(how.ring_events, 64));
   std::lock_guard lock(mu_);
   const std::uint64_t session = session_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -137,9 +184,13 @@ trace_ring* tracer::ring_of_this_thread() {
 }
 
 bool tracer::admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
-                   std::int64_t now) noexcept {
+                   std::int64_t now, const message* msg) noexcept {
   const trace_filter_state* f = filter_.load(std::memory_order_acquire);
-  if (!f || !f->admits(kind, actor, other)) return false;
+  if (!f) return false;
+  // A filtered actor's children join the filter as they are spawned.
+  if (kind == tracing::event_kind::spawn && f->with_spawned && !f->actors.empty() && f->has_actor(actor))
+    f->add_spawned(other);
+  if (!f->admits(kind, actor, other, msg)) return false;
   if (f->max_per_second == 0) return true;
   // One window per second of the clock: whoever first sees a new second
   // opens it (a race between two may let a few extra events through).
@@ -202,14 +253,14 @@ const void* tracer::intern_reason(const std::string& reason) {
 // interned under the lock).
 template <class What>
 void tracer::emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::uint64_t flow,
-                  What what, std::int64_t value, const message* named, std::uint64_t trace,
+                  What what, std::int64_t value, const message* msg, bool name_it, std::uint64_t trace,
                   std::uint64_t span) noexcept {
   const std::int64_t now = clock_.now();
-  if (!admit(kind, actor, other, now)) return;
+  if (!admit(kind, actor, other, now, msg)) return;
   try {
     trace_ring* ring = ring_of_this_thread();
     if (!ring) return;
-    if (named) name_type(*ring, *named);
+    if (msg && name_it) name_type(*ring, *msg);
     record(*ring, kind, now, actor, other, flow, what(), value, trace, span);
   } catch (...) {
   }
@@ -219,18 +270,18 @@ void tracer::on_send(std::uint64_t from, std::uint64_t to, const message& msg) n
   // Sent from inside the sender's handling: its span is the parent.
   const auto parent = msg.trace_id != 0 ? static_cast<std::int64_t>(current_causal.span) : 0;
   emit(tracing::event_kind::send, from, to, reinterpret_cast<std::uintptr_t>(&msg), [&] { return msg.key; }, parent,
-       &msg, msg.trace_id, msg.span_id);
+       &msg, true, msg.trace_id, msg.span_id);
 }
 
 void tracer::on_begin(std::uint64_t actor, const message& msg) noexcept {
   emit(tracing::event_kind::begin, actor, msg.sender.id(), reinterpret_cast<std::uintptr_t>(&msg),
-       [&] { return msg.key; }, 0, &msg, msg.trace_id, msg.span_id);
+       [&] { return msg.key; }, 0, &msg, true, msg.trace_id, msg.span_id);
 }
 
 void tracer::on_end(std::uint64_t actor, const message& msg) noexcept {
   // Admitted as its begin was (same actor and sender), bar the rate limit;
   // the begin named the type.
-  emit(tracing::event_kind::end, actor, msg.sender.id(), 0, [&] { return msg.key; }, 0, nullptr);
+  emit(tracing::event_kind::end, actor, msg.sender.id(), 0, [&] { return msg.key; }, 0, &msg);
 }
 
 void tracer::on_spawn(std::uint64_t parent, std::uint64_t child) noexcept {

@@ -80,11 +80,27 @@ struct trace_ring {
 
 // What a filter is once compiled: read on every event, never changed
 // (a new filter is a new object; old ones are kept until the tracer dies).
+// A filter, immutable once published except for the two sets below it
+// grows under its own lock (the actors spawned by filtered ones, and its
+// verdicts on message types). Writers look at the type verdicts through a
+// per-thread cache, so a type filter costs a lock once per type and thread.
 struct trace_filter_state {
   std::vector<std::uint64_t> actors;  // sorted pid ids; empty: all
   std::uint32_t kinds = tracing::all_kinds;
   std::uint64_t max_per_second = 0;
-  bool admits(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other) const noexcept;
+  std::vector<std::string> types;  // substrings of message type names; empty: any
+  bool with_spawned = false;
+  // `msg`: the message a send, begin or end is about (null for the others).
+  bool admits(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
+              const message* msg) const noexcept;
+  bool has_actor(std::uint64_t id) const noexcept;
+  void add_spawned(std::uint64_t child) const noexcept;
+  bool admits_type(const message& msg) const noexcept;
+
+  mutable std::mutex mu;  // the two below
+  mutable std::vector<std::uint64_t> spawned;
+  mutable std::atomic<bool> any_spawned{false};
+  mutable std::unordered_map<const void*, bool> type_verdicts;
 };
 
 // The steady clock in ns.
@@ -168,10 +184,14 @@ class tracer {
     std::vector<std::unique_ptr<trace_ring>> rings;
   };
 
+  // `msg`: the message of a send, begin or end (its type is filtered on);
+  // `name_it`: the type's name is wanted (a send or begin names it).
   template <class What>
   void emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::uint64_t flow, What what,
-            std::int64_t value, const message* named, std::uint64_t trace = 0, std::uint64_t span = 0) noexcept;
-  bool admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::int64_t now) noexcept;
+            std::int64_t value, const message* msg, bool name_it = false, std::uint64_t trace = 0,
+            std::uint64_t span = 0) noexcept;
+  bool admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::int64_t now,
+             const message* msg) noexcept;
   trace_ring* ring_of_this_thread();
   void record(trace_ring& ring, tracing::event_kind kind, std::int64_t now, std::uint64_t actor,
               std::uint64_t other, std::uint64_t flow, const void* what, std::int64_t value, std::uint64_t trace,

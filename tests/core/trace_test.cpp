@@ -329,3 +329,62 @@ TEST(trace, the_chrome_export_keeps_utf8_and_escapes_other_bytes) {
   EXPECT_NE(json.find("\"caf\xc3\xa9\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"bad\\u00ff \\\"q\\\"\\u000a\""), std::string::npos) << json;
 }
+
+namespace {
+struct chatter {
+  int n;
+};
+struct make_child {};
+}  // namespace
+
+TEST(trace, a_message_type_filter_keeps_only_that_types_sends_and_handlings) {
+  runtime rt(config{.workers = 2});
+  pid server = rt.spawn([](actor& a) -> behavior {
+    return {[&a](work w) { a.reply(w.n); }, [](chatter) {}};
+  });
+  tracing::options how;
+  how.filter.message_types = {"work"};
+  tracing::start(rt, how);
+  scoped_actor self(rt);
+  for (int i = 0; i < 5; ++i) self.send(server, chatter{i});
+  run_echo(rt, server, 3);
+  auto events = settled_snapshot(rt);
+  std::size_t works = 0;
+  for (auto& e : events) {
+    if (e.kind != tracing::event_kind::send && e.kind != tracing::event_kind::begin &&
+        e.kind != tracing::event_kind::end)
+      continue;
+    EXPECT_NE(e.what.find("work"), std::string::npos) << tracing::to_string(e);
+    ++works;
+  }
+  EXPECT_EQ(works, 9u);  // three works: a send, a begin and an end each (replies are ints)
+}
+
+TEST(trace, with_spawned_the_filtered_actors_children_are_traced_too) {
+  runtime rt(config{.workers = 2});
+  auto child_pid = std::make_shared<std::atomic<std::uint64_t>>(0);
+  pid parent = rt.spawn([child_pid](actor& a) -> behavior {
+    return {[&a, child_pid](make_child) {
+      pid child = a.spawn([](actor& c) -> behavior { return {[&c](work w) { c.reply(w.n); }}; });
+      child_pid->store(child.id());
+      return child;
+    }};
+  });
+  pid stranger = spawn_echo(rt);
+  tracing::options how;
+  how.filter.actors = {parent};
+  how.filter.with_spawned = true;
+  tracing::start(rt, how);
+  scoped_actor self(rt);
+  auto child = self.request<pid>(parent, make_child{}, 10s);
+  ASSERT_TRUE(child);
+  run_echo(rt, *child, 2);
+  run_echo(rt, stranger, 2);
+  auto events = settled_snapshot(rt);
+  std::size_t of_child = 0;
+  for (auto& e : events) {
+    EXPECT_NE(e.actor, stranger.id()) << tracing::to_string(e);
+    if (e.actor == child->id() && e.kind == tracing::event_kind::begin) ++of_child;
+  }
+  EXPECT_EQ(of_child, 2u) << "the child's handlings are traced";
+}

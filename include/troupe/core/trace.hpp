@@ -102,11 +102,16 @@ struct event {
 };
 
 // Which events are recorded. An event passes when its kind is in `kinds`,
-// it involves one of `actors` (as `actor` or `other`; empty: any), and the
-// rate limit has room.
+// it involves one of `actors` (as `actor` or `other`; empty: any), a send,
+// begin or end is of one of `message_types`, and the rate limit has room.
 struct filter {
   // Only events of these actors (their pids); empty: every actor.
   std::vector<pid> actors{};
+  // With `actors`: also the actors they spawn from now on, and theirs.
+  bool with_spawned = false;
+  // Only sends, begins and ends of messages whose type name contains one
+  // of these ("order", "my::request"); empty: any. Other kinds pass.
+  std::vector<std::string> message_types{};
   // Only these kinds (kind_bit()s or'ed together).
   std::uint32_t kinds = all_kinds;
   // At most this many events per second over the whole runtime; the rest
