@@ -95,6 +95,12 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
   // spawns a million short-lived actors ran 1.4x slower with every setup
   // deferred, and held all million cells until its turn ended. Not in the
   // simulation, whose scheduler decides every order.
+  // Recorded before the child starts: its setup may run right here, and a
+  // filter that follows spawned actors must know the child by then.
+  if (impl_->trace_on.load(std::memory_order_relaxed)) [[unlikely]] {
+    actor* parent = current_actor();
+    impl_->trace_state().on_spawn(parent ? parent->pid().id() : 0, result.id());
+  }
   cell->prepare(std::move(body));
   if (options.detached) {
     impl_->detached_started();
@@ -105,10 +111,6 @@ pid runtime::spawn_body(const spawn_options& options, std::unique_ptr<detail::ac
     impl_->exec->schedule_spawned(cell);
   }
   if (impl_->hooks) impl_->hooks->on_spawn(result);
-  if (impl_->trace_on.load(std::memory_order_relaxed)) [[unlikely]] {
-    actor* parent = current_actor();
-    impl_->trace_state().on_spawn(parent ? parent->pid().id() : 0, result.id());
-  }
   return result;
 }
 

@@ -262,16 +262,17 @@ send_status runtime_impl::deliver(runtime_impl& context, const pid& to, message*
     msg->trace_id = current_causal.trace;
     msg->span_id = new_span_id();
   }
+  // Traced when sent, inside the sender's handling (a batched send reaches
+  // the mailbox only when the handler returns; a simulation delivers it
+  // later still), by the sending side's runtime: the receiver's may be gone
+  // (a pid outlives its runtime).
+  if (context.trace_on.load(std::memory_order_relaxed)) [[unlikely]]
+    if (traced_message(*msg)) context.trace_state().on_send(msg->sender.id(), to.id(), *msg);
   if (context.hooks) return context.hooks->on_send(context, to, msg);
   return deliver_now(context, to, msg);
 }
 
 send_status runtime_impl::deliver_now(runtime_impl& context, const pid& to, message* msg) {
-  // Traced when sent, inside the sender's handling (a batched send reaches
-  // the mailbox only when the handler returns), by the sending side's
-  // runtime: the receiver's may be gone (a pid outlives its runtime).
-  if (context.trace_on.load(std::memory_order_relaxed)) [[unlikely]]
-    if (traced_message(*msg)) context.trace_state().on_send(msg->sender.id(), to.id(), *msg);
   actor_cell* cell = actor_cell::of(to);
   outbox& box = pending_sends;
   ++box.sends;

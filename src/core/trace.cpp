@@ -94,16 +94,23 @@ void trace_filter_state::add_spawned(std::uint64_t child) const noexcept {
   }
 }
 
+std::uint64_t trace_filter_state::next_serial() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 bool trace_filter_state::admits_type(const message& msg) const noexcept {
-  // Per thread: (filter, type) -> verdict, direct mapped by the type's address.
+  // Per thread: (filter serial, type) -> verdict, direct mapped by the
+  // type's address. The serial, not the filter's address: a later
+  // runtime's filter may be allocated where a freed one was.
   struct cached {
-    const void* filter = nullptr;
+    std::uint64_t filter = 0;
     const void* type = nullptr;
     bool ok = false;
   };
   thread_local std::array<cached, 64> cache{};
   cached& slot = cache[(reinterpret_cast<std::uintptr_t>(msg.key) >> 3) & 63];
-  if (slot.filter == this && slot.type == msg.key) return slot.ok;
+  if (slot.filter == serial && slot.type == msg.key) return slot.ok;
   bool ok = false;
   try {
     std::lock_guard lock(mu);
@@ -118,7 +125,7 @@ bool trace_filter_state::admits_type(const message& msg) const noexcept {
   } catch (...) {
     return false;
   }
-  slot = {this, msg.key, ok};
+  slot = {serial, msg.key, ok};
   return ok;
 }
 

@@ -97,6 +97,10 @@ struct trace_filter_state {
   void add_spawned(std::uint64_t child) const noexcept;
   bool admits_type(const message& msg) const noexcept;
 
+  // Never reused (unlike an address): the per-thread verdict cache's key.
+  const std::uint64_t serial = next_serial();
+  static std::uint64_t next_serial() noexcept;
+
   mutable std::mutex mu;  // the two below
   mutable std::vector<std::uint64_t> spawned;
   mutable std::atomic<bool> any_spawned{false};

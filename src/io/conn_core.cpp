@@ -84,14 +84,24 @@ void socket_conn::start_read() {
   reading_ = true;
   if (last_read_short_) {
     // The last read took less than it asked for: the socket is (almost
-    // surely) empty, and Asio's read would first try recv() only to hear
-    // EAGAIN (one wasted system call per request on a keep-alive
-    // connection). Wait for readiness instead, then read once. Safe from
-    // a lost edge (the epoll registration is edge-triggered) because this
-    // runs inside on_read, on the loop's serving thread: bytes that arrived
-    // since that read are reported by the loop's next epoll_wait, which
-    // cannot run before this wait is queued. A read started from anywhere
-    // else (resumed after a pause) reads at once.
+    // surely) empty, and Asio's next read would first try recv() only to
+    // hear EAGAIN (one wasted system call per request on a keep-alive
+    // connection). Wait for readiness instead, then read once.
+    //
+    // Edge-triggered epoll makes that safe only if the socket was seen
+    // empty inside this very handler: bytes that arrived since are then
+    // reported by the loop's next epoll_wait, which cannot run before the
+    // wait below is queued (this runs on the loop's serving thread). A
+    // short read done by Asio (speculatively in start_op, or with its
+    // completion posted behind the reactor task) may be older than an
+    // epoll_wait that consumed the next edge with no read queued: then
+    // read once now (what Asio would have done), and wait only if that
+    // finds nothing. Reads started from anywhere else (resumed after a
+    // pause) read at once.
+    if (!short_read_in_handler_) {
+      read_when_ready(std::error_code{});
+      return;
+    }
     socket_->async_wait(asio::socket_base::wait_read, [self = shared_from_this()](const std::error_code& ec) {
       try {
         self->read_when_ready(ec);
@@ -104,7 +114,7 @@ void socket_conn::start_read() {
   socket_->async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
                            [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
                              try {
-                               self->on_read(ec, n);
+                               self->on_read(ec, n, false);
                              } catch (const std::bad_alloc&) {
                                self->out_of_memory("reading");
                              }
@@ -113,31 +123,33 @@ void socket_conn::start_read() {
 
 void socket_conn::read_when_ready(const std::error_code& waited) {
   if (waited || !socket_) {
-    on_read(waited, 0);
+    on_read(waited, 0, false);
     return;
   }
   std::error_code ec;
   if (!socket_->non_blocking()) socket_->non_blocking(true, ec);
   const std::size_t n = ec ? 0 : socket_->read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    // Woken for nothing (another event on the descriptor): wait again.
+    // Empty now, seen in this handler: wait for the next edge.
     reading_ = false;
-    last_read_short_ = true;
+    last_read_short_ = short_read_in_handler_ = true;
     start_read();
-    last_read_short_ = false;
+    last_read_short_ = short_read_in_handler_ = false;
     return;
   }
-  on_read(ec, n);
+  on_read(ec, n, true);
 }
 
-void socket_conn::on_read(const std::error_code& ec, std::size_t n) {
+void socket_conn::on_read(const std::error_code& ec, std::size_t n, bool synchronous) {
   reading_ = false;
   // start_read() may wait for readiness only when called from here (see there).
   struct short_read_scope {
     bool& flag;
-    ~short_read_scope() { flag = false; }
-  } scope{last_read_short_};
+    bool& in_handler;
+    ~short_read_scope() { flag = in_handler = false; }
+  } scope{last_read_short_, short_read_in_handler_};
   last_read_short_ = !ec && n > 0 && n < in_.size() - in_end_;
+  short_read_in_handler_ = synchronous;
   if (!socket_) return;  // finished meanwhile
   if (lingering_) {
     if (ec)

@@ -87,7 +87,8 @@ class socket_conn final : public conn_core, public io_object, public std::enable
   enum class state { open, closing, done };
 
   void start_read();
-  void on_read(const std::error_code& ec, std::size_t n);
+  // `synchronous`: read by read_when_ready inside this handler, not by Asio.
+  void on_read(const std::error_code& ec, std::size_t n, bool synchronous);
   // The socket became readable after a short read: one non-blocking read.
   void read_when_ready(const std::error_code& waited);
   // A completion handler of this connection ran out of memory (a read
@@ -152,8 +153,10 @@ class socket_conn final : public conn_core, public io_object, public std::enable
   std::size_t input_capacity() const noexcept { return in_.size() + plain_in_.capacity(); }
   std::size_t in_begin_ = 0, in_end_ = 0;
   bool reading_ = false;         // a read is in flight
-  // Inside on_read only: its read took less than it asked for (see start_read).
+  // Inside on_read only: its read took less than it asked for, and whether
+  // that read was done in this handler (see start_read).
   bool last_read_short_ = false;
+  bool short_read_in_handler_ = false;
   bool paused_by_mailbox_ = false;
   bool read_eof_ = false;     // reading has ended (the peer's FIN, or malformed input)
   bool peer_closed_ = false;  // the peer's FIN arrived

@@ -28,6 +28,8 @@ class sim_conn final : public io_detail::conn_core, public std::enable_shared_fr
 
   void pair_with(const std::shared_ptr<sim_conn>& other) { other_ = other; }
   std::uint64_t id() const noexcept { return id_; }
+  // Ended before it was paired (its host died or stopped during the SYN).
+  bool ended() const noexcept { return done_; }
 
   void start(troupe::pid owner, std::unique_ptr<io_detail::conn_reader> reader) {
     owner_ = owner;
@@ -80,6 +82,10 @@ class sim_conn final : public io_detail::conn_core, public std::enable_shared_fr
   }
   // SYN-ACK: the connection is up on the connecting side.
   void established(const std::shared_ptr<io_detail::socket_spawner>& spawner, promise<troupe::pid>& done) {
+    if (done_) {  // its reactor stopped meanwhile (its FIN is on the way)
+      done.try_set_error(error(errc::io_error, "connect to " + peer.to_string() + ": the reactor stopped"));
+      return;
+    }
     troupe::pid actor;
     std::unique_ptr<io_detail::conn_reader> reader;
     try {
@@ -304,6 +310,7 @@ void sim_host::died() {
 }
 
 void sim_host::stop() {
+  stopped_ = true;  // as the real loop: nothing posted runs after this
   for (auto& [at, l] : listeners) l->open = false;
   listeners.clear();
   auto conns = std::move(conns_);
@@ -316,7 +323,11 @@ void sim_host::forget(std::uint64_t conn_id) { conns_.erase(conn_id); }
 void sim_host::adopt(const std::shared_ptr<sim_conn>& conn) { conns_[conn->id()] = conn; }
 
 void sim_host::post(duration delay, std::function<void()> fn) {
-  world_.run_on(name_, world_.engine().now() + delay, std::move(fn));
+  if (stopped_) return;
+  std::weak_ptr<sim_host> weak = weak_from_this();
+  world_.run_on(name_, world_.engine().now() + delay, [weak, fn = std::move(fn)] {
+    if (auto self = weak.lock(); self && !self->stopped_) fn();
+  });
 }
 
 std::shared_ptr<io_detail::listener_core> sim_host::listen(const io::endpoint& at, const io::socket_options& options,
@@ -359,6 +370,7 @@ void sim_host::connect(const io::endpoint& to, const io::socket_options& options
   adopt(client);
   // SYN: the server's side accepts when it arrives (or refuses: RST).
   world_.transmit(world_.next_channel(), name_, to.host, [self, client, to, spawner, done]() mutable {
+    if (!self->alive_) return;  // the connecting side is gone (maybe the whole cluster)
     sim_host* server = self->world_.host(to.host);
     auto refuse = [self, client, to, done]() mutable {
       self->world_.transmit(self->world_.next_channel(), to.host, self->name_, [self, client, to, done]() mutable {
@@ -373,6 +385,7 @@ void sim_host::connect(const io::endpoint& to, const io::socket_options& options
       return;
     }
     server->arrive(server->incarnation_, [server, self, client, to, spawner, done, refuse]() mutable {
+      if (client->ended()) return;  // the connecting side gave up during the SYN: nothing to accept
       auto it = server->listeners.find(to.port);
       if (it == server->listeners.end() || !it->second->open) {
         refuse();

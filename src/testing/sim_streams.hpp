@@ -129,6 +129,7 @@ class sim_host final : public io::detail::stream_network, public std::enable_sha
   const std::uint64_t incarnation_;
   bool alive_ = true;
   bool paused_ = false;
+  bool stopped_ = false;  // its reactor stopped
   std::deque<std::function<void()>> waiting_;  // arrived while paused
   // By connection id, not address: died() and stop() walk it, and the
   // order of what they send must not depend on where the heap put things.

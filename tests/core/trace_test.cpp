@@ -364,8 +364,12 @@ TEST(trace, with_spawned_the_filtered_actors_children_are_traced_too) {
   runtime rt(config{.workers = 2});
   auto child_pid = std::make_shared<std::atomic<std::uint64_t>>(0);
   pid parent = rt.spawn([child_pid](actor& a) -> behavior {
-    return {[&a, child_pid](make_child) {
-      pid child = a.spawn([](actor& c) -> behavior { return {[&c](work w) { c.reply(w.n); }}; });
+    return {[](chatter) {}, [&a, child_pid](make_child) {
+      pid parent_pid = a.pid();
+      pid child = a.spawn([parent_pid](actor& c) -> behavior {
+        c.send(parent_pid, chatter{0});  // in its setup, which may run at once, right here
+        return {[&c](work w) { c.reply(w.n); }};
+      });
       child_pid->store(child.id());
       return child;
     }};
@@ -381,10 +385,34 @@ TEST(trace, with_spawned_the_filtered_actors_children_are_traced_too) {
   run_echo(rt, *child, 2);
   run_echo(rt, stranger, 2);
   auto events = settled_snapshot(rt);
-  std::size_t of_child = 0;
+  std::size_t of_child = 0, setup_sends = 0;
   for (auto& e : events) {
     EXPECT_NE(e.actor, stranger.id()) << tracing::to_string(e);
     if (e.actor == child->id() && e.kind == tracing::event_kind::begin) ++of_child;
+    if (e.actor == child->id() && e.kind == tracing::event_kind::send && e.what.find("chatter") != std::string::npos)
+      ++setup_sends;
   }
   EXPECT_EQ(of_child, 2u) << "the child's handlings are traced";
+  EXPECT_EQ(setup_sends, 1u) << "from its first event: the send in its setup";
+}
+
+TEST(trace, a_type_filter_is_not_mistaken_for_an_earlier_runtimes) {
+  // One thread, runtimes one after another: a new filter may be allocated
+  // where the last one was; its verdicts on types must be its own.
+  for (const char* wanted : {"work", "chatter"}) {
+    runtime rt(config{.workers = 1});
+    pid server = rt.spawn([](actor& a) -> behavior { return {[&a](work w) { a.reply(w.n); }, [](chatter) {}}; });
+    tracing::options how;
+    how.filter.message_types = {wanted};
+    tracing::start(rt, how);
+    scoped_actor self(rt);
+    self.send(server, chatter{1});
+    run_echo(rt, server, 1);
+    std::size_t matching = 0, other = 0;
+    for (auto& e : settled_snapshot(rt))
+      if (e.kind == tracing::event_kind::send || e.kind == tracing::event_kind::begin)
+        (e.what.find(wanted) != std::string::npos ? matching : other)++;
+    EXPECT_EQ(other, 0u) << wanted;
+    EXPECT_EQ(matching, 2u) << wanted;
+  }
 }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "raw_socket.hpp"
@@ -82,4 +83,28 @@ TEST_F(HttpFraming, AClientReadsTheResponseToItsHeadWithoutABody) {
   EXPECT_EQ(replies[3].get().body, "GET /fourth");
 }
 
+}  // namespace
+
+namespace {
+// A request whose body comes in a second segment, a moment after its head,
+// on a keep-alive connection, again and again: each read that finds the
+// head alone is short, and the connection must still hear the body (it
+// waits for readiness after a short read; an edge consumed while Asio's
+// read completion was queued must not leave it waiting forever).
+TEST_F(HttpFraming, BodiesThatArriveInASecondSegmentAreAlwaysHeard) {
+  troupe::service<http::request, http::response> echo_body = [](http::request req) {
+    return http::response::text(200, req.body);
+  };
+  auto server = io::serve<http::server_codec>(reactor, {"127.0.0.1", 0}, echo_body);
+  raw_socket peer(server.local().port);
+  for (int i = 0; i < 200; ++i) {
+    const std::string body = "body " + std::to_string(i);
+    ASSERT_TRUE(peer.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\n\r\n"));
+    if (i % 2 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200 * (i % 7)));
+    ASSERT_TRUE(peer.send(body));
+    std::string got;
+    ASSERT_TRUE(peer.read_until(got, body)) << "request " << i << " was not answered: " << got;
+  }
+}
 }  // namespace

@@ -76,6 +76,23 @@ class raw_socket {
       out.append(buf, static_cast<std::size_t>(r));
     }
   }
+  // Reads until what came ends with `marker` (true), or the peer closes or
+  // `timeout` passes (false); the bytes read go to `out`.
+  bool read_until(std::string& out, const std::string& marker,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < marker.size() || out.compare(out.size() - marker.size(), marker.size(), marker) != 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[65536];
+      ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
+      if (r <= 0) return false;
+      out.append(buf, static_cast<std::size_t>(r));
+    }
+    return true;
+  }
   void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
   int fd() const { return fd_; }
 

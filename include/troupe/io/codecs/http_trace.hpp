@@ -10,9 +10,11 @@
 // while a trace is current and that has none of its own.
 //
 // troupe's trace ids are 64 bits: an incoming 128-bit trace-id keeps its
-// low half (the high half is dropped, and written back as zeros), so ids
-// that troupe made, and 64-bit ones from B3/Zipkin systems, round-trip;
-// 128-bit ids from elsewhere leave with their high half zeroed.
+// low half (its high half when the low one is zero: an id is never 0), and
+// is written back with a zero high half, so ids that troupe made, and
+// 64-bit ones from B3/Zipkin systems, round-trip; 128-bit ids from
+// elsewhere leave changed. troupe records every request it traces, so the
+// flags it writes are always 01 (sampled), whatever came in.
 #pragma once
 
 #include <optional>
