@@ -64,39 +64,39 @@ class raw_socket {
   // Reads until the peer closes (true) or `timeout` passes (false); the
   // bytes read go to `out`. A reset counts as closed.
   bool read_to_end(std::string& out, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      char buf[65536];
-      ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
-      if (r <= 0) return true;
-      out.append(buf, static_cast<std::size_t>(r));
-    }
+    return read_while(out, [] { return false; }, timeout, true);
   }
   // Reads until what came ends with `marker` (true), or the peer closes or
   // `timeout` passes (false); the bytes read go to `out`.
   bool read_until(std::string& out, const std::string& marker,
                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto ends_with_marker = [&] {
+      return out.size() >= marker.size() && out.compare(out.size() - marker.size(), marker.size(), marker) == 0;
+    };
+    return read_while(out, ends_with_marker, timeout, false);
+  }
+  void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
+  int fd() const { return fd_; }
+
+ private:
+  // Reads into `out` until done() (true), the peer closes (`closed_is_done`)
+  // or `timeout` passes (false).
+  template <class Done>
+  bool read_while(std::string& out, Done done, std::chrono::milliseconds timeout, bool closed_is_done) {
     auto until = std::chrono::steady_clock::now() + timeout;
-    while (out.size() < marker.size() || out.compare(out.size() - marker.size(), marker.size(), marker) != 0) {
+    while (!done()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
       char buf[65536];
       ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
-      if (r <= 0) return false;
+      if (r <= 0) return closed_is_done;
       out.append(buf, static_cast<std::size_t>(r));
     }
     return true;
   }
-  void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
-  int fd() const { return fd_; }
 
- private:
   int fd_ = -1;
 };
 
