@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "core/causal.hpp"
 #include "io/http_text.hpp"
 
 namespace troupe::io::http {
@@ -169,14 +170,18 @@ void client_codec::encode(const request& q, std::string& out) const {
     append_field(out, h.value);
     out.append("\r\n");
   }
-  // Sent while a trace is current (the caller's handler, a continuation):
-  // the server continues it.
-  if (!traced)
-    if (auto ctx = request_context::current()) {
-      out.append("traceparent: ");
-      out.append(traceparent_of(*ctx));
-      out.append("\r\n");
-    }
+  // Sent while a trace is current (a request_context's scope, a handler of
+  // a traced message, a continuation): the server continues it. Read from
+  // the thread's causal ids (core), which every such context sets, so the
+  // codec needs nothing of the async layer's code.
+  if (!traced && troupe::detail::current_causal.trace != 0) {
+    request_context ctx;
+    ctx.trace_id = troupe::detail::current_causal.trace;
+    ctx.span_id = troupe::detail::current_causal.span;
+    out.append("traceparent: ");
+    out.append(traceparent_of(ctx));
+    out.append("\r\n");
+  }
   if (!framed && (!q.body.empty() || iequals(method, "POST") || iequals(method, "PUT"))) {
     out.append("Content-Length: ");
     append_decimal(out, q.body.size());

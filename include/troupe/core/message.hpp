@@ -103,8 +103,10 @@ struct pool_allocated {
   static void* operator new(std::size_t size, std::align_val_t alignment) {
     return ::operator new(size, alignment);
   }
-  static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
-    ::operator delete(block, size, alignment);
+  static void operator delete(void* block, std::size_t, std::align_val_t alignment) noexcept {
+    // The unsized form: clang declares the sized global one only with
+    // -fsized-deallocation, and this header is compiled by users' compilers.
+    ::operator delete(block, alignment);
   }
 };
 
