@@ -414,7 +414,7 @@ void actor_cell::dispatch(message* msg) {
     current_causal = {msg->trace_id, msg->span_id};
   const bool traced = rt.trace_on.load(std::memory_order_relaxed);
   if (traced) [[unlikely]]
-    rt.trace_state().on_begin(id(), *msg);
+    rt.trace_state().on_begin(id(), *msg, queued());
   behavior_impl* impl = behavior_.impl();
   const handler_slot* slot = nullptr;
   for (; impl && !(slot = impl->find(msg->key)); impl = impl->fallback) {

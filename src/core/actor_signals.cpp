@@ -6,8 +6,17 @@
 
 #include "actor_cell.hpp"
 #include "runtime_impl.hpp"
+#include "tracer.hpp"
 
 namespace troupe::detail {
+
+namespace {
+// Records a link, unlink or monitor set up by `cell` with `other`.
+void trace_watch(actor_cell& cell, tracing::event_kind kind, const troupe::pid& other) noexcept {
+  if (cell.rt.trace_on.load(std::memory_order_relaxed)) [[unlikely]]
+    cell.rt.trace_state().on_event(kind, cell.id(), other.id(), nullptr, 0);
+}
+}  // namespace
 
 void actor_cell::add_link(const troupe::pid& other) {
   auto& w = more().watches;
@@ -44,12 +53,14 @@ void actor_cell::send_signal(const troupe::pid& to, const exit_reason& reason, b
 void actor_cell::link_with(const troupe::pid& other) {
   if (!other || other == troupe::pid(this)) return;
   add_link(other);
+  trace_watch(*this, tracing::event_kind::link, other);
   send_control(other, message_kind::link, 0);
 }
 
 void actor_cell::unlink_from(const troupe::pid& other) {
   if (!other || other == troupe::pid(this)) return;
   remove_link(other);
+  trace_watch(*this, tracing::event_kind::unlink, other);
   // Always tell the other side: its own link request may still be on the
   // way, and must not set the link up after this.
   send_control(other, message_kind::unlink, 0);
@@ -59,6 +70,7 @@ monitor_ref actor_cell::monitor_target(const troupe::pid& target) {
   auto& x = more();
   monitor_ref ref{++x.next_token};
   x.my_monitors[ref.id] = target;
+  trace_watch(*this, tracing::event_kind::monitor, target);
   send_control(target, message_kind::monitor, ref.id);
   return ref;
 }
@@ -129,12 +141,15 @@ void actor_cell::notify_watchers(const exit_reason& reason) {
   const exit_reason link_reason =
       reason.what() == exit_reason::kind::kill ? exit_reason::killed() : reason;
   auto watches = std::move(extras_->watches);
+  const bool traced = rt.trace_on.load(std::memory_order_relaxed);
   for (auto& w : watches) {
     if (w.is_link) {
       send_signal(w.other, link_reason, true, false);
     } else {
       auto* note = new typed_message<down>(down{monitor_ref{w.ref}, troupe::pid(this), reason});
       note->kind = message_kind::down_notice;
+      if (traced) [[unlikely]]
+        rt.trace_state().on_event_text(tracing::event_kind::down, id(), w.other.id(), reason.to_string(), 0);
       send_from_self(w.other, note);
     }
   }

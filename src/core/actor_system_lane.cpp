@@ -71,7 +71,7 @@ void actor_cell::handle_system(message* msg) {
         current_causal = {msg->trace_id, msg->span_id};
       const bool traced = rt.trace_on.load(std::memory_order_relaxed) && traced_message(*msg);
       if (traced) [[unlikely]]
-        rt.trace_state().on_begin(id(), *msg);
+        rt.trace_state().on_begin(id(), *msg, queued());
       try {
         if (msg->kind == message_kind::reply)
           req.handler->on_reply(*this, *msg);

@@ -9,6 +9,8 @@
 
 namespace troupe::detail {
 
+class tracer;
+
 class actor_cell;
 class executor;
 
@@ -111,6 +113,9 @@ class executor {
   // what this thread holds for later (its LIFO actor, its queue) should
   // run elsewhere now, not when a monitor notices the stall.
   virtual void turn_will_wait() noexcept {}
+  // Where the scheduler records its steps (steal, park, wake) while the
+  // runtime traces; null: it does not.
+  virtual void trace_into(tracer* t) noexcept { (void)t; }
 
  protected:
   std::atomic<bool> stopping_{false};

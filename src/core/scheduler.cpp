@@ -5,6 +5,7 @@
 #include "actor_cell.hpp"
 #include "cpu_relax.hpp"
 #include "futex.hpp"
+#include "tracer.hpp"
 
 #include <algorithm>
 #include <system_error>
@@ -144,7 +145,9 @@ executor::after_turn scheduler::run_watched(Watched& w, actor_cell* cell) {
 void scheduler::spare_work(worker& self) {
   current_worker = &self;
   for (;;) {
-    while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
+    if (tracer* t = trace_.load(std::memory_order_relaxed)) [[unlikely]]
+    t->on_event(tracing::event_kind::park, 0, 0, nullptr, self.index);
+  while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
     if (stopping()) break;
     while (!stopping()) {
       if (actor_cell* cell = next_task(self)) {
@@ -353,6 +356,8 @@ void scheduler::notify_parked() noexcept {
   }
   chosen->wake.store(1, std::memory_order_release);
   futex_wake_one(chosen->wake);
+  if (tracer* t = trace_.load(std::memory_order_relaxed)) [[unlikely]]
+    t->on_event(tracing::event_kind::wake, 0, 0, nullptr, chosen->index);
   wake_monitor();
 }
 
@@ -413,9 +418,13 @@ actor_cell* scheduler::steal(worker& self) {
   for (unsigned i = 0; i < count; ++i) {
     worker& victim = *workers_[(start + i) % count];
     if (&victim == &self) continue;
-    if (actor_cell* cell = victim.local.steal_into(self.local)) return cell;
-    if (actor_cell* cell = victim.lifo.exchange(nullptr, std::memory_order_acq_rel)) return cell;
-    if (actor_cell* cell = victim.spawned.steal_into(self.spawned)) return cell;
+    actor_cell* cell = victim.local.steal_into(self.local);
+    if (!cell) cell = victim.lifo.exchange(nullptr, std::memory_order_acq_rel);
+    if (!cell) cell = victim.spawned.steal_into(self.spawned);
+    if (!cell) continue;
+    if (tracer* t = trace_.load(std::memory_order_relaxed)) [[unlikely]]
+      t->on_event(tracing::event_kind::steal, 0, 0, nullptr, victim.index);
+    return cell;
   }
   return pop_global();
 }
@@ -463,6 +472,8 @@ void scheduler::park(worker& self) {
     std::lock_guard lock(idle_mutex_);
     if (spinner_ == &self) spinner_ = nullptr;
   }
+  if (tracer* t = trace_.load(std::memory_order_relaxed)) [[unlikely]]
+    t->on_event(tracing::event_kind::park, 0, 0, nullptr, self.index);
   while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
 }
 

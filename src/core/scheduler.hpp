@@ -173,6 +173,7 @@ class scheduler final : public executor {
   // ordering: acquire, pairing with run_watched's release after its report.
   std::uint64_t long_turns() const noexcept override { return long_turns_.load(std::memory_order_acquire); }
   void turn_will_wait() noexcept override;
+  void trace_into(tracer* t) noexcept override { trace_.store(t, std::memory_order_release); }
 
  private:
   // One turn, marked for the monitor (`w` is a worker or a lent_thread).
@@ -223,6 +224,9 @@ class scheduler final : public executor {
   std::atomic<unsigned> lenders_{0};  // lending threads inside run_lent
 
   const unsigned regular_;  // workers_[0, regular_) are regular, the rest spares
+  // Set while the runtime traces (trace_into): read with one relaxed load
+  // where the scheduler records; the tracer outlives the workers.
+  std::atomic<tracer*> trace_{nullptr};
   const stall_policy stalls_;
   std::thread monitor_;
   std::mutex monitor_mutex_;

@@ -1,5 +1,9 @@
 #include "timer_service.hpp"
 
+#include "actor_cell.hpp"
+#include "tracer.hpp"
+#include "troupe/core/context.hpp"
+
 #include <algorithm>
 
 namespace troupe::detail {
@@ -58,9 +62,21 @@ void timer_service::advance_to(time_point t) {
   }
 }
 
+void timer_core::trace_step(tracing::event_kind kind, const timer_entry& entry) noexcept {
+  tracer* t = trace.load(std::memory_order_relaxed);
+  if (!t) [[likely]]
+    return;
+  // A step taken by an actor is its; the timer thread's belong to no actor.
+  auto* cell = static_cast<actor_cell*>(current_actor());
+  const std::uint64_t actor = kind == tracing::event_kind::timer_fire || !cell ? 0 : cell->id();
+  const char* what = entry.callback ? "callback" : entry.period_ticks != 0 ? "periodic" : "message";
+  t->on_event(kind, actor, entry.target.id(), what, static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(&entry)));
+}
+
 void timer_service::fire(std::vector<std::shared_ptr<timer_entry>>& due) {
   timer_core& core = *core_;
   for (auto& entry : due) {
+    core.trace_step(tracing::event_kind::timer_fire, *entry);
     if (entry->period_ticks == 0) {
       if (entry->finished.exchange(true, std::memory_order_acq_rel)) continue;
       if (entry->callback)
@@ -132,6 +148,7 @@ std::shared_ptr<timer_entry> timer_service::start_entry(duration delay, duration
       core_->deliver(entry->target, msg);
     return entry;
   }
+  core_->trace_step(tracing::event_kind::timer_set, *entry);
   auto now = core_->now();
   entry->deadline = delay >= std::chrono::hours(24 * 365 * 100) ? ~std::uint64_t{0} >> 1
                                                                   : core_->tick_of(now + delay);
@@ -149,6 +166,7 @@ bool timer_service::cancel(timer_entry& entry) noexcept {
   std::function<void()> dropped = std::move(entry.callback);
   auto core = entry.core.lock();
   if (!core) return true;
+  core->trace_step(tracing::event_kind::timer_cancel, entry);
   std::shared_ptr<timer_entry> released;  // freed after unlocking
   std::lock_guard lock(core->mutex);  // also waits for a periodic firing under way
   if (entry.linked) {
@@ -187,6 +205,8 @@ void timer_service::run() {
 }
 
 void timer_service::stop() {
+  // A handle cancelled after the runtime is gone must not reach its tracer.
+  core_->trace.store(nullptr, std::memory_order_release);
   {
     std::lock_guard lock(core_->mutex);
     if (core_->stopping && !thread_.joinable()) return;

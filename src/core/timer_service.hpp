@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "troupe/core/trace_kind.hpp"
 #include "timing_wheel.hpp"
 #include "troupe/core/message.hpp"
 #include "troupe/core/timer.hpp"
@@ -26,6 +27,7 @@
 namespace troupe::detail {
 
 struct timer_core;
+class tracer;
 
 struct timer_entry : wheel_node {
   ~timer_entry() { delete once; }
@@ -62,6 +64,11 @@ struct timer_core {
   timing_wheel wheel;
   std::uint64_t sleeping_until = ~std::uint64_t{0};
   bool stopping = false;
+  // Set while the runtime traces: timers set, fired and cancelled are
+  // recorded (the tracer outlives the service's thread).
+  std::atomic<tracer*> trace{nullptr};
+  // Records `kind` for `entry` if tracing.
+  void trace_step(tracing::event_kind kind, const timer_entry& entry) noexcept;
 };
 
 class timer_service {
@@ -90,6 +97,8 @@ class timer_service {
   static bool cancel(timer_entry& entry) noexcept;
   // Joins the thread and frees every pending timer. Idempotent.
   void stop();
+  // Records timer steps into `t` from now on (null: no more).
+  void trace_into(tracer* t) noexcept { core_->trace.store(t, std::memory_order_release); }
 
  private:
   void run();

@@ -280,9 +280,9 @@ void tracer::on_send(std::uint64_t from, std::uint64_t to, const message& msg) n
        &msg, true, msg.trace_id, msg.span_id);
 }
 
-void tracer::on_begin(std::uint64_t actor, const message& msg) noexcept {
+void tracer::on_begin(std::uint64_t actor, const message& msg, std::size_t queued) noexcept {
   emit(tracing::event_kind::begin, actor, msg.sender.id(), reinterpret_cast<std::uintptr_t>(&msg),
-       [&] { return msg.key; }, 0, &msg, true, msg.trace_id, msg.span_id);
+       [&] { return msg.key; }, static_cast<std::int64_t>(queued), &msg, true, msg.trace_id, msg.span_id);
 }
 
 void tracer::on_end(std::uint64_t actor, const message& msg) noexcept {
@@ -297,6 +297,29 @@ void tracer::on_spawn(std::uint64_t parent, std::uint64_t child) noexcept {
 
 void tracer::on_exit(std::uint64_t actor, const std::string& reason) noexcept {
   emit(tracing::event_kind::exit, actor, 0, 0, [&] { return intern_reason(reason); }, 0, nullptr);
+}
+
+void tracer::on_event(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, const char* what,
+                      std::int64_t value) noexcept {
+  emit(kind, actor, other, 0, [what] { return static_cast<const void*>(what); }, value, nullptr);
+}
+
+void tracer::on_event_text(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
+                           std::string_view what, std::int64_t value) noexcept {
+  emit(kind, actor, other, 0, [&] { return intern_reason(std::string(what)); }, value, nullptr);
+}
+
+bool tracer::interned_what(tracing::event_kind kind) noexcept {
+  switch (kind) {
+    case tracing::event_kind::exit:
+    case tracing::event_kind::down:
+    case tracing::event_kind::restart:
+    case tracing::event_kind::frame_send:
+    case tracing::event_kind::frame_recv:
+      return true;
+    default:
+      return false;
+  }
 }
 
 void tracer::on_user(tracing::event_kind kind, std::uint64_t actor, const char* name, std::int64_t value) noexcept {
@@ -337,19 +360,14 @@ bool tracer::read_slot(trace_ring& r, std::uint64_t i, tracing::event& e) const 
       e.what = it != type_names_.end() ? it->second : "?";
       break;
     }
-    case tracing::event_kind::exit:
-      e.what = what ? *static_cast<const std::string*>(what) : "";
-      break;
-    case tracing::event_kind::mark:
-    case tracing::event_kind::span_begin:
-    case tracing::event_kind::span_end:
-    case tracing::event_kind::lock_wait:
-    case tracing::event_kind::lock_acquire:
-    case tracing::event_kind::lock_release:
-      e.what = what ? static_cast<const char*>(what) : "";
-      break;
     case tracing::event_kind::spawn:
       break;
+    default:
+      if (!what) break;
+      if (interned_what(e.kind))
+        e.what = *static_cast<const std::string*>(what);
+      else
+        e.what = static_cast<const char*>(what);
   }
   return true;
 }

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -29,21 +30,27 @@ void record_outside(F&& record) noexcept {
 
 namespace troupe::tracing {
 
+namespace {
+constexpr const char* kind_names[event_kind_count] = {
+    "spawn",      "send",       "begin",        "end",         "exit",         "mark",         "span_begin",
+    "span_end",   "lock_wait",  "lock_acquire", "lock_release", "link",        "unlink",       "monitor",
+    "down",       "timer_set",  "timer_fire",   "timer_cancel", "restart",     "steal",        "park",
+    "wake",       "channel_send", "channel_recv", "socket_read", "socket_write", "frame_send", "frame_recv"};
+}  // namespace
+
 const char* to_string(event_kind kind) noexcept {
-  switch (kind) {
-    case event_kind::spawn: return "spawn";
-    case event_kind::send: return "send";
-    case event_kind::begin: return "begin";
-    case event_kind::end: return "end";
-    case event_kind::exit: return "exit";
-    case event_kind::mark: return "mark";
-    case event_kind::span_begin: return "span_begin";
-    case event_kind::span_end: return "span_end";
-    case event_kind::lock_wait: return "lock_wait";
-    case event_kind::lock_acquire: return "lock_acquire";
-    case event_kind::lock_release: return "lock_release";
-  }
-  return "?";
+  const auto i = static_cast<unsigned>(kind);
+  return i < event_kind_count ? kind_names[i] : "?";
+}
+
+bool kind_from_string(const char* name, event_kind& kind) noexcept {
+  if (!name) return false;
+  for (unsigned i = 0; i < event_kind_count; ++i)
+    if (std::strcmp(kind_names[i], name) == 0) {
+      kind = static_cast<event_kind>(i);
+      return true;
+    }
+  return false;
 }
 
 std::uint64_t start(runtime& rt, const options& how) {
@@ -51,6 +58,8 @@ std::uint64_t start(runtime& rt, const options& how) {
   const std::uint64_t session = impl.trace_state().start(how);
   if (!impl.trace_on.exchange(true, std::memory_order_acq_rel))
     detail::recording_runtimes.fetch_add(1, std::memory_order_relaxed);
+  if (impl.exec) impl.exec->trace_into(&impl.trace_state());
+  impl.timers.trace_into(&impl.trace_state());
   detail::outside_recorder.store(&impl, std::memory_order_seq_cst);
   return session;
 }
@@ -59,6 +68,8 @@ void stop(runtime& rt) {
   auto& impl = rt.impl();
   if (impl.trace_on.exchange(false, std::memory_order_acq_rel))
     detail::recording_runtimes.fetch_sub(1, std::memory_order_relaxed);
+  if (impl.exec) impl.exec->trace_into(nullptr);
+  impl.timers.trace_into(nullptr);
 }
 
 bool active(runtime& rt) noexcept { return rt.impl().trace_on.load(std::memory_order_relaxed); }
@@ -85,11 +96,52 @@ std::string to_string(const event& e) {
   out << static_cast<double>(e.time_ns) / 1e9 << " t" << e.thread << " <0." << e.actor << ".0> "
       << to_string(e.kind);
   if (!e.what.empty()) out << ' ' << e.what;
-  if (e.kind == event_kind::send || e.kind == event_kind::spawn) out << " -> <0." << e.other << ".0>";
-  if (e.kind == event_kind::mark && e.value != 0) out << " = " << e.value;
-  if (e.kind == event_kind::lock_wait || e.kind == event_kind::lock_acquire || e.kind == event_kind::lock_release) {
-    out << " (priority " << e.value << ')';
-    if (e.kind == event_kind::lock_wait) out << " held by thread " << e.other;
+  switch (e.kind) {
+    case event_kind::send:
+    case event_kind::spawn:
+    case event_kind::link:
+    case event_kind::unlink:
+    case event_kind::monitor:
+    case event_kind::timer_set:
+    case event_kind::restart:
+      out << " -> <0." << e.other << ".0>";
+      break;
+    case event_kind::down:
+      out << " (monitored by <0." << e.other << ".0>)";
+      break;
+    case event_kind::timer_fire:
+      out << " for <0." << e.other << ".0>";
+      break;
+    case event_kind::begin:
+      if (e.value != 0) out << " (" << e.value << " queued)";
+      break;
+    case event_kind::mark:
+      if (e.value != 0) out << " = " << e.value;
+      break;
+    case event_kind::lock_wait:
+    case event_kind::lock_acquire:
+    case event_kind::lock_release:
+      out << " (priority " << e.value << ')';
+      if (e.kind == event_kind::lock_wait) out << " held by thread " << e.other;
+      break;
+    case event_kind::steal:
+    case event_kind::wake:
+      out << " worker " << e.value;
+      break;
+    case event_kind::channel_send:
+    case event_kind::channel_recv:
+      out << " (" << e.value << " buffered)";
+      break;
+    case event_kind::socket_read:
+    case event_kind::socket_write:
+      out << ' ' << e.value << " bytes on fd " << e.other;
+      break;
+    case event_kind::frame_send:
+    case event_kind::frame_recv:
+      out << ' ' << e.value << " bytes";
+      break;
+    default:
+      break;
   }
   return out.str();
 }
@@ -158,6 +210,33 @@ std::int64_t scheduling_priority() noexcept {
   return policy == SCHED_FIFO || policy == SCHED_RR ? param.sched_priority : 0;
 }
 }  // namespace
+
+namespace {
+// The runtime an event outside an actor goes to: `rt` if it records.
+template <class F>
+void record_probe(runtime* rt, F&& record) noexcept {
+  if (auto* cell = static_cast<actor_cell*>(current_actor())) {
+    if (cell->rt.trace_on.load(std::memory_order_relaxed)) record(cell->rt.trace_state(), cell->id());
+    return;
+  }
+  if (rt) {
+    auto& impl = rt->impl();
+    if (impl.trace_on.load(std::memory_order_relaxed)) record(impl.trace_state(), std::uint64_t{0});
+    return;
+  }
+  record_outside([&](tracer& t) { record(t, std::uint64_t{0}); });
+}
+}  // namespace
+
+void trace_probe(tracing::event_kind kind, const char* what, std::uint64_t other, std::int64_t value,
+                 runtime* rt) noexcept {
+  record_probe(rt, [&](tracer& t, std::uint64_t actor) { t.on_event(kind, actor, other, what, value); });
+}
+
+void trace_probe_text(tracing::event_kind kind, std::string_view what, std::uint64_t other, std::int64_t value,
+                      runtime* rt) noexcept {
+  record_probe(rt, [&](tracer& t, std::uint64_t actor) { t.on_event_text(kind, actor, other, what, value); });
+}
 
 void trace_lock(lock_step step, const char* name, std::atomic<std::uint64_t>& holder) noexcept {
   const std::uint64_t me = os_thread_id();

@@ -274,6 +274,23 @@ void add_node(writer& w, const std::vector<event>& events, std::size_t index, bo
       case event_kind::span_end:
         w.add(e.time_ns, "E", e.what, actors, e.actor);
         break;
+      default: {
+        // Links, monitors, timers, restarts, the scheduler's steps,
+        // channels, sockets, frames: an instant on the actor's track, or
+        // on the thread's outside any actor.
+        std::string name = to_string(e.kind);
+        if (!e.what.empty()) {
+          name += ' ';
+          name += e.what;
+        }
+        const std::string args = ",\"s\":\"t\",\"args\":{\"other\":" + std::to_string(e.other) +
+                                 ",\"value\":" + std::to_string(e.value) + "}";
+        if (e.actor != 0)
+          w.add(e.time_ns, "i", name, actors, e.actor, args);
+        else
+          w.add(e.time_ns, "i", name, threads, e.thread, args);
+        break;
+      }
     }
   }
 }

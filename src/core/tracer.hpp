@@ -41,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -151,10 +152,19 @@ class tracer {
 
   // The hooks: callers check runtime_impl::trace_on first (the fast path).
   void on_send(std::uint64_t from, std::uint64_t to, const message& msg) noexcept;
-  void on_begin(std::uint64_t actor, const message& msg) noexcept;
+  // `queued`: the messages still in the actor's mailbox.
+  void on_begin(std::uint64_t actor, const message& msg, std::size_t queued) noexcept;
   void on_end(std::uint64_t actor, const message& msg) noexcept;
   void on_spawn(std::uint64_t parent, std::uint64_t child) noexcept;
   void on_exit(std::uint64_t actor, const std::string& reason) noexcept;
+  // Any other kind: `what` a string that outlives the trace, or (text)
+  // one interned as exit reasons are (the kinds interned_what names).
+  void on_event(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, const char* what,
+                std::int64_t value) noexcept;
+  void on_event_text(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::string_view what,
+                     std::int64_t value) noexcept;
+  // Whether a kind's `what` is an interned string (else a char literal).
+  static bool interned_what(tracing::event_kind kind) noexcept;
   void on_user(tracing::event_kind kind, std::uint64_t actor, const char* name, std::int64_t value) noexcept;
   // lock_wait, lock_acquire, lock_release (lock_trace.hpp).
   void on_lock(tracing::event_kind kind, std::uint64_t actor, const char* name, std::uint64_t holder,

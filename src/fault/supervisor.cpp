@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "troupe/core/task.hpp"
+#include "troupe/core/trace_probe.hpp"
 
 namespace troupe {
 namespace {
@@ -211,6 +212,10 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
       if (kids[i].running || kids[i].spec.restart == restart_policy::temporary) continue;
       kids[i].running = kids[i].spec.start(self);
       log("restarted " + kids[i].spec.id + " as " + kids[i].running.to_string());
+      // In a trace: the restart, with the restarts counted in the period.
+      if (troupe::detail::probes_on()) [[unlikely]]
+        troupe::detail::trace_probe_text(tracing::event_kind::restart, kids[i].spec.id, kids[i].running.id(),
+                                         static_cast<std::int64_t>(restarts.size()));
     }
     // Temporary children stopped by the plan are gone for good (OTP).
     std::erase_if(kids, [](const child& k) {

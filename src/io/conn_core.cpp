@@ -1,4 +1,5 @@
 // socket_conn: see conn_core.hpp for the threading and state rules.
+#include "troupe/core/trace_probe.hpp"
 #include "io/conn_core.hpp"
 
 #include "core/runtime_impl.hpp"
@@ -174,6 +175,9 @@ void socket_conn::on_read(const std::error_code& ec, std::size_t n, bool synchro
     finish(ec.message(), true, true);
     return;
   }
+  if (troupe::detail::probes_on()) [[unlikely]]
+    troupe::detail::trace_probe(tracing::event_kind::socket_read, "tcp", static_cast<std::uint64_t>(fd_),
+                        static_cast<std::int64_t>(n), &rt_);
   in_end_ += n;
   auto now = asio::steady_timer::clock_type::now();
   last_activity_ = now;
@@ -343,6 +347,8 @@ void socket_conn::send_locked() {
   if (flush_posted_ || write_in_flight_ || out_.empty()) return;
   ssize_t sent = ::send(fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   if (sent > 0) {
+    if (troupe::detail::probes_on()) [[unlikely]]
+      troupe::detail::trace_probe(tracing::event_kind::socket_write, "tcp", static_cast<std::uint64_t>(fd_), sent, &rt_);
     out_.erase(0, static_cast<std::size_t>(sent));
     if (out_.empty()) {
       write_activity_.store(true, std::memory_order_relaxed);
@@ -418,8 +424,12 @@ void socket_conn::flush() {
   lock.unlock();
   if (closing) arm_close_deadline();
   asio::async_write(*socket_, asio::buffer(writing_),
-                    [self = shared_from_this()](const std::error_code& ec, std::size_t) {
+                    [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
                       try {
+                        if (!ec && troupe::detail::probes_on()) [[unlikely]]
+                          troupe::detail::trace_probe(tracing::event_kind::socket_write, "tcp",
+                                              static_cast<std::uint64_t>(self->fd_), static_cast<std::int64_t>(n),
+                                              &self->rt_);
                         self->on_written(ec);
                       } catch (const std::bad_alloc&) {
                         self->out_of_memory("writing");

@@ -24,6 +24,7 @@
 // at once, before any frame is read. Names and reasons from the network are
 // made printable and capped before they are logged.
 // Both sides are up once welcome is sent or received and checked.
+#include "troupe/core/trace_probe.hpp"
 #include "net/auth.hpp"
 #include "net/node_impl.hpp"
 
@@ -348,6 +349,9 @@ void node_impl::learn_peers(reader& in) {
 
 void node_impl::write_frame(peer& to, const std::string& frame) {
   counters.frames_out.fetch_add(1, std::memory_order_relaxed);
+  if (troupe::detail::probes_on()) [[unlikely]]
+    troupe::detail::trace_probe_text(tracing::event_kind::frame_send, to.name, 0,
+                                     static_cast<std::int64_t>(frame.size()), &rt);
   to.conn.write(frame);
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "troupe/core/trace_probe.hpp"
 #include "net/node_impl.hpp"
 
 namespace troupe::net::detail {
@@ -231,6 +232,9 @@ send_status node_impl::forward(proxy_forwarder& via, message* msg, runtime_impl&
   switch (write_or_queue(p, frame)) {
     case io::write_status::ok:
       counters.frames_out.fetch_add(1, std::memory_order_relaxed);
+      if (troupe::detail::probes_on()) [[unlikely]]
+        troupe::detail::trace_probe_text(tracing::event_kind::frame_send, p->name, 0,
+                                         static_cast<std::int64_t>(frame.size()), &rt);
       delete msg;
       return send_status::ok;
     case io::write_status::full:
@@ -312,6 +316,9 @@ void node_impl::check_peer_watches(const peer& from) const {
 }
 
 void node_impl::on_frame(const std::shared_ptr<peer>& from, std::string_view bytes) {
+  if (troupe::detail::probes_on()) [[unlikely]]
+    troupe::detail::trace_probe_text(tracing::event_kind::frame_recv, from->name, 0,
+                                     static_cast<std::int64_t>(bytes.size()), &rt);
   reader r(bytes, this);
   wire_frame f = read_frame(r);
   auto& impl = rt.impl();

@@ -3,6 +3,7 @@
 // waiter fires, results written under the lock, wake-ups after unlocking,
 // channels locked in address order, cases polled in random order).
 #include "troupe/sync/detail/channel_core.hpp"
+#include "troupe/core/trace_probe.hpp"
 
 #include "core/futex.hpp"
 #include "core/backoff_lock.hpp"
@@ -144,7 +145,7 @@ void fire(chan_entry* e, chan_status status, wake_list& wakes) {
 }
 
 // Tries one case with its channel locked (invariants 3 and 4).
-chan_status try_case_locked(const select_case& c, wake_list& wakes) {
+chan_status try_case_unlogged(const select_case& c, wake_list& wakes) {
   chan_core& ch = *c.channel;
   if (c.is_send) {
     if (ch.is_closed()) return chan_status::closed;
@@ -187,6 +188,18 @@ chan_status try_case_locked(const select_case& c, wake_list& wakes) {
     return chan_status::ok;
   }
   return ch.is_closed() ? chan_status::closed : chan_status::would_block;
+}
+
+// The same, recorded in a trace while one records (trace_probe.hpp): a
+// completed send or receive, with the channel's address and what it
+// buffers after the step. A rendezvous with a waiting peer is recorded
+// once, by the thread that completed it, as the step it took.
+chan_status try_case_locked(const select_case& c, wake_list& wakes) {
+  const chan_status status = try_case_unlogged(c, wakes);
+  if (status == chan_status::ok && detail::probes_on()) [[unlikely]]
+    detail::trace_probe(c.is_send ? tracing::event_kind::channel_send : tracing::event_kind::channel_recv, "channel",
+                        reinterpret_cast<std::uintptr_t>(c.channel), c.channel->items());
+  return status;
 }
 
 }  // namespace

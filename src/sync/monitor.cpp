@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "troupe/sync/monitor.hpp"
+#include "troupe/core/lock_trace.hpp"
 
 namespace troupe {
 
@@ -25,7 +26,16 @@ std::function<void(const char*, const std::source_location&)> invariant_handler;
 }  // namespace
 
 void monitor_base::enter(const std::source_location& where) {
-  mutex_.lock();
+  if (detail::lock_tracing_on()) [[unlikely]] {
+    // Traced: a failed try is a wait on the holder (lock_trace.hpp).
+    if (!mutex_.try_lock()) {
+      detail::trace_lock(detail::lock_step::wait, name_, holder_);
+      mutex_.lock();
+    }
+    detail::trace_lock(detail::lock_step::acquire, name_, holder_);
+  } else {
+    mutex_.lock();
+  }
   owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   if (detail::lock_order_on()) detail::lock_acquired(this, name_, where);
 }
@@ -33,6 +43,8 @@ void monitor_base::enter(const std::source_location& where) {
 void monitor_base::leave() noexcept {
   detail::lock_released(this);  // even if checking was turned off meanwhile
   owner_.store(std::thread::id(), std::memory_order_relaxed);
+  if (detail::lock_tracing_on()) [[unlikely]]
+    detail::trace_lock(detail::lock_step::release, name_, holder_);
   mutex_.unlock();
 }
 

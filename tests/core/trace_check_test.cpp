@@ -3,6 +3,7 @@
 // random formulas), the bounded-response rule catching a slow handler and
 // staying silent on a fast one, offline and online.
 #include "troupe/core/trace_check.hpp"
+#include "troupe/core/trace_spec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -62,6 +63,26 @@ tracing::formula build(const spec& s) {
     case spec::hist_w: return historically_within(std::chrono::nanoseconds(s.bound), build(*s.a));
   }
   return build(*s.a);
+}
+
+// The same formula in the text form (trace_spec.hpp), for parse_formula.
+std::string text(const spec& s) {
+  static const char* const atoms[] = {"send", "begin", "what(\"alpha\")", "what(\"beta\")", "actor == 1"};
+  const std::string d = std::to_string(s.bound) + "ns";
+  switch (s.k) {
+    case spec::atom: return atoms[s.atom_index];
+    case spec::neg: return "!(" + text(*s.a) + ")";
+    case spec::conj: return "(" + text(*s.a) + " && " + text(*s.b) + ")";
+    case spec::disj: return "(" + text(*s.a) + " || " + text(*s.b) + ")";
+    case spec::impl: return "(" + text(*s.a) + " -> " + text(*s.b) + ")";
+    case spec::prev: return "previously(" + text(*s.a) + ")";
+    case spec::once_: return "once(" + text(*s.a) + ")";
+    case spec::hist: return "historically(" + text(*s.a) + ")";
+    case spec::since_: return "since(" + text(*s.a) + ", " + text(*s.b) + ")";
+    case spec::once_w: return "once(" + text(*s.a) + ", " + d + ")";
+    case spec::hist_w: return "historically(" + text(*s.a) + ", " + d + ")";
+  }
+  return "";
 }
 
 // truth[i] of `s` at every position of `es`, by the definitions.
@@ -146,12 +167,15 @@ TEST(trace_check, compiled_monitors_agree_with_the_definitions_on_random_streams
     auto es = random_stream(rng, 1000);
     auto expected = reference(*s, es);
     tracing::rule r("random", build(*s));
+    // The text form, parsed, must mean the same.
+    tracing::rule parsed("parsed", tracing::parse_formula(text(*s)));
     for (std::size_t i = 0; i < es.size(); ++i) {
       std::vector<tracing::violation> v;
       const bool holds = r.step(es[i], v);
       ASSERT_EQ(v.size(), holds ? 0u : 1u);
       ASSERT_EQ(holds, static_cast<bool>(expected[i]))
           << "round " << round << ", event " << i << ": " << build(*s).to_string();
+      ASSERT_EQ(parsed.step(es[i], v), holds) << "round " << round << ", event " << i << ": " << text(*s);
     }
     events += es.size();
   }

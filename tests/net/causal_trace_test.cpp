@@ -165,4 +165,30 @@ TEST(CausalTrace, MessagesOutsideATraceCarryNone) {
   EXPECT_EQ(*r3, "untraced 3");
 }
 
+// Node frames and the socket reads and writes under them are recorded, on
+// each side, with the peer node's name and the bytes.
+TEST(CausalTrace, FramesAndSocketStepsAreRecordedWithThePeerAndTheBytes) {
+  site a("a@127.0.0.1"), b("b@127.0.0.1");
+  b.rt.register_name("echo", b.rt.spawn([](actor&) -> behavior {
+    return {[](const lookup& q) { return q.key; }};
+  }));
+  a.node.connect(b.node.address()).get();
+  pid echo = a.node.whereis("troupe://b@127.0.0.1/echo").get();
+  tracing::start(a.rt);
+  troupe::scoped_actor me(a.rt);
+  auto r = me.request<std::string>(echo, lookup{std::string(1000, 'x')}, 5s);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(eventually([&] {
+    bool sent = false, received = false, read = false, written = false;
+    for (auto& e : tracing::snapshot(a.rt)) {
+      sent = sent || (e.kind == tracing::event_kind::frame_send && e.what == "b@127.0.0.1" && e.value > 1000);
+      received = received || (e.kind == tracing::event_kind::frame_recv && e.what == "b@127.0.0.1" && e.value > 1000);
+      read = read || (e.kind == tracing::event_kind::socket_read && e.value > 1000);
+      written = written || (e.kind == tracing::event_kind::socket_write && e.value > 1000);
+    }
+    return sent && received && read && written;
+  }));
+  tracing::stop(a.rt);
+}
+
 }  // namespace

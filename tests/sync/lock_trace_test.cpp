@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "troupe/core/trace.hpp"
+#include "troupe/sync/channel.hpp"
+#include "troupe/sync/monitor.hpp"
 #include "troupe/sync/pi_mutex.hpp"
 #include "troupe/troupe.hpp"
 
@@ -100,6 +102,55 @@ TEST(LockTrace, RuntimesComeAndGoWhileThreadsLock) {
   }
   stop = true;
   for (auto& t : lockers) t.join();
+}
+
+// A monitor<T>'s lock is traced as troupe's mutexes are: a contended entry
+// records the wait with its holder, then the hold.
+TEST(LockTrace, AMonitorsLockIsTracedLikeAMutex) {
+  runtime rt(config{.workers = 1});
+  tracing::start(rt);
+  monitor<int> counter("counter", 0);
+  std::atomic<bool> held{false};
+  std::thread holder([&] {
+    auto c = counter.lock();
+    held = true;
+    std::this_thread::sleep_for(30ms);
+    ++*c;
+  });
+  while (!held) std::this_thread::yield();
+  {
+    auto c = counter.lock();  // waits for the holder
+    ++*c;
+  }
+  holder.join();
+  int waits = 0, acquires = 0, releases = 0;
+  for (auto& e : tracing::snapshot(rt)) {
+    if (e.what != "counter") continue;
+    waits += e.kind == tracing::event_kind::lock_wait;
+    acquires += e.kind == tracing::event_kind::lock_acquire;
+    releases += e.kind == tracing::event_kind::lock_release;
+    if (e.kind == tracing::event_kind::lock_wait) EXPECT_NE(e.other, 0u);  // the holder's thread
+  }
+  EXPECT_EQ(waits, 1);
+  EXPECT_EQ(acquires, 2);
+  EXPECT_EQ(releases, 2);
+}
+
+// Channel steps are recorded with the channel (its address) and what it
+// buffers after each.
+TEST(LockTrace, ChannelSendsAndReceivesAreRecorded) {
+  runtime rt(config{.workers = 1});
+  tracing::start(rt);
+  channel<int> ch(4);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ch.send(i));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(ch.recv(), i);
+  std::vector<std::int64_t> sends, recvs;
+  for (auto& e : tracing::snapshot(rt)) {
+    if (e.kind == tracing::event_kind::channel_send) sends.push_back(e.value);
+    if (e.kind == tracing::event_kind::channel_recv) recvs.push_back(e.value);
+  }
+  EXPECT_EQ(sends, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(recvs, (std::vector<std::int64_t>{2, 1, 0}));
 }
 
 }  // namespace

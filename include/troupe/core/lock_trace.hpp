@@ -1,21 +1,21 @@
-// lock_trace: what troupe's mutexes (pi_mutex, named_mutex) tell tracing
-// (troupe/core/trace.hpp): a contended lock's wait (with the holder), each
-// acquire and each release, with the thread's scheduling priority, so a
-// recorded trace shows lock waits and a temporal rule can state the
-// Pathfinder property. Recorded in the current actor's runtime, or, on a
-// thread outside any actor, in the runtime that started tracing last.
-// Costs one relaxed load and a branch per lock and unlock while no runtime
-// records.
+// lock_trace: what troupe's mutexes (pi_mutex, named_mutex, monitor<T>) tell
+// tracing (troupe/core/trace.hpp): a contended lock's wait (with the
+// holder), each acquire and each release, with the thread's scheduling
+// priority, so a recorded trace shows lock waits and a temporal rule can
+// state the Pathfinder property. Recorded in the current actor's runtime,
+// or, on a thread outside any actor, in the runtime that started tracing
+// last. Costs one relaxed load and a branch per lock and unlock while no
+// runtime records.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
+#include "troupe/core/trace_probe.hpp"
+
 namespace troupe::detail {
 
-// Runtimes that record (any): the mutexes' fast check.
-extern std::atomic<int> recording_runtimes;
-inline bool lock_tracing_on() noexcept { return recording_runtimes.load(std::memory_order_relaxed) != 0; }
+inline bool lock_tracing_on() noexcept { return probes_on(); }
 
 enum class lock_step : std::uint8_t { wait, acquire, release };
 

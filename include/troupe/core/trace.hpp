@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "troupe/core/pid.hpp"
+#include "troupe/core/trace_kind.hpp"
 
 namespace troupe {
 class runtime;
@@ -41,34 +42,10 @@ class runtime;
 
 namespace troupe::tracing {
 
-// What an event records.
-enum class event_kind : std::uint8_t {
-  spawn,       // `actor` spawned `other` (actor 0: from outside any actor)
-  send,        // `actor` sent a `what` to `other`; `flow` pairs it with its handling
-  begin,       // `actor` began handling a `what`; `flow` as at its send
-  end,         // `actor` finished handling the message begun before
-  exit,        // `actor` ended; `what` is the reason
-  mark,        // a user event (tracing::mark): `what` is its name, `value` its value
-  span_begin,  // a user span (tracing::span) opened in `actor`
-  span_end,    // and closed
-  // troupe's mutexes (pi_mutex, named_mutex; lock_trace.hpp): `what` is
-  // the mutex's name, `value` the thread's scheduling priority (SCHED_FIFO
-  // or SCHED_RR; 0 otherwise), `other` on a wait the OS thread id of the
-  // holder.
-  lock_wait,     // the thread found the mutex held and waits for it
-  lock_acquire,  // the thread holds it
-  lock_release,  // and let it go
-};
-
 // The name of `kind` ("spawn", "send", ...).
 const char* to_string(event_kind kind) noexcept;
-
-// Bits of filter::kinds, one per event_kind.
-constexpr std::uint32_t kind_bit(event_kind kind) noexcept {
-  return 1u << static_cast<unsigned>(kind);
-}
-// Every kind.
-inline constexpr std::uint32_t all_kinds = 0x7FFu;
+// The kind named `name`; false if none is.
+bool kind_from_string(const char* name, event_kind& kind) noexcept;
 
 // One recorded event.
 struct event {

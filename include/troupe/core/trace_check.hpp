@@ -84,6 +84,9 @@ formula send_of(const std::string& type);
 formula begin_of(const std::string& type);
 // The end of handling a message whose type contains `type`.
 formula end_of(const std::string& type);
+// The begin of a handling with more than `n` messages still queued behind
+// it (the mailbox's length).
+formula begin_queued_above(std::int64_t n);
 
 // Connectives.
 formula operator!(const formula& a);
@@ -157,11 +160,34 @@ class rule {
   std::unique_ptr<state> state_;
   friend rule answered_within(std::string, const formula&, const formula&, event_key, std::chrono::nanoseconds,
                               std::size_t);
+  friend rule held_at_most(std::string, const formula&, const formula&, event_key, std::chrono::nanoseconds,
+                           std::size_t);
+  friend rule at_most_within(std::string, std::size_t, const formula&, event_key, std::chrono::nanoseconds,
+                             std::size_t);
 };
 
 // The bounded-response rule (see the top of this file).
 rule answered_within(std::string name, const formula& trigger, const formula& response, event_key key,
                      std::chrono::nanoseconds d, std::size_t max_pending = 100'000);
+
+// A condition must not last longer than `d`: for each key, the condition
+// starts at an event satisfying `starts` and ends at one satisfying `ends`
+// (with the same key); a violation is reported at the first event more
+// than `d` after a start not yet ended (or by finish()). "No actor's
+// mailbox stays above 100 for longer than 50 ms":
+//   held_at_most("mailbox", begin_queued_above(100), !begin_queued_above(100) && kind_is(event_kind::begin),
+//                same_actor, 50ms);
+// At most `max_keys` conditions are open at once; more are dropped.
+rule held_at_most(std::string name, const formula& starts, const formula& ends, event_key key,
+                  std::chrono::nanoseconds d, std::size_t max_keys = 100'000);
+
+// At most `n` events satisfying `counted`, for each key, in any window of
+// `d`: the (n+1)th within `d` of the first is a violation. "A supervisor
+// never restarts a child more than 3 times in 5 s":
+//   at_most_within("restarts", 3, kind_is(event_kind::restart), same_actor, 5s);
+// Keeps at most n times per key, and at most `max_keys` keys.
+rule at_most_within(std::string name, std::size_t n, const formula& counted, event_key key,
+                    std::chrono::nanoseconds d, std::size_t max_keys = 100'000);
 
 // Checks `events` (time order, as snapshot() gives them) against fresh
 // copies of `rules`; every violation, with up to `window` events before it.

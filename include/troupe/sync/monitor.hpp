@@ -79,6 +79,7 @@ class monitor_base {
  private:
   std::mutex mutex_;
   std::atomic<std::thread::id> owner_{};
+  std::atomic<std::uint64_t> holder_{0};  // for tracing (lock_trace.hpp)
   const char* name_;
 };
 
