@@ -141,6 +141,8 @@ std::uint64_t tracer::start(const tracing::options& how) {
   auto state = std::make_unique<trace_filter_state>();
   for (const pid& p : how.filter.actors)
     if (p) state->actors.push_back(p.id());
+  for (std::uint64_t id : how.filter.actor_ids)
+    if (id != 0) state->actors.push_back(id);
   std::sort(state->actors.begin(), state->actors.end());
   state->kinds = how.filter.kinds;
   state->max_per_second = how.filter.max_events_per_second;

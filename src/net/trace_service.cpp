@@ -12,10 +12,12 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "troupe/async/ask.hpp"
 #include "troupe/core/actor.hpp"
+#include "troupe/core/trace_file.hpp"
 #include "troupe/net/node.hpp"
 #include "troupe/net/wire_type.hpp"
 
@@ -55,7 +57,10 @@ trace_reply export_window(runtime& rt, const trace_request& req, std::int64_t si
   for (;;) {
     std::vector<tracing::event> part(window.end() - static_cast<std::ptrdiff_t>(keep), window.end());
     std::ostringstream out;
-    tracing::write_chrome_json(part, out, lost + (window.size() - keep));
+    if (req.format == "jsonl")
+      tracing::write_jsonl(part, out);
+    else
+      tracing::write_chrome_json(part, out, lost + (window.size() - keep));
     std::string json = out.str();
     if (json.size() <= req.max_bytes || keep == 0) {
       trace_reply reply;
@@ -68,10 +73,57 @@ trace_reply export_window(runtime& rt, const trace_request& req, std::int64_t si
   }
 }
 
+// The request's filter, its names resolved on this node; an empty
+// optional and `why` when it is not one.
+std::optional<tracing::filter> filter_of(runtime& rt, const trace_request& req, std::string& why) {
+  constexpr std::size_t max_entries = 64, max_text = 256;
+  if (req.format != "chrome" && req.format != "jsonl") {
+    why = "format must be chrome or jsonl";
+    return std::nullopt;
+  }
+  if (req.actors.size() > max_entries || req.message_types.size() > max_entries) {
+    why = "at most " + std::to_string(max_entries) + " actors and " + std::to_string(max_entries) + " message types";
+    return std::nullopt;
+  }
+  tracing::filter f{.with_spawned = req.with_spawned,
+                    .kinds = req.kinds,
+                    .max_events_per_second = req.max_events_per_second};
+  for (const std::string& type : req.message_types) {
+    if (type.empty() || type.size() > max_text) {
+      why = "a message type must be 1 to " + std::to_string(max_text) + " bytes";
+      return std::nullopt;
+    }
+    f.message_types.push_back(type);
+  }
+  for (const std::string& who : req.actors) {
+    if (who.empty() || who.size() > max_text) {
+      why = "an actor must be 1 to " + std::to_string(max_text) + " bytes";
+      return std::nullopt;
+    }
+    // "<0.12.0>" or "12": an id; anything else: a registered name.
+    std::string digits = who;
+    if (digits.starts_with("<0.") && digits.ends_with(".0>")) digits = digits.substr(3, digits.size() - 6);
+    if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        digits.size() <= 19) {
+      f.actor_ids.push_back(std::stoull(digits));
+      continue;
+    }
+    pid p = rt.whereis(who);
+    if (!p) {
+      why = "no actor is registered as " + who;
+      return std::nullopt;
+    }
+    f.actors.push_back(p);
+  }
+  return f;
+}
+
 }  // namespace
 
 void register_trace_types() {
-  add_wire_type(wire_type_for<trace_request>("troupe.trace_request"));
+  // ".2": the filter fields and the format; a node of before asks with a
+  // type this one does not take (an error, not a misread request).
+  add_wire_type(wire_type_for<trace_request>("troupe.trace_request.2"));
   add_wire_type(wire_type_for<trace_reply>("troupe.trace_reply"));
 }
 
@@ -112,11 +164,14 @@ troupe::pid serve_traces(runtime& rt) {
                 error(errc::overloaded, "trace_request: " + std::to_string(max_waiting) + " already wait"));
             return;
           }
-          req.max_bytes = std::min<std::uint64_t>(req.max_bytes, 15u << 20);
-          if (!tracing::active(rt)) {
-            started_here->session = tracing::start(
-                rt, {.filter = {.kinds = req.kinds, .max_events_per_second = req.max_events_per_second}});
+          std::string why;
+          auto filter = filter_of(rt, req, why);
+          if (!filter) {
+            self.make_response_promise().deliver_error(error(errc::handler_failed, "trace_request: " + why));
+            return;
           }
+          req.max_bytes = std::min<std::uint64_t>(req.max_bytes, 15u << 20);
+          if (!tracing::active(rt)) started_here->session = tracing::start(rt, {.filter = std::move(*filter)});
           const std::uint64_t id = (*next_id)++;
           waiting->emplace(id, pending{self.make_response_promise(), req, steady_now_ns()});
           self.send_after(std::chrono::milliseconds(req.duration_ms), self.pid(), window_ends{id});

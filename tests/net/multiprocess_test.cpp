@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
 #include <iterator>
 
 #include <cstdio>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "troupe/core/scoped_actor.hpp"
+#include "troupe/core/trace_file.hpp"
 #include "troupe/io/reactor.hpp"
 #include "troupe/net/node.hpp"
 
@@ -308,6 +310,69 @@ TEST(Multiprocess, TraceFetchesAWindowOfARunningNode) {
   // A message from another node is named by its wire name.
   EXPECT_NE(json.find("{\"ph\":\"X\",\"name\":\"string\""), std::string::npos)
       << "the echo's handlings of strings are not in the trace";
+}
+
+// `troupe trace` with a filter (one actor by its registered name, one
+// message type) and --format jsonl; then `troupe trace check` on the saved
+// file: a rule that holds (exit 0), one that is broken (exit 1), a spec
+// that does not parse and a file that is not JSON lines (exit 2). An actor
+// name the node does not know is an error from the node.
+TEST(Multiprocess, TraceOneActorAsJsonLinesThenCheckTheFile) {
+  child b(node_args("b@127.0.0.1"));
+  auto addr = start(b);
+  here t;
+  ASSERT_EQ(t.node.connect(addr).get(), "b@127.0.0.1");
+  pid echo = t.node.whereis("troupe://b@127.0.0.1/echo").get();
+  ASSERT_TRUE(echo);
+  const std::string path = "/tmp/troupe-multiprocess-trace-" + std::to_string(getpid()) + ".jsonl";
+  child tracer({"trace", "b@127.0.0.1", "--cookie", cookie, "--connect", addr.to_string(), "--for", "1500ms",
+                "--actor", "echo", "--type", "string", "--format", "jsonl", "-o", path});
+  troupe::scoped_actor me(t.rt);
+  const auto until = std::chrono::steady_clock::now() + 2500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    (void)me.request<std::string>(echo, std::string("traced?"), 5s);
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_FALSE(tracer.line_starting("traced b@127.0.0.1").empty());
+  EXPECT_EQ(tracer.wait_exit(), 0);
+  std::vector<troupe::tracing::event> events;
+  {
+    std::ifstream in(path);
+    events = troupe::tracing::read_jsonl(in);
+  }
+  std::uint64_t echo_there = 0;
+  for (auto& e : events)
+    if (e.kind == troupe::tracing::event_kind::begin) echo_there = e.actor;
+  ASSERT_NE(echo_there, 0u) << "no handling in the trace";
+  for (auto& e : events) {
+    EXPECT_TRUE(e.actor == echo_there || e.other == echo_there) << troupe::tracing::to_string(e);
+    if (e.kind == troupe::tracing::event_kind::begin) EXPECT_NE(e.what.find("string"), std::string::npos);
+  }
+
+  child holds({"trace", "check", path, "--spec", R"("echo answers": respond(begin("string"), end("string"), 5s, actor))"});
+  EXPECT_FALSE(holds.line_starting("checked ").empty());
+  EXPECT_EQ(holds.wait_exit(), 0);
+  child broken({"trace", "check", path, "--spec", R"("echo is never asked": !begin("string"))"});
+  EXPECT_FALSE(broken.line_starting("rule \"echo is never asked\" broken").empty());
+  // Read to the end (a violation a line): a full pipe would stop it.
+  EXPECT_NE(broken.line_starting("checked ", 30s).find(" violation(s)"), std::string::npos);
+  EXPECT_EQ(broken.wait_exit(), 1);
+  child bad_spec({"trace", "check", path, "--spec", R"("x": begin &&)"});
+  EXPECT_EQ(bad_spec.wait_exit(), 2);
+  const std::string not_jsonl = path + ".json";
+  {
+    std::ofstream f(not_jsonl);
+    f << "{\"traceEvents\":[]}\n";
+  }
+  child bad_file({"trace", "check", not_jsonl, "--spec", R"("r": true)"});
+  EXPECT_EQ(bad_file.wait_exit(), 2);
+  std::remove(not_jsonl.c_str());
+  std::remove(path.c_str());
+
+  child unknown({"trace", "b@127.0.0.1", "--cookie", cookie, "--connect", addr.to_string(), "--for", "10ms",
+                 "--actor", "nobody-here", "-o", path});
+  EXPECT_NE(unknown.line_starting("trace failed").find("no actor is registered as nobody-here"), std::string::npos);
+  EXPECT_EQ(unknown.wait_exit(), 1);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 //   troupe node ...     runs a node (node_cmd.cpp)
 //   troupe ping NODE    checks that a node answers
 //   troupe trace NODE   records a node for a while, writes a trace for Perfetto UI
+//                       (or JSON lines: --format jsonl)
+//   troupe trace check FILE --spec ...   checks a saved trace against rules
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -65,6 +67,7 @@ int selftest() {
 int run_node(int argc, char** argv);
 int run_ping(int argc, char** argv);
 int run_trace(int argc, char** argv);
+int run_trace_check(int argc, char** argv);
 
 int main(int argc, char** argv) {
   const char* command = argc > 1 ? argv[1] : "help";
@@ -77,11 +80,13 @@ int main(int argc, char** argv) {
   try {
     if (std::strcmp(command, "node") == 0) return run_node(argc, argv);
     if (std::strcmp(command, "ping") == 0) return run_ping(argc, argv);
+    if (std::strcmp(command, "trace") == 0 && argc > 2 && std::strcmp(argv[2], "check") == 0)
+      return run_trace_check(argc, argv);
     if (std::strcmp(command, "trace") == 0) return run_trace(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "troupe %s: %s\n", command, e.what());
     return 2;
   }
-  std::printf("usage: troupe <version|selftest|node|ping|trace> ...\n");
+  std::printf("usage: troupe <version|selftest|node|ping|trace|trace check> ...\n");
   return std::strcmp(command, "help") == 0 ? 0 : 2;
 }

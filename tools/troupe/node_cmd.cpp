@@ -108,6 +108,22 @@ std::int64_t parse_millis(const std::string& text) {
   throw std::invalid_argument("expected a duration such as 5s or 500ms, got " + text);
 }
 
+// "send,begin,end": kind_bit()s or'ed.
+std::uint32_t parse_kinds(const std::string& text) {
+  std::uint32_t bits = 0;
+  std::size_t from = 0;
+  while (from <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', from), text.size());
+    const std::string name = text.substr(from, comma - from);
+    tracing::event_kind kind;
+    if (!tracing::kind_from_string(name.c_str(), kind))
+      throw std::invalid_argument("--kinds: no event kind is called \"" + name + "\"");
+    bits |= tracing::kind_bit(kind);
+    from = comma + 1;
+  }
+  return bits;
+}
+
 node_args parse(int argc, char** argv, int first) {
   node_args a;
   for (int i = first; i < argc; ++i) {
@@ -137,6 +153,15 @@ node_args parse(int argc, char** argv, int first) {
     else if (flag == "--for") a.trace.duration_ms = parse_millis(value());
     else if (flag == "--rate") a.trace.max_events_per_second = std::stoull(value());
     else if (flag == "--max-bytes") a.trace.max_bytes = std::stoull(value());
+    else if (flag == "--actor") a.trace.actors.push_back(value());
+    else if (flag == "--with-spawned") a.trace.with_spawned = true;
+    else if (flag == "--type") a.trace.message_types.push_back(value());
+    else if (flag == "--kinds") a.trace.kinds = parse_kinds(value());
+    else if (flag == "--format") {
+      a.trace.format = value();
+      if (a.trace.format != "chrome" && a.trace.format != "jsonl")
+        throw std::invalid_argument("--format is chrome or jsonl, not " + a.trace.format);
+    }
     else if (flag == "-o") a.output = file();
     else if (flag.rfind("--", 0) != 0 && a.target.empty()) a.target = flag;
     else throw std::invalid_argument("unknown option " + flag);
@@ -276,7 +301,8 @@ int run_trace(int argc, char** argv) {
   if (a.target.empty() || a.connect.empty() || a.options.cookie.empty() || a.output.empty()) {
     std::fprintf(stderr,
                  "usage: troupe trace NODE --cookie-file FILE|--cookie C --connect HOST:PORT -o FILE"
-                 " [--for 5s] [--rate EVENTS_PER_SECOND] [--max-bytes N]"
+                 " [--for 5s] [--rate EVENTS_PER_SECOND] [--max-bytes N] [--actor NAME|PID]..."
+                 " [--with-spawned] [--type SUBSTRING]... [--kinds send,begin,...] [--format chrome|jsonl]"
                  " [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n");
     return 2;
   }

@@ -84,6 +84,9 @@ struct event {
 struct filter {
   // Only events of these actors (their pids); empty: every actor.
   std::vector<pid> actors{};
+  // The same by their ids (as a trace shows them: <0.ID.0>), for a filter
+  // that came from elsewhere (troupe trace --actor).
+  std::vector<std::uint64_t> actor_ids{};
   // With `actors`: also the actors they spawn from now on, and theirs.
   bool with_spawned = false;
   // Only sends, begins and ends of messages whose type name contains one

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "troupe/async/future.hpp"
 #include "troupe/core/pid.hpp"
@@ -39,11 +40,25 @@ struct trace_request {
   // The largest answer, in bytes (at most 15 MiB: under a node link's
   // default frame limit).
   std::uint64_t max_bytes = 8u << 20;
+  // Only the events of these actors of the traced node: registered names,
+  // or pids by their ids as a trace shows them ("<0.12.0>" or "12"); empty:
+  // every actor. At most 64, and a name not registered there is an error.
+  std::vector<std::string> actors{};
+  // With `actors`: also the actors they spawn while recording.
+  bool with_spawned = false;
+  // Only sends, begins and ends of message types whose names contain one
+  // of these (at most 64); empty: any.
+  std::vector<std::string> message_types{};
+  // How `trace_reply::json` is written: "chrome" (trace-event JSON, for
+  // Perfetto UI) or "jsonl" (JSON lines with every field, for
+  // tracing::read_jsonl and `troupe trace check`).
+  std::string format = "chrome";
 };
 
 // The window, exported.
 struct trace_reply {
-  // Chrome trace-event JSON (tracing::write_chrome_json).
+  // The window: Chrome trace-event JSON (tracing::write_chrome_json) or
+  // JSON lines (tracing::write_jsonl), as the request's `format` asked.
   std::string json;
   // Events in `json`.
   std::uint64_t events = 0;
