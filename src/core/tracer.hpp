@@ -87,7 +87,7 @@ struct trace_ring {
 // per-thread cache, so a type filter costs a lock once per type and thread.
 struct trace_filter_state {
   std::vector<std::uint64_t> actors;  // sorted pid ids; empty: all
-  std::uint32_t kinds = tracing::all_kinds;
+  std::uint32_t kinds = tracing::default_kinds;
   std::uint64_t max_per_second = 0;
   std::vector<std::string> types;  // substrings of message type names; empty: any
   bool with_spawned = false;

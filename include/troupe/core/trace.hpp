@@ -92,8 +92,9 @@ struct filter {
   // Only sends, begins and ends of messages whose type name contains one
   // of these ("order", "my::request"); empty: any. Other kinds pass.
   std::vector<std::string> message_types{};
-  // Only these kinds (kind_bit()s or'ed together).
-  std::uint32_t kinds = all_kinds;
+  // Only these kinds (kind_bit()s or'ed together); by default all but the
+  // scheduler's steps (see default_kinds).
+  std::uint32_t kinds = default_kinds;
   // At most this many events per second over the whole runtime; the rest
   // are counted (stats::rate_limited) and dropped. 0: no limit. Tracing a
   // busy production runtime cannot take it down (as recon_trace's limit).

@@ -63,5 +63,11 @@ constexpr std::uint32_t kind_bit(event_kind kind) noexcept {
 }
 // Every kind.
 inline constexpr std::uint32_t all_kinds = (1u << event_kind_count) - 1;
+// What a filter records unless told otherwise: every kind but the
+// scheduler's steps (steal, park, wake), which come with every hand-off
+// between workers and would cost a ping-pong several events a round trip;
+// ask for them with all_kinds.
+inline constexpr std::uint32_t default_kinds =
+    all_kinds & ~(kind_bit(event_kind::steal) | kind_bit(event_kind::park) | kind_bit(event_kind::wake));
 
 }  // namespace troupe::tracing

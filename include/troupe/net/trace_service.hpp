@@ -33,8 +33,9 @@ class node;
 struct trace_request {
   // How long to record, in milliseconds (1 to 600,000).
   std::int64_t duration_ms = 1000;
-  // Which kinds (tracing::kind_bit()s); all by default.
-  std::uint32_t kinds = tracing::all_kinds;
+  // Which kinds (tracing::kind_bit()s); all but the scheduler's steps by
+  // default (tracing::default_kinds).
+  std::uint32_t kinds = tracing::default_kinds;
   // At most this many events per second (0: no limit).
   std::uint64_t max_events_per_second = 0;
   // The largest answer, in bytes (at most 15 MiB: under a node link's

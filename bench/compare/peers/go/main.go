@@ -39,6 +39,8 @@
 //	               (0..n-1), closed once all producers are done; one
 //	               consumer ranges over it. Check count == 4n and
 //	               sum == 4 * n(n-1)/2.
+//	trace_cost  pingpong with runtime/trace off and on (to io.Discard),
+//	          three alternating rounds, medians and their ratio.
 //	chan_select    4 channels of capacity 128, one producer per channel
 //	               sending 1e6 ints (0..n-1) then closing it; one consumer
 //	               selects over the 4 until all are closed and drained
@@ -51,8 +53,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"runtime/trace"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,6 +122,53 @@ func pingpong(name string, n int64) {
 		fail("ponger counted %d pings, expected %d", pings, n)
 	}
 	emit(name, "ns_per_roundtrip", float64(el.Nanoseconds())/float64(n))
+}
+
+// traceCost: pingpong with Go's execution tracer (runtime/trace) off and
+// on, three alternating rounds; the medians, as troupe_compare trace_cost
+// reports troupe's. The trace goes to io.Discard: the tracer still records
+// and encodes every event.
+func traceCost(name string, n int64) {
+	var off, on []float64
+	for round := 0; round < 3; round++ {
+		off = append(off, pingpongNs(n))
+		if err := trace.Start(io.Discard); err != nil {
+			fail("trace.Start: %v", err)
+		}
+		on = append(on, pingpongNs(n))
+		trace.Stop()
+	}
+	sort.Float64s(off)
+	sort.Float64s(on)
+	emit(name, "pingpong_ns@off", off[1])
+	emit(name, "pingpong_ns@traced", on[1])
+	emit(name, "pingpong_traced_ratio", on[1]/off[1])
+}
+
+// pingpongNs: one pingpong run's time per round trip (checked).
+func pingpongNs(n int64) float64 {
+	t0 := time.Now()
+	pingIn := make(chan int64, 1)
+	pongIn := make(chan chan int64, 1)
+	countReq := make(chan int64)
+	go func() {
+		var pings int64
+		for replyTo := range pongIn {
+			pings++
+			replyTo <- pings
+		}
+		countReq <- pings
+	}()
+	for i := int64(0); i < n; i++ {
+		pongIn <- pingIn
+		<-pingIn
+	}
+	el := time.Since(t0)
+	close(pongIn)
+	if pings := <-countReq; pings != n {
+		fail("ponger counted %d pings, expected %d", pings, n)
+	}
+	return float64(el.Nanoseconds()) / float64(n)
 }
 
 func fanin(name string, n int64) {
@@ -460,6 +512,8 @@ func main() {
 		chanBuffered(name, scaled(2500000))
 	case "chan_select":
 		chanSelect(name, scaled(1000000))
+	case "trace_cost":
+		traceCost(name, scaled(1000000))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown bench:", name)
 		os.Exit(2)
