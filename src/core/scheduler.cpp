@@ -145,7 +145,7 @@ executor::after_turn scheduler::run_watched(Watched& w, actor_cell* cell) {
 void scheduler::spare_work(worker& self) {
   current_worker = &self;
   for (;;) {
-    if (tracer* t = trace_.load(std::memory_order_relaxed)) [[unlikely]]
+    if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
     t->on_event(tracing::event_kind::park, 0, 0, nullptr, self.index);
   while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
     if (stopping()) break;
@@ -356,7 +356,7 @@ void scheduler::notify_parked() noexcept {
   }
   chosen->wake.store(1, std::memory_order_release);
   futex_wake_one(chosen->wake);
-  if (tracer* t = trace_.load(std::memory_order_relaxed)) [[unlikely]]
+  if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
     t->on_event(tracing::event_kind::wake, 0, 0, nullptr, chosen->index);
   wake_monitor();
 }
@@ -422,7 +422,7 @@ actor_cell* scheduler::steal(worker& self) {
     if (!cell) cell = victim.lifo.exchange(nullptr, std::memory_order_acq_rel);
     if (!cell) cell = victim.spawned.steal_into(self.spawned);
     if (!cell) continue;
-    if (tracer* t = trace_.load(std::memory_order_relaxed)) [[unlikely]]
+    if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
       t->on_event(tracing::event_kind::steal, 0, 0, nullptr, victim.index);
     return cell;
   }
@@ -472,7 +472,7 @@ void scheduler::park(worker& self) {
     std::lock_guard lock(idle_mutex_);
     if (spinner_ == &self) spinner_ = nullptr;
   }
-  if (tracer* t = trace_.load(std::memory_order_relaxed)) [[unlikely]]
+  if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
     t->on_event(tracing::event_kind::park, 0, 0, nullptr, self.index);
   while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
 }

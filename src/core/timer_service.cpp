@@ -63,22 +63,21 @@ void timer_service::advance_to(time_point t) {
 }
 
 void timer_core::trace_step(tracing::event_kind kind, const timer_entry& entry) noexcept {
-  tracer* t = trace.load(std::memory_order_relaxed);
+  tracer* t = trace.load(std::memory_order_acquire);
   if (!t) [[likely]]
     return;
   // A step taken by an actor is its; the timer thread's belong to no actor.
   auto* cell = static_cast<actor_cell*>(current_actor());
   const std::uint64_t actor = kind == tracing::event_kind::timer_fire || !cell ? 0 : cell->id();
-  const char* what = entry.callback ? "callback" : entry.period_ticks != 0 ? "periodic" : "message";
-  t->on_event(kind, actor, entry.target.id(), what, static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(&entry)));
+  t->on_event(kind, actor, entry.target.id(), entry.trace_label, static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(&entry)));
 }
 
 void timer_service::fire(std::vector<std::shared_ptr<timer_entry>>& due) {
   timer_core& core = *core_;
   for (auto& entry : due) {
-    core.trace_step(tracing::event_kind::timer_fire, *entry);
     if (entry->period_ticks == 0) {
       if (entry->finished.exchange(true, std::memory_order_acq_rel)) continue;
+      core.trace_step(tracing::event_kind::timer_fire, *entry);  // won: no cancel touches it now
       if (entry->callback)
         run_callback(*entry);
       else
@@ -90,6 +89,7 @@ void timer_service::fire(std::vector<std::shared_ptr<timer_entry>>& due) {
     // way and none will follow.
     std::lock_guard relock(core.mutex);
     if (entry->finished.load(std::memory_order_acquire) || core.stopping) continue;
+    core.trace_step(tracing::event_kind::timer_fire, *entry);
     if (!core.deliver(entry->target, entry->factory())) {
       entry->finished.store(true, std::memory_order_release);
       continue;
@@ -133,6 +133,7 @@ std::shared_ptr<timer_entry> timer_service::start_entry(duration delay, duration
   entry->once = once;
   entry->factory = std::move(factory);
   entry->callback = std::move(callback);
+  entry->trace_label = entry->callback ? "callback" : period > duration::zero() ? "periodic" : "message";
   if (period > duration::zero())
     entry->period_ticks = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(period / core_->tick));
   delay = std::max(delay, duration::zero());
@@ -166,9 +167,11 @@ bool timer_service::cancel(timer_entry& entry) noexcept {
   std::function<void()> dropped = std::move(entry.callback);
   auto core = entry.core.lock();
   if (!core) return true;
-  core->trace_step(tracing::event_kind::timer_cancel, entry);
   std::shared_ptr<timer_entry> released;  // freed after unlocking
   std::lock_guard lock(core->mutex);  // also waits for a periodic firing under way
+  // Under the lock: stop() clears the tracer pointer, then takes the lock,
+  // before the runtime frees the tracer.
+  core->trace_step(tracing::event_kind::timer_cancel, entry);
   if (entry.linked) {
     core->wheel.remove(&entry);
     released = std::move(entry.self_ref);

@@ -39,6 +39,7 @@ struct timer_entry : wheel_node {
   message* once = nullptr;
   std::function<message*()> factory;
   std::function<void()> callback;  // call_after: run on the timer thread
+  const char* trace_label = "message";  // set when made: "message", "periodic" or "callback"
 };
 
 // Delivers a timer's message; false when the target is gone.

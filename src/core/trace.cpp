@@ -134,7 +134,28 @@ bool trace_filter_state::admits(tracing::event_kind kind, std::uint64_t actor, s
   if ((kinds & tracing::kind_bit(kind)) == 0) return false;
   if (msg && !types.empty() && !admits_type(*msg)) return false;
   if (actors.empty()) return true;
-  return has_actor(actor) || has_actor(other);
+  return has_actor(actor) || (other_is_actor(kind) && has_actor(other));
+}
+
+bool trace_filter_state::other_is_actor(tracing::event_kind kind) noexcept {
+  // Elsewhere `other` is a descriptor, a thread id or a channel's address.
+  switch (kind) {
+    case tracing::event_kind::spawn:
+    case tracing::event_kind::send:
+    case tracing::event_kind::begin:
+    case tracing::event_kind::end:
+    case tracing::event_kind::link:
+    case tracing::event_kind::unlink:
+    case tracing::event_kind::monitor:
+    case tracing::event_kind::down:
+    case tracing::event_kind::timer_set:
+    case tracing::event_kind::timer_fire:
+    case tracing::event_kind::timer_cancel:
+    case tracing::event_kind::restart:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::uint64_t tracer::start(const tracing::options& how) {
@@ -264,9 +285,10 @@ template <class What>
 void tracer::emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::uint64_t flow,
                   What what, std::int64_t value, const message* msg, bool name_it, std::uint64_t trace,
                   std::uint64_t span) noexcept {
-  // A kind the filter leaves out costs no clock reading.
+  // A kind the filter leaves out costs no clock reading (but a spawn is
+  // looked at anyway: with_spawned follows children whatever the kinds).
   const trace_filter_state* f = filter_.load(std::memory_order_acquire);
-  if (!f || (f->kinds & tracing::kind_bit(kind)) == 0) return;
+  if (!f || ((f->kinds & tracing::kind_bit(kind)) == 0 && kind != tracing::event_kind::spawn)) return;
   const std::int64_t now = clock_.now();
   if (!admit(kind, actor, other, now, msg)) return;
   try {
@@ -311,7 +333,23 @@ void tracer::on_event(tracing::event_kind kind, std::uint64_t actor, std::uint64
 
 void tracer::on_event_text(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
                            std::string_view what, std::int64_t value) noexcept {
-  emit(kind, actor, other, 0, [&] { return intern_reason(std::string(what)); }, value, nullptr);
+  emit(kind, actor, other, 0, [&] { return intern_text(kind, what); }, value, nullptr);
+}
+
+const void* tracer::intern_text(tracing::event_kind kind, std::string_view text) {
+  // Reasons (a down's) share the exit reasons' table; names (a peer node, a
+  // child's id) have their own, so neither crowds the other out. Looked up
+  // without a copy.
+  if (kind == tracing::event_kind::down) return intern_reason(std::string(text));
+  static const std::string not_kept = "(name not kept: too many distinct names)";
+  std::lock_guard lock(mu_);
+  auto it = names_.find(text);
+  if (it != names_.end()) return it->second.get();
+  if (names_.size() >= max_reasons) return &not_kept;
+  auto kept = std::make_unique<std::string>(text);
+  const void* where = kept.get();
+  names_.emplace(std::string(text), std::move(kept));
+  return where;
 }
 
 bool tracer::interned_what(tracing::event_kind kind) noexcept {

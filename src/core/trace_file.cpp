@@ -4,6 +4,7 @@
 #include "troupe/core/trace_file.hpp"
 
 #include <condition_variable>
+#include <cstdint>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -15,9 +16,38 @@ namespace troupe::tracing {
 
 namespace {
 
+// The length of the valid UTF-8 sequence at text[i], or 0 if it is not one.
+std::size_t utf8_length(const std::string& text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  const std::size_t n = c >= 0xF0 ? (c <= 0xF4 ? 4 : 0) : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  // Overlong forms, surrogates and code points past U+10FFFF.
+  if (n == 3 && ((c == 0xE0 && byte(i + 1) < 0xA0) || (c == 0xED && byte(i + 1) >= 0xA0))) return 0;
+  if (n == 4 && ((c == 0xF0 && byte(i + 1) < 0x90) || (c == 0xF4 && byte(i + 1) >= 0x90))) return 0;
+  return n;
+}
+
+// A JSON string; bytes that are not UTF-8 (an exit reason may hold any)
+// become U+FFFD, so that every file written reads back.
 void append_escaped(std::string& out, const std::string& text) {
   out += '"';
-  for (unsigned char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_length(text, i);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(text, i, n);
+        i += n;
+      }
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -89,24 +119,46 @@ std::vector<event> read_jsonl(std::istream& in, std::size_t max_events) {
     if (events.size() >= max_events)
       throw trace_file_error("more than " + std::to_string(max_events) + " events", number);
     event e;
-    try {
-      e.time_ns = j.at("t").get<std::int64_t>();
-      const std::string kind = j.at("kind").get<std::string>();
-      if (!kind_from_string(kind.c_str(), e.kind))
-        throw trace_file_error("line " + std::to_string(number) + ": unknown event kind \"" + kind + "\"", number);
-      e.thread = j.value("thread", std::uint32_t{0});
-      e.actor = j.value("actor", std::uint64_t{0});
-      e.other = j.value("other", std::uint64_t{0});
-      e.flow = j.value("flow", std::uint64_t{0});
-      e.what = j.value("what", std::string());
-      e.value = j.value("value", std::int64_t{0});
-      e.trace_id = j.value("trace", std::uint64_t{0});
-      e.span_id = j.value("span", std::uint64_t{0});
-      e.parent_span_id = j.value("parent", std::uint64_t{0});
-    } catch (const nlohmann::json::exception& x) {
-      throw trace_file_error("line " + std::to_string(number) + ": a field of the wrong type (" + x.what() + ")",
-                             number);
+    // Numbers are checked for type, sign and range: a value nlohmann would
+    // convert silently (a float, a negative id, a time past 2^63) is an error.
+    auto field_error = [&](const char* name, const char* wanted) {
+      return trace_file_error("line " + std::to_string(number) + ": \"" + name + "\" must be " + wanted, number);
+    };
+    auto unsigned_field = [&](const char* name, std::uint64_t max) -> std::uint64_t {
+      auto it = j.find(name);
+      if (it == j.end()) return 0;
+      if (!it->is_number_integer() || (it->is_number_integer() && !it->is_number_unsigned() && it->get<std::int64_t>() < 0))
+        throw field_error(name, "a whole number of 0 or more");
+      const auto v = it->get<std::uint64_t>();
+      if (v > max) throw field_error(name, "in range");
+      return v;
+    };
+    auto signed_field = [&](const char* name) -> std::int64_t {
+      auto it = j.find(name);
+      if (it == j.end()) return 0;
+      if (!it->is_number_integer()) throw field_error(name, "a whole number");
+      if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        throw field_error(name, "at most 2^63-1");
+      return it->get<std::int64_t>();
+    };
+    const auto kind_it = j.find("kind");
+    if (!kind_it->is_string()) throw field_error("kind", "a string");
+    const std::string kind = kind_it->get<std::string>();
+    if (!kind_from_string(kind.c_str(), e.kind))
+      throw trace_file_error("line " + std::to_string(number) + ": unknown event kind \"" + kind + "\"", number);
+    e.time_ns = signed_field("t");
+    e.thread = static_cast<std::uint32_t>(unsigned_field("thread", UINT32_MAX));
+    e.actor = unsigned_field("actor", UINT64_MAX);
+    e.other = unsigned_field("other", UINT64_MAX);
+    e.flow = unsigned_field("flow", UINT64_MAX);
+    if (auto it = j.find("what"); it != j.end()) {
+      if (!it->is_string()) throw field_error("what", "a string");
+      e.what = it->get<std::string>();
     }
+    e.value = signed_field("value");
+    e.trace_id = unsigned_field("trace", UINT64_MAX);
+    e.span_id = unsigned_field("span", UINT64_MAX);
+    e.parent_span_id = unsigned_field("parent", UINT64_MAX);
     events.push_back(std::move(e));
   }
   return events;

@@ -25,6 +25,7 @@ struct held_state final : rule::state {
   struct open_condition {
     event start;
     deadline_index::iterator deadline;
+    bool reported = false;  // past its bound and reported: quiet until it ends
   };
   std::map<std::uint64_t, open_condition> open;
   deadline_index deadlines;
@@ -56,7 +57,10 @@ struct held_state final : rule::state {
       found.push_back(std::move(v));
       none = false;
       deadlines.erase(deadlines.begin());
-      open.erase(it);  // reported once; a new start opens it again
+      // Reported once: the key stays open (a start changes nothing) until
+      // an ending event of it.
+      it->second.reported = true;
+      it->second.deadline = deadlines.end();
     }
     return none;
   }
@@ -68,7 +72,7 @@ struct held_state final : rule::state {
     const std::uint64_t k = key(e);
     if (ended) {
       if (auto it = open.find(k); it != open.end()) {
-        deadlines.erase(it->second.deadline);
+        if (!it->second.reported) deadlines.erase(it->second.deadline);
         open.erase(it);
       }
     } else if (started && !open.contains(k)) {
@@ -93,14 +97,19 @@ struct held_state final : rule::state {
   std::uint64_t dropped() const override { return dropped_; }
 };
 
-// at_most_within: per key, the times of the last n counted events (a
-// sliding window; older ones fall out).
+// at_most_within: per key, the times of the last n+1 counted events (a
+// sliding window; older ones fall out), and whether the burst that broke
+// the limit was reported (one burst, one violation).
 struct count_state final : rule::state {
   std::size_t limit;
   event_key key;
   std::int64_t bound_ns;
   std::size_t max_keys;
-  std::map<std::uint64_t, std::deque<std::int64_t>> recent;
+  struct window {
+    std::deque<std::int64_t> times;  // the last (at most n+1) counted times within the bound
+    bool reported = false;           // this burst was reported
+  };
+  std::map<std::uint64_t, window> recent;
   std::uint64_t dropped_ = 0;
   detail::formula_monitor counted;
 
@@ -120,26 +129,29 @@ struct count_state final : rule::state {
     const std::uint64_t k = key(e);
     auto it = recent.find(k);
     if (it == recent.end()) {
+      if (recent.size() >= max_keys)  // forget the keys whose windows are empty
+        std::erase_if(recent, [&](const auto& kv) { return e.time_ns - kv.second.times.back() > bound_ns; });
       if (recent.size() >= max_keys) {
         ++dropped_;
         return true;
       }
-      it = recent.emplace(k, std::deque<std::int64_t>{}).first;
+      it = recent.emplace(k, window{}).first;
     }
-    auto& times = it->second;
-    while (!times.empty() && e.time_ns - times.front() > bound_ns) times.pop_front();
-    if (times.size() < limit) {
-      times.push_back(e.time_ns);
+    auto& w = it->second;
+    while (!w.times.empty() && e.time_ns - w.times.front() > bound_ns) w.times.pop_front();
+    w.times.push_back(e.time_ns);
+    if (w.times.size() > limit + 1) w.times.pop_front();  // n+1 times tell all
+    if (w.times.size() <= limit) {
+      w.reported = false;  // back within the limit: a new burst is a new violation
       return true;
     }
-    // The (n+1)th within the window: reported; the window starts over so
-    // that one burst is one violation.
+    if (w.reported) return true;  // the same burst, already reported
+    w.reported = true;
     violation v;
     v.rule = name;
     v.expected = expected;
     v.at = e;
     found.push_back(std::move(v));
-    times.clear();
     return false;
   }
   std::uint64_t dropped() const override { return dropped_; }

@@ -49,7 +49,9 @@ class parser {
  private:
   [[noreturn]] void fail(const std::string& expected) const { fail_at(cur_.at, expected); }
 
-  [[noreturn]] void fail_at(std::size_t at, const std::string& expected) const {
+  // `raw`: describe the text at `at` (the tokenizer's errors, where the
+  // current token is not what is there).
+  [[noreturn]] void fail_at(std::size_t at, const std::string& expected, bool raw = false) const {
     std::size_t line = 1, column = 1;
     for (std::size_t i = 0; i < at && i < text_.size(); ++i) {
       if (text_[i] == '\n') {
@@ -59,7 +61,7 @@ class parser {
         ++column;
       }
     }
-    std::string found = cur_.at == at ? describe(cur_) : "'" + std::string(text_.substr(at, 12)) + "'";
+    std::string found = cur_.at == at && !raw ? describe(cur_) : "'" + std::string(text_.substr(at, 12)) + "'";
     throw spec_error("trace spec " + std::to_string(line) + ":" + std::to_string(column) + ": expected " + expected +
                          ", found " + found,
                      at, line, column);
@@ -92,6 +94,8 @@ class parser {
     cur_ = token{};
     cur_.at = pos_;
     if (pos_ >= text_.size()) return;
+    // Bounds the formula's size too (a long && chain is a deep tree).
+    if (++tokens_ > max_tokens) fail_at(pos_, "a spec of at most " + std::to_string(max_tokens) + " tokens", true);
     const char c = text_[pos_];
     if (c == '"') {
       cur_.kind = tok::string;
@@ -100,15 +104,16 @@ class parser {
         if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) ++pos_;
         cur_.text += text_[pos_++];
       }
-      if (pos_ >= text_.size()) fail_at(cur_.at, "a closing '\"' for the string begun here");
+      if (pos_ >= text_.size()) fail_at(cur_.at, "a closing '\"' for the string begun here", true);
       ++pos_;
       return;
     }
-    if (std::isdigit(static_cast<unsigned char>(c))) {
+    const bool negative = c == '-' && pos_ + 1 < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_ + 1]));
+    if (std::isdigit(static_cast<unsigned char>(c)) || negative) {
       cur_.kind = tok::number;
       const char* first = text_.data() + pos_;
       auto [end, ec] = std::from_chars(first, text_.data() + text_.size(), cur_.number);
-      if (ec != std::errc()) fail_at(pos_, "a number that fits 64 bits");
+      if (ec != std::errc()) fail_at(pos_, "a number that fits 64 bits", true);
       pos_ += static_cast<std::size_t>(end - first);
       while (pos_ < text_.size() && std::isalpha(static_cast<unsigned char>(text_[pos_]))) cur_.unit += text_[pos_++];
       return;
@@ -134,7 +139,7 @@ class parser {
       ++pos_;
       return;
     }
-    fail_at(pos_, "a name, a string, a number or one of ( ) ; : , ! -> && || == != < <= > >=");
+    fail_at(pos_, "a name, a string, a number or one of ( ) ; : , ! -> && || == != < <= > >=", true);
   }
 
   bool is_symbol(std::string_view s) const { return cur_.kind == tok::symbol && cur_.text == s; }
@@ -153,7 +158,7 @@ class parser {
   }
 
   std::chrono::nanoseconds duration(const std::string& context) {
-    if (cur_.kind != tok::number) fail("a duration (10ms, 5s, ...) " + context);
+    if (cur_.kind != tok::number || cur_.number < 0) fail("a duration (10ms, 5s, ...) " + context);
     static constexpr std::pair<std::string_view, std::int64_t> units[] = {
         {"ns", 1}, {"us", 1'000}, {"ms", 1'000'000}, {"s", 1'000'000'000}};
     for (auto [unit, scale] : units)
@@ -194,8 +199,9 @@ class parser {
     if (is_word("at_most")) {
       next();
       expect("(", "after at_most");
+      const std::size_t count_at = cur_.at;
       const std::int64_t n = integer("a count as at_most's first argument");
-      if (n < 0) fail("a count of 0 or more");
+      if (n < 0) fail_at(count_at, "a count of 0 or more", true);
       expect(",", "after at_most's count");
       formula counted = expr();
       expect(",", "after at_most's formula");
@@ -232,6 +238,7 @@ class parser {
   }
 
   formula expr() {
+    depth_guard guard(*this);
     formula left = disjunction();
     if (is_symbol("->")) {
       next();
@@ -258,7 +265,19 @@ class parser {
     return f;
   }
 
+  // Nesting is bounded: a spec from outside must not overflow the stack
+  // (here, or in the monitor that flattens the formula).
+  static constexpr int max_depth = 200;
+  struct depth_guard {
+    parser& p;
+    explicit depth_guard(parser& owner) : p(owner) {
+      if (++p.depth_ > max_depth) p.fail("a formula nested at most " + std::to_string(max_depth) + " deep");
+    }
+    ~depth_guard() { --p.depth_; }
+  };
+
   formula unary() {
+    depth_guard guard(*this);
     if (is_symbol("!")) {
       next();
       return !unary();
@@ -356,6 +375,9 @@ class parser {
   std::string_view text_;
   std::size_t pos_ = 0;
   token cur_;
+  int depth_ = 0;
+  static constexpr std::size_t max_tokens = 20'000;
+  std::size_t tokens_ = 0;
 };
 
 }  // namespace

@@ -95,6 +95,8 @@ struct trace_filter_state {
   bool admits(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
               const message* msg) const noexcept;
   bool has_actor(std::uint64_t id) const noexcept;
+  // Whether a kind's `other` is an actor (an actor filter looks at it).
+  static bool other_is_actor(tracing::event_kind kind) noexcept;
   void add_spawned(std::uint64_t child) const noexcept;
   bool admits_type(const message& msg) const noexcept;
 
@@ -212,6 +214,7 @@ class tracer {
               std::uint64_t span) noexcept;
   void name_type(trace_ring& ring, const message& msg);
   const void* intern_reason(const std::string& reason);
+  const void* intern_text(tracing::event_kind kind, std::string_view text);
   // Event i of ring r into e (with its name); false if overwritten.
   // Under mu_ (the names).
   bool read_slot(trace_ring& r, std::uint64_t i, tracing::event& e) const;
@@ -229,6 +232,7 @@ class tracer {
   std::vector<std::unique_ptr<const trace_filter_state>> filters_;  // every filter made
   std::unordered_map<const void*, std::string> type_names_;
   std::map<std::string, std::unique_ptr<std::string>> reasons_;
+  std::map<std::string, std::unique_ptr<std::string>, std::less<>> names_;  // interned names (intern_text)
   std::atomic<std::uint64_t> overwritten_before_{0};  // by rings of sets replaced
 };
 

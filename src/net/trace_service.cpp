@@ -103,9 +103,14 @@ std::optional<tracing::filter> filter_of(runtime& rt, const trace_request& req, 
     // "<0.12.0>" or "12": an id; anything else: a registered name.
     std::string digits = who;
     if (digits.starts_with("<0.") && digits.ends_with(".0>")) digits = digits.substr(3, digits.size() - 6);
-    if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-        digits.size() <= 19) {
-      f.actor_ids.push_back(std::stoull(digits));
+    if (!digits.empty() && digits.size() <= 19 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      const std::uint64_t id = std::stoull(digits);
+      if (id == 0) {  // no actor has it: the filter would become "every actor"
+        why = "no actor has the id 0";
+        return std::nullopt;
+      }
+      f.actor_ids.push_back(id);
       continue;
     }
     pid p = rt.whereis(who);

@@ -4,6 +4,7 @@
 // supervisor's own intensity allows, and stays silent below it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -50,7 +51,15 @@ std::vector<tracing::violation> restarts_checked(int crashes) {
   pid sup = spawn_supervisor(rt, {.intensity = 10, .period = 10s},
                              {child_spec::of("w", spawn_options{.name = "w"}, crashing)});
   crash_loop(rt, crashes);
+  // The name is registered before the restart is recorded: wait for it.
+  auto count_restarts = [](const std::vector<tracing::event>& es) {
+    return std::count_if(es.begin(), es.end(), [](const tracing::event& e) { return e.kind == tracing::event_kind::restart; });
+  };
   auto events = tracing::snapshot(rt);
+  for (int i = 0; i < 5000 && count_restarts(events) < crashes; ++i) {
+    std::this_thread::sleep_for(1ms);
+    events = tracing::snapshot(rt);
+  }
   int restarts = 0;
   for (auto& e : events)
     if (e.kind == tracing::event_kind::restart) {

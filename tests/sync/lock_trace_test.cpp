@@ -111,10 +111,16 @@ TEST(LockTrace, AMonitorsLockIsTracedLikeAMutex) {
   tracing::start(rt);
   monitor<int> counter("counter", 0);
   std::atomic<bool> held{false};
+  auto waited = [&] {
+    for (auto& e : tracing::snapshot(rt))
+      if (e.kind == tracing::event_kind::lock_wait && e.what == "counter") return true;
+    return false;
+  };
   std::thread holder([&] {
     auto c = counter.lock();
     held = true;
-    std::this_thread::sleep_for(30ms);
+    // Held until the other thread is seen waiting (however loaded the machine).
+    for (int i = 0; i < 10'000 && !waited(); ++i) std::this_thread::sleep_for(1ms);
     ++*c;
   });
   while (!held) std::this_thread::yield();

@@ -5,6 +5,7 @@
 // (troupe/core/trace_spec.hpp). Prints each violation with the events
 // before it; exit status 0 when every rule holds, 1 when one is broken,
 // 2 for a spec or file that is not one (with what is wrong, and where).
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -72,6 +73,9 @@ int run_trace_check(int argc, char** argv) {
     std::fprintf(stderr, "troupe trace check: %s: %s\n", file.c_str(), e.what());
     return 2;
   }
+  // In time order: a sink writes in batches, and a thread that stamped an
+  // event may write it after a later batch went out.
+  std::stable_sort(events.begin(), events.end(), [](const event& a, const event& b) { return a.time_ns < b.time_ns; });
   const auto broken = check(events, rules, window);
   for (const auto& v : broken) std::cout << to_string(v) << '\n';
   std::cout << "checked " << events.size() << " events against " << rules.size() << " rule(s): " << broken.size()

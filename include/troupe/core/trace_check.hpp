@@ -88,20 +88,26 @@ formula end_of(const std::string& type);
 // it (the mailbox's length).
 formula begin_queued_above(std::int64_t n);
 
-// Connectives.
+// Connectives. Not a.
 formula operator!(const formula& a);
+// a and b.
 formula operator&&(const formula& a, const formula& b);
+// a or b.
 formula operator||(const formula& a, const formula& b);
 // a -> b.
 formula implies(const formula& a, const formula& b);
 
-// Past-time operators.
+// Past-time operators. a held at the previous event.
 formula previously(const formula& a);
+// a held at some event so far.
 formula once(const formula& a);
+// a held at every event so far.
 formula historically(const formula& a);
+// b held at some event, and a at every event after it.
 formula since(const formula& a, const formula& b);
-// Metric operators (bounds in the events' clock).
+// Metric operators (bounds in the events' clock). a held within d before.
 formula once_within(std::chrono::nanoseconds d, const formula& a);
+// a held at every event within d before.
 formula historically_within(std::chrono::nanoseconds d, const formula& a);
 
 // Which instance of a keyed pattern an event belongs to.

@@ -38,6 +38,7 @@ void write_jsonl(const std::vector<event>& events, std::ostream& out);
 // A file that is not a trace of JSON lines, or a line that is not an event.
 class trace_file_error : public std::runtime_error {
  public:
+  // The message, and the line (0: the file as a whole).
   trace_file_error(const std::string& what, std::size_t line) : std::runtime_error(what), line_(line) {}
   // The line (1-based) where it was found; 0 for the file as a whole.
   std::size_t line() const noexcept { return line_; }

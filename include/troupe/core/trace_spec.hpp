@@ -51,6 +51,7 @@ namespace troupe::tracing {
 // A spec that does not parse.
 class spec_error : public std::runtime_error {
  public:
+  // The message, and where (offset, line, column).
   spec_error(const std::string& what, std::size_t offset, std::size_t line, std::size_t column)
       : std::runtime_error(what), offset_(offset), line_(line), column_(column) {}
   // Where, as an offset into the text (0-based) ...
