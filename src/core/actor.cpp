@@ -93,12 +93,16 @@ detail::outside_actor_scope::outside_actor_scope() noexcept : saved_(detail::run
 detail::outside_actor_scope::~outside_actor_scope() { detail::running_masked = saved_; }
 
 bool detail::post_task(const troupe::pid& target, context_task* task) {
-  actor_cell* cell = actor_cell::of(target);
+  // A copy: `target` may live in what the task frees when it runs (a
+  // select's state, on the target's thread) while deliver still reads it
+  // and the cell it keeps alive (TSan found the cell freed under deliver).
+  const troupe::pid keep = target;
+  actor_cell* cell = actor_cell::of(keep);
   if (!cell) {
     delete task;
     return false;
   }
-  return runtime_impl::deliver(cell->rt, target, task) != send_status::dead_letter;
+  return runtime_impl::deliver(cell->rt, keep, task) != send_status::dead_letter;
 }
 
 void detail::quit_on_unhandled_error(actor& self, const error& err) {

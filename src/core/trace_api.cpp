@@ -35,7 +35,7 @@ constexpr const char* kind_names[event_kind_count] = {
     "spawn",      "send",       "begin",        "end",         "exit",         "mark",         "span_begin",
     "span_end",   "lock_wait",  "lock_acquire", "lock_release", "link",        "unlink",       "monitor",
     "down",       "timer_set",  "timer_fire",   "timer_cancel", "restart",     "steal",        "park",
-    "wake",       "channel_send", "channel_recv", "socket_read", "socket_write", "frame_send", "frame_recv"};
+    "wake",       "channel_send", "channel_recv", "socket_read", "socket_write", "frame_send", "frame_recv", "lend"};
 }  // namespace
 
 const char* to_string(event_kind kind) noexcept {

@@ -7,6 +7,7 @@
 // never comes is reported without a later event.
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <iterator>
 #include <mutex>
 
@@ -31,17 +32,31 @@ struct checker::state {
   state(runtime& r, std::vector<rule> rs, std::function<void(const violation&)> f, std::chrono::milliseconds p)
       : rt(r), rules(std::move(rs)), on_violation(std::move(f)), period(p), drain(r) {}
 
+  // The last events checked: each violation carries them, as check()'s do
+  // (the flight recorder's window of what led to it).
+  static constexpr std::size_t window = 16;
+  std::deque<event> recent;
+
   void look() {
     std::int64_t bound = 0;
     auto events = drain.take(false, bound);
     std::vector<violation> found;
+    auto attach_from = [&](std::size_t first) {
+      for (std::size_t i = first; i < found.size(); ++i) found[i].window.assign(recent.begin(), recent.end());
+    };
     for (auto& e : events) {
       checked.fetch_add(1, std::memory_order_relaxed);
+      const std::size_t before = found.size();
       for (auto& r : rules) r.step(e, found);
+      attach_from(before);
+      recent.push_back(std::move(e));
+      if (recent.size() > window) recent.pop_front();
     }
     // Deadlines passed by the bound count even if no event came after
     // them (a handler that never ends).
+    const std::size_t before = found.size();
     for (auto& r : rules) r.finish(bound, found);
+    attach_from(before);
     for (auto& v : found) report(v);
   }
 

@@ -4,6 +4,7 @@
 // row, and nothing it keeps is ever lost.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -71,6 +72,25 @@ TEST(LentThread, RunsTheTurnItMadeReadyWhileTheWorkersSleep) {
   }
   EXPECT_GT(t->on_lender.load(), 0);
   EXPECT_TRUE(eventually([&] { return t->handled.load() == sent; }));
+}
+
+// With the scheduler's steps traced, each turn kept on the lending thread
+// is a `lend` event.
+TEST(LentThread, AKeptTurnIsTracedAsALend) {
+  runtime rt(config{.workers = 2});
+  tracing::start(rt, {.filter = {.kinds = tracing::kind_bit(tracing::event_kind::lend)}});
+  auto t = std::make_shared<tally>();
+  pid counter = spawn_counter(rt, t);
+  detail::lent_thread lent(*rt.impl().exec);
+  for (int sent = 0; sent < 200 && t->on_lender.load() == 0; ++sent) {
+    std::this_thread::sleep_for(2ms);
+    rt.send(counter, sent);
+    lent.run_ready();
+  }
+  ASSERT_GT(t->on_lender.load(), 0);
+  auto events = tracing::snapshot(rt);
+  EXPECT_TRUE(std::any_of(events.begin(), events.end(),
+                          [](const tracing::event& e) { return e.kind == tracing::event_kind::lend; }));
 }
 
 TEST(LentThread, NeverRunsATurnWithLendingOff) {

@@ -290,6 +290,8 @@ TEST(trace_check, the_online_checker_reports_while_the_runtime_runs) {
   std::lock_guard lock(mu);
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].trigger.actor, db.id());
+  // The flight recorder's window: the events checked just before it.
+  EXPECT_FALSE(seen[0].window.empty());
   EXPECT_GT(watch.checked(), 0u);
   EXPECT_EQ(watch.violations(), 1u);
 }

@@ -52,10 +52,13 @@ enum class event_kind : std::uint8_t {
   // Node links (troupe/net): a frame of `value` bytes to or from node `what`.
   frame_send,
   frame_recv,
+  // The scheduler kept an actor on the I/O thread that made it ready (a
+  // lent thread) instead of waking a worker.
+  lend,
 };
 
 // How many kinds there are.
-inline constexpr unsigned event_kind_count = 28;
+inline constexpr unsigned event_kind_count = 29;
 
 // Bits of filter::kinds, one per event_kind.
 constexpr std::uint32_t kind_bit(event_kind kind) noexcept {
@@ -64,10 +67,11 @@ constexpr std::uint32_t kind_bit(event_kind kind) noexcept {
 // Every kind.
 inline constexpr std::uint32_t all_kinds = (1u << event_kind_count) - 1;
 // What a filter records unless told otherwise: every kind but the
-// scheduler's steps (steal, park, wake), which come with every hand-off
+// scheduler's steps (steal, park, wake, lend), which come with every hand-off
 // between workers and would cost a ping-pong several events a round trip;
 // ask for them with all_kinds.
 inline constexpr std::uint32_t default_kinds =
-    all_kinds & ~(kind_bit(event_kind::steal) | kind_bit(event_kind::park) | kind_bit(event_kind::wake));
+    all_kinds & ~(kind_bit(event_kind::steal) | kind_bit(event_kind::park) | kind_bit(event_kind::wake) |
+                  kind_bit(event_kind::lend));
 
 }  // namespace troupe::tracing
