@@ -228,7 +228,7 @@ bool scheduler::keep_on_lender(actor_cell* cell) noexcept {
   if ((seq & 1) != 0 && lender->stalled_turn.load(std::memory_order_relaxed) == seq) return false;
   lender->ready_.store(cell, std::memory_order_release);
   if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
-    t->on_event(tracing::event_kind::lend, 0, 0, nullptr, 0);
+    t->on_event(tracing::event_kind::lend, cell->id(), 0, nullptr, 0);
   return true;
 }
 

@@ -99,7 +99,12 @@ class timer_service {
   // Joins the thread and frees every pending timer. Idempotent.
   void stop();
   // Records timer steps into `t` from now on (null: no more).
-  void trace_into(tracer* t) noexcept { core_->trace.store(t, std::memory_order_release); }
+  // Ignored once stopped: the runtime frees its tracer after stop().
+  void trace_into(tracer* t) noexcept {
+    std::lock_guard lock(core_->mutex);
+    if (t && core_->stopping) return;
+    core_->trace.store(t, std::memory_order_release);
+  }
 
  private:
   void run();

@@ -101,7 +101,7 @@ std::vector<event> read_jsonl(std::istream& in, std::size_t max_events) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // a parse error, or a number out of range
       if (number == 1 && (line.starts_with("{\"traceEvents\"") || line.starts_with("[")))
         throw trace_file_error("not a trace of JSON lines: this looks like Chrome trace-event JSON (for Perfetto UI); "
                                "record with --format jsonl, or tracing::file_sink, to check it",
@@ -144,9 +144,11 @@ std::vector<event> read_jsonl(std::istream& in, std::size_t max_events) {
     const auto kind_it = j.find("kind");
     if (!kind_it->is_string()) throw field_error("kind", "a string");
     const std::string kind = kind_it->get<std::string>();
-    if (!kind_from_string(kind.c_str(), e.kind))
+    if (kind.find('\0') != std::string::npos || !kind_from_string(kind.c_str(), e.kind))
       throw trace_file_error("line " + std::to_string(number) + ": unknown event kind \"" + kind + "\"", number);
     e.time_ns = signed_field("t");
+    // Rules add bounds to times: keep them far from overflow.
+    if (e.time_ns < 0 || e.time_ns > (std::int64_t{1} << 62)) throw field_error("t", "0 to 2^62 nanoseconds");
     e.thread = static_cast<std::uint32_t>(unsigned_field("thread", UINT32_MAX));
     e.actor = unsigned_field("actor", UINT64_MAX);
     e.other = unsigned_field("other", UINT64_MAX);

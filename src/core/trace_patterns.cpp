@@ -2,6 +2,7 @@
 // held_at_most (a condition that must not last) and at_most_within (a
 // count in a sliding window). Both keep a bounded state per key and a
 // bounded number of keys; neither keeps the stream.
+#include <algorithm>
 #include <deque>
 #include <map>
 
@@ -76,6 +77,8 @@ struct held_state final : rule::state {
         open.erase(it);
       }
     } else if (started && !open.contains(k)) {
+      if (open.size() >= max_keys)  // reported keys wait only for an end that may never come
+        std::erase_if(open, [](const auto& kv) { return kv.second.reported; });
       if (open.size() >= max_keys) {
         ++dropped_;
       } else {
@@ -113,8 +116,9 @@ struct count_state final : rule::state {
   std::uint64_t dropped_ = 0;
   detail::formula_monitor counted;
 
+  // n is capped (n+1 times are kept per key).
   count_state(std::size_t n, const formula& c, event_key k, std::int64_t bound, std::size_t max)
-      : limit(n), key(std::move(k)), bound_ns(bound), max_keys(max), counted(c) {}
+      : limit(std::min<std::size_t>(n, 1'000'000)), key(std::move(k)), bound_ns(bound), max_keys(max), counted(c) {}
 
   std::unique_ptr<rule::state> copy() const override {
     auto c = std::make_unique<count_state>(*this);
@@ -139,6 +143,7 @@ struct count_state final : rule::state {
     }
     auto& w = it->second;
     while (!w.times.empty() && e.time_ns - w.times.front() > bound_ns) w.times.pop_front();
+    if (w.times.empty()) w.reported = false;  // the window drained: a new burst (n = 0 too)
     w.times.push_back(e.time_ns);
     if (w.times.size() > limit + 1) w.times.pop_front();  // n+1 times tell all
     if (w.times.size() <= limit) {

@@ -120,6 +120,11 @@ TEST(trace_spec, at_most_within_counts_per_key_in_a_sliding_window) {
                               at(20, event_kind::restart, 1), at(30, event_kind::restart, 1),
                               at(40, event_kind::mark, 1), at(300, event_kind::restart, 1)};
   EXPECT_EQ(broken_count(r, burst, 1000), 1u);
+  // n = 0: every burst (events closer than the window) is reported once.
+  auto none = tracing::parse_rules(R"("none": at_most(0, restart, 100ns, actor))")[0];
+  std::vector<event> two_bursts = {at(0, event_kind::restart, 1), at(10, event_kind::restart, 1),
+                                   at(500, event_kind::restart, 1)};
+  EXPECT_EQ(broken_count(none, two_bursts, 1000), 2u);
 }
 
 // The text form builds the same monitors as the C++ form.
@@ -209,6 +214,9 @@ TEST(trace_file, a_file_that_is_not_a_trace_gets_a_clear_error) {
   EXPECT_NE(error("{\"t\":1,\"kind\":\"send\",\"thread\":4294967296}\n").find("\"thread\" must be"),
             std::string::npos);
   EXPECT_NE(error("{\"t\":1,\"kind\":7}\n").find("\"kind\" must be"), std::string::npos);
+  EXPECT_NE(error("{\"t\":1e400,\"kind\":\"send\"}\n").find("line 1"), std::string::npos);
+  EXPECT_NE(error("{\"t\":-5,\"kind\":\"send\"}\n").find("\"t\" must be"), std::string::npos);
+  EXPECT_NE(error("{\"t\":1,\"kind\":\"send\\u0000junk\"}\n").find("unknown event kind"), std::string::npos);
   std::istringstream many("{\"t\":1,\"kind\":\"send\"}\n{\"t\":2,\"kind\":\"send\"}\n");
   EXPECT_THROW(tracing::read_jsonl(many, 1), tracing::trace_file_error);
 }

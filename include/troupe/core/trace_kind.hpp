@@ -52,7 +52,7 @@ enum class event_kind : std::uint8_t {
   // Node links (troupe/net): a frame of `value` bytes to or from node `what`.
   frame_send,
   frame_recv,
-  // The scheduler kept an actor on the I/O thread that made it ready (a
+  // The scheduler kept `actor` on the I/O thread that made it ready (a
   // lent thread) instead of waking a worker.
   lend,
 };
