@@ -145,9 +145,10 @@ executor::after_turn scheduler::run_watched(Watched& w, actor_cell* cell) {
 void scheduler::spare_work(worker& self) {
   current_worker = &self;
   for (;;) {
+    // A spare waiting to be activated is a parked worker too.
     if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
-    t->on_event(tracing::event_kind::park, 0, 0, nullptr, self.index);
-  while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
+      t->on_event(tracing::event_kind::park, 0, 0, nullptr, self.index);
+    while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
     if (stopping()) break;
     while (!stopping()) {
       if (actor_cell* cell = next_task(self)) {
