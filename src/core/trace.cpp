@@ -213,10 +213,8 @@ trace_ring* tracer::ring_of_this_thread() {
   return found;
 }
 
-bool tracer::admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
+bool tracer::admit(const trace_filter_state* f, tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
                    std::int64_t now, const message* msg) noexcept {
-  const trace_filter_state* f = filter_.load(std::memory_order_acquire);
-  if (!f) return false;
   // A filtered actor's children join the filter as they are spawned.
   if (kind == tracing::event_kind::spawn && f->with_spawned && !f->actors.empty() && f->has_actor(actor))
     f->add_spawned(other);
@@ -290,7 +288,7 @@ void tracer::emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t o
   const trace_filter_state* f = filter_.load(std::memory_order_acquire);
   if (!f || ((f->kinds & tracing::kind_bit(kind)) == 0 && kind != tracing::event_kind::spawn)) return;
   const std::int64_t now = clock_.now();
-  if (!admit(kind, actor, other, now, msg)) return;
+  if (!admit(f, kind, actor, other, now, msg)) return;
   try {
     trace_ring* ring = ring_of_this_thread();
     if (!ring) return;

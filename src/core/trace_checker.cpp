@@ -6,10 +6,8 @@
 // deadlines up to the settled bound are checked, so a trigger whose answer
 // never comes is reported without a later event.
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <iterator>
-#include <mutex>
 
 #include "trace_drain.hpp"
 #include "troupe/core/runtime.hpp"
@@ -21,16 +19,12 @@ struct checker::state {
   runtime& rt;
   std::vector<rule> rules;
   std::function<void(const violation&)> on_violation;
-  std::chrono::milliseconds period;
-  std::mutex mu;
-  std::condition_variable wake;
-  bool stopping = false;
-  std::uint64_t poll_requests = 0, polls_done = 0;
+  troupe::detail::look_schedule schedule;
   std::atomic<std::uint64_t> checked{0}, violations{0};
   troupe::detail::trace_drain drain;
 
   state(runtime& r, std::vector<rule> rs, std::function<void(const violation&)> f, std::chrono::milliseconds p)
-      : rt(r), rules(std::move(rs)), on_violation(std::move(f)), period(p), drain(r) {}
+      : rt(r), rules(std::move(rs)), on_violation(std::move(f)), schedule(p), drain(r) {}
 
   // The last events checked: each violation carries them, as check()'s do
   // (the flight recorder's window of what led to it).
@@ -65,33 +59,20 @@ struct checker::state {
     if (on_violation) on_violation(v);
   }
 
-  void run() {
-    std::unique_lock lock(mu);
-    while (!stopping) {
-      wake.wait_for(lock, period, [&] { return stopping || poll_requests != polls_done; });
-      if (stopping) break;
-      const std::uint64_t asked = poll_requests;
-      lock.unlock();
-      look();
-      lock.lock();
-      polls_done = asked;
-      wake.notify_all();
-    }
-  }
 };
 
 checker::checker(runtime& rt, std::vector<rule> rules, std::function<void(const violation&)> on_violation,
                  std::chrono::milliseconds period)
     : state_(std::make_shared<state>(rt, std::move(rules), std::move(on_violation), period)) {
-  thread_ = std::thread([s = state_] { s->run(); });
+  thread_ = std::thread([s = state_] {
+    s->schedule.run([&](bool last) {
+      if (!last) s->look();
+    });
+  });
 }
 
 checker::~checker() {
-  {
-    std::lock_guard lock(state_->mu);
-    state_->stopping = true;
-  }
-  state_->wake.notify_all();
+  state_->schedule.stop();
   thread_.join();
 }
 
@@ -99,11 +80,6 @@ std::uint64_t checker::checked() const noexcept { return state_->checked.load(st
 std::uint64_t checker::violations() const noexcept { return state_->violations.load(std::memory_order_relaxed); }
 std::uint64_t checker::missed() const noexcept { return state_->drain.missed(); }
 
-void checker::poll() {
-  std::unique_lock lock(state_->mu);
-  const std::uint64_t ticket = ++state_->poll_requests;
-  state_->wake.notify_all();
-  state_->wake.wait(lock, [&] { return state_->stopping || state_->polls_done >= ticket; });
-}
+void checker::poll() { state_->schedule.poll(); }
 
 }  // namespace troupe::tracing

@@ -14,6 +14,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
 #include <iterator>
 #include <limits>
 #include <vector>
@@ -57,6 +61,56 @@ class trace_drain {
   tracer::cursor cursor_;
   std::vector<tracing::event> held_;
   std::atomic<std::uint64_t> missed_{0};
+};
+
+// When a drain looks (the checker's and the sink's thread): every period,
+// or at once when poll() asks, which waits for that look; after stop(),
+// one last look and run() returns.
+class look_schedule {
+ public:
+  explicit look_schedule(std::chrono::milliseconds period) : period_(period) {}
+
+  // On the drain's thread: look(false) each time, look(true) at the end.
+  template <class Look>
+  void run(Look look) {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      wake_.wait_for(lock, period_, [&] { return stopping_ || requests_ != done_; });
+      if (stopping_) break;
+      const std::uint64_t asked = requests_;
+      lock.unlock();
+      look(false);
+      lock.lock();
+      done_ = asked;
+      wake_.notify_all();
+    }
+    lock.unlock();
+    look(true);
+  }
+
+  // Ends run() (after its last look).
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+  }
+
+  // Asks for a look now and waits for it (or for stop()).
+  void poll() {
+    std::unique_lock lock(mu_);
+    const std::uint64_t ticket = ++requests_;
+    wake_.notify_all();
+    wake_.wait(lock, [&] { return stopping_ || done_ >= ticket; });
+  }
+
+ private:
+  const std::chrono::milliseconds period_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::uint64_t requests_ = 0, done_ = 0;
 };
 
 }  // namespace troupe::detail

@@ -3,10 +3,8 @@
 // streaming file sink over trace_drain.
 #include "troupe/core/trace_file.hpp"
 
-#include <condition_variable>
 #include <cstdint>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -170,15 +168,11 @@ std::vector<event> read_jsonl(std::istream& in, std::size_t max_events) {
 
 struct file_sink::state {
   std::ofstream out;
-  std::chrono::milliseconds period;
-  std::mutex mu;
-  std::condition_variable wake;
-  bool stopping = false;
-  std::uint64_t flush_requests = 0, flushes_done = 0;
+  troupe::detail::look_schedule schedule;
   std::atomic<std::uint64_t> written{0};
   troupe::detail::trace_drain drain;
 
-  state(runtime& rt, const std::string& path, std::chrono::milliseconds p) : period(p), drain(rt) {
+  state(runtime& rt, const std::string& path, std::chrono::milliseconds p) : schedule(p), drain(rt) {
     out.open(path, std::ios::out | std::ios::trunc);
     if (!out) throw std::runtime_error("tracing::file_sink: cannot open " + path);
   }
@@ -192,45 +186,22 @@ struct file_sink::state {
     written.fetch_add(events.size(), std::memory_order_relaxed);
   }
 
-  void run() {
-    std::unique_lock lock(mu);
-    while (!stopping) {
-      wake.wait_for(lock, period, [&] { return stopping || flush_requests != flushes_done; });
-      if (stopping) break;
-      const std::uint64_t asked = flush_requests;
-      lock.unlock();
-      look(false);
-      lock.lock();
-      flushes_done = asked;
-      wake.notify_all();
-    }
-    lock.unlock();
-    look(true);  // the rest, settled or not: nothing more is coming to this sink
-  }
 };
 
 file_sink::file_sink(runtime& rt, const std::string& path, std::chrono::milliseconds period)
     : state_(std::make_shared<state>(rt, path, period)) {
-  thread_ = std::thread([s = state_] { s->run(); });
+  // The last look takes the rest, settled or not: nothing more is coming.
+  thread_ = std::thread([s = state_] { s->schedule.run([&](bool last) { s->look(last); }); });
 }
 
 file_sink::~file_sink() {
-  {
-    std::lock_guard lock(state_->mu);
-    state_->stopping = true;
-  }
-  state_->wake.notify_all();
+  state_->schedule.stop();
   thread_.join();
 }
 
 std::uint64_t file_sink::written() const noexcept { return state_->written.load(std::memory_order_relaxed); }
 std::uint64_t file_sink::missed() const noexcept { return state_->drain.missed(); }
 
-void file_sink::flush() {
-  std::unique_lock lock(state_->mu);
-  const std::uint64_t ticket = ++state_->flush_requests;
-  state_->wake.notify_all();
-  state_->wake.wait(lock, [&] { return state_->stopping || state_->flushes_done >= ticket; });
-}
+void file_sink::flush() { state_->schedule.poll(); }
 
 }  // namespace troupe::tracing

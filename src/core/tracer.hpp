@@ -206,8 +206,9 @@ class tracer {
   void emit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::uint64_t flow, What what,
             std::int64_t value, const message* msg, bool name_it = false, std::uint64_t trace = 0,
             std::uint64_t span = 0) noexcept;
-  bool admit(tracing::event_kind kind, std::uint64_t actor, std::uint64_t other, std::int64_t now,
-             const message* msg) noexcept;
+  // `f`: the filter emit loaded (not null).
+  bool admit(const trace_filter_state* f, tracing::event_kind kind, std::uint64_t actor, std::uint64_t other,
+             std::int64_t now, const message* msg) noexcept;
   trace_ring* ring_of_this_thread();
   void record(trace_ring& ring, tracing::event_kind kind, std::int64_t now, std::uint64_t actor,
               std::uint64_t other, std::uint64_t flow, const void* what, std::int64_t value, std::uint64_t trace,

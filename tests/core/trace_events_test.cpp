@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../eventually.hpp"
+#include "settled_snapshot.hpp"
 #include "troupe/core/trace_spec.hpp"
 #include "troupe/troupe.hpp"
 
@@ -17,19 +18,9 @@ using namespace std::chrono_literals;
 using tracing::event;
 using tracing::event_kind;
 using troupe::test_support::eventually;
+using troupe::test_support::settled_snapshot;
 
 namespace {
-
-std::vector<event> settled_snapshot(runtime& rt) {
-  std::uint64_t before = tracing::counts(rt).recorded;
-  for (int i = 0; i < 500; ++i) {
-    std::this_thread::sleep_for(5ms);
-    const std::uint64_t now = tracing::counts(rt).recorded;
-    if (now == before) break;
-    before = now;
-  }
-  return tracing::snapshot(rt);
-}
 
 bool has(const std::vector<event>& es, event_kind kind, std::uint64_t actor, std::uint64_t other) {
   return std::any_of(es.begin(), es.end(),

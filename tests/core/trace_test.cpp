@@ -15,11 +15,13 @@
 #include <vector>
 
 #include "../eventually.hpp"
+#include "settled_snapshot.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
 using troupe::test_support::eventually;
+using troupe::test_support::settled_snapshot;
 
 namespace {
 
@@ -41,20 +43,6 @@ void run_echo(runtime& rt, pid server, int n) {
     ASSERT_TRUE(r) << "request " << i;
     ASSERT_EQ(*r, i);
   }
-}
-
-// A snapshot once recording has settled: a handler's end (and a span it
-// closes) is recorded after its reply left, so the client may be back
-// before it is in the ring.
-std::vector<tracing::event> settled_snapshot(runtime& rt) {
-  std::uint64_t before = tracing::counts(rt).recorded;
-  for (int i = 0; i < 500; ++i) {
-    std::this_thread::sleep_for(5ms);
-    const std::uint64_t now = tracing::counts(rt).recorded;
-    if (now == before) break;
-    before = now;
-  }
-  return tracing::snapshot(rt);
 }
 
 pid spawn_echo(runtime& rt) {
