@@ -239,6 +239,7 @@ void stats::record(duration latency, const error* failure) noexcept {
   const auto ns = std::max<std::int64_t>(
       0, std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count());
   buckets_[bucket_of(static_cast<std::uint64_t>(ns))].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(ns), std::memory_order_relaxed);
   if (!failure) {
     successes_.fetch_add(1, std::memory_order_relaxed);
     return;

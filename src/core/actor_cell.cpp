@@ -167,7 +167,7 @@ void actor_cell::enqueue_chain(message* newest, message* oldest, std::size_t use
 }
 
 void actor_cell::wake() noexcept {
-  if (kind_ == kind::scoped || detached)
+  if (kind_.load(std::memory_order_relaxed) == kind::scoped || detached)
     box.notify_owner();
   else
     rt.exec->schedule(this);
@@ -258,7 +258,7 @@ bool actor_cell::run_setup() {
     return false;
   }
   if (how.coroutine) {
-    kind_ = kind::coroutine;
+    kind_.store(kind::coroutine, std::memory_order_relaxed);
     coro = std::make_unique<coroutine_state>();
     coro->frame = how.coroutine.release();
   } else if (how.initial) {
@@ -527,6 +527,13 @@ void actor_cell::bounce_all(message* chain, const char* reason, const exit_reaso
 void actor_cell::terminate(const exit_reason& reason) {
   if (ended_) return;
   ended_ = true;
+  switch (reason.what()) {
+    case exit_reason::kind::normal: end_class_ = 0; break;
+    case exit_reason::kind::shutdown: end_class_ = 1; break;
+    case exit_reason::kind::kill:
+    case exit_reason::kind::killed: end_class_ = 2; break;
+    default: end_class_ = 3; break;
+  }
   // From here on the actor is no longer "current": a continuation homed
   // here that a teardown completes (a reply handler or a coroutine frame
   // destroyed below breaks its promise) is posted, bounces off the closed

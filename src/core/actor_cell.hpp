@@ -143,6 +143,14 @@ class actor_cell final : public cell_base, public actor {
   // After a turn that returned `ended`: drops the live reference.
   void release_live();
   bool ended() const noexcept { return ended_; }
+  // How it ended, for runtime::stats (0 normal, 1 shutdown, 2 killed,
+  // 3 error): written by terminate, read by remove_live on the same thread.
+  std::uint8_t end_class() const noexcept { return end_class_; }
+  // For runtime::stats and process descriptions (any thread, relaxed).
+  std::uint64_t received_count() const noexcept { return enqueued_.load(std::memory_order_relaxed); }
+  std::uint64_t handled_count() const noexcept { return dequeued_.load(std::memory_order_relaxed); }
+  kind cell_kind() const noexcept { return kind_.load(std::memory_order_relaxed); }
+  bool idle() const noexcept { return box.blocked(); }
 
   // Shared state: read or written by senders on any thread. It fills the
   // cell's first cache line (with cell_base), apart from the owner state.
@@ -154,7 +162,9 @@ class actor_cell final : public cell_base, public actor {
   const std::shared_ptr<forwarder> forwarder_;  // set for proxies only; immutable
   const std::size_t limit_;
   const overflow_policy on_full_;
-  kind kind_;
+  // Set at spawn, and by the first turn for a coroutine; read by process
+  // descriptions on any thread (relaxed).
+  std::atomic<kind> kind_;
 
  public:
   const bool detached;
@@ -297,6 +307,7 @@ class actor_cell final : public cell_base, public actor {
   static constexpr std::uint32_t sender_ref_batch = 64;
   std::uint32_t sender_ref_credit_ = 0;
   bool ended_ = false;
+  std::uint8_t end_class_ = 0;
   bool crash_reported_ = false;
   bool setup_pending_ = false;  // prepare()d; the first turn runs the setup
   behavior behavior_;

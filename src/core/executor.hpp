@@ -6,6 +6,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <vector>
+
+#include "troupe/core/runtime_stats.hpp"
 
 namespace troupe::detail {
 
@@ -116,6 +119,12 @@ class executor {
   // Where the scheduler records its steps (steal, park, wake) while the
   // runtime traces; null: it does not.
   virtual void trace_into(tracer* t) noexcept { (void)t; }
+  // Appends each worker's counters (runtime::stats) and says how many
+  // actors wait in a global queue; nothing for an executor without workers.
+  virtual void collect(std::vector<troupe::worker_stats>& out, std::size_t& global) const {
+    (void)out;
+    global = 0;
+  }
 
  protected:
   std::atomic<bool> stopping_{false};

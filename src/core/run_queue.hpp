@@ -58,6 +58,14 @@ class run_queue {
     }
   }
 
+  // Any thread: the actors queued, as one look sees them (an estimate).
+  std::uint32_t size_estimate() const noexcept {
+    const std::uint32_t head = head_.load(std::memory_order_relaxed);
+    const std::uint32_t tail = tail_.load(std::memory_order_relaxed);
+    const std::uint32_t n = tail - head;
+    return n > capacity ? 0 : n;  // a stale pair
+  }
+
   // Any thread but the owner: takes half of the queue (rounded up), moves
   // all but one into `into` (the thief's own, empty queue) and returns the
   // one, or nullptr when there was nothing to take.

@@ -53,6 +53,9 @@ executor::after_turn runtime_impl::run_turn(actor_cell* cell, unsigned budget) {
 
 runtime_impl::runtime_impl(config c, sim_hooks* sim)
     : cfg(validated(std::move(c))),
+      started_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::steady_clock::now().time_since_epoch())
+                     .count()),
       hooks(sim),
       exec(sim ? sim->make_executor(*this)
                : std::make_unique<scheduler>(cfg.workers, cfg.max_messages_per_turn,
@@ -316,6 +319,15 @@ send_status runtime_impl::deliver_now(runtime_impl& context, const pid& to, mess
 
 void runtime_impl::record_dead_letter(message* msg, const pid& receiver, const char* reason) {
   dead_count_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(dead_mutex_);
+    auto it = std::find_if(dead_by_cause_.begin(), dead_by_cause_.end(),
+                           [reason](const auto& c) { return c.first == reason; });
+    if (it != dead_by_cause_.end())
+      ++it->second;
+    else
+      dead_by_cause_.emplace_back(reason, 1);
+  }
   if (cfg.dead_letter_history == 0) return;
   dead_letter letter{msg->sender, receiver, msg->type_name(), reason};
   std::lock_guard lock(dead_mutex_);
@@ -355,6 +367,9 @@ void runtime_impl::remove_live(actor_cell* cell) {
       shard.head = cell->live_next;
     if (cell->live_next) cell->live_next->live_prev = cell->live_prev;
     cell->live_prev = cell->live_next = nullptr;
+    ++shard.ended[cell->end_class()];
+    shard.gone_received += cell->received_count();
+    shard.gone_handled += cell->handled_count();
     live_count_.fetch_sub(1, std::memory_order_release);
   }
   cell->release();

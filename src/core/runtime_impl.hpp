@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -120,6 +121,12 @@ class runtime_impl {
   std::uint64_t dead_letter_count() const noexcept { return dead_count_.load(std::memory_order_relaxed); }
   std::vector<dead_letter> recent_dead_letters() const;
 
+  // runtime::stats and the process table (runtime_stats.cpp).
+  runtime_stats stats() const;
+  void for_each_process(const std::function<void(const process_info&)>& visit) const;
+  bool process(std::uint64_t id, process_info& out) const;
+  const std::int64_t started_ns;  // steady_clock, when made
+
   void shutdown();
 
   sim_hooks* const hooks;  // null unless simulated
@@ -135,9 +142,18 @@ class runtime_impl {
 
  private:
   struct live_shard {
-    std::mutex mutex;
+    mutable std::mutex mutex;
     actor_cell* head = nullptr;
+    // What the actors that left this shard counted (runtime::stats adds
+    // the live ones'): ends by class (actor_cell::end_class), and the
+    // messages they received and handled. Under `mutex`.
+    std::array<std::uint64_t, 4> ended{};
+    std::uint64_t gone_received = 0;
+    std::uint64_t gone_handled = 0;
   };
+  // A description of `cell`, alive in a shard whose lock the caller holds,
+  // all but its names (the registry's lock is taken after).
+  static process_info describe_locked(actor_cell* cell);
   static constexpr std::size_t shard_count = 16;
   live_shard& shard_of(actor_cell* cell) noexcept;
   actor_cell* pop_any_live();
@@ -159,6 +175,9 @@ class runtime_impl {
   std::atomic<std::uint64_t> dead_count_{0};
   mutable std::mutex dead_mutex_;
   std::deque<dead_letter> dead_recent_;
+  // Dead letters by cause, under dead_mutex_: a cause is one of a few
+  // string literals, kept by address (compared by text when read).
+  std::vector<std::pair<const char*, std::uint64_t>> dead_by_cause_;
 
   std::mutex tracer_mu_;
   std::atomic<tracer*> tracer_{nullptr};

@@ -107,6 +107,26 @@ void scheduler::stop() {
   while (lenders_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
 }
 
+void scheduler::collect(std::vector<troupe::worker_stats>& out, std::size_t& global) const {
+  global = global_size_.load(std::memory_order_relaxed);
+  const std::int64_t now = now_ns();
+  for (const auto& w : workers_) {
+    troupe::worker_stats s;
+    s.index = w->index;
+    s.spare = w->spare;
+    s.turns = w->turn_seq.load(std::memory_order_relaxed) / 2;
+    s.steals = w->steals.load(std::memory_order_relaxed);
+    s.parks = w->parks.load(std::memory_order_relaxed);
+    // The sleep under way counts too: a worker idle for an hour has slept
+    // for an hour. Two relaxed loads, so an estimate.
+    const std::int64_t since = w->sleeping_since.load(std::memory_order_relaxed);
+    s.asleep = std::chrono::nanoseconds(w->asleep_ns.load(std::memory_order_relaxed) + (since ? now - since : 0));
+    s.run_queue = w->local.size_estimate() + w->spawned.size_estimate() +
+                  (w->lifo.load(std::memory_order_relaxed) ? 1 : 0);
+    out.push_back(s);
+  }
+}
+
 void scheduler::add_lender(lent_thread& lender) {
   std::lock_guard lock(monitor_mutex_);
   lent_threads_.push_back(&lender);
@@ -148,7 +168,9 @@ void scheduler::spare_work(worker& self) {
     // A spare waiting to be activated is a parked worker too.
     if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
       t->on_event(tracing::event_kind::park, 0, 0, nullptr, self.index);
+    self.begin_sleep(now_ns());
     while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
+    self.end_sleep(now_ns());
     if (stopping()) break;
     while (!stopping()) {
       if (actor_cell* cell = next_task(self)) {
@@ -425,6 +447,7 @@ actor_cell* scheduler::steal(worker& self) {
     if (!cell) cell = victim.lifo.exchange(nullptr, std::memory_order_acq_rel);
     if (!cell) cell = victim.spawned.steal_into(self.spawned);
     if (!cell) continue;
+    self.steals.store(self.steals.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
       t->on_event(tracing::event_kind::steal, 0, 0, nullptr, victim.index);
     return cell;
@@ -471,6 +494,7 @@ void scheduler::park(worker& self) {
     }
     // Someone already chose us: fall through and consume its wake-up.
   }
+  self.begin_sleep(now_ns());
   if (spin && !spin_until_woken(self)) {
     std::lock_guard lock(idle_mutex_);
     if (spinner_ == &self) spinner_ = nullptr;
@@ -478,6 +502,7 @@ void scheduler::park(worker& self) {
   if (tracer* t = trace_.load(std::memory_order_acquire)) [[unlikely]]
     t->on_event(tracing::event_kind::park, 0, 0, nullptr, self.index);
   while (self.wake.exchange(0, std::memory_order_acquire) == 0) futex_wait(self.wake, 0);
+  self.end_sleep(now_ns());
 }
 
 bool scheduler::spin_until_woken(worker& self) const noexcept {

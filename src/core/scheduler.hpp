@@ -135,6 +135,20 @@ struct alignas(64) worker {
   std::int64_t monitor_seen = 0;               // monitor thread only
   bool spare = false;
   std::atomic<bool> active{false};  // spares: activated by the monitor, not yet retired
+  // Counters for runtime::stats, written by this worker only (relaxed load
+  // and store, no read-modify-write) on paths that steal or sleep, and
+  // read relaxed by any thread.
+  std::atomic<std::uint64_t> steals{0};
+  std::atomic<std::uint64_t> parks{0};
+  std::atomic<std::int64_t> asleep_ns{0};       // sleeps ended
+  std::atomic<std::int64_t> sleeping_since{0};  // the one under way (ns), 0: awake
+  void begin_sleep(std::int64_t now) noexcept { sleeping_since.store(now, std::memory_order_relaxed); }
+  void end_sleep(std::int64_t now) noexcept {
+    parks.store(parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    const std::int64_t since = sleeping_since.load(std::memory_order_relaxed);
+    asleep_ns.store(asleep_ns.load(std::memory_order_relaxed) + (now - since), std::memory_order_relaxed);
+    sleeping_since.store(0, std::memory_order_relaxed);
+  }
 };
 
 // How the scheduler watches for stalled turns (config::stall_threshold).
@@ -174,6 +188,7 @@ class scheduler final : public executor {
   std::uint64_t long_turns() const noexcept override { return long_turns_.load(std::memory_order_acquire); }
   void turn_will_wait() noexcept override;
   void trace_into(tracer* t) noexcept override { trace_.store(t, std::memory_order_release); }
+  void collect(std::vector<troupe::worker_stats>& out, std::size_t& global) const override;
 
  private:
   // One turn, marked for the monitor (`w` is a worker or a lent_thread).

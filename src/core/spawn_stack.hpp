@@ -41,6 +41,9 @@ class spawn_stack {
   // Thieves take at most this many at once, oldest first.
   static constexpr std::size_t steal_limit = 256;
 
+  // Any thread: the cells held, as last stored (an estimate).
+  std::size_t size_estimate() const noexcept { return size_.load(std::memory_order_relaxed); }
+
   // Owner only. True when the stack was empty: only then must the caller
   // wake a worker. Entries already there were announced when the first of
   // them made the stack non-empty, and whoever takes them wakes the next

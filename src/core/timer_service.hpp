@@ -98,6 +98,11 @@ class timer_service {
   static bool cancel(timer_entry& entry) noexcept;
   // Joins the thread and frees every pending timer. Idempotent.
   void stop();
+  // Timers set and not yet fired or cancelled. Any thread.
+  std::size_t pending() const {
+    std::lock_guard lock(core_->mutex);
+    return core_->wheel.size();
+  }
   // Records timer steps into `t` from now on (null: no more).
   // Ignored once stopped: the runtime frees its tracer after stop().
   void trace_into(tracer* t) noexcept {

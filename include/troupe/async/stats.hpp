@@ -45,6 +45,10 @@ class stats {
   std::uint64_t failures(errc code) const noexcept;
   // Calls started and not yet finished.
   std::int64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+  // The latencies of the calls recorded, added up (a Prometheus summary's _sum).
+  duration total_latency() const noexcept {
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(latency_sum_ns_.load(std::memory_order_relaxed)));
+  }
   // The latency at quantile q (0..1) of the calls recorded; zero if none.
   duration percentile(double q) const noexcept;
   // "requests=100 ok=97 failed=3 (timeout=2 circuit_open=1) p50=12us p99=2.1ms"
@@ -56,6 +60,7 @@ class stats {
   std::array<std::atomic<std::uint64_t>, error_codes> by_code_{};
   std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};
   std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::uint64_t> latency_sum_ns_{0};
 };
 
 // Feeds a stats object from the calls through it; copies share the sink.

@@ -14,6 +14,8 @@ class timer_handle;
 class task;
 struct config;
 struct spawn_options;
+struct runtime_stats;
+struct process_info;
 template <class T> class result;
 namespace detail {
 class actor_cell;

@@ -231,6 +231,16 @@ class runtime {
   std::size_t live_actors() const noexcept;
   // Turns that ran longer than config::long_turn_warning (each is logged).
   std::uint64_t long_turn_count() const noexcept;
+  // Counters for the runtime and each worker (runtime_stats.hpp). Any
+  // thread; it walks every live actor to sum their mailboxes' counters.
+  runtime_stats stats() const;
+  // Calls `visit` once for each live actor, described (runtime_stats.hpp),
+  // in no particular order; actors spawned or ended meanwhile may be
+  // missed or seen. `visit` runs on the calling thread with no lock held.
+  void for_each_process(const std::function<void(const process_info&)>& visit) const;
+  // The live actor of this runtime with that id (as in <0.ID.0>); false if
+  // none is alive here.
+  bool process(std::uint64_t id, process_info& out) const;
   // A random 64-bit number: from the simulation's seed when this runtime is
   // simulated (troupe::testing), else from a per-thread generator. The
   // library's own jitter, sampling and ids use it, so a seed replays them.

@@ -1,0 +1,338 @@
+// The admin API's JSON documents (nlohmann-json).
+#include "admin_api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <functional>
+#include <queue>
+
+#include <nlohmann/json.hpp>
+
+#include "troupe/async/ask.hpp"
+#include "troupe/core/runtime.hpp"
+#include "troupe/core/runtime_stats.hpp"
+#include "troupe/core/trace.hpp"
+#include "troupe/core/trace_file.hpp"
+#include "troupe/fault/supervisor.hpp"
+#include "troupe/net/node.hpp"
+
+namespace troupe::observer::detail {
+namespace {
+
+using json = nlohmann::json;
+
+answer ok(const json& j) {
+  // Names and type names come from programs: never let a stray byte make
+  // the document invalid (replaced by U+FFFD).
+  return {200, j.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+answer fail(int status, std::string why) { return {status, std::move(why)}; }
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+json process_to_json(const process_info& p) {
+  return {{"pid", p.pid.to_string()},
+          {"id", p.pid.id()},
+          {"name", p.name},
+          {"kind", p.kind},
+          {"status", p.status},
+          {"detached", p.detached},
+          {"mailbox", p.mailbox},
+          {"received", p.received},
+          {"handled", p.handled},
+          {"memory_bytes", p.memory_bytes}};
+}
+
+bool parse_size(const std::string* text, std::size_t fallback, std::size_t& out) {
+  if (!text) {
+    out = fallback;
+    return true;
+  }
+  const char* end = text->data() + text->size();
+  auto [p, ec] = std::from_chars(text->data(), end, out);
+  return ec == std::errc() && p == end && !text->empty();
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out += ' ';
+    } else if (in[i] == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::string* query::find(const std::string& name) const {
+  for (const auto& [k, v] : params)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+std::optional<query> parse_query(std::string_view text) {
+  query q;
+  while (!text.empty()) {
+    const auto amp = text.find('&');
+    std::string_view pair = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq));
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    if (!key || !value) return std::nullopt;
+    if (q.params.size() >= 32) return std::nullopt;  // more than any route takes
+    q.params.emplace_back(std::move(*key), std::move(*value));
+  }
+  return q;
+}
+
+std::uint64_t resolve_pid(runtime& rt, const std::string& text) {
+  std::string_view digits = text;
+  if (digits.size() > 5 && digits.substr(0, 3) == "<0." && digits.substr(digits.size() - 3) == ".0>")
+    digits = digits.substr(3, digits.size() - 6);
+  std::uint64_t id = 0;
+  const char* end = digits.data() + digits.size();
+  auto [p, ec] = std::from_chars(digits.data(), end, id);
+  if (ec == std::errc() && p == end && !digits.empty()) return id;
+  if (text.empty() || text.size() > 256) return 0;
+  const pid who = rt.whereis(text);
+  return who ? who.id() : 0;
+}
+
+answer overview_json(runtime& rt, const admin_options& opts) {
+  const runtime_stats s = rt.stats();
+  double asleep = 0;
+  for (const auto& w : s.workers)
+    if (!w.spare) asleep += seconds(w.asleep);
+  json j = {{"uptime_seconds", seconds(s.uptime)},
+            {"workers", rt.worker_count()},
+            {"actors_alive", s.actors_alive},
+            {"actors_spawned", s.actors_spawned},
+            {"actors_ended",
+             {{"normal", s.ended_normal}, {"shutdown", s.ended_shutdown}, {"killed", s.ended_killed},
+              {"error", s.ended_error}}},
+            {"messages_received", s.messages_received},
+            {"messages_handled", s.messages_handled},
+            {"messages_queued", s.messages_queued},
+            {"dead_letters", s.dead_letters},
+            {"long_turns", s.long_turns},
+            {"timers_pending", s.timers_pending},
+            {"worker_seconds_asleep", asleep},
+            {"trace_recorded", s.trace_recorded},
+            {"trace_lost", s.trace_lost},
+            {"tracing", tracing::active(rt)},
+            {"node", opts.node ? json(opts.node->name()) : json(nullptr)}};
+  json largest = json::array();
+  for (const auto& [who, n] : s.largest_mailboxes) largest.push_back({{"pid", who.to_string()}, {"mailbox", n}});
+  j["largest_mailboxes"] = std::move(largest);
+  return ok(j);
+}
+
+answer processes_json(runtime& rt, const admin_options& opts, const query& q) {
+  std::size_t offset = 0, limit = 0;
+  if (!parse_size(q.find("offset"), 0, offset)) return fail(400, "offset must be a number");
+  if (!parse_size(q.find("limit"), 100, limit)) return fail(400, "limit must be a number");
+  if (limit == 0 || limit > opts.max_page)
+    return fail(400, "limit must be between 1 and " + std::to_string(opts.max_page));
+  if (offset > opts.max_window || offset + limit > opts.max_window)
+    return fail(400, "offset + limit must be at most " + std::to_string(opts.max_window) +
+                         "; filter by name to find an actor further down");
+  const std::string* sort_by = q.find("sort");
+  const std::string sort = sort_by ? *sort_by : "id";
+  // "first" orders before "second" in the table.
+  std::function<bool(const process_info&, const process_info&)> first;
+  if (sort == "id")
+    first = [](const process_info& a, const process_info& b) { return a.pid.id() < b.pid.id(); };
+  else if (sort == "mailbox")
+    first = [](const process_info& a, const process_info& b) {
+      return a.mailbox != b.mailbox ? a.mailbox > b.mailbox : a.pid.id() < b.pid.id();
+    };
+  else if (sort == "handled")
+    first = [](const process_info& a, const process_info& b) {
+      return a.handled != b.handled ? a.handled > b.handled : a.pid.id() < b.pid.id();
+    };
+  else if (sort == "received")
+    first = [](const process_info& a, const process_info& b) {
+      return a.received != b.received ? a.received > b.received : a.pid.id() < b.pid.id();
+    };
+  else if (sort == "memory")
+    first = [](const process_info& a, const process_info& b) {
+      return a.memory_bytes != b.memory_bytes ? a.memory_bytes > b.memory_bytes : a.pid.id() < b.pid.id();
+    };
+  else if (sort == "name")
+    first = [](const process_info& a, const process_info& b) {
+      return a.name != b.name ? a.name > b.name : a.pid.id() < b.pid.id();  // named ones first
+    };
+  else
+    return fail(400, "sort must be id, mailbox, handled, received, memory or name");
+  const std::string* name = q.find("name");
+  if (name && name->size() > 256) return fail(400, "name is longer than 256 bytes");
+  // The best offset + limit rows seen, the worst on top: memory stays
+  // bounded by the window, however many actors there are.
+  const std::size_t keep = offset + limit;
+  std::priority_queue<process_info, std::vector<process_info>, decltype(first)> best(first);
+  std::size_t total = 0, matched = 0;
+  rt.for_each_process([&](const process_info& p) {
+    ++total;
+    if (name && !name->empty() && p.name.find(*name) == std::string::npos &&
+        p.pid.to_string().find(*name) == std::string::npos)
+      return;
+    ++matched;
+    if (best.size() < keep) {
+      best.push(p);
+    } else if (first(p, best.top())) {
+      best.pop();
+      best.push(p);
+    }
+  });
+  std::vector<process_info> rows;
+  rows.reserve(best.size());
+  while (!best.empty()) {
+    rows.push_back(best.top());
+    best.pop();
+  }
+  std::reverse(rows.begin(), rows.end());
+  json list = json::array();
+  for (std::size_t i = offset; i < rows.size(); ++i) list.push_back(process_to_json(rows[i]));
+  return ok({{"total", total},
+             {"matched", matched},
+             {"offset", offset},
+             {"limit", limit},
+             {"sort", sort},
+             {"processes", std::move(list)}});
+}
+
+answer process_json(runtime& rt, std::uint64_t id) {
+  process_info p;
+  if (id == 0 || !rt.process(id, p)) return fail(404, "no such process alive here");
+  json j = process_to_json(p);
+  json events = json::array();
+  if (tracing::active(rt))
+    for (const auto& e : tracing::last_events_of(rt, p.pid, 32)) events.push_back(json::parse(tracing::to_json(e)));
+  j["last_events"] = std::move(events);
+  return ok(j);
+}
+
+answer schedulers_json(runtime& rt) {
+  const runtime_stats s = rt.stats();
+  json workers = json::array();
+  for (const auto& w : s.workers)
+    workers.push_back({{"index", w.index},
+                       {"spare", w.spare},
+                       {"turns", w.turns},
+                       {"steals", w.steals},
+                       {"parks", w.parks},
+                       {"asleep_seconds", seconds(w.asleep)},
+                       {"run_queue", w.run_queue}});
+  return ok({{"uptime_seconds", seconds(s.uptime)},
+             {"global_queue", s.global_queue},
+             {"long_turns", s.long_turns},
+             {"workers", std::move(workers)}});
+}
+
+answer nodes_json(const admin_options& opts) {
+  if (!opts.node) return ok({{"node", nullptr}, {"peers", json::array()}});
+  json peers = json::array();
+  for (const auto& name : opts.node->connected_nodes())
+    peers.push_back({{"name", name}, {"state", std::string(net::to_string(opts.node->state_of(name)))}});
+  const auto c = opts.node->stats();
+  return ok({{"node", opts.node->name()},
+             {"address", opts.node->address().to_string()},
+             {"peers", std::move(peers)},
+             {"frames_sent", c.frames_out},
+             {"frames_received", c.frames_in},
+             {"handshakes_refused", c.refused_handshakes},
+             {"malformed_frames", c.malformed_frames}});
+}
+
+answer dead_letters_json(runtime& rt) {
+  json list = json::array();
+  for (const auto& d : rt.recent_dead_letters())
+    list.push_back({{"sender", d.sender.to_string()},
+                    {"receiver", d.receiver.to_string()},
+                    {"type", d.type},
+                    {"reason", d.reason}});
+  return ok({{"count", rt.dead_letter_count()}, {"recent", std::move(list)}});
+}
+
+namespace {
+
+// A supervisor's subtree; `budget` bounds the nodes visited over the
+// whole tree (a tree is a program's, but a loop of names must not hang).
+json subtree(runtime& rt, const pid& sup, int depth, std::size_t& budget) {
+  json node = {{"pid", sup.to_string()}, {"kind", "supervisor"}};
+  process_info p;
+  if (rt.process(sup.id(), p)) node["name"] = p.name;
+  if (depth > 16 || budget == 0) {
+    node["truncated"] = true;
+    return node;
+  }
+  auto answer = ask<std::vector<child_info>>(rt, sup, which_children{}, std::chrono::seconds(1)).outcome();
+  if (!answer) {
+    node["error"] = answer.error().message();
+    return node;
+  }
+  json children = json::array();
+  for (const auto& c : *answer) {
+    if (budget == 0) {
+      node["truncated"] = true;
+      break;
+    }
+    --budget;
+    json child;
+    if (c.kind == child_kind::supervisor && c.child)
+      child = subtree(rt, c.child, depth + 1, budget);
+    else
+      child = {{"pid", c.child ? c.child.to_string() : ""},
+               {"kind", c.kind == child_kind::supervisor ? "supervisor" : "worker"}};
+    child["id"] = c.id;
+    child["running"] = static_cast<bool>(c.child);
+    if (c.child && c.kind == child_kind::worker && rt.process(c.child.id(), p)) {
+      child["name"] = p.name;
+      child["mailbox"] = p.mailbox;
+      child["handled"] = p.handled;
+    }
+    children.push_back(std::move(child));
+  }
+  node["children"] = std::move(children);
+  return node;
+}
+
+}  // namespace
+
+answer tree_json(runtime& rt, const admin_options& opts) {
+  json roots = json::array();
+  std::size_t budget = 10000;
+  for (const auto& name : opts.supervisors) {
+    const pid sup = rt.whereis(name);
+    if (!sup) {
+      roots.push_back({{"name", name}, {"kind", "supervisor"}, {"error", "not running"}});
+      continue;
+    }
+    json root = subtree(rt, sup, 0, budget);
+    root["name"] = name;
+    roots.push_back(std::move(root));
+  }
+  return ok({{"supervisors", std::move(roots)}});
+}
+
+}  // namespace troupe::observer::detail
