@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "troupe/core/stop_signals.hpp"
 #include "troupe/testing/explore.hpp"
 #include "troupe/troupe.hpp"
 
@@ -28,6 +29,7 @@ using namespace std::chrono_literals;
 
 void service_section(troupe::runtime& rt);  // service_section.cpp
 void alt_section(troupe::runtime& rt);      // alt_section.cpp
+int observe_section(troupe::runtime& rt, const std::string& address, std::string token);  // observe_section.cpp
 
 namespace {
 struct number {
@@ -78,7 +80,24 @@ void racy_protocol(testing::simulation& sim) {
 }
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // --observe [HOST:PORT] [--token TOKEN]: after the tour, keep an
+  // application running with the dashboard on it (observe_section.cpp).
+  std::string observe_at, token;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--observe")
+      observe_at = i + 1 < argc && argv[i + 1][0] != '-' ? argv[++i] : "127.0.0.1:8089";
+    else if (arg == "--token" && i + 1 < argc)
+      token = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: troupe_demo [--observe [HOST:PORT]] [--token TOKEN]\n");
+      return 2;
+    }
+  }
+  // Before any thread starts, so that every thread leaves SIGINT/SIGTERM
+  // to wait_for_stop_signal.
+  if (!observe_at.empty()) block_stop_signals();
   config cfg;
   // Log lines go into the report, in order, instead of to stderr.
   cfg.log_sink = [](const log_record& record) {
@@ -245,6 +264,10 @@ int main() {
   section("9. channels: an alt loop over an input proc and a clock proc (Plan 9 style)");
   alt_section(rt);
 
+  if (!observe_at.empty()) {
+    const int served = observe_section(rt, observe_at, token);
+    if (served != 0) return served;
+  }
   std::printf("\nlive actors at exit: %zu; shutting down.\n", rt.live_actors());
   return got == expected ? 0 : 1;
 }

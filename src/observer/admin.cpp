@@ -180,9 +180,10 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
     const std::string kill = "/kill";
     if (path.rfind(procs, 0) == 0 && path.size() > procs.size() + kill.size() &&
         path.compare(path.size() - kill.size(), kill.size(), kill) == 0) {
-      const std::string which = path.substr(procs.size(), path.size() - procs.size() - kill.size());
+      const auto which = detail::percent_decode(path.substr(procs.size(), path.size() - procs.size() - kill.size()));
+      if (!which) return ready(http::response::text(400, "malformed escape in the path\n"));
       process_info p;
-      const std::uint64_t id = detail::resolve_pid(rt, which);
+      const std::uint64_t id = detail::resolve_pid(rt, *which);
       if (id == 0 || !rt.process(id, p)) return ready(http::response::text(404, "no such process alive here\n"));
       rt.log(log_level::warning, log_component::core,
              "observer: killing " + p.pid.to_string() + (p.name.empty() ? "" : " (" + p.name + ")") +
@@ -207,8 +208,10 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
   if (path == "/api/processes")
     return on_collector(ctx, [&rt, &opts, q = *q] { return detail::processes_json(rt, opts, q); });
   if (path.rfind(procs, 0) == 0) {
-    const std::string which = path.substr(procs.size());
-    return on_collector(ctx, [&rt, which] { return detail::process_json(rt, detail::resolve_pid(rt, which)); });
+    // Browsers send <0.4.0> as %3C0.4.0%3E.
+    const auto which = detail::percent_decode(path.substr(procs.size()));
+    if (!which) return ready(http::response::text(400, "malformed escape in the path\n"));
+    return on_collector(ctx, [&rt, which = *which] { return detail::process_json(rt, detail::resolve_pid(rt, which)); });
   }
   if (path == "/api/schedulers") return on_collector(ctx, [&rt] { return detail::schedulers_json(rt); });
   if (path == "/api/tree") return on_collector(ctx, [&rt, &opts] { return detail::tree_json(rt, opts); });

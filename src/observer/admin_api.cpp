@@ -61,6 +61,8 @@ int hex(char c) {
   return -1;
 }
 
+}  // namespace
+
 std::optional<std::string> percent_decode(std::string_view in) {
   std::string out;
   out.reserve(in.size());
@@ -79,8 +81,6 @@ std::optional<std::string> percent_decode(std::string_view in) {
   }
   return out;
 }
-
-}  // namespace
 
 const std::string* query::find(const std::string& name) const {
   for (const auto& [k, v] : params)

@@ -15,6 +15,8 @@ struct query {
   std::vector<std::pair<std::string, std::string>> params;
   const std::string* find(const std::string& name) const;
 };
+// "%3C0.4.0%3E" -> "<0.4.0>" (and '+' -> ' '); nullopt if an escape is malformed.
+std::optional<std::string> percent_decode(std::string_view in);
 // Splits "a=1&b=x%20y"; nullopt if an escape is malformed.
 std::optional<query> parse_query(std::string_view text);
 // "<0.42.0>", "42" -> 42; a registered name -> its actor's id; 0 if none.

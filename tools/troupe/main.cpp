@@ -10,6 +10,8 @@
 //   troupe trace NODE   records a node for a while, writes a trace for Perfetto UI
 //                       (or JSON lines: --format jsonl)
 //   troupe trace check FILE --spec ...   checks a saved trace against rules
+//   troupe ps|info|tree|kill|metrics|top ADMIN   a node through its admin API
+//                       (troupe node --admin ADDR; observe_cmd.cpp)
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -68,6 +70,7 @@ int run_node(int argc, char** argv);
 int run_ping(int argc, char** argv);
 int run_trace(int argc, char** argv);
 int run_trace_check(int argc, char** argv);
+int run_observer_command(int argc, char** argv);
 
 int main(int argc, char** argv) {
   const char* command = argc > 1 ? argv[1] : "help";
@@ -83,10 +86,13 @@ int main(int argc, char** argv) {
     if (std::strcmp(command, "trace") == 0 && argc > 2 && std::strcmp(argv[2], "check") == 0)
       return run_trace_check(argc, argv);
     if (std::strcmp(command, "trace") == 0) return run_trace(argc, argv);
+    for (const char* observer : {"ps", "info", "tree", "kill", "metrics", "top"})
+      if (std::strcmp(command, observer) == 0) return run_observer_command(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "troupe %s: %s\n", command, e.what());
     return 2;
   }
-  std::printf("usage: troupe <version|selftest|node|ping|trace|trace check> ...\n");
+  std::printf("usage: troupe <version|selftest|node|ping|trace|trace check|ps|info|tree|kill|metrics|top> ...\n"
+              "       troupe COMMAND --help (ps, info, tree, kill, metrics, top)\n");
   return std::strcmp(command, "help") == 0 ? 0 : 2;
 }

@@ -20,6 +20,10 @@
 // to the CA in --tls-ca (io/tls.hpp); a peer whose certificate does not is
 // refused before the cookie handshake. Files that do not load: exit 2.
 //
+// With --admin HOST:PORT the node also serves the observer's admin API and
+// dashboard there (observer/admin.hpp) and prints "admin <url>"; actions
+// take the token in --admin-token-file, else the cookie.
+//
 // A node serves until stdin closes or it gets SIGINT/SIGTERM. It registers
 // "echo" (a string or integer request is answered with itself; a pid
 // received is sent "pong") and "crash" (ends with error(<text>) on a string,
@@ -50,6 +54,7 @@
 #include "troupe/io/tls.hpp"
 #include "troupe/net/node.hpp"
 #include "troupe/net/trace_service.hpp"
+#include "troupe/observer/admin.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace troupe;
@@ -95,6 +100,8 @@ struct node_args {
   io::tls_options tls;  // --tls-cert, --tls-key, --tls-ca: all three or none
   net::trace_request trace;  // trace: --for, --rate, --max-bytes
   std::string output;        // trace: -o FILE
+  std::string admin;         // node: --admin HOST:PORT (the observer's admin server)
+  std::string admin_token;   // node: --admin-token-file FILE (else the cookie)
 };
 
 // "5s", "500ms", "2m", or milliseconds.
@@ -143,6 +150,8 @@ node_args parse(int argc, char** argv, int first) {
     else if (flag == "--cookie-file") a.options.cookie = read_cookie_file(file());
     else if (flag == "--weak-cookie") a.weak_cookie = a.options.allow_weak_cookie = true;
     else if (flag == "--listen") a.options.listen = parse_endpoint(value());
+    else if (flag == "--admin") a.admin = value();
+    else if (flag == "--admin-token-file") a.admin_token = read_cookie_file(file());
     else if (flag == "--connect") a.connect.push_back(parse_endpoint(value()));
     else if (flag == "--heartbeat-ms") a.options.heartbeat = ms();
     else if (flag == "--temp-fail-ms") a.options.temp_fail_after = ms();
@@ -253,6 +262,19 @@ int run_node(int argc, char** argv) {
   });
   register_services(rt);
   say("listening " + node.address().to_string());
+  observer::admin_server admin;
+  if (!a.admin.empty()) {
+    observer::admin_options opts;
+    const io::endpoint at = parse_endpoint(a.admin);
+    opts.bind = at.host;
+    opts.port = at.port;
+    // Actions need a token: the one given, else the node's cookie (whoever
+    // may join the cluster may act on it anyway).
+    opts.token = a.admin_token.empty() ? a.options.cookie : a.admin_token;
+    opts.node = &node;
+    admin = observer::serve(rt, reactor, opts);
+    say("admin " + admin.url());
+  }
   for (auto& to : a.connect) {
     auto r = node.connect(to).outcome();
     if (!r) say("connect_failed " + to.to_string() + " " + r.error().message());
