@@ -41,13 +41,18 @@ class collector {
  public:
   static constexpr std::size_t max_queued = 16;
   collector() : thread_([this] { run(); }) {}
-  ~collector() {
+  ~collector() { stop(); }
+  // Waits for the job under way; the queued ones are dropped (their
+  // promises break: the clients get a 500) and later posts refused.
+  // Idempotent; not from a job.
+  void stop() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
     wake_.notify_one();
-    thread_.join();
+    std::lock_guard join_lock(join_mutex_);
+    if (thread_.joinable()) thread_.join();
   }
   // False when full or stopping.
   bool post(std::function<void()> job) {
@@ -76,6 +81,7 @@ class collector {
     jobs_.clear();
   }
   std::mutex mutex_;
+  std::mutex join_mutex_;  // stop() from two threads joins once
   std::condition_variable wake_;
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
@@ -126,7 +132,7 @@ future<http::response> on_collector(const std::shared_ptr<context>& ctx, std::fu
       reply.try_set_value(http::response::text(500, std::string("observer: ") + e.what() + "\n"));
     }
   });
-  if (!posted) return make_value<http::response>(http::response::text(503, "observer busy: try again later\n"));
+  if (!posted) return make_value<http::response>(http::response::text(503, "observer busy (or closed): try again later\n"));
   return answer;
 }
 
@@ -230,9 +236,13 @@ struct admin_server::state {
   std::shared_ptr<context> ctx;
   io::listener listener;
   io::endpoint at;
-  ~state() {
+  // After this, nothing reads the runtime's node or metrics any more:
+  // connections still open are answered 503.
+  void shut() {
     listener.close();
+    ctx->work.stop();
   }
+  ~state() { shut(); }
 };
 
 admin_server::admin_server(std::shared_ptr<state> s) : state_(std::move(s)) {}
@@ -248,7 +258,7 @@ std::string admin_server::url() const {
 }
 
 void admin_server::close() {
-  if (state_) state_->listener.close();
+  if (state_) state_->shut();
 }
 
 admin_server serve(runtime& rt, io::reactor& io, admin_options options) {

@@ -15,6 +15,7 @@
 #include "../io/raw_socket.hpp"
 #include "troupe/fault/supervisor.hpp"
 #include "troupe/io.hpp"
+#include "troupe/net/node.hpp"
 #include "troupe/observer/metrics.hpp"
 #include "troupe/troupe.hpp"
 
@@ -260,9 +261,27 @@ TEST_F(admin, many_connections_are_bounded) {
 TEST_F(admin, user_metrics_and_a_node_appear_in_metrics) {
   observer::metrics mine;
   mine.counter("app_orders_total", "Orders.").add(9);
-  observer::admin_options opts;
-  opts.user_metrics = &mine;
-  start(opts);
-  auto m = call(port, "GET", "/metrics");
-  EXPECT_NE(m.body.find("app_orders_total 9\n"), std::string::npos) << m.body;
+  const std::string cookie = "observer-admin-test-cookie-0123456789";
+  net::node a(rt, io, {.name = "a@127.0.0.1", .cookie = cookie});
+  runtime rt_b{quiet()};
+  io::reactor io_b{rt_b};
+  {
+    net::node b(rt_b, io_b, {.name = "b@127.0.0.1", .cookie = cookie});
+    ASSERT_TRUE(a.connect(b.address()).outcome());
+    observer::admin_options opts;
+    opts.user_metrics = &mine;
+    opts.node = &a;
+    start(opts);
+    auto m = call(port, "GET", "/metrics");
+    EXPECT_NE(m.body.find("app_orders_total 9\n"), std::string::npos) << m.body;
+    EXPECT_NE(m.body.find("troupe_node_peer_up{peer=\"b@127.0.0.1\",state=\"ok\"} 1\n"), std::string::npos) << m.body;
+    auto nodes = json::parse(call(port, "GET", "/api/nodes").body);
+    EXPECT_EQ(nodes["node"], "a@127.0.0.1");
+    ASSERT_EQ(nodes["peers"].size(), 1u) << nodes.dump();
+    EXPECT_EQ(nodes["peers"][0]["name"], "b@127.0.0.1");
+    EXPECT_EQ(nodes["peers"][0]["state"], "ok");
+    server.close();
+    server = {};  // it reads the node: gone before the node is
+  }
+  io_b.stop();
 }

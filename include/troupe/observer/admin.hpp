@@ -91,7 +91,10 @@ class admin_server {
   io::endpoint address() const;
   // "http://127.0.0.1:PORT/".
   std::string url() const;
-  // Stops accepting; connections under way finish their requests.
+  // Stops accepting and waits for the request being collected, if any;
+  // connections still open are answered 503 from then on. After it (or
+  // the destructor) the server reads neither options.node nor
+  // options.user_metrics: they may go.
   void close();
 
   struct state;  // implementation
