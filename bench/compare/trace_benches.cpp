@@ -19,20 +19,18 @@
 #include <vector>
 
 #include "report.hpp"
+#include "workloads.hpp"
 #include "troupe/core/trace.hpp"
 #include "troupe/core/trace_check.hpp"
 #include "troupe/troupe.hpp"
 
 namespace troupe_bench {
 
-double pingpong_ns(double scale, const std::function<void(troupe::runtime&)>& prepare);
-double fanin_rate(double scale, const std::function<void(troupe::runtime&)>& prepare);
-
 namespace {
 
 struct mode {
   const char* name;
-  std::function<void(troupe::runtime&)> prepare;
+  prepare_fn prepare;
 };
 
 double median(std::vector<double> v) {
@@ -94,8 +92,16 @@ double event_ns(double scale) {
 int trace_cost(double scale) {
   const std::vector<mode> modes = {
       {"off", {}},
-      {"flight_recorder", [](troupe::runtime& rt) { troupe::tracing::start(rt, {.ring_events = 1024}); }},
-      {"traced", [](troupe::runtime& rt) { troupe::tracing::start(rt, {.ring_events = 1u << 16}); }},
+      {"flight_recorder",
+       [](troupe::runtime& rt) {
+         troupe::tracing::start(rt, {.ring_events = 1024});
+         return std::shared_ptr<void>();
+       }},
+      {"traced",
+       [](troupe::runtime& rt) {
+         troupe::tracing::start(rt, {.ring_events = 1u << 16});
+         return std::shared_ptr<void>();
+       }},
   };
   constexpr int rounds = 3;
   std::vector<std::vector<double>> ping(modes.size()), fan(modes.size());

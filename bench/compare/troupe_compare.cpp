@@ -17,6 +17,7 @@
 #include <algorithm>
 
 #include "report.hpp"
+#include "workloads.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace troupe;
@@ -29,6 +30,8 @@ int chan_select(double scale);
 int skynet(double scale);  // burst_benches.cpp
 int burst(double scale);
 int trace_cost(double scale);  // trace_benches.cpp
+int observe_cost(double scale);   // observer_benches.cpp
+int observe_scale(double scale);  // observer_benches.cpp
 }  // namespace troupe_bench
 using troupe_bench::bench_clock;
 using troupe_bench::emit;
@@ -51,11 +54,13 @@ struct done {
 namespace troupe_bench {
 
 // The round trip in ns; `prepare` runs on the runtime first (trace_benches.cpp
-// turns tracing on with it).
-double pingpong_ns(double scale, const std::function<void(runtime&)>& prepare) {
+// turns tracing on with it; observer_benches.cpp serves the admin API), and
+// what it returns is kept until the run's actors are gone, before the
+// runtime goes.
+double pingpong_ns(double scale, const prepare_fn& prepare) {
   const long rounds = static_cast<long>(1'000'000 * scale);
   runtime rt;
-  if (prepare) prepare(rt);
+  const std::shared_ptr<void> kept = prepare ? prepare(rt) : nullptr;
   scoped_actor self(rt);
   auto me = self.pid();
   auto ponger = rt.spawn([me](actor& a) -> behavior {
@@ -131,11 +136,11 @@ namespace troupe_bench {
 
 // Messages per second into one counter from four producers; `prepare` as
 // for pingpong_ns.
-double fanin_rate(double scale, const std::function<void(runtime&)>& prepare) {
+double fanin_rate(double scale, const prepare_fn& prepare) {
   constexpr int senders = 4;
   const long per_sender = static_cast<long>(2'500'000 * scale);
   runtime rt;
-  if (prepare) prepare(rt);
+  const std::shared_ptr<void> kept = prepare ? prepare(rt) : nullptr;
   scoped_actor self(rt);
   auto me = self.pid();
   const long expected_count = senders * per_sender;
@@ -388,7 +393,7 @@ int supervised(double scale) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised|skynet|burst|chan_pingpong|chan_buffered|chan_select|trace_cost> [scale]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <pingpong|fanin|pairs|spawn|ring|idle|supervised|skynet|burst|chan_pingpong|chan_buffered|chan_select|trace_cost|observe_cost|observe_scale> [scale]\n", argv[0]);
     return 2;
   }
   std::string bench = argv[1];
@@ -407,6 +412,8 @@ int main(int argc, char** argv) {
   if (bench == "skynet") return troupe_bench::skynet(scale);
   if (bench == "burst") return troupe_bench::burst(scale);
   if (bench == "trace_cost") return troupe_bench::trace_cost(scale);
+  if (bench == "observe_cost") return troupe_bench::observe_cost(scale);
+  if (bench == "observe_scale") return troupe_bench::observe_scale(scale);
   std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
   return 2;
 }

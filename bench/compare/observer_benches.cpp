@@ -1,0 +1,152 @@
+// observe_cost and observe_scale: what being observed costs.
+//
+//   troupe_compare observe_cost [scale]
+//
+// pingpong and fanin (troupe_compare.cpp) three ways, alternating for five
+// rounds: no observer; an I/O reactor only (the server needs one, a node
+// has one anyway); and the admin server serving the runtime while a client
+// polls it as the dashboard does, once a second (/metrics, /api/overview,
+// /api/schedulers and the first page of /api/processes by mailbox). Prints
+// each run, and each median as a ratio of the one without (time per round
+// trip, or fanin's time for its messages: higher is slower), and observed
+// against reactor only. Each run checks its count, and the poller
+// that every poll was answered 200, before a figure is used.
+//
+//   troupe_compare observe_scale [scale]
+//
+// A runtime with 1,000,000 x scale idle actors: the time to answer
+// /metrics, the first page of /api/processes sorted by mailbox, and a page
+// 99,900 rows in (by id), and how much the process's peak memory grew for
+// them. Each answer is checked to count every actor.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../../tools/troupe/admin_client.hpp"
+#include "report.hpp"
+#include "troupe/io.hpp"
+#include "troupe/observer/admin.hpp"
+#include "troupe/troupe.hpp"
+#include "workloads.hpp"
+
+namespace troupe_bench {
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// An admin server on the runtime and a thread polling it once a second.
+struct observed {
+  troupe::io::reactor io;
+  troupe::observer::admin_server server;
+  std::atomic<bool> stop{false};
+  std::atomic<int> polls{0};
+  std::thread poller;
+
+  explicit observed(troupe::runtime& rt) : io(rt) {
+    server = troupe::observer::serve(rt, io, {.token = "bench"});
+    poller = std::thread([this] {
+      const std::string at = server.address().to_string();
+      while (!stop) {
+        const auto next = bench_clock::now() + std::chrono::seconds(1);
+        for (const char* path : {"/metrics", "/api/overview", "/api/schedulers", "/api/processes?sort=mailbox&limit=50"}) {
+          const auto r = troupe::cli::admin_request(at, "GET", path, "");
+          if (r.status != 200) fail("observe_cost", std::string(path) + " answered " + std::to_string(r.status));
+        }
+        ++polls;
+        while (!stop && bench_clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+  }
+  ~observed() {
+    stop = true;
+    poller.join();
+    if (polls.load() < 1) fail("observe_cost", "the poller never completed a poll");
+    server.close();
+    io.stop();
+  }
+};
+
+}  // namespace
+
+int observe_cost(double scale) {
+  struct mode {
+    const char* name;
+    prepare_fn prepare;
+  };
+  // "reactor": an I/O reactor on the runtime and nothing else, since the
+  // admin server needs one (a node has one anyway): it tells the cost of
+  // the I/O threads from the cost of serving and polling.
+  const std::vector<mode> modes = {
+      {"off", {}},
+      {"reactor", [](troupe::runtime& rt) { return std::static_pointer_cast<void>(std::make_shared<troupe::io::reactor>(rt)); }},
+      {"observed", [](troupe::runtime& rt) { return std::static_pointer_cast<void>(std::make_shared<observed>(rt)); }},
+  };
+  constexpr int rounds = 5;
+  std::vector<std::vector<double>> ping(modes.size()), fan(modes.size());
+  for (int r = 0; r < rounds; ++r)
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+      ping[m].push_back(pingpong_ns(scale, modes[m].prepare));
+      emit("observe_cost", std::string("pingpong_ns@") + modes[m].name, ping[m].back());
+      fan[m].push_back(fanin_rate(scale, modes[m].prepare));
+      emit("observe_cost", std::string("fanin_msgs_per_sec@") + modes[m].name, fan[m].back());
+    }
+  for (std::size_t m = 1; m < modes.size(); ++m) {
+    emit("observe_cost", std::string("pingpong_time_ratio@") + modes[m].name, median(ping[m]) / median(ping[0]));
+    emit("observe_cost", std::string("fanin_time_ratio@") + modes[m].name, median(fan[0]) / median(fan[m]));
+  }
+  // Serving and polling alone, over a runtime that has a reactor either way.
+  emit("observe_cost", "pingpong_time_ratio@observed_vs_reactor", median(ping[2]) / median(ping[1]));
+  emit("observe_cost", "fanin_time_ratio@observed_vs_reactor", median(fan[1]) / median(fan[2]));
+  return 0;
+}
+
+int observe_scale(double scale) {
+  using json = nlohmann::json;
+  const std::size_t actors = static_cast<std::size_t>(1'000'000 * scale);
+  troupe::runtime rt;
+  troupe::io::reactor io(rt);
+  auto server = troupe::observer::serve(rt, io, {.token = "bench"});
+  const std::string at = server.address().to_string();
+  struct wake {};
+  std::vector<troupe::pid> idle;
+  idle.reserve(actors);
+  for (std::size_t i = 0; i < actors; ++i) idle.push_back(rt.spawn([](troupe::actor&) -> troupe::behavior { return {[](wake) {}}; }));
+  if (rt.live_actors() < actors) fail("observe_scale", "actors did not all spawn");
+  emit("observe_scale", "actors", static_cast<double>(actors));
+  auto timed = [&](const char* name, const std::string& path, auto check) {
+    const long peak_before = status_kib("VmHWM:");
+    const auto t0 = bench_clock::now();
+    const auto r = troupe::cli::admin_request(at, "GET", path, "", std::chrono::minutes(5));
+    const double ms = seconds_since(t0) * 1e3;
+    if (r.status != 200) fail("observe_scale", path + " answered " + std::to_string(r.status));
+    check(r.body);
+    emit("observe_scale", std::string(name) + "_ms", ms);
+    emit("observe_scale", std::string(name) + "_bytes", static_cast<double>(r.body.size()));
+    emit("observe_scale", std::string(name) + "_peak_growth_kib", static_cast<double>(status_kib("VmHWM:") - peak_before));
+  };
+  timed("metrics", "/metrics", [&](const std::string& body) {
+    const auto at_alive = body.find("\ntroupe_actors_alive ");
+    if (at_alive == std::string::npos || std::stod(body.substr(at_alive + 21)) < static_cast<double>(actors))
+      fail("observe_scale", "/metrics does not count every actor");
+  });
+  auto counts_all = [&](const std::string& body) {
+    const auto j = json::parse(body);
+    if (j["total"].get<std::size_t>() < actors || j["processes"].size() != 100)
+      fail("observe_scale", "/api/processes did not walk every actor");
+  };
+  timed("processes_by_mailbox", "/api/processes?sort=mailbox&limit=100", counts_all);
+  timed("processes_deep_page", "/api/processes?sort=id&offset=99900&limit=100", counts_all);
+  server.close();
+  io.stop();
+  return 0;
+}
+
+}  // namespace troupe_bench
