@@ -16,6 +16,7 @@
 #include "troupe/async.hpp"
 #include "troupe/io.hpp"
 #include "troupe/net.hpp"
+#include "troupe/observer.hpp"
 #include "troupe/sync.hpp"
 #include "troupe/troupe.hpp"
 

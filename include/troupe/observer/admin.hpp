@@ -83,8 +83,11 @@ class admin_server {
  public:
   // An empty server (not listening).
   admin_server() = default;
-  admin_server(admin_server&&) noexcept;
-  admin_server& operator=(admin_server&&) noexcept;
+  // Takes over `other`'s server; `other` is left empty.
+  admin_server(admin_server&& other) noexcept;
+  // Closes this server (if any), then takes over `other`'s.
+  admin_server& operator=(admin_server&& other) noexcept;
+  // Closes the server, as close() does.
   ~admin_server();
 
   // Where it listens.
