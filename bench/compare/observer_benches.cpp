@@ -57,8 +57,12 @@ struct observed {
       while (!stop) {
         const auto next = bench_clock::now() + std::chrono::seconds(1);
         for (const char* path : {"/metrics", "/api/overview", "/api/schedulers", "/api/processes?sort=mailbox&limit=50"}) {
-          const auto r = troupe::cli::admin_request(at, "GET", path, "");
-          if (r.status != 200) fail("observe_cost", std::string(path) + " answered " + std::to_string(r.status));
+          try {
+            const auto r = troupe::cli::admin_request(at, "GET", path, "");
+            if (r.status != 200) fail("observe_cost", std::string(path) + " answered " + std::to_string(r.status));
+          } catch (const std::exception& e) {
+            fail("observe_cost", std::string(path) + ": " + e.what());
+          }
         }
         ++polls;
         while (!stop && bench_clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(5));

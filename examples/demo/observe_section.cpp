@@ -33,8 +33,10 @@ std::string random_token() {
 }  // namespace
 
 int observe_section(runtime& rt, const std::string& address, std::string token) {
-  observer::metrics metrics;
-  auto& ticks = metrics.counter("demo_ticks_total", "Ticks the demo's ticker handled.");
+  // Shared with the ticker, which may outlive this function (the tree is
+  // stopped without waiting for it).
+  auto metrics = std::make_shared<observer::metrics>();
+  auto& ticks = metrics->counter("demo_ticks_total", "Ticks the demo's ticker handled.");
   auto worker = [](actor& a) -> behavior {
     return {[](int x) -> int {
               if (x < 0) throw std::runtime_error("negative input " + std::to_string(x));
@@ -42,9 +44,9 @@ int observe_section(runtime& rt, const std::string& address, std::string token) 
             },
             [&a](const std::string&) { a.quit(); }};
   };
-  auto ticker = [&ticks](actor& self) -> behavior {
+  auto ticker = [metrics, &ticks](actor& self) -> behavior {
     self.send_interval(10ms, self.pid(), tick{});
-    return {[&ticks](tick) { ticks.add(); }};
+    return {[metrics, &ticks](tick) { ticks.add(); }};
   };
   auto app = spawn_supervisor(
       rt, {.strategy = strategy::one_for_one, .intensity = 10, .period = 10s},
@@ -58,13 +60,14 @@ int observe_section(runtime& rt, const std::string& address, std::string token) 
   opts.bind = address.substr(0, colon);
   opts.port = static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
   opts.token = token.empty() ? random_token() : std::move(token);
-  opts.user_metrics = &metrics;
+  opts.user_metrics = metrics.get();
   opts.supervisors = {"demo.app"};
   observer::admin_server admin;
   try {
     admin = observer::serve(rt, io, opts);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "troupe_demo: cannot serve the dashboard at %s: %s\n", address.c_str(), e.what());
+    rt.send_exit(app, exit_reason::shutdown());
     return 1;
   }
   std::printf("\ndashboard: %s\n", admin.url().c_str());

@@ -319,14 +319,16 @@ send_status runtime_impl::deliver_now(runtime_impl& context, const pid& to, mess
 
 void runtime_impl::record_dead_letter(message* msg, const pid& receiver, const char* reason) {
   dead_count_.fetch_add(1, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(dead_mutex_);
-    auto it = std::find_if(dead_by_cause_.begin(), dead_by_cause_.end(),
-                           [reason](const auto& c) { return c.first == reason; });
-    if (it != dead_by_cause_.end())
-      ++it->second;
-    else
-      dead_by_cause_.emplace_back(reason, 1);
+  for (std::size_t i = 0; i < dead_by_cause_.size(); ++i) {
+    dead_cause& slot = dead_by_cause_[i];
+    const char* text = slot.text.load(std::memory_order_acquire);
+    if (!text && i + 1 < dead_by_cause_.size() &&
+        (slot.text.compare_exchange_strong(text, reason, std::memory_order_acq_rel) || text == reason))
+      text = reason;
+    if (text == reason || i + 1 == dead_by_cause_.size()) {
+      slot.count.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
   }
   if (cfg.dead_letter_history == 0) return;
   dead_letter letter{msg->sender, receiver, msg->type_name(), reason};
@@ -353,6 +355,7 @@ bool runtime_impl::add_live(actor_cell* cell) {
   cell->live_next = shard.head;
   if (shard.head) shard.head->live_prev = cell;
   shard.head = cell;
+  ++shard.added;
   live_count_.fetch_add(1, std::memory_order_release);
   return true;
 }

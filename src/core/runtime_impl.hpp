@@ -83,6 +83,7 @@ class runtime_impl {
   // many sends to one node leave in one system call.
   static bool batching() noexcept;
   static void after_handler(void (*fn)()) noexcept;
+  // `reason` must be a string literal (it is kept by address).
   void record_dead_letter(message* msg, const pid& receiver, const char* reason);
   // Logging (log.cpp): records under their component's level are dropped.
   void log(log_level level, log_component component, std::string_view text, const pid& source = {}) const;
@@ -148,6 +149,7 @@ class runtime_impl {
     // the live ones'): ends by class (actor_cell::end_class), and the
     // messages they received and handled. Under `mutex`.
     std::array<std::uint64_t, 4> ended{};
+    std::uint64_t added = 0;  // cells that entered (runtime_stats::actors_spawned)
     std::uint64_t gone_received = 0;
     std::uint64_t gone_handled = 0;
   };
@@ -175,9 +177,15 @@ class runtime_impl {
   std::atomic<std::uint64_t> dead_count_{0};
   mutable std::mutex dead_mutex_;
   std::deque<dead_letter> dead_recent_;
-  // Dead letters by cause, under dead_mutex_: a cause is one of a few
-  // string literals, kept by address (compared by text when read).
-  std::vector<std::pair<const char*, std::uint64_t>> dead_by_cause_;
+  // Dead letters by cause, without a lock: a cause is one of a few string
+  // literals (record_dead_letter's callers pass nothing else), kept by
+  // address in the first free slot (claimed by CAS) and compared by text
+  // when read; causes past the last but one slot count in the last.
+  struct dead_cause {
+    std::atomic<const char*> text{nullptr};
+    std::atomic<std::uint64_t> count{0};
+  };
+  std::array<dead_cause, 16> dead_by_cause_;
 
   std::mutex tracer_mu_;
   std::atomic<tracer*> tracer_{nullptr};

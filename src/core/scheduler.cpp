@@ -109,7 +109,6 @@ void scheduler::stop() {
 
 void scheduler::collect(std::vector<troupe::worker_stats>& out, std::size_t& global) const {
   global = global_size_.load(std::memory_order_relaxed);
-  const std::int64_t now = now_ns();
   for (const auto& w : workers_) {
     troupe::worker_stats s;
     s.index = w->index;
@@ -118,9 +117,25 @@ void scheduler::collect(std::vector<troupe::worker_stats>& out, std::size_t& glo
     s.steals = w->steals.load(std::memory_order_relaxed);
     s.parks = w->parks.load(std::memory_order_relaxed);
     // The sleep under way counts too: a worker idle for an hour has slept
-    // for an hour. Two relaxed loads, so an estimate.
-    const std::int64_t since = w->sleeping_since.load(std::memory_order_relaxed);
-    s.asleep = std::chrono::nanoseconds(w->asleep_ns.load(std::memory_order_relaxed) + (since ? now - since : 0));
+    // for an hour. The pair is read under the worker's sleep_seq (see
+    // worker); a reader that keeps losing the race gives up and reports
+    // the last figure.
+    std::int64_t asleep = 0;
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      const std::uint32_t before = w->sleep_seq.load(std::memory_order_acquire);
+      if (before & 1) continue;
+      const std::int64_t ended = w->asleep_ns.load(std::memory_order_relaxed);
+      const std::int64_t since = w->sleeping_since.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (w->sleep_seq.load(std::memory_order_relaxed) != before) continue;
+      asleep = ended + (since ? std::max<std::int64_t>(0, now_ns() - since) : 0);
+      break;
+    }
+    std::int64_t reported = w->asleep_reported.load(std::memory_order_relaxed);
+    while (asleep > reported &&
+           !w->asleep_reported.compare_exchange_weak(reported, asleep, std::memory_order_relaxed)) {
+    }
+    s.asleep = std::chrono::nanoseconds(std::max(asleep, reported));
     s.run_queue = w->local.size_estimate() + w->spawned.size_estimate() +
                   (w->lifo.load(std::memory_order_relaxed) ? 1 : 0);
     out.push_back(s);

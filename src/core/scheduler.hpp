@@ -137,17 +137,31 @@ struct alignas(64) worker {
   std::atomic<bool> active{false};  // spares: activated by the monitor, not yet retired
   // Counters for runtime::stats, written by this worker only (relaxed load
   // and store, no read-modify-write) on paths that steal or sleep, and
-  // read relaxed by any thread.
+  // read by any thread. The sleep pair (asleep_ns, sleeping_since) is
+  // read together under a sequence lock: `sleep_seq` is odd while the
+  // worker changes them (release after, acquire fence by the reader), so a
+  // reader never adds a sleep that has just been folded into asleep_ns.
   std::atomic<std::uint64_t> steals{0};
   std::atomic<std::uint64_t> parks{0};
+  std::atomic<std::uint32_t> sleep_seq{0};
   std::atomic<std::int64_t> asleep_ns{0};       // sleeps ended
   std::atomic<std::int64_t> sleeping_since{0};  // the one under way (ns), 0: awake
-  void begin_sleep(std::int64_t now) noexcept { sleeping_since.store(now, std::memory_order_relaxed); }
+  // Readers only (collect): the most reported, so the figure never goes
+  // back (clocks read on two threads need not agree to the nanosecond).
+  mutable std::atomic<std::int64_t> asleep_reported{0};
+  void change_sleep(std::int64_t since, std::int64_t add) noexcept {
+    const std::uint32_t seq = sleep_seq.load(std::memory_order_relaxed);
+    sleep_seq.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    asleep_ns.store(asleep_ns.load(std::memory_order_relaxed) + add, std::memory_order_relaxed);
+    sleeping_since.store(since, std::memory_order_relaxed);
+    sleep_seq.store(seq + 2, std::memory_order_release);
+  }
+  void begin_sleep(std::int64_t now) noexcept { change_sleep(now, 0); }
   void end_sleep(std::int64_t now) noexcept {
     parks.store(parks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     const std::int64_t since = sleeping_since.load(std::memory_order_relaxed);
-    asleep_ns.store(asleep_ns.load(std::memory_order_relaxed) + (now - since), std::memory_order_relaxed);
-    sleeping_since.store(0, std::memory_order_relaxed);
+    change_sleep(0, since ? now - since : 0);
   }
 };
 

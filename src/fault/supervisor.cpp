@@ -19,6 +19,8 @@ namespace {
 struct child {
   child_spec spec;
   pid running;
+  std::uint64_t restarts = 0;  // since this supervisor started (which_children)
+  std::string last_exit;       // how its last run ended; empty if it never did
 };
 
 bool restarts_after(const child_spec& spec, const exit_reason& reason) {
@@ -46,7 +48,7 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
   };
   std::vector<child> kids;
   for (auto& spec : specs) {
-    kids.push_back({spec, {}});
+    kids.push_back(child{spec, {}, 0, {}});
     kids.back().running = kids.back().spec.start(self);
     log("started " + spec.id + " as " + kids.back().running.to_string());
   }
@@ -80,7 +82,7 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
     if (auto* q = std::get_if<which_children>(&ev)) {
       (void)q;
       std::vector<child_info> info;
-      for (auto& k : kids) info.push_back({k.spec.id, k.running, k.spec.kind});
+      for (auto& k : kids) info.push_back({k.spec.id, k.running, k.spec.kind, k.restarts, k.last_exit});
       self.reply(std::move(info));
       continue;
     }
@@ -95,7 +97,7 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
       continue;
     }
     if (auto* s = std::get_if<start_child>(&ev)) {
-      kids.push_back({std::move(s->spec), {}});
+      kids.push_back(child{std::move(s->spec), {}, 0, {}});
       kids.back().running = kids.back().spec.start(self);
       pid started = kids.back().running;
       if (started) {
@@ -138,6 +140,7 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
       } else {
         std::size_t index = static_cast<std::size_t>(it - kids.begin());
         it->running = pid();
+        it->last_exit = signal.reason.to_string();
         if (!restarts_after(it->spec, signal.reason)) {
           log(it->spec.id + " ended (" + signal.reason.to_string() + "): not restarted (" +
               (it->spec.restart == restart_policy::temporary ? "temporary" : "transient") + ")");
@@ -211,6 +214,7 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
     for (std::size_t i : start) {
       if (kids[i].running || kids[i].spec.restart == restart_policy::temporary) continue;
       kids[i].running = kids[i].spec.start(self);
+      ++kids[i].restarts;
       log("restarted " + kids[i].spec.id + " as " + kids[i].running.to_string());
       // In a trace: the restart, with the restarts counted in the period.
       if (troupe::detail::probes_on()) [[unlikely]]

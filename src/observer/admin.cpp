@@ -94,6 +94,7 @@ struct context {
   admin_options opts;
   std::vector<std::string> hosts;  // Host values accepted; written once, before `serving`
   std::atomic<bool> serving{false};  // release after `hosts` is set, acquire by route()
+  std::atomic<bool> closed{false};   // set by admin_server::close: everything is 503 after
   collector work;
   context(runtime& r, admin_options o) : rt(r), opts(std::move(o)) {}
 };
@@ -144,6 +145,7 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
   // The port is known only once listening: refuse until the hosts are set.
   if (!ctx->serving.load(std::memory_order_acquire))
     return ready(http::response::text(503, "starting: try again\n"));
+  if (ctx->closed.load(std::memory_order_acquire)) return ready(http::response::text(503, "closed\n"));
   // 1. Host: one of ours (a rebinding name pointing at loopback is not).
   const std::string* host = req.find_header("Host");
   if (!host || std::find(ctx->hosts.begin(), ctx->hosts.end(), *host) == ctx->hosts.end())
@@ -200,8 +202,9 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
     return ready(http::response::text(404, "no such action\n"));
   }
   if (path == "/metrics") {
-    return on_collector(ctx, [&rt, user = opts.user_metrics, node = opts.node] {
-             return detail::answer{200, prometheus_text(rt, user, node)};
+    return on_collector(ctx, [&rt, &opts] {
+             return detail::answer{200, prometheus_text(rt, opts.user_metrics, opts.node) +
+                                            detail::supervisor_metrics(rt, opts)};
            })
         .map([](http::response r) {
           // Not JSON: the text format's own type.
@@ -239,6 +242,7 @@ struct admin_server::state {
   // After this, nothing reads the runtime's node or metrics any more:
   // connections still open are answered 503.
   void shut() {
+    ctx->closed.store(true, std::memory_order_release);
     listener.close();
     ctx->work.stop();
   }
@@ -264,8 +268,11 @@ void admin_server::close() {
 admin_server serve(runtime& rt, io::reactor& io, admin_options options) {
   if (options.max_page == 0 || options.max_window < options.max_page)
     throw std::invalid_argument("observer: max_page must be at least 1 and at most max_window");
-  if (!is_loopback(options.bind) && options.token.empty() && options.protect_reads)
+  if (options.protect_reads && options.token.empty())
     throw std::invalid_argument("observer: protect_reads needs a token");
+  if (!is_loopback(options.bind) && options.token.empty())
+    throw std::invalid_argument("observer: binding to " + options.bind +
+                                " (not loopback) needs a token; set protect_reads to guard the reads too");
   auto ctx = std::make_shared<context>(rt, std::move(options));
   service<http::request, http::response> svc = [ctx](http::request req) { return route(ctx, req); };
   io::serve_options<http::response> sopts;

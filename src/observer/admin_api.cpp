@@ -1,11 +1,13 @@
 // The admin API's JSON documents (nlohmann-json).
 #include "admin_api.hpp"
+#include "prometheus_text.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <functional>
 #include <queue>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -150,10 +152,11 @@ answer overview_json(runtime& rt, const admin_options& opts) {
 answer processes_json(runtime& rt, const admin_options& opts, const query& q) {
   std::size_t offset = 0, limit = 0;
   if (!parse_size(q.find("offset"), 0, offset)) return fail(400, "offset must be a number");
-  if (!parse_size(q.find("limit"), 100, limit)) return fail(400, "limit must be a number");
+  if (!parse_size(q.find("limit"), std::min<std::size_t>(100, opts.max_page), limit))
+    return fail(400, "limit must be a number");
   if (limit == 0 || limit > opts.max_page)
     return fail(400, "limit must be between 1 and " + std::to_string(opts.max_page));
-  if (offset > opts.max_window || offset + limit > opts.max_window)
+  if (offset > opts.max_window || limit > opts.max_window - offset)
     return fail(400, "offset + limit must be at most " + std::to_string(opts.max_window) +
                          "; filter by name to find an actor further down");
   const std::string* sort_by = q.find("sort");
@@ -306,6 +309,8 @@ json subtree(runtime& rt, const pid& sup, int depth, std::size_t& budget) {
                {"kind", c.kind == child_kind::supervisor ? "supervisor" : "worker"}};
     child["id"] = c.id;
     child["running"] = static_cast<bool>(c.child);
+    child["restarts"] = c.restarts;
+    child["last_exit"] = c.last_exit;
     if (c.child && c.kind == child_kind::worker && rt.process(c.child.id(), p)) {
       child["name"] = p.name;
       child["mailbox"] = p.mailbox;
@@ -319,7 +324,9 @@ json subtree(runtime& rt, const pid& sup, int depth, std::size_t& budget) {
 
 }  // namespace
 
-answer tree_json(runtime& rt, const admin_options& opts) {
+namespace {
+
+json trees(runtime& rt, const admin_options& opts) {
   json roots = json::array();
   std::size_t budget = 10000;
   for (const auto& name : opts.supervisors) {
@@ -332,7 +339,37 @@ answer tree_json(runtime& rt, const admin_options& opts) {
     root["name"] = name;
     roots.push_back(std::move(root));
   }
-  return ok({{"supervisors", std::move(roots)}});
+  return roots;
+}
+
+// Each child's restarts as troupe_supervisor_child_restarts_total{supervisor,child}:
+// the supervisor by registered name, else by pid. A series is written once
+// (two roots may share a subtree, a dynamic supervisor may reuse an id).
+void restart_samples(const json& node, std::set<std::pair<std::string, std::string>>& seen, std::string& out) {
+  if (!node.contains("children")) return;
+  const std::string sup = node.contains("name") && !node["name"].get<std::string>().empty()
+                              ? node["name"].get<std::string>()
+                              : node.value("pid", "");
+  for (const auto& c : node["children"]) {
+    if (seen.emplace(sup, c.value("id", "")).second)
+      write_sample(out, "troupe_supervisor_child_restarts_total", {{"supervisor", sup}, {"child", c.value("id", "")}},
+                   static_cast<double>(c.value("restarts", std::uint64_t{0})));
+    restart_samples(c, seen, out);
+  }
+}
+
+}  // namespace
+
+answer tree_json(runtime& rt, const admin_options& opts) { return ok({{"supervisors", trees(rt, opts)}}); }
+
+std::string supervisor_metrics(runtime& rt, const admin_options& opts) {
+  std::string out;
+  if (opts.supervisors.empty()) return out;
+  write_head(out, "troupe_supervisor_child_restarts_total",
+             "Restarts of each child of the supervision trees shown (admin_options::supervisors).", "counter");
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& root : trees(rt, opts)) restart_samples(root, seen, out);
+  return out;
 }
 
 }  // namespace troupe::observer::detail

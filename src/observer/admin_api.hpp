@@ -36,5 +36,8 @@ answer nodes_json(const admin_options& opts);
 answer dead_letters_json(runtime& rt);
 // Blocking: asks each supervisor for its children (collector thread only).
 answer tree_json(runtime& rt, const admin_options& opts);
+// Blocking, as tree_json: each child's restarts in the text format (empty
+// when no supervisors are shown).
+std::string supervisor_metrics(runtime& rt, const admin_options& opts);
 
 }  // namespace troupe::observer::detail

@@ -104,15 +104,20 @@ struct metrics::family {
   };
   std::deque<member> members;
 
-  member& find_or_add(const labels& with) {
+  // Labels are kept sorted by name, so {a,b} and {b,a} are one series.
+  member& find_or_add(labels with) {
+    std::sort(with.begin(), with.end());
     for (auto& m : members)
       if (m.with == with) return m;
-    for (const auto& [label, value] : with) {
-      (void)value;
-      if (!valid_label_name(label) || (type == histogram_type && label == "le"))
+    for (std::size_t i = 0; i < with.size(); ++i) {
+      const std::string& label = with[i].first;
+      if (!valid_label_name(label) || (type == histogram_type && label == "le") ||
+          (type == service_type && label == "code"))
         throw std::invalid_argument("metrics: bad label name '" + label + "' on " + name);
+      if (i > 0 && with[i - 1].first == label)
+        throw std::invalid_argument("metrics: label '" + label + "' twice on " + name);
     }
-    return members.emplace_back(member{with, {}, {}, {}, {}});
+    return members.emplace_back(member{std::move(with), {}, {}, {}, {}});
   }
 };
 
@@ -121,6 +126,9 @@ metrics::~metrics() = default;
 
 metrics::family& metrics::family_of(const std::string& name, const std::string& help, int type) {
   if (!valid_metric_name(name)) throw std::invalid_argument("metrics: bad metric name '" + name + "'");
+  // The runtime's own families are troupe_*: a program's may not collide.
+  if (name.rfind("troupe_", 0) == 0)
+    throw std::invalid_argument("metrics: names starting with troupe_ are the runtime's (" + name + ")");
   for (auto& f : families_) {
     if (f->name != name) continue;
     if (f->type != type)
@@ -189,7 +197,8 @@ void metrics::write_prometheus(std::string& out) const {
           write_sample(out, f->name + "_bucket", with, static_cast<double>(m.h->cumulative(i)));
         }
         write_sample(out, f->name + "_sum", m.with, m.h->sum());
-        write_sample(out, f->name + "_count", m.with, static_cast<double>(m.h->count()));
+        // The +Inf bucket's count, so the two agree within one scrape.
+        write_sample(out, f->name + "_count", m.with, static_cast<double>(m.h->cumulative(m.h->bounds().size())));
       }
     }
   }

@@ -2,6 +2,7 @@
 // the format's writing rules.
 #include "prometheus_text.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -41,11 +42,14 @@ std::string number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[32];
-  if (v == std::floor(v) && std::fabs(v) < 1e15)
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
     std::snprintf(buf, sizeof buf, "%.0f", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+    return buf;
+  }
+  // The shortest text that reads back as v: 0.1, not 0.10000000000000001,
+  // so that a query's {le="0.1"} or {quantile="0.99"} matches.
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
 }
 
 void write_head(std::string& out, const std::string& name, const std::string& help, const char* type) {
@@ -106,14 +110,14 @@ std::string prometheus_text(runtime& rt, const metrics* user, const net::node* n
   auto count = [](std::uint64_t n) { return static_cast<double>(n); };
   single(out, "troupe_uptime_seconds", "Time since the runtime started.", "gauge", seconds(s.uptime));
   single(out, "troupe_actors_alive", "Actors spawned and not yet ended.", "gauge", count(s.actors_alive));
-  single(out, "troupe_actors_spawned_total", "Actors spawned (scoped actors and proxies included).", "counter",
+  single(out, "troupe_actors_spawned_total", "Actors spawned.", "counter",
          count(s.actors_spawned));
   write_head(out, "troupe_actors_ended_total", "Actors ended, by how they ended.", "counter");
   write_sample(out, "troupe_actors_ended_total", {{"reason", "normal"}}, count(s.ended_normal));
   write_sample(out, "troupe_actors_ended_total", {{"reason", "shutdown"}}, count(s.ended_shutdown));
   write_sample(out, "troupe_actors_ended_total", {{"reason", "killed"}}, count(s.ended_killed));
   write_sample(out, "troupe_actors_ended_total", {{"reason", "error"}}, count(s.ended_error));
-  single(out, "troupe_messages_received_total", "Messages put into mailboxes, system messages included.",
+  single(out, "troupe_messages_received_total", "Messages put into actors' mailboxes (user messages, and downs and exits taken as messages).",
          "counter", count(s.messages_received));
   single(out, "troupe_messages_handled_total", "Messages taken out of mailboxes to be handled.", "counter",
          count(s.messages_handled));

@@ -8,7 +8,7 @@
 namespace troupe::observer {
 
 // A sample value as Prometheus reads it: integers without a fraction,
-// others with 17 significant digits, and +Inf, -Inf, NaN.
+// others in the shortest form that reads back exactly, and +Inf, -Inf, NaN.
 std::string number(double v);
 // `# HELP name help` and `# TYPE name type`.
 void write_head(std::string& out, const std::string& name, const std::string& help, const char* type);

@@ -35,8 +35,11 @@ def main():
     cookie_file = os.path.join(work, "cookie")
     with open(cookie_file, "w") as f:
         f.write(COOKIE + "\n")
+    token_file = os.path.join(work, "admin-token")
+    with open(token_file, "w") as f:
+        f.write("observer-cli-test-admin-token\n")
     node = subprocess.Popen([troupe, "node", "--name", "cli@127.0.0.1", "--cookie-file", cookie_file,
-                             "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+                             "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--admin-token-file", token_file],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     session = "troupe-top-%d" % os.getpid()
     try:
@@ -68,15 +71,22 @@ def main():
         assert "troupe_actors_alive" in metrics
         # tree: none configured on a bare node, said so.
         assert "no supervision trees" in run(troupe, "tree", admin).stdout
-        # kill: refused without the token, done with it (the cookie, by default).
+        # kill: refused without the token (and with the cookie: it is not the token), done with it.
         env = dict(os.environ)
         env.pop("TROUPE_ADMIN_TOKEN", None)
         refused = run(troupe, "kill", admin, "crash", env=env, check=False)
         assert refused.returncode == 1 and "token" in refused.stderr, refused
-        killed = run(troupe, "kill", admin, "crash", "--token-file", cookie_file).stdout
+        wrong = run(troupe, "kill", admin, "crash", "--token-file", cookie_file, env=env, check=False)
+        assert wrong.returncode == 1 and "401" in wrong.stderr, wrong
+        killed = run(troupe, "kill", admin, "crash", "--token-file", token_file).stdout
         assert "killed " + info["pid"] in killed, killed
-        gone = run(troupe, "info", admin, info["pid"], check=False)
-        assert gone.returncode == 1 and "404" in gone.stderr, gone
+        deadline = time.time() + 10
+        while True:  # the kill is a signal: the actor ends soon after, not at once
+            gone = run(troupe, "info", admin, info["pid"], check=False)
+            if gone.returncode == 1 and "404" in gone.stderr:
+                break
+            assert time.time() < deadline, gone
+            time.sleep(0.1)
         # Bad input: a clear error, exit 1 or CLI11's usage error.
         bad = run(troupe, "ps", admin, "--sort", "bogus", check=False)
         assert bad.returncode != 0 and "sort" in (bad.stderr + bad.stdout), bad

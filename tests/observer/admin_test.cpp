@@ -137,8 +137,10 @@ TEST_F(admin, lists_pages_and_describes_processes) {
   rt.send(named, std::string("no handler for this"));
   EXPECT_TRUE(eventually([&] {
     auto dead = json::parse(call(port, "GET", "/api/dead_letters").body);
-    return dead["count"].get<std::uint64_t>() >= 1 && dead["recent"].size() >= 1 &&
-           dead["recent"][0]["reason"] == "no handler";
+    if (dead["count"].get<std::uint64_t>() < 1) return false;
+    for (const auto& d : dead["recent"])
+      if (d["reason"] == "no handler" && d["receiver"] == named.to_string()) return true;
+    return false;
   }));
 }
 
@@ -192,8 +194,15 @@ TEST_F(admin, kills_only_with_the_token_and_the_tree_shows_the_restart) {
   ASSERT_TRUE(eventually([&] {
     auto t = json::parse(call(port, "GET", "/api/tree").body);
     const auto& k = t["supervisors"][0]["children"];
-    return k.size() == 2 && k[0]["running"] == true && k[0]["pid"] != alpha;
+    return k.size() == 2 && k[0]["running"] == true && k[0]["pid"] != alpha && k[0]["restarts"] == 1 &&
+           k[0]["last_exit"] == "killed";
   }));
+  auto m = call(port, "GET", "/metrics");
+  EXPECT_NE(m.body.find("troupe_supervisor_child_restarts_total{supervisor=\"test.sup\",child=\"alpha\"} 1\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("troupe_supervisor_child_restarts_total{supervisor=\"test.sup\",child=\"beta\"} 0\n"),
+            std::string::npos);
   EXPECT_EQ(call(port, "POST", "/api/processes/99999999/kill", "Authorization: Bearer s3cret\r\n").status, 404);
 }
 
@@ -219,6 +228,30 @@ TEST_F(admin, without_a_token_actions_are_off_and_protected_reads_need_it) {
   EXPECT_EQ(call(port, "GET", "/metrics").status, 401);
   EXPECT_EQ(call(port, "GET", "/").status, 200);  // the page asks for the token itself
   EXPECT_EQ(call(port, "GET", "/metrics", "Authorization: Bearer tok\r\n").status, 200);
+}
+
+TEST_F(admin, options_that_would_expose_it_are_refused) {
+  observer::admin_options open;
+  open.bind = "0.0.0.0";  // reachable from elsewhere, with nothing to guard actions
+  EXPECT_THROW(observer::serve(rt, io, open), std::invalid_argument);
+  observer::admin_options guarded_reads;
+  guarded_reads.protect_reads = true;  // ... with no token to guard them
+  EXPECT_THROW(observer::serve(rt, io, guarded_reads), std::invalid_argument);
+}
+
+TEST_F(admin, a_closed_server_answers_nothing_but_503) {
+  start();
+  // A connection accepted and served before the close, kept open.
+  io::testing::raw_socket kept(port);
+  kept.send("GET /nope HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n");
+  std::string first;
+  ASSERT_TRUE(kept.read_until(first, "not found: /nope\n")) << first;
+  server.close();
+  kept.send("POST /api/processes/1/kill HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+            "\r\nAuthorization: Bearer s3cret\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  std::string out;
+  kept.read_to_end(out);
+  EXPECT_EQ(out.rfind("HTTP/1.1 503", 0), 0u) << out;
 }
 
 TEST_F(admin, bad_input_gets_a_clear_error_and_the_server_keeps_serving) {

@@ -107,7 +107,7 @@ TEST(metrics, counters_gauges_histograms_print_in_the_text_format) {
   EXPECT_NE(text.find("# HELP shop_queue_depth Orders waiting\\\\n.\n"), std::string::npos) << text;
   EXPECT_NE(text.find("shop_queue_depth 4.5\n"), std::string::npos) << text;
   EXPECT_NE(text.find("shop_checkout_seconds_bucket{le=\"0.01\"} 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("shop_checkout_seconds_bucket{le=\"0.10000000000000001\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("shop_checkout_seconds_bucket{le=\"0.1\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("shop_checkout_seconds_bucket{le=\"1\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("shop_checkout_seconds_bucket{le=\"+Inf\"} 4\n"), std::string::npos) << text;
   EXPECT_NE(text.find("shop_checkout_seconds_count 4\n"), std::string::npos) << text;
@@ -128,6 +128,10 @@ TEST(metrics, bad_names_types_and_bounds_are_refused) {
   m.histogram("h_seconds", "x", {1, 2});
   EXPECT_THROW(m.histogram("h_seconds", "x", {1, 3}, {{"a", "b"}}), std::invalid_argument);
   EXPECT_THROW(m.histogram("h2_seconds", "x", {1}, {{"le", "1"}}), std::invalid_argument);
+  EXPECT_THROW(m.counter("troupe_mine_total", "x"), std::invalid_argument);
+  EXPECT_THROW(m.counter("twice_total", "x", {{"a", "1"}, {"a", "2"}}), std::invalid_argument);
+  // Labels in another order are the same series.
+  EXPECT_EQ(&m.gauge("pair", "x", {{"a", "1"}, {"b", "2"}}), &m.gauge("pair", "x", {{"b", "2"}, {"a", "1"}}));
 }
 
 TEST(metrics, a_counter_counted_from_many_threads_sums_exactly) {

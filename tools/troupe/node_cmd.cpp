@@ -22,7 +22,9 @@
 //
 // With --admin HOST:PORT the node also serves the observer's admin API and
 // dashboard there (observer/admin.hpp) and prints "admin <url>"; actions
-// take the token in --admin-token-file, else the cookie.
+// take the token in --admin-token-file, else one made and printed on
+// stderr; --admin-allowed-host NAME:PORT (repeatable) adds a Host name the
+// server answers to (it answers only to its own address and localhost).
 //
 // A node serves until stdin closes or it gets SIGINT/SIGTERM. It registers
 // "echo" (a string or integer request is answered with itself; a pid
@@ -101,7 +103,8 @@ struct node_args {
   net::trace_request trace;  // trace: --for, --rate, --max-bytes
   std::string output;        // trace: -o FILE
   std::string admin;         // node: --admin HOST:PORT (the observer's admin server)
-  std::string admin_token;   // node: --admin-token-file FILE (else the cookie)
+  std::string admin_token;   // node: --admin-token-file FILE (else one is made and printed)
+  std::vector<std::string> admin_hosts;  // node: --admin-allowed-host NAME:PORT (repeatable)
 };
 
 // "5s", "500ms", "2m", or milliseconds.
@@ -152,6 +155,7 @@ node_args parse(int argc, char** argv, int first) {
     else if (flag == "--listen") a.options.listen = parse_endpoint(value());
     else if (flag == "--admin") a.admin = value();
     else if (flag == "--admin-token-file") a.admin_token = read_cookie_file(file());
+    else if (flag == "--admin-allowed-host") a.admin_hosts.push_back(value());
     else if (flag == "--connect") a.connect.push_back(parse_endpoint(value()));
     else if (flag == "--heartbeat-ms") a.options.heartbeat = ms();
     else if (flag == "--temp-fail-ms") a.options.temp_fail_after = ms();
@@ -268,9 +272,16 @@ int run_node(int argc, char** argv) {
     const io::endpoint at = parse_endpoint(a.admin);
     opts.bind = at.host;
     opts.port = at.port;
-    // Actions need a token: the one given, else the node's cookie (whoever
-    // may join the cluster may act on it anyway).
-    opts.token = a.admin_token.empty() ? a.options.cookie : a.admin_token;
+    // Actions need a token: the one given, else a new one printed on stderr
+    // (as a generated cookie is). Never the cookie itself: the token travels
+    // in a header, and an operator who may kill an actor need not be able
+    // to join the cluster.
+    opts.token = a.admin_token;
+    if (opts.token.empty()) {
+      opts.token = generated_cookie();
+      std::fprintf(stderr, "troupe node: no --admin-token-file; the admin token is %s\n", opts.token.c_str());
+    }
+    opts.allowed_hosts = a.admin_hosts;
     opts.node = &node;
     admin = observer::serve(rt, reactor, opts);
     say("admin " + admin.url());

@@ -52,7 +52,6 @@ struct common {
   }
 };
 
-// "<0.42.0>" is sent as is: the server reads the path undecoded.
 json get_json(const common& c, const std::string& path) {
   auto r = admin_request(c.admin, "GET", path, c.token());
   if (r.status != 200) throw std::runtime_error(path + ": " + std::to_string(r.status) + " " + r.body);
@@ -99,6 +98,9 @@ void print_tree(const json& node, int depth) {
   label += node.value("pid", "");
   label += node.value("kind", "") == "supervisor" ? " (supervisor)" : "";
   if (node.contains("running") && !node["running"].get<bool>()) label += " DOWN";
+  if (node.value("restarts", 0) > 0)
+    label += " restarts " + std::to_string(node["restarts"].get<std::uint64_t>()) + " (last: " +
+             node.value("last_exit", "") + ")";
   if (node.contains("error")) label += " (" + node["error"].get<std::string>() + ")";
   std::printf("%s\n", label.c_str());
   if (node.contains("children"))
@@ -213,7 +215,7 @@ int run_observer_command(int argc, char** argv) {
                     page["matched"].get<std::size_t>(), page["total"].get<std::size_t>());
       }
     } else if (command == "info") {
-      const json p = get_json(c, "/api/processes/" + who);
+      const json p = get_json(c, "/api/processes/" + query_escape(who));  // the server decodes it
       if (c.as_json) {
         std::printf("%s\n", p.dump(2).c_str());
       } else {
@@ -226,7 +228,7 @@ int run_observer_command(int argc, char** argv) {
     } else if (command == "kill") {
       const std::string token = c.token();
       if (token.empty()) throw std::runtime_error("kill needs the admin token: --token-file FILE or TROUPE_ADMIN_TOKEN");
-      auto r = admin_request(c.admin, "POST", "/api/processes/" + who + "/kill", token);
+      auto r = admin_request(c.admin, "POST", "/api/processes/" + query_escape(who) + "/kill", token);
       if (r.status != 200) throw std::runtime_error("kill " + who + ": " + std::to_string(r.status) + " " + r.body);
       std::printf("killed %s\n", json::parse(r.body)["killed"].get<std::string>().c_str());
     } else if (command == "tree") {

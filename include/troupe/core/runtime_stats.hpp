@@ -44,7 +44,8 @@ struct worker_stats {
 struct runtime_stats {
   // Since the runtime was made.
   std::chrono::nanoseconds uptime{0};
-  // Actors spawned (proxies and scoped actors included).
+  // Actors spawned (as actors_alive counts them: scoped actors and remote
+  // pids' stand-ins are not).
   std::uint64_t actors_spawned = 0;
   // Actors alive now (a gauge).
   std::size_t actors_alive = 0;
@@ -57,7 +58,9 @@ struct runtime_stats {
   std::uint64_t ended_killed = 0;
   // See ended_normal.
   std::uint64_t ended_error = 0;
-  // Messages put into a mailbox of this runtime, system messages included.
+  // Messages put into mailboxes of this runtime's actors: user messages,
+  // and the downs and exits a trapping actor takes as messages (links',
+  // monitors' and the runtime's own signals are not counted).
   std::uint64_t messages_received = 0;
   // Messages taken out of a mailbox to be handled.
   std::uint64_t messages_handled = 0;
@@ -74,7 +77,8 @@ struct runtime_stats {
   std::vector<std::pair<troupe::pid, std::size_t>> largest_mailboxes;
   // Dead letters counted here (runtime::dead_letter_count).
   std::uint64_t dead_letters = 0;
-  // The same by cause ("receiver dead", "mailbox full", "no handler", ...).
+  // The same by cause ("receiver dead", "mailbox full", "no handler", ...;
+  // past 15 causes, the rest count as "other").
   std::vector<std::pair<std::string, std::uint64_t>> dead_letters_by_cause;
   // Turns that ran past config::long_turn_warning.
   std::uint64_t long_turns = 0;
@@ -97,7 +101,7 @@ struct process_info {
   troupe::pid pid;
   // Its registered names, comma separated; empty if none.
   std::string name;
-  // "actor" (handlers), "coroutine", "scoped" (a scoped_actor) or "proxy".
+  // "actor" (handlers) or "coroutine".
   std::string kind;
   // "waiting" (an empty mailbox, nothing to run) or "runnable" (queued or
   // running now).

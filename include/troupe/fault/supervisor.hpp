@@ -134,6 +134,11 @@ struct child_info {
   pid child;  // null while not running
   // Worker or nested supervisor.
   child_kind kind;
+  // Times it was restarted since the supervisor started (the observer's
+  // tree shows them).
+  std::uint64_t restarts = 0;
+  // How its last run ended ("error: boom", "killed"); empty if it never did.
+  std::string last_exit{};
 };
 // A supervisor's children, counted (the answer to count_children).
 struct child_counts {

@@ -11,9 +11,10 @@
 //
 // Naming follows the Prometheus conventions: a unit in the name (`_seconds`,
 // `_bytes`), `_total` on counters; names and label names are checked when
-// registered (std::invalid_argument otherwise). Registering the same name
-// and labels again returns the same metric; the same name as another type
-// is an error.
+// registered (std::invalid_argument otherwise), and `troupe_*` names are
+// the runtime's. Registering the same name and labels (in any order) again
+// returns the same metric; the same name as another type, or a label
+// twice, is an error.
 //
 // Cost. counter::add is one relaxed fetch_add on a slot of its own thread's
 // stripe (16 cache lines per counter), so threads counting at once do not
