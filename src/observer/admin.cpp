@@ -22,6 +22,7 @@
 #include "troupe/async/service.hpp"
 #include "troupe/core/runtime.hpp"
 #include "troupe/core/runtime_stats.hpp"
+#include "troupe/core/trace.hpp"
 #include "troupe/io/codecs/http.hpp"
 #include "troupe/io/server.hpp"
 #include "troupe/observer/metrics.hpp"
@@ -184,6 +185,26 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
     return ready(std::move(rep));
   }
   const std::string procs = "/api/processes/";
+  if (!read && (path == "/api/trace/start" || path == "/api/trace/stop")) {
+    if (path == "/api/trace/stop") {
+      tracing::stop(rt);
+      return ready(json_reply(detail::answer{200, "{\"tracing\":false}"}));
+    }
+    // Everything, or one actor (and, with with_spawned=1, what it spawns).
+    tracing::options how;
+    how.ring_events = 1u << 14;
+    if (const std::string* actor = q->find("actor")) {
+      process_info p;
+      const std::uint64_t id = detail::resolve_pid(rt, *actor);
+      if (id == 0 || !rt.process(id, p)) return ready(http::response::text(404, "no such process alive here\n"));
+      how.filter.actors = {p.pid};
+      const std::string* spawned = q->find("with_spawned");
+      how.filter.with_spawned = spawned && *spawned == "1";
+    }
+    rt.log(log_level::info, log_component::core, "observer: tracing started at the admin API's request");
+    const std::uint64_t session = tracing::start(rt, how);
+    return ready(json_reply(detail::answer{200, "{\"tracing\":true,\"session\":" + std::to_string(session) + "}"}));
+  }
   if (!read) {
     const std::string kill = "/kill";
     if (path.rfind(procs, 0) == 0 && path.size() > procs.size() + kill.size() &&
@@ -226,6 +247,13 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
   if (path == "/api/tree") return on_collector(ctx, [&rt, &opts] { return detail::tree_json(rt, opts); });
   if (path == "/api/nodes") return on_collector(ctx, [&opts] { return detail::nodes_json(opts); });
   if (path == "/api/dead_letters") return on_collector(ctx, [&rt] { return detail::dead_letters_json(rt); });
+  if (path == "/api/trace") {
+    // What the rings hold now, as Chrome trace-event JSON for Perfetto UI.
+    return on_collector(ctx, [&rt] { return detail::trace_json(rt); }).map([](http::response r) {
+      r.headers.push_back({"Content-Disposition", "attachment; filename=\"troupe-trace.json\""});
+      return r;
+    });
+  }
   return ready(http::response::text(404, "not found: " + path + "\n"));
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <queue>
+#include <sstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -56,65 +57,10 @@ bool parse_size(const std::string* text, std::size_t fallback, std::size_t& out)
   return ec == std::errc() && p == end && !text->empty();
 }
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-const std::string* query::find(const std::string& name) const {
-  for (const auto& [k, v] : params)
-    if (k == name) return &v;
-  return nullptr;
-}
-
-std::optional<query> parse_query(std::string_view text) {
-  query q;
-  while (!text.empty()) {
-    const auto amp = text.find('&');
-    std::string_view pair = text.substr(0, amp);
-    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto key = percent_decode(pair.substr(0, eq));
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-    if (!key || !value) return std::nullopt;
-    if (q.params.size() >= 32) return std::nullopt;  // more than any route takes
-    q.params.emplace_back(std::move(*key), std::move(*value));
-  }
-  return q;
-}
-
 std::uint64_t resolve_pid(runtime& rt, const std::string& text) {
-  std::string_view digits = text;
-  if (digits.size() > 5 && digits.substr(0, 3) == "<0." && digits.substr(digits.size() - 3) == ".0>")
-    digits = digits.substr(3, digits.size() - 6);
-  std::uint64_t id = 0;
-  const char* end = digits.data() + digits.size();
-  auto [p, ec] = std::from_chars(digits.data(), end, id);
-  if (ec == std::errc() && p == end && !digits.empty()) return id;
+  if (const auto id = parse_local_id(text)) return *id;
   if (text.empty() || text.size() > 256) return 0;
   const pid who = rt.whereis(text);
   return who ? who.id() : 0;
@@ -229,7 +175,7 @@ answer process_json(runtime& rt, std::uint64_t id) {
   if (id == 0 || !rt.process(id, p)) return fail(404, "no such process alive here");
   json j = process_to_json(p);
   json events = json::array();
-  if (tracing::active(rt))
+  if (tracing::session(rt) != 0)  // what the rings hold, tracing on or stopped since
     for (const auto& e : tracing::last_events_of(rt, p.pid, 32)) events.push_back(json::parse(tracing::to_json(e)));
   j["last_events"] = std::move(events);
   return ok(j);
@@ -275,6 +221,15 @@ answer dead_letters_json(runtime& rt) {
                     {"type", d.type},
                     {"reason", d.reason}});
   return ok({{"count", rt.dead_letter_count()}, {"recent", std::move(list)}});
+}
+
+answer trace_json(runtime& rt) {
+  if (tracing::session(rt) == 0) return fail(404, "nothing traced: POST /api/trace/start first");
+  const auto events = tracing::snapshot(rt);
+  const auto counts = tracing::counts(rt);
+  std::ostringstream out;
+  tracing::write_chrome_json(events, out, counts.overwritten + counts.rate_limited);
+  return {200, out.str()};
 }
 
 namespace {

@@ -19,6 +19,8 @@ struct query {
 std::optional<std::string> percent_decode(std::string_view in);
 // Splits "a=1&b=x%20y"; nullopt if an escape is malformed.
 std::optional<query> parse_query(std::string_view text);
+// "<0.42.0>", "42" -> 42; nullopt for anything else (a name, a remote pid).
+std::optional<std::uint64_t> parse_local_id(std::string_view text);
 // "<0.42.0>", "42" -> 42; a registered name -> its actor's id; 0 if none.
 std::uint64_t resolve_pid(runtime& rt, const std::string& text);
 
@@ -34,6 +36,8 @@ answer process_json(runtime& rt, std::uint64_t id);
 answer schedulers_json(runtime& rt);
 answer nodes_json(const admin_options& opts);
 answer dead_letters_json(runtime& rt);
+// The trace rings now, as Chrome trace-event JSON (404 if never traced).
+answer trace_json(runtime& rt);
 // Blocking: asks each supervisor for its children (collector thread only).
 answer tree_json(runtime& rt, const admin_options& opts);
 // Blocking, as tree_json: each child's restarts in the text format (empty

@@ -5,7 +5,8 @@ Starts `troupe_demo --observe` (a supervised application with the admin
 server on it), then headless Chromium driven over the Chrome DevTools
 Protocol: the page loads, a named actor is found in the process table, the
 supervisor's children show in the tree, a child is killed from the page and
-its restart appears, a process's detail opens, and a screenshot is saved.
+its restart appears, a process's detail opens, the actor is traced from
+the page and the trace fetched, and a screenshot is saved.
 
   dashboard_test.py TROUPE_DEMO SCREENSHOT.png
 
@@ -181,6 +182,18 @@ def main():
             " return h && n && n.children[1].textContent === 'demo.ticker' ? Number(h.children[1].textContent) : 0; })()",
             "the ticker's detail with messages handled")
         print("detail: demo.ticker handled", handled)
+
+        # Trace it from the page: its last events show in the detail, and
+        # the trace the download button fetches is a Perfetto file with them.
+        browser.eval("document.getElementById('trace').click(), true")
+        browser.wait_for("(() => { const pre = document.querySelector('#detail pre');"
+                         " return pre && pre.textContent.includes('\"kind\":\"begin\"'); })()",
+                         "the ticker's traced events in its detail")
+        events = browser.eval("fetch('/api/trace').then(r => r.json()).then(j => j.traceEvents.length)")
+        assert events and events > 0, events
+        print("trace: %d Chrome trace events for Perfetto" % events)
+        browser.eval("document.getElementById('trace-stop').click(), true")
+        browser.wait_for("fetch('/api/overview').then(r => r.json()).then(o => o.tracing === false)", "tracing off")
 
         # Overview charts filled (a second refresh gives rates).
         browser.wait_for("document.querySelectorAll('#cards .card').length === 6", "the overview cards")

@@ -206,6 +206,37 @@ TEST_F(admin, kills_only_with_the_token_and_the_tree_shows_the_restart) {
   EXPECT_EQ(call(port, "POST", "/api/processes/99999999/kill", "Authorization: Bearer s3cret\r\n").status, 404);
 }
 
+TEST_F(admin, traces_an_actor_on_request_and_serves_the_trace) {
+  start();
+  auto echo = rt.spawn(spawn_options{.name = "observer.echo"}, [](actor&) -> behavior { return {[](work) {}}; });
+  auto other = rt.spawn([](actor&) -> behavior { return {[](work) {}}; });
+  const std::string bearer = "Authorization: Bearer s3cret\r\n";
+  EXPECT_EQ(call(port, "GET", "/api/trace").status, 404);  // nothing traced yet
+  EXPECT_EQ(call(port, "POST", "/api/trace/start?actor=observer.echo").status, 401);
+  EXPECT_EQ(call(port, "POST", "/api/trace/start?actor=nobody", bearer).status, 404);
+  auto started = call(port, "POST", "/api/trace/start?actor=observer.echo", bearer);
+  ASSERT_EQ(started.status, 200) << started.body;
+  for (int i = 0; i < 5; ++i) {
+    rt.send(echo, work{});
+    rt.send(other, work{});
+  }
+  ASSERT_TRUE(eventually([&] {
+    auto d = json::parse(call(port, "GET", "/api/processes/observer.echo").body);
+    return d["last_events"].size() >= 5;
+  }));
+  auto trace = call(port, "GET", "/api/trace");
+  ASSERT_EQ(trace.status, 200);
+  EXPECT_NE(trace.head.find("attachment"), std::string::npos);
+  auto doc = json::parse(trace.body);
+  ASSERT_TRUE(doc.contains("traceEvents"));
+  // Only the actor asked for: its track is there, the other one's is not.
+  EXPECT_NE(trace.body.find("<0." + std::to_string(echo.id()) + ".0>"), std::string::npos);
+  const std::string other_id = "<0." + std::to_string(other.id()) + ".0>";
+  EXPECT_EQ(trace.body.find(other_id), std::string::npos);
+  EXPECT_EQ(call(port, "POST", "/api/trace/stop", bearer).status, 200);
+  EXPECT_FALSE(tracing::active(rt));
+}
+
 TEST_F(admin, refuses_other_hosts_and_origins) {
   start();
   const std::string evil = "evil.example:" + std::to_string(port);

@@ -16,6 +16,9 @@
 //   GET  /api/processes/P           one actor (P: <0.N.0>, N, or a registered name),
 //                                   with its last traced events when tracing
 //   POST /api/processes/P/kill      ends it with reason kill (token)
+//   POST /api/trace/start           tracing on (token): ?actor=P[&with_spawned=1], or everything
+//   POST /api/trace/stop            tracing off (token)
+//   GET  /api/trace                 what the trace rings hold, Chrome JSON for Perfetto UI
 //   GET  /api/schedulers            each worker's counters
 //   GET  /api/tree                  the supervision trees under opts.supervisors
 //   GET  /api/nodes                 this node and its peers' fault states (with opts.node)
