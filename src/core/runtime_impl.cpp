@@ -2,6 +2,7 @@
 #include "causal.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -323,10 +324,10 @@ void runtime_impl::record_dead_letter(message* msg, const pid& receiver, const c
     dead_cause& slot = dead_by_cause_[i];
     const char* text = slot.text.load(std::memory_order_acquire);
     if (!text && i + 1 < dead_by_cause_.size() &&
-        (slot.text.compare_exchange_strong(text, reason, std::memory_order_acq_rel) || text == reason))
+        slot.text.compare_exchange_strong(text, reason, std::memory_order_acq_rel))
       text = reason;
-    if (text == reason || i + 1 == dead_by_cause_.size()) {
-      slot.count.fetch_add(1, std::memory_order_relaxed);
+    if (i + 1 == dead_by_cause_.size() || text == reason || (text && std::strcmp(text, reason) == 0)) {
+      slot.count.fetch_add(1, std::memory_order_release);
       break;
     }
   }

@@ -178,14 +178,17 @@ class runtime_impl {
   mutable std::mutex dead_mutex_;
   std::deque<dead_letter> dead_recent_;
   // Dead letters by cause, without a lock: a cause is one of a few string
-  // literals (record_dead_letter's callers pass nothing else), kept by
-  // address in the first free slot (claimed by CAS) and compared by text
-  // when read; causes past the last but one slot count in the last.
+  // literals (record_dead_letter's callers pass nothing else), kept in the
+  // first free slot (claimed by CAS) and matched by address or text (one
+  // text may have two addresses); causes past the last but one slot count
+  // in the last ("other"). Slots fill in order and never empty. A count is
+  // added with release and read with acquire, so a reader that sees a
+  // count sees its slot's text.
   struct dead_cause {
     std::atomic<const char*> text{nullptr};
     std::atomic<std::uint64_t> count{0};
   };
-  std::array<dead_cause, 16> dead_by_cause_;
+  std::array<dead_cause, 32> dead_by_cause_;
 
   std::mutex tracer_mu_;
   std::atomic<tracer*> tracer_{nullptr};

@@ -89,9 +89,9 @@ runtime_stats runtime_impl::stats() const {
   }
   s.dead_letters = dead_letter_count();
   for (const dead_cause& slot : dead_by_cause_) {
-    const std::uint64_t count = slot.count.load(std::memory_order_relaxed);
+    const std::uint64_t count = slot.count.load(std::memory_order_acquire);
     if (count == 0) continue;
-    const char* text = slot.text.load(std::memory_order_acquire);
+    const char* text = slot.text.load(std::memory_order_acquire);  // set: its count is
     const std::string cause = text ? text : "other";
     // Two literals with one text (in two files) are one cause.
     auto it = std::find_if(s.dead_letters_by_cause.begin(), s.dead_letters_by_cause.end(),

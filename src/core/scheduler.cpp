@@ -120,15 +120,19 @@ void scheduler::collect(std::vector<troupe::worker_stats>& out, std::size_t& glo
     // for an hour. The pair is read under the worker's sleep_seq (see
     // worker); a reader that keeps losing the race gives up and reports
     // the last figure.
+    // `now` before the snapshot: a reader delayed after it then counts a
+    // sleep under way short, never long (and the CAS-max below never
+    // keeps an overcount).
     std::int64_t asleep = 0;
     for (int attempt = 0; attempt < 64; ++attempt) {
+      const std::int64_t now = now_ns();
       const std::uint32_t before = w->sleep_seq.load(std::memory_order_acquire);
       if (before & 1) continue;
       const std::int64_t ended = w->asleep_ns.load(std::memory_order_relaxed);
       const std::int64_t since = w->sleeping_since.load(std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (w->sleep_seq.load(std::memory_order_relaxed) != before) continue;
-      asleep = ended + (since ? std::max<std::int64_t>(0, now_ns() - since) : 0);
+      asleep = ended + (since ? std::max<std::int64_t>(0, now - since) : 0);
       break;
     }
     std::int64_t reported = w->asleep_reported.load(std::memory_order_relaxed);

@@ -187,6 +187,7 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
       auto seen = std::find_if(pending.begin(), pending.end(),
                                [&](const exit_signal& e) { return e.from == k.running; });
       if (seen != pending.end()) {
+        k.last_exit = seen->reason.to_string();
         pending.erase(seen);
         k.running = pid();
         continue;
@@ -201,7 +202,10 @@ task supervise(actor& self, supervisor_flags flags, std::vector<child_spec> spec
           killed = true;
           continue;
         }
-        if (e->from == k.running) break;
+        if (e->from == k.running) {
+          k.last_exit = e->reason.to_string();
+          break;
+        }
         pending.push_back(std::move(*e));
       }
       k.running = pid();

@@ -96,7 +96,10 @@ struct context {
   std::vector<std::string> hosts;  // Host values accepted; written once, before `serving`
   std::atomic<bool> serving{false};  // release after `hosts` is set, acquire by route()
   std::atomic<bool> closed{false};   // set by admin_server::close: everything is 503 after
-  collector work;
+  // Collector thread only (its jobs run one at a time):
+  std::uint64_t trace_session = 0;    // the tracing session this server started, 0: none
+  detail::restart_cache restarts;     // /metrics' supervisor figures, refreshed now and then
+  collector work;                     // last: jobs that use the members above end before they go
   context(runtime& r, admin_options o) : rt(r), opts(std::move(o)) {}
 };
 
@@ -185,47 +188,31 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
     return ready(std::move(rep));
   }
   const std::string procs = "/api/processes/";
-  if (!read && (path == "/api/trace/start" || path == "/api/trace/stop")) {
-    if (path == "/api/trace/stop") {
-      tracing::stop(rt);
-      return ready(json_reply(detail::answer{200, "{\"tracing\":false}"}));
-    }
-    // Everything, or one actor (and, with with_spawned=1, what it spawns).
-    tracing::options how;
-    how.ring_events = 1u << 14;
-    if (const std::string* actor = q->find("actor")) {
-      process_info p;
-      const std::uint64_t id = detail::resolve_pid(rt, *actor);
-      if (id == 0 || !rt.process(id, p)) return ready(http::response::text(404, "no such process alive here\n"));
-      how.filter.actors = {p.pid};
-      const std::string* spawned = q->find("with_spawned");
-      how.filter.with_spawned = spawned && *spawned == "1";
-    }
-    rt.log(log_level::info, log_component::core, "observer: tracing started at the admin API's request");
-    const std::uint64_t session = tracing::start(rt, how);
-    return ready(json_reply(detail::answer{200, "{\"tracing\":true,\"session\":" + std::to_string(session) + "}"}));
+  // Actions run on the collector too: close() waits for the one under way
+  // and refuses the rest, so none lands after it returns.
+  context* const c = ctx.get();  // outlives its collector's jobs (see context)
+  if (!read && path == "/api/trace/start") {
+    const std::string actor = q->find("actor") ? *q->find("actor") : "";
+    const bool with_spawned = q->find("with_spawned") && *q->find("with_spawned") == "1";
+    const bool replace = q->find("replace") && *q->find("replace") == "1";
+    return on_collector(ctx, [c, actor, with_spawned, replace] { return detail::trace_start(c->rt, c->trace_session, actor, with_spawned, replace); });
   }
+  if (!read && path == "/api/trace/stop")
+    return on_collector(ctx, [c] { return detail::trace_stop(c->rt, c->trace_session); });
   if (!read) {
     const std::string kill = "/kill";
     if (path.rfind(procs, 0) == 0 && path.size() > procs.size() + kill.size() &&
         path.compare(path.size() - kill.size(), kill.size(), kill) == 0) {
-      const auto which = detail::percent_decode(path.substr(procs.size(), path.size() - procs.size() - kill.size()));
+      const auto which = detail::percent_decode(path.substr(procs.size(), path.size() - procs.size() - kill.size()), false);
       if (!which) return ready(http::response::text(400, "malformed escape in the path\n"));
-      process_info p;
-      const std::uint64_t id = detail::resolve_pid(rt, *which);
-      if (id == 0 || !rt.process(id, p)) return ready(http::response::text(404, "no such process alive here\n"));
-      rt.log(log_level::warning, log_component::core,
-             "observer: killing " + p.pid.to_string() + (p.name.empty() ? "" : " (" + p.name + ")") +
-                 " at the admin API's request");
-      rt.send_exit(p.pid, exit_reason::kill());
-      return ready(json_reply(detail::answer{200, "{\"killed\":\"" + p.pid.to_string() + "\"}"}));
+      return on_collector(ctx, [&rt, which = *which] { return detail::kill(rt, which); });
     }
     return ready(http::response::text(404, "no such action\n"));
   }
   if (path == "/metrics") {
-    return on_collector(ctx, [&rt, &opts] {
-             return detail::answer{200, prometheus_text(rt, opts.user_metrics, opts.node) +
-                                            detail::supervisor_metrics(rt, opts)};
+    return on_collector(ctx, [c] {
+             return detail::answer{200, prometheus_text(c->rt, c->opts.user_metrics, c->opts.node) +
+                                            detail::supervisor_metrics(c->rt, c->opts, c->restarts)};
            })
         .map([](http::response r) {
           // Not JSON: the text format's own type.
@@ -239,7 +226,7 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
     return on_collector(ctx, [&rt, &opts, q = *q] { return detail::processes_json(rt, opts, q); });
   if (path.rfind(procs, 0) == 0) {
     // Browsers send <0.4.0> as %3C0.4.0%3E.
-    const auto which = detail::percent_decode(path.substr(procs.size()));
+    const auto which = detail::percent_decode(path.substr(procs.size()), false);
     if (!which) return ready(http::response::text(400, "malformed escape in the path\n"));
     return on_collector(ctx, [&rt, which = *which] { return detail::process_json(rt, detail::resolve_pid(rt, which)); });
   }
@@ -249,8 +236,15 @@ future<http::response> route(const std::shared_ptr<context>& ctx, http::request&
   if (path == "/api/dead_letters") return on_collector(ctx, [&rt] { return detail::dead_letters_json(rt); });
   if (path == "/api/trace") {
     // What the rings hold now, as Chrome trace-event JSON for Perfetto UI.
+    // It carries what the program's messages and exits said, and can be
+    // large: the token is needed even where other reads are open.
+    if (!has_token(*ctx, req)) {
+      auto rep = http::response::text(401, "the trace needs the token: Authorization: Bearer TOKEN\n");
+      rep.headers.push_back({"WWW-Authenticate", "Bearer"});
+      return ready(std::move(rep));
+    }
     return on_collector(ctx, [&rt] { return detail::trace_json(rt); }).map([](http::response r) {
-      r.headers.push_back({"Content-Disposition", "attachment; filename=\"troupe-trace.json\""});
+      if (r.status == 200) r.headers.push_back({"Content-Disposition", "attachment; filename=\"troupe-trace.json\""});
       return r;
     });
   }

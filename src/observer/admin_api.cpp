@@ -225,11 +225,60 @@ answer dead_letters_json(runtime& rt) {
 
 answer trace_json(runtime& rt) {
   if (tracing::session(rt) == 0) return fail(404, "nothing traced: POST /api/trace/start first");
-  const auto events = tracing::snapshot(rt);
+  auto events = tracing::snapshot(rt);
   const auto counts = tracing::counts(rt);
+  std::uint64_t lost = counts.overwritten + counts.rate_limited;
+  // Bounded: rings of a million events a thread would make gigabytes of JSON.
+  constexpr std::size_t max_events = 200000;
+  if (events.size() > max_events) {
+    lost += events.size() - max_events;
+    events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(max_events));
+  }
   std::ostringstream out;
-  tracing::write_chrome_json(events, out, counts.overwritten + counts.rate_limited);
+  tracing::write_chrome_json(events, out, lost);
   return {200, out.str()};
+}
+
+answer kill(runtime& rt, const std::string& which) {
+  process_info p;
+  const std::uint64_t id = resolve_pid(rt, which);
+  if (id == 0 || !rt.process(id, p)) return fail(404, "no such process alive here");
+  rt.log(log_level::warning, log_component::core,
+         "observer: killing " + p.pid.to_string() + (p.name.empty() ? "" : " (" + p.name + ")") +
+             " at the admin API's request");
+  rt.send_exit(p.pid, exit_reason::kill());
+  return ok({{"killed", p.pid.to_string()}});
+}
+
+answer trace_start(runtime& rt, std::uint64_t& ours, const std::string& actor, bool with_spawned, bool replace) {
+  // A session someone else started (the program's own, a flight recorder,
+  // `troupe trace`) is not ours to change unless asked: start() would swap
+  // its filter and, with other rings, what it recorded.
+  if (tracing::active(rt) && tracing::session(rt) != ours && !replace)
+    return fail(409, "tracing started elsewhere is running (session " + std::to_string(tracing::session(rt)) +
+                         "); add replace=1 to take it over");
+  tracing::options how;  // default rings: a default session started elsewhere keeps what it recorded
+  how.filter.max_events_per_second = 100000;  // a busy runtime traced from a browser stays up
+  if (!actor.empty()) {
+    process_info p;
+    const std::uint64_t id = resolve_pid(rt, actor);
+    if (id == 0 || !rt.process(id, p)) return fail(404, "no such process alive here");
+    how.filter.actors = {p.pid};
+    how.filter.with_spawned = with_spawned;
+  }
+  rt.log(log_level::info, log_component::core,
+         "observer: tracing " + (actor.empty() ? std::string("everything") : actor) + " at the admin API's request");
+  ours = tracing::start(rt, how);
+  return ok({{"tracing", true}, {"session", ours}});
+}
+
+answer trace_stop(runtime& rt, std::uint64_t& ours) {
+  if (!tracing::active(rt)) return ok({{"tracing", false}});
+  if (tracing::session(rt) != ours)
+    return fail(409, "this tracing was started elsewhere (session " + std::to_string(tracing::session(rt)) +
+                         "); stop it there");
+  tracing::stop(rt);
+  return ok({{"tracing", false}});
 }
 
 namespace {
@@ -298,18 +347,22 @@ json trees(runtime& rt, const admin_options& opts) {
 }
 
 // Each child's restarts as troupe_supervisor_child_restarts_total{supervisor,child}:
-// the supervisor by registered name, else by pid. A series is written once
-// (two roots may share a subtree, a dynamic supervisor may reuse an id).
-void restart_samples(const json& node, std::set<std::pair<std::string, std::string>>& seen, std::string& out) {
-  if (!node.contains("children")) return;
-  const std::string sup = node.contains("name") && !node["name"].get<std::string>().empty()
-                              ? node["name"].get<std::string>()
-                              : node.value("pid", "");
-  for (const auto& c : node["children"]) {
-    if (seen.emplace(sup, c.value("id", "")).second)
-      write_sample(out, "troupe_supervisor_child_restarts_total", {{"supervisor", sup}, {"child", c.value("id", "")}},
-                   static_cast<double>(c.value("restarts", std::uint64_t{0})));
-    restart_samples(c, seen, out);
+// the supervisor by registered name (a root) or pid. Asks with a short
+// timeout and looks up nothing else. A series is written once (two roots
+// may share a subtree, a dynamic supervisor may reuse an id).
+void restart_samples(runtime& rt, const pid& sup, const std::string& label, int depth, std::size_t& budget,
+                     std::set<std::pair<std::string, std::string>>& seen, std::string& out) {
+  if (depth > 16 || budget == 0) return;
+  auto kids = ask<std::vector<child_info>>(rt, sup, which_children{}, std::chrono::milliseconds(250)).outcome();
+  if (!kids) return;
+  for (const auto& c : *kids) {
+    if (budget == 0) return;
+    --budget;
+    if (seen.emplace(label, c.id).second)
+      write_sample(out, "troupe_supervisor_child_restarts_total", {{"supervisor", label}, {"child", c.id}},
+                   static_cast<double>(c.restarts));
+    if (c.kind == child_kind::supervisor && c.child)
+      restart_samples(rt, c.child, c.child.to_string(), depth + 1, budget, seen, out);
   }
 }
 
@@ -317,13 +370,19 @@ void restart_samples(const json& node, std::set<std::pair<std::string, std::stri
 
 answer tree_json(runtime& rt, const admin_options& opts) { return ok({{"supervisors", trees(rt, opts)}}); }
 
-std::string supervisor_metrics(runtime& rt, const admin_options& opts) {
+std::string supervisor_metrics(runtime& rt, const admin_options& opts, restart_cache& cache) {
+  if (opts.supervisors.empty()) return {};
+  const auto now = std::chrono::steady_clock::now();
+  if (!cache.text.empty() && now - cache.at < std::chrono::seconds(10)) return cache.text;
   std::string out;
-  if (opts.supervisors.empty()) return out;
   write_head(out, "troupe_supervisor_child_restarts_total",
              "Restarts of each child of the supervision trees shown (admin_options::supervisors).", "counter");
   std::set<std::pair<std::string, std::string>> seen;
-  for (const auto& root : trees(rt, opts)) restart_samples(root, seen, out);
+  std::size_t budget = 10000;
+  for (const auto& name : opts.supervisors)
+    if (const pid sup = rt.whereis(name)) restart_samples(rt, sup, name, 0, budget, seen, out);
+  cache.text = out;
+  cache.at = now;
   return out;
 }
 

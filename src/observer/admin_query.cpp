@@ -17,11 +17,11 @@ int hex(char c) {
 
 }  // namespace
 
-std::optional<std::string> percent_decode(std::string_view in) {
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
+    if (in[i] == '+' && plus_is_space) {
       out += ' ';
     } else if (in[i] == '%') {
       if (i + 2 >= in.size()) return std::nullopt;

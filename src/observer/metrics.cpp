@@ -192,13 +192,15 @@ void metrics::write_prometheus(std::string& out) const {
       if (m.h) {
         labels with = m.with;
         with.emplace_back("le", "");
+        std::uint64_t all = 0;
         for (std::size_t i = 0; i <= m.h->bounds().size(); ++i) {
           with.back().second = i < m.h->bounds().size() ? number(m.h->bounds()[i]) : "+Inf";
-          write_sample(out, f->name + "_bucket", with, static_cast<double>(m.h->cumulative(i)));
+          all = m.h->cumulative(i);
+          write_sample(out, f->name + "_bucket", with, static_cast<double>(all));
         }
         write_sample(out, f->name + "_sum", m.with, m.h->sum());
-        // The +Inf bucket's count, so the two agree within one scrape.
-        write_sample(out, f->name + "_count", m.with, static_cast<double>(m.h->cumulative(m.h->bounds().size())));
+        // The +Inf bucket's own figure, so the two agree within one scrape.
+        write_sample(out, f->name + "_count", m.with, static_cast<double>(all));
       }
     }
   }

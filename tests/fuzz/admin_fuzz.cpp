@@ -32,10 +32,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view path = target.substr(0, question);
   const std::string_view query_text = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 
-  const auto decoded = percent_decode(path);
+  // A path keeps '+'; a query reads it as a space: otherwise the two agree.
+  const auto decoded = percent_decode(path, false);
+  const auto as_query = percent_decode(path, true);
+  require(decoded.has_value() == as_query.has_value());
   if (decoded) {
-    require(decoded->size() <= path.size());
-    if (path.find_first_of("%+") == std::string_view::npos) require(*decoded == path);
+    require(decoded->size() <= path.size() && decoded->size() == as_query->size());
+    if (path.find('%') == std::string_view::npos) require(*decoded == path);
     // A pid text: parses only as <0.N.0> or N, and then prints back.
     if (const auto id = parse_local_id(*decoded)) {
       const std::string digits = std::to_string(*id);

@@ -189,7 +189,8 @@ def main():
         browser.wait_for("(() => { const pre = document.querySelector('#detail pre');"
                          " return pre && pre.textContent.includes('\"kind\":\"begin\"'); })()",
                          "the ticker's traced events in its detail")
-        events = browser.eval("fetch('/api/trace').then(r => r.json()).then(j => j.traceEvents.length)")
+        events = browser.eval("fetch('/api/trace', {headers: headers()}).then(r => r.json())"
+                              ".then(j => j.traceEvents.length)")
         assert events and events > 0, events
         print("trace: %d Chrome trace events for Perfetto" % events)
         browser.eval("document.getElementById('trace-stop').click(), true")

@@ -211,7 +211,8 @@ TEST_F(admin, traces_an_actor_on_request_and_serves_the_trace) {
   auto echo = rt.spawn(spawn_options{.name = "observer.echo"}, [](actor&) -> behavior { return {[](work) {}}; });
   auto other = rt.spawn([](actor&) -> behavior { return {[](work) {}}; });
   const std::string bearer = "Authorization: Bearer s3cret\r\n";
-  EXPECT_EQ(call(port, "GET", "/api/trace").status, 404);  // nothing traced yet
+  EXPECT_EQ(call(port, "GET", "/api/trace").status, 401);           // the trace needs the token
+  EXPECT_EQ(call(port, "GET", "/api/trace", bearer).status, 404);   // nothing traced yet
   EXPECT_EQ(call(port, "POST", "/api/trace/start?actor=observer.echo").status, 401);
   EXPECT_EQ(call(port, "POST", "/api/trace/start?actor=nobody", bearer).status, 404);
   auto started = call(port, "POST", "/api/trace/start?actor=observer.echo", bearer);
@@ -224,7 +225,7 @@ TEST_F(admin, traces_an_actor_on_request_and_serves_the_trace) {
     auto d = json::parse(call(port, "GET", "/api/processes/observer.echo").body);
     return d["last_events"].size() >= 5;
   }));
-  auto trace = call(port, "GET", "/api/trace");
+  auto trace = call(port, "GET", "/api/trace", bearer);
   ASSERT_EQ(trace.status, 200);
   EXPECT_NE(trace.head.find("attachment"), std::string::npos);
   auto doc = json::parse(trace.body);
@@ -233,6 +234,14 @@ TEST_F(admin, traces_an_actor_on_request_and_serves_the_trace) {
   EXPECT_NE(trace.body.find("<0." + std::to_string(echo.id()) + ".0>"), std::string::npos);
   const std::string other_id = "<0." + std::to_string(other.id()) + ".0>";
   EXPECT_EQ(trace.body.find(other_id), std::string::npos);
+  EXPECT_EQ(call(port, "POST", "/api/trace/stop", bearer).status, 200);
+  EXPECT_FALSE(tracing::active(rt));
+  // Tracing the program started itself is not the server's to change or stop.
+  tracing::start(rt);
+  EXPECT_EQ(call(port, "POST", "/api/trace/start?actor=observer.echo", bearer).status, 409);
+  EXPECT_EQ(call(port, "POST", "/api/trace/stop", bearer).status, 409);
+  EXPECT_TRUE(tracing::active(rt));
+  EXPECT_EQ(call(port, "POST", "/api/trace/start?replace=1", bearer).status, 200);
   EXPECT_EQ(call(port, "POST", "/api/trace/stop", bearer).status, 200);
   EXPECT_FALSE(tracing::active(rt));
 }

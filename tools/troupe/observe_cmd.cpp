@@ -45,6 +45,8 @@ struct common {
       if (!in) throw std::runtime_error("cannot read the token file " + token_file);
       std::string line;
       std::getline(in, line);
+      // As the node reads it: trailing blanks and a CR (a file from Windows) are not the token's.
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
       return line;
     }
     const char* env = std::getenv("TROUPE_ADMIN_TOKEN");

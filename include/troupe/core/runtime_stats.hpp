@@ -78,7 +78,7 @@ struct runtime_stats {
   // Dead letters counted here (runtime::dead_letter_count).
   std::uint64_t dead_letters = 0;
   // The same by cause ("receiver dead", "mailbox full", "no handler", ...;
-  // past 15 causes, the rest count as "other").
+  // past 31 causes, the rest count as "other").
   std::vector<std::pair<std::string, std::uint64_t>> dead_letters_by_cause;
   // Turns that ran past config::long_turn_warning.
   std::uint64_t long_turns = 0;

@@ -17,8 +17,11 @@
 //                                   with its last traced events when tracing
 //   POST /api/processes/P/kill      ends it with reason kill (token)
 //   POST /api/trace/start           tracing on (token): ?actor=P[&with_spawned=1], or everything
-//   POST /api/trace/stop            tracing off (token)
-//   GET  /api/trace                 what the trace rings hold, Chrome JSON for Perfetto UI
+//                                   (at most 100,000 events/s); 409 while tracing that
+//                                   someone else started runs, unless &replace=1
+//   POST /api/trace/stop            stops the tracing this server started (token; 409 otherwise)
+//   GET  /api/trace                 what the trace rings hold, the newest 200,000 events, as
+//                                   Chrome JSON for Perfetto UI (token, even for reads)
 //   GET  /api/schedulers            each worker's counters
 //   GET  /api/tree                  the supervision trees under opts.supervisors
 //   GET  /api/nodes                 this node and its peers' fault states (with opts.node)
