@@ -319,7 +319,12 @@ send_status runtime_impl::deliver_now(runtime_impl& context, const pid& to, mess
 }
 
 void runtime_impl::record_dead_letter(message* msg, const pid& receiver, const char* reason) {
-  dead_count_.fetch_add(1, std::memory_order_relaxed);
+  // Counted last (release, paired with dead_letter_count's acquire): whoever
+  // sees the count sees the letter in the recent list and in its cause.
+  struct count_when_done {
+    std::atomic<std::uint64_t>& count;
+    ~count_when_done() { count.fetch_add(1, std::memory_order_release); }
+  } counted{dead_count_};
   for (std::size_t i = 0; i < dead_by_cause_.size(); ++i) {
     dead_cause& slot = dead_by_cause_[i];
     const char* text = slot.text.load(std::memory_order_acquire);

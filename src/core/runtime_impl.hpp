@@ -119,7 +119,9 @@ class runtime_impl {
   std::string names_of(const actor_cell* cell) const;
   std::string names_of_id(std::uint64_t id) const;
 
-  std::uint64_t dead_letter_count() const noexcept { return dead_count_.load(std::memory_order_relaxed); }
+  // ordering: acquire, pairing with record_dead_letter's release (made after
+  // the letter is listed and counted by cause).
+  std::uint64_t dead_letter_count() const noexcept { return dead_count_.load(std::memory_order_acquire); }
   std::vector<dead_letter> recent_dead_letters() const;
 
   // runtime::stats and the process table (runtime_stats.cpp).
