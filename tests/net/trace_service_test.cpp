@@ -43,7 +43,10 @@ TEST(TraceService, AWindowComesBackWithTheTracedNodesHandlings) {
   a.node.connect(b.node.address()).get();
   pid echo = a.node.whereis("troupe://b@127.0.0.1/echo").get();
   ASSERT_TRUE(echo);
-  auto reply = net::fetch_trace(a.rt, a.node, "b@127.0.0.1", {.duration_ms = 400});
+  // A window long enough to hold handlings on a loaded machine under TSan
+  // (where starting to trace takes hundreds of ms), with the echo kept busy
+  // until it comes back.
+  auto reply = net::fetch_trace(a.rt, a.node, "b@127.0.0.1", {.duration_ms = 1000});
   busy(a, echo, 600ms, [&] { return reply.is_ready(); });
   auto got = reply.outcome();
   ASSERT_TRUE(got) << got.error().message();
@@ -73,8 +76,8 @@ TEST(TraceService, AnAnswerKeepsUnderMaxBytesAndCountsWhatItLeftOut) {
   b.rt.register_name("echo", spawn_echo(b.rt));
   a.node.connect(b.node.address()).get();
   pid echo = a.node.whereis("troupe://b@127.0.0.1/echo").get();
-  auto reply = net::fetch_trace(a.rt, a.node, "b@127.0.0.1", {.duration_ms = 300, .max_bytes = 4096});
-  busy(a, echo, 500ms);
+  auto reply = net::fetch_trace(a.rt, a.node, "b@127.0.0.1", {.duration_ms = 1000, .max_bytes = 4096});
+  busy(a, echo, 500ms, [&] { return reply.is_ready(); });
   auto got = reply.outcome();
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_LE(got->json.size(), 4096u);
