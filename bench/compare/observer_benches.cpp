@@ -37,11 +37,6 @@
 namespace troupe_bench {
 namespace {
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // An admin server on the runtime and a thread polling it once a second.
 struct observed {
   troupe::io::reactor io;
@@ -81,10 +76,6 @@ struct observed {
 }  // namespace
 
 int observe_cost(double scale) {
-  struct mode {
-    const char* name;
-    prepare_fn prepare;
-  };
   // "reactor": an I/O reactor on the runtime and nothing else, since the
   // admin server needs one (a node has one anyway): it tells the cost of
   // the I/O threads from the cost of serving and polling.
@@ -93,22 +84,10 @@ int observe_cost(double scale) {
       {"reactor", [](troupe::runtime& rt) { return std::static_pointer_cast<void>(std::make_shared<troupe::io::reactor>(rt)); }},
       {"observed", [](troupe::runtime& rt) { return std::static_pointer_cast<void>(std::make_shared<observed>(rt)); }},
   };
-  constexpr int rounds = 5;
-  std::vector<std::vector<double>> ping(modes.size()), fan(modes.size());
-  for (int r = 0; r < rounds; ++r)
-    for (std::size_t m = 0; m < modes.size(); ++m) {
-      ping[m].push_back(pingpong_ns(scale, modes[m].prepare));
-      emit("observe_cost", std::string("pingpong_ns@") + modes[m].name, ping[m].back());
-      fan[m].push_back(fanin_rate(scale, modes[m].prepare));
-      emit("observe_cost", std::string("fanin_msgs_per_sec@") + modes[m].name, fan[m].back());
-    }
-  for (std::size_t m = 1; m < modes.size(); ++m) {
-    emit("observe_cost", std::string("pingpong_time_ratio@") + modes[m].name, median(ping[m]) / median(ping[0]));
-    emit("observe_cost", std::string("fanin_time_ratio@") + modes[m].name, median(fan[0]) / median(fan[m]));
-  }
+  const mode_medians m = compare_modes("observe_cost", modes, scale, 5);
   // Serving and polling alone, over a runtime that has a reactor either way.
-  emit("observe_cost", "pingpong_time_ratio@observed_vs_reactor", median(ping[2]) / median(ping[1]));
-  emit("observe_cost", "fanin_time_ratio@observed_vs_reactor", median(fan[1]) / median(fan[2]));
+  emit("observe_cost", "pingpong_time_ratio@observed_vs_reactor", m.ping[2] / m.ping[1]);
+  emit("observe_cost", "fanin_time_ratio@observed_vs_reactor", m.fan[1] / m.fan[2]);
   return 0;
 }
 

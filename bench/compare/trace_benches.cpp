@@ -28,16 +28,6 @@ namespace troupe_bench {
 
 namespace {
 
-struct mode {
-  const char* name;
-  prepare_fn prepare;
-};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 struct marks {
   long n;
 };
@@ -103,21 +93,7 @@ int trace_cost(double scale) {
          return std::shared_ptr<void>();
        }},
   };
-  constexpr int rounds = 3;
-  std::vector<std::vector<double>> ping(modes.size()), fan(modes.size());
-  for (int r = 0; r < rounds; ++r)
-    for (std::size_t m = 0; m < modes.size(); ++m) {
-      ping[m].push_back(pingpong_ns(scale, modes[m].prepare));
-      emit("trace_cost", std::string("pingpong_ns@") + modes[m].name, ping[m].back());
-      fan[m].push_back(fanin_rate(scale, modes[m].prepare));
-      emit("trace_cost", std::string("fanin_msgs_per_sec@") + modes[m].name, fan[m].back());
-    }
-  const double ping_off = median(ping[0]);
-  const double fan_off = median(fan[0]);
-  for (std::size_t m = 1; m < modes.size(); ++m) {
-    emit("trace_cost", std::string("pingpong_time_ratio@") + modes[m].name, median(ping[m]) / ping_off);
-    emit("trace_cost", std::string("fanin_time_ratio@") + modes[m].name, fan_off / median(fan[m]));
-  }
+  compare_modes("trace_cost", modes, scale, 3);
   emit("trace_cost", "event_ns", event_ns(scale));
   return 0;
 }

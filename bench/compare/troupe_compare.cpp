@@ -171,6 +171,34 @@ double fanin_rate(double scale, const prepare_fn& prepare) {
   return static_cast<double>(expected_count) / elapsed;
 }
 
+namespace {
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+mode_medians compare_modes(const char* bench, const std::vector<mode>& modes, double scale, int rounds) {
+  std::vector<std::vector<double>> ping(modes.size()), fan(modes.size());
+  for (int r = 0; r < rounds; ++r)
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+      ping[m].push_back(pingpong_ns(scale, modes[m].prepare));
+      emit(bench, std::string("pingpong_ns@") + modes[m].name, ping[m].back());
+      fan[m].push_back(fanin_rate(scale, modes[m].prepare));
+      emit(bench, std::string("fanin_msgs_per_sec@") + modes[m].name, fan[m].back());
+    }
+  mode_medians out;
+  for (std::size_t m = 0; m < modes.size(); ++m) {
+    out.ping.push_back(median(ping[m]));
+    out.fan.push_back(median(fan[m]));
+  }
+  for (std::size_t m = 1; m < modes.size(); ++m) {
+    emit(bench, std::string("pingpong_time_ratio@") + modes[m].name, out.ping[m] / out.ping[0]);
+    emit(bench, std::string("fanin_time_ratio@") + modes[m].name, out.fan[0] / out.fan[m]);
+  }
+  return out;
+}
+
 }  // namespace troupe_bench
 
 namespace {

@@ -118,11 +118,10 @@ void scheduler::collect(std::vector<troupe::worker_stats>& out, std::size_t& glo
     s.parks = w->parks.load(std::memory_order_relaxed);
     // The sleep under way counts too: a worker idle for an hour has slept
     // for an hour. The pair is read under the worker's sleep_seq (see
-    // worker); a reader that keeps losing the race gives up and reports
-    // the last figure.
-    // `now` before the snapshot: a reader delayed after it then counts a
-    // sleep under way short, never long (and the CAS-max below never
-    // keeps an overcount).
+    // worker), with `now` taken before it: a reader delayed after the
+    // snapshot counts a sleep short, never long, so the CAS-max below never
+    // keeps an overcount. A reader that keeps losing the race reports the
+    // last figure.
     std::int64_t asleep = 0;
     for (int attempt = 0; attempt < 64; ++attempt) {
       const std::int64_t now = now_ns();

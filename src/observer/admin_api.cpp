@@ -107,30 +107,27 @@ answer processes_json(runtime& rt, const admin_options& opts, const query& q) {
                          "; filter by name to find an actor further down");
   const std::string* sort_by = q.find("sort");
   const std::string sort = sort_by ? *sort_by : "id";
-  // "first" orders before "second" in the table.
-  std::function<bool(const process_info&, const process_info&)> first;
+  // "first" orders before "second" in the table: the field, largest first
+  // (names: named ones first), then by id.
+  using row_order = std::function<bool(const process_info&, const process_info&)>;
+  auto largest_first = [](auto field) -> row_order {
+    return [field](const process_info& a, const process_info& b) {
+      return a.*field != b.*field ? a.*field > b.*field : a.pid.id() < b.pid.id();
+    };
+  };
+  row_order first;
   if (sort == "id")
     first = [](const process_info& a, const process_info& b) { return a.pid.id() < b.pid.id(); };
   else if (sort == "mailbox")
-    first = [](const process_info& a, const process_info& b) {
-      return a.mailbox != b.mailbox ? a.mailbox > b.mailbox : a.pid.id() < b.pid.id();
-    };
+    first = largest_first(&process_info::mailbox);
   else if (sort == "handled")
-    first = [](const process_info& a, const process_info& b) {
-      return a.handled != b.handled ? a.handled > b.handled : a.pid.id() < b.pid.id();
-    };
+    first = largest_first(&process_info::handled);
   else if (sort == "received")
-    first = [](const process_info& a, const process_info& b) {
-      return a.received != b.received ? a.received > b.received : a.pid.id() < b.pid.id();
-    };
+    first = largest_first(&process_info::received);
   else if (sort == "memory")
-    first = [](const process_info& a, const process_info& b) {
-      return a.memory_bytes != b.memory_bytes ? a.memory_bytes > b.memory_bytes : a.pid.id() < b.pid.id();
-    };
+    first = largest_first(&process_info::memory_bytes);
   else if (sort == "name")
-    first = [](const process_info& a, const process_info& b) {
-      return a.name != b.name ? a.name > b.name : a.pid.id() < b.pid.id();  // named ones first
-    };
+    first = largest_first(&process_info::name);
   else
     return fail(400, "sort must be id, mailbox, handled, received, memory or name");
   const std::string* name = q.find("name");
